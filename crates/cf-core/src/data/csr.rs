@@ -1,0 +1,254 @@
+//! Compressed sparse rows over dense u32 indices with f32 values.
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Csr {
+    pub n_rows: usize,
+    pub n_cols: usize,
+    /// `indptr[r]..indptr[r + 1]` are row r's entries.
+    pub indptr: Vec<usize>,
+    /// Column indices, sorted and unique within each row.
+    pub indices: Vec<u32>,
+    pub values: Vec<f32>,
+}
+
+impl Csr {
+    pub fn empty(n_rows: usize, n_cols: usize) -> Self {
+        Csr {
+            n_rows,
+            n_cols,
+            indptr: vec![0; n_rows + 1],
+            indices: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Build from coordinates; duplicate (row, col) pairs are summed.
+    pub fn from_coo(
+        n_rows: usize,
+        n_cols: usize,
+        rows: &[u32],
+        cols: &[u32],
+        values: &[f32],
+    ) -> Result<Self> {
+        if rows.len() != cols.len() || rows.len() != values.len() {
+            return Err(Error::param(
+                "interactions",
+                format!(
+                    "users, items and values must have the same length (got {}, {}, {})",
+                    rows.len(),
+                    cols.len(),
+                    values.len()
+                ),
+            ));
+        }
+        for (k, (&r, &c)) in rows.iter().zip(cols).enumerate() {
+            if r as usize >= n_rows {
+                return Err(Error::param(
+                    "users",
+                    format!("index {r} at position {k} is out of range (rows: {n_rows})"),
+                ));
+            }
+            if c as usize >= n_cols {
+                return Err(Error::param(
+                    "items",
+                    format!("index {c} at position {k} is out of range (columns: {n_cols})"),
+                ));
+            }
+        }
+        if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::param(
+                "values",
+                format!("value {} at position {k} is not finite", values[k]),
+            ));
+        }
+        // Counting sort by row keeps input order inside a row, then each row is sorted by column.
+        let mut indptr = vec![0usize; n_rows + 1];
+        for &r in rows {
+            indptr[r as usize + 1] += 1;
+        }
+        for r in 0..n_rows {
+            indptr[r + 1] += indptr[r];
+        }
+        let mut next = indptr.clone();
+        let mut order = vec![0u32; rows.len()];
+        for (k, &r) in rows.iter().enumerate() {
+            order[next[r as usize]] = k as u32;
+            next[r as usize] += 1;
+        }
+        let mut out_indptr = Vec::with_capacity(n_rows + 1);
+        out_indptr.push(0);
+        let mut indices = Vec::with_capacity(rows.len());
+        let mut vals = Vec::with_capacity(rows.len());
+        let mut row_buf: Vec<(u32, f32)> = Vec::new();
+        for r in 0..n_rows {
+            row_buf.clear();
+            row_buf.extend(
+                order[indptr[r]..indptr[r + 1]]
+                    .iter()
+                    .map(|&k| (cols[k as usize], values[k as usize])),
+            );
+            row_buf.sort_by_key(|&(c, _)| c);
+            for &(c, v) in &row_buf {
+                if indices.len() > *out_indptr.last().unwrap() && *indices.last().unwrap() == c {
+                    *vals.last_mut().unwrap() += v;
+                } else {
+                    indices.push(c);
+                    vals.push(v);
+                }
+            }
+            out_indptr.push(indices.len());
+        }
+        Ok(Csr {
+            n_rows,
+            n_cols,
+            indptr: out_indptr,
+            indices,
+            values: vals,
+        })
+    }
+
+    pub fn nnz(&self) -> usize {
+        self.indices.len()
+    }
+
+    pub fn row(&self, r: usize) -> (&[u32], &[f32]) {
+        let (a, b) = (self.indptr[r], self.indptr[r + 1]);
+        (&self.indices[a..b], &self.values[a..b])
+    }
+
+    pub fn row_len(&self, r: usize) -> usize {
+        self.indptr[r + 1] - self.indptr[r]
+    }
+
+    pub fn contains(&self, r: usize, c: u32) -> bool {
+        self.row(r).0.binary_search(&c).is_ok()
+    }
+
+    /// The same matrix stored by columns (as a CSR of the transpose).
+    pub fn transpose(&self) -> Csr {
+        let mut indptr = vec![0usize; self.n_cols + 1];
+        for &c in &self.indices {
+            indptr[c as usize + 1] += 1;
+        }
+        for c in 0..self.n_cols {
+            indptr[c + 1] += indptr[c];
+        }
+        let mut next = indptr.clone();
+        let mut indices = vec![0u32; self.nnz()];
+        let mut values = vec![0f32; self.nnz()];
+        // Rows are visited in order, so each transposed row comes out sorted.
+        for r in 0..self.n_rows {
+            let (cols, vals) = self.row(r);
+            for (&c, &v) in cols.iter().zip(vals) {
+                let slot = next[c as usize];
+                indices[slot] = r as u32;
+                values[slot] = v;
+                next[c as usize] += 1;
+            }
+        }
+        Csr {
+            n_rows: self.n_cols,
+            n_cols: self.n_rows,
+            indptr,
+            indices,
+            values,
+        }
+    }
+
+    /// Entries per column.
+    pub fn col_counts(&self) -> Vec<u32> {
+        let mut counts = vec![0u32; self.n_cols];
+        for &c in &self.indices {
+            counts[c as usize] += 1;
+        }
+        counts
+    }
+
+    /// Rows with at least one entry.
+    pub fn nonempty_rows(&self) -> usize {
+        (0..self.n_rows)
+            .into_par_iter()
+            .filter(|&r| self.row_len(r) > 0)
+            .count()
+    }
+
+    /// Check the invariants a matrix from outside must satisfy before any model touches it.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::param("matrix", m));
+        if self.indptr.len() != self.n_rows + 1 || self.indptr[0] != 0 {
+            return bad(format!(
+                "indptr must have {} entries starting at 0",
+                self.n_rows + 1
+            ));
+        }
+        if *self.indptr.last().unwrap() != self.indices.len()
+            || self.indices.len() != self.values.len()
+        {
+            return bad("indptr, indices and values lengths disagree".into());
+        }
+        for r in 0..self.n_rows {
+            if self.indptr[r] > self.indptr[r + 1] {
+                return bad(format!("indptr decreases at row {r}"));
+            }
+            let (cols, _) = self.row(r);
+            if cols.windows(2).any(|w| w[0] >= w[1]) {
+                return bad(format!("row {r} has unsorted or repeated column indices"));
+            }
+            if cols.last().is_some_and(|&c| c as usize >= self.n_cols) {
+                return bad(format!("row {r} has a column index >= {}", self.n_cols));
+            }
+        }
+        if let Some(k) = self.values.iter().position(|v| !v.is_finite()) {
+            return bad(format!("value at position {k} is not finite"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_coo_sorts_and_sums_duplicates() {
+        let m = Csr::from_coo(
+            3,
+            4,
+            &[2, 0, 0, 2, 0],
+            &[1, 3, 1, 1, 3],
+            &[1.0, 2.0, 3.0, 4.0, 5.0],
+        )
+        .unwrap();
+        assert_eq!(m.indptr, vec![0, 2, 2, 3]);
+        assert_eq!(m.indices, vec![1, 3, 1]);
+        assert_eq!(m.values, vec![3.0, 7.0, 5.0]);
+        m.validate().unwrap();
+        let t = m.transpose();
+        assert_eq!(t.n_rows, 4);
+        assert_eq!(t.indptr, vec![0, 0, 2, 2, 3]);
+        assert_eq!(t.indices, vec![0, 2, 0]);
+        assert_eq!(t.values, vec![3.0, 5.0, 7.0]);
+        assert_eq!(t.transpose(), m);
+    }
+
+    #[test]
+    fn from_coo_rejects_out_of_range_and_nan() {
+        assert!(Csr::from_coo(2, 2, &[2], &[0], &[1.0])
+            .unwrap_err()
+            .to_string()
+            .contains("users"));
+        assert!(Csr::from_coo(2, 2, &[0], &[5], &[1.0])
+            .unwrap_err()
+            .to_string()
+            .contains("items"));
+        assert!(Csr::from_coo(2, 2, &[0], &[0], &[f32::NAN])
+            .unwrap_err()
+            .to_string()
+            .contains("not finite"));
+        assert!(Csr::from_coo(2, 2, &[0, 1], &[0], &[1.0]).is_err());
+    }
+}

@@ -1,0 +1,5 @@
+pub mod csr;
+pub mod ids;
+pub mod prepare;
+pub mod read;
+pub mod split;

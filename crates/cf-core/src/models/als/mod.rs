@@ -1,0 +1,436 @@
+//! Implicit-feedback ALS (Hu, Koren & Volinsky 2008), multithreaded and deterministic.
+
+mod params;
+mod solve;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+pub use params::{AlsParams, Confidence, Solver};
+use solve::{solve_row, Scratch};
+
+use crate::data::csr::Csr;
+use crate::error::{Error, Result};
+use crate::linalg::{dot, gram};
+use crate::pool::pool;
+use crate::rng::SplitMix64;
+
+const STREAM_USERS: u64 = 1;
+const STREAM_ITEMS: u64 = 2;
+/// Rows per parallel task: large enough to amortise scheduling, small enough to balance
+/// power-law row lengths.
+const ROWS_PER_TASK: usize = 32;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct IterationReport {
+    /// 1-based.
+    pub iteration: usize,
+    pub seconds: f64,
+    /// Normalised training loss when `compute_loss` is set.
+    pub loss: Option<f64>,
+}
+
+#[derive(Debug)]
+pub struct AlsModel {
+    pub params: AlsParams,
+    pub n_users: usize,
+    pub n_items: usize,
+    /// Row-major n_users x factors.
+    pub user_factors: Vec<f32>,
+    /// Row-major n_items x factors.
+    pub item_factors: Vec<f32>,
+    pub iterations_done: usize,
+    item_gram: OnceLock<Vec<f32>>,
+    user_gram: OnceLock<Vec<f32>>,
+}
+
+impl Clone for AlsModel {
+    fn clone(&self) -> Self {
+        AlsModel {
+            params: self.params.clone(),
+            n_users: self.n_users,
+            n_items: self.n_items,
+            user_factors: self.user_factors.clone(),
+            item_factors: self.item_factors.clone(),
+            iterations_done: self.iterations_done,
+            item_gram: OnceLock::new(),
+            user_gram: OnceLock::new(),
+        }
+    }
+}
+
+fn init_factors(seed: u64, stream: u64, rows: usize, k: usize) -> Vec<f32> {
+    let mut f = vec![0f32; rows * k];
+    f.par_chunks_mut(k).enumerate().for_each(|(r, row)| {
+        let mut g = SplitMix64::derive(seed, stream, r as u64);
+        // Small positive values, as implicit does: the first half-step dominates anyway.
+        row.iter_mut().for_each(|v| *v = g.next_f32() * 0.01);
+    });
+    f
+}
+
+impl AlsModel {
+    /// A model with seeded initial factors, ready for `iterate`.
+    pub fn new(params: AlsParams, n_users: usize, n_items: usize) -> Result<Self> {
+        params.validate()?;
+        let k = params.factors;
+        let p = pool(params.threads)?;
+        let (user_factors, item_factors) = p.install(|| {
+            (
+                init_factors(params.seed, STREAM_USERS, n_users, k),
+                init_factors(params.seed, STREAM_ITEMS, n_items, k),
+            )
+        });
+        Ok(AlsModel {
+            params,
+            n_users,
+            n_items,
+            user_factors,
+            item_factors,
+            iterations_done: 0,
+            item_gram: OnceLock::new(),
+            user_gram: OnceLock::new(),
+        })
+    }
+
+    /// A fitted model from saved factors.
+    pub fn from_factors(
+        params: AlsParams,
+        user_factors: Vec<f32>,
+        item_factors: Vec<f32>,
+    ) -> Result<Self> {
+        params.validate()?;
+        let k = params.factors;
+        if user_factors.len() % k != 0 || item_factors.len() % k != 0 {
+            return Err(Error::param(
+                "factors",
+                format!(
+                    "factor arrays ({} and {} values) are not multiples of factors = {k}",
+                    user_factors.len(),
+                    item_factors.len()
+                ),
+            ));
+        }
+        if user_factors
+            .iter()
+            .chain(&item_factors)
+            .any(|v| !v.is_finite())
+        {
+            return Err(Error::param(
+                "factors",
+                "factor arrays contain NaN or infinite values",
+            ));
+        }
+        Ok(AlsModel {
+            n_users: user_factors.len() / k,
+            n_items: item_factors.len() / k,
+            params,
+            user_factors,
+            item_factors,
+            iterations_done: 0,
+            item_gram: OnceLock::new(),
+            user_gram: OnceLock::new(),
+        })
+    }
+
+    pub fn factors(&self) -> usize {
+        self.params.factors
+    }
+
+    pub fn user_vector(&self, u: usize) -> &[f32] {
+        let k = self.factors();
+        &self.user_factors[u * k..u * k + k]
+    }
+
+    pub fn item_vector(&self, i: usize) -> &[f32] {
+        let k = self.factors();
+        &self.item_factors[i * k..i * k + k]
+    }
+
+    /// The data must match the model's shape and hold finite values >= 0 (confidences).
+    pub fn check_data(&self, user_items: &Csr) -> Result<()> {
+        if user_items.n_rows != self.n_users || user_items.n_cols != self.n_items {
+            return Err(Error::param(
+                "interactions",
+                format!(
+                    "matrix is {} x {} but the model is {} users x {} items",
+                    user_items.n_rows, user_items.n_cols, self.n_users, self.n_items
+                ),
+            ));
+        }
+        check_values(user_items)
+    }
+
+    /// One full iteration: users given items, then items given users.
+    /// `item_users` must be `user_items.transpose()`.
+    pub fn iterate(&mut self, user_items: &Csr, item_users: &Csr) -> Result<IterationReport> {
+        self.check_data(user_items)?;
+        let start = Instant::now();
+        let k = self.factors();
+        let params = self.params.clone();
+        let p = pool(params.threads)?;
+        p.install(|| -> Result<()> {
+            let g = gram(&self.item_factors, k);
+            half_step(
+                &params,
+                &g,
+                &self.item_factors,
+                user_items,
+                &mut self.user_factors,
+            )?;
+            let g = gram(&self.user_factors, k);
+            half_step(
+                &params,
+                &g,
+                &self.user_factors,
+                item_users,
+                &mut self.item_factors,
+            )
+        })?;
+        self.item_gram = OnceLock::new();
+        self.user_gram = OnceLock::new();
+        self.iterations_done += 1;
+        let loss = params
+            .compute_loss
+            .then(|| p.install(|| self.loss(user_items)));
+        Ok(IterationReport {
+            iteration: self.iterations_done,
+            seconds: start.elapsed().as_secs_f64(),
+            loss,
+        })
+    }
+
+    /// Fit from scratch. `on_iteration` returns false to stop early (cancellation).
+    pub fn fit(
+        params: AlsParams,
+        user_items: &Csr,
+        mut on_iteration: impl FnMut(&IterationReport) -> bool,
+    ) -> Result<Self> {
+        let mut m = AlsModel::new(params, user_items.n_rows, user_items.n_cols)?;
+        m.check_data(user_items)?;
+        let item_users = user_items.transpose();
+        for _ in 0..m.params.iterations {
+            let report = m.iterate(user_items, &item_users)?;
+            if !on_iteration(&report) {
+                return Err(Error::Cancelled);
+            }
+        }
+        Ok(m)
+    }
+
+    /// Σ_u Σ_i c_ui (p_ui − x_u·y_i)² + λ(Σ|x_u|² + Σ|y_i|²), normalised like implicit's by
+    /// Σc + U·I − nnz. Unobserved pairs are summed through YᵀY, never enumerated.
+    pub fn loss(&self, user_items: &Csr) -> f64 {
+        let k = self.factors();
+        let g = gram(&self.item_factors, k);
+        let per_user: Vec<(f64, f64)> = (0..self.n_users)
+            .into_par_iter()
+            .map(|u| {
+                let x = self.user_vector(u);
+                let mut gx = vec![0f32; k];
+                crate::linalg::matvec(&g, x, &mut gx);
+                let mut l = dot(x, &gx) as f64;
+                let mut conf = 0f64;
+                let (cols, vals) = user_items.row(u);
+                for (&i, &v) in cols.iter().zip(vals) {
+                    let c = self.params.confidence(v) as f64;
+                    let s = dot(x, self.item_vector(i as usize)) as f64;
+                    l += (c - 1.0) * s * s - 2.0 * c * s + c;
+                    conf += c;
+                }
+                l += self.params.reg_for(cols.len()) as f64 * dot(x, x) as f64;
+                (l, conf)
+            })
+            .collect();
+        let (mut total, mut conf) = (0f64, 0f64);
+        for (l, c) in per_user {
+            total += l;
+            conf += c;
+        }
+        let item_users_len = user_items.col_counts();
+        for i in 0..self.n_items {
+            let y = self.item_vector(i);
+            total += self.params.reg_for(item_users_len[i] as usize) as f64 * dot(y, y) as f64;
+        }
+        let denom = conf + (self.n_users * self.n_items) as f64 - user_items.nnz() as f64;
+        total / denom.max(1.0)
+    }
+
+    /// The exact factor of a user who is not in the model, from the items they interacted with
+    /// (values as in training data; 1.0 for a plain "liked").
+    pub fn fold_in_user(&self, items: &[u32], values: &[f32]) -> Result<Vec<f32>> {
+        let g = self
+            .item_gram
+            .get_or_init(|| gram(&self.item_factors, self.factors()));
+        fold_in(
+            &self.params,
+            g,
+            &self.item_factors,
+            self.n_items,
+            items,
+            values,
+            "items",
+        )
+    }
+
+    /// The exact factor of an item that is not in the model, from its users.
+    pub fn fold_in_item(&self, users: &[u32], values: &[f32]) -> Result<Vec<f32>> {
+        let g = self
+            .user_gram
+            .get_or_init(|| gram(&self.user_factors, self.factors()));
+        fold_in(
+            &self.params,
+            g,
+            &self.user_factors,
+            self.n_users,
+            users,
+            values,
+            "users",
+        )
+    }
+
+    /// Recompute (or add) the given users' factors from their full rows, items fixed.
+    /// Row j of `rows` belongs to `users[j]`; an index >= n_users grows the model.
+    pub fn partial_fit_users(&mut self, users: &[u32], rows: &Csr) -> Result<()> {
+        let vectors = self.partial_rows(users, rows, true)?;
+        let k = self.factors();
+        grow(&mut self.user_factors, &mut self.n_users, users, k);
+        for (&u, v) in users.iter().zip(vectors) {
+            self.user_factors[u as usize * k..u as usize * k + k].copy_from_slice(&v);
+        }
+        self.user_gram = OnceLock::new();
+        Ok(())
+    }
+
+    /// Recompute (or add) the given items' factors from their full columns, users fixed.
+    pub fn partial_fit_items(&mut self, items: &[u32], rows: &Csr) -> Result<()> {
+        let vectors = self.partial_rows(items, rows, false)?;
+        let k = self.factors();
+        grow(&mut self.item_factors, &mut self.n_items, items, k);
+        for (&i, v) in items.iter().zip(vectors) {
+            self.item_factors[i as usize * k..i as usize * k + k].copy_from_slice(&v);
+        }
+        self.item_gram = OnceLock::new();
+        Ok(())
+    }
+
+    fn partial_rows(&self, ids: &[u32], rows: &Csr, users: bool) -> Result<Vec<Vec<f32>>> {
+        if rows.n_rows != ids.len() {
+            return Err(Error::param(
+                "rows",
+                format!("has {} rows for {} ids", rows.n_rows, ids.len()),
+            ));
+        }
+        let limit = if users { self.n_users } else { self.n_items };
+        if let Some(&bad) = ids.iter().find(|&&i| i as usize > limit + ids.len()) {
+            return Err(Error::param(
+                "ids",
+                format!("index {bad} is beyond the model's {limit} rows"),
+            ));
+        }
+        (0..ids.len())
+            .map(|j| {
+                let (c, v) = rows.row(j);
+                if users {
+                    self.fold_in_user(c, v)
+                } else {
+                    self.fold_in_item(c, v)
+                }
+            })
+            .collect()
+    }
+}
+
+fn grow(f: &mut Vec<f32>, n: &mut usize, ids: &[u32], k: usize) {
+    if let Some(&max) = ids.iter().max() {
+        if max as usize >= *n {
+            *n = max as usize + 1;
+            f.resize(*n * k, 0.0);
+        }
+    }
+}
+
+fn check_values(m: &Csr) -> Result<()> {
+    if let Some(pos) = m.values.iter().position(|v| !(*v >= 0.0) || !v.is_finite()) {
+        let row = m.indptr.partition_point(|&p| p <= pos) - 1;
+        return Err(Error::param(
+            "interactions",
+            format!(
+                "value {} at row {row}, column {} is not a finite number >= 0 (ALS reads values as confidences)",
+                m.values[pos], m.indices[pos]
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn half_step(params: &AlsParams, g: &[f32], y: &[f32], m: &Csr, x: &mut [f32]) -> Result<()> {
+    let k = params.factors;
+    let failed = AtomicUsize::new(usize::MAX);
+    x.par_chunks_mut(k * ROWS_PER_TASK)
+        .enumerate()
+        .for_each_init(
+            || Scratch::new(k),
+            |s, (task, block)| {
+                for (j, xu) in block.chunks_exact_mut(k).enumerate() {
+                    let u = task * ROWS_PER_TASK + j;
+                    let (cols, vals) = m.row(u);
+                    if !solve_row(params, g, y, cols, vals, xu, s) {
+                        failed.fetch_min(u, Ordering::Relaxed);
+                    }
+                }
+            },
+        );
+    match failed.into_inner() {
+        usize::MAX => Ok(()),
+        row => Err(Error::Numeric(format!(
+            "the system for row {row} is not positive definite; increase regularization (now {})",
+            params.regularization
+        ))),
+    }
+}
+
+fn fold_in(
+    params: &AlsParams,
+    g: &[f32],
+    y: &[f32],
+    n: usize,
+    ids: &[u32],
+    values: &[f32],
+    what: &str,
+) -> Result<Vec<f32>> {
+    if ids.len() != values.len() {
+        return Err(Error::param(
+            what,
+            format!("{} ids but {} values", ids.len(), values.len()),
+        ));
+    }
+    if let Some(&bad) = ids.iter().find(|&&i| i as usize >= n) {
+        return Err(Error::param(
+            what,
+            format!("index {bad} is out of range (model has {n})"),
+        ));
+    }
+    let row = Csr::from_coo(1, n, &vec![0; ids.len()], ids, values)?;
+    check_values(&row)?;
+    let exact = AlsParams {
+        solver: Solver::Cholesky,
+        ..params.clone()
+    };
+    let k = params.factors;
+    let mut x = vec![0f32; k];
+    let (cols, vals) = row.row(0);
+    if !solve_row(&exact, g, y, cols, vals, &mut x, &mut Scratch::new(k)) {
+        return Err(Error::Numeric(format!(
+            "the fold-in system is not positive definite; increase regularization (now {})",
+            params.regularization
+        )));
+    }
+    Ok(x)
+}
+
+#[cfg(test)]
+mod tests;
