@@ -1,0 +1,38 @@
+import { loadConfig, type Config } from '../config/index.js';
+import { isCfError } from '../errors.js';
+import { runTrain } from '../pipeline/train.js';
+import { demoConfig } from '../pipeline/demo.js';
+import { formatMetricsTable } from '../report/table.js';
+
+/** Returns the exit code: 0 ok, 2 bad config or input, 1 anything unexpected. */
+export async function runTrainCommand(configPath: string | undefined, o: { quiet: boolean }): Promise<number> {
+  const say = (s: string) => {
+    if (!o.quiet) process.stderr.write(`${s}\n`);
+  };
+  try {
+    const config: Config = configPath ? loadConfig(configPath) : demoConfig();
+    if (!configPath) say('no config given: training the demo on the embedded ml-latest-small dataset');
+    const report = await runTrain(config, {
+      log: say,
+      onProgress: (name, p) =>
+        say(`${name}: iteration ${p.iteration}/${p.iterations} ${p.seconds.toFixed(3)}s${p.loss === null ? '' : ` loss ${p.loss.toFixed(5)}`}`),
+    });
+    const ks = config.evaluate.k;
+    const cols = ks.flatMap((k) => [`recall@${k}`, `ndcg@${k}`]);
+    const part = report.models[0]?.test ? 'test' : 'valid';
+    const rows = [
+      ...report.models.map((m) => ({ name: m.name, metrics: m[part] ?? {} })),
+      { name: 'popularity (baseline)', metrics: report.baseline[part] ?? {} },
+    ];
+    process.stdout.write(`\n${part} metrics, ${report.usersEvaluated} users:\n${formatMetricsTable(rows, cols)}\n`);
+    process.stdout.write(`artifacts: ${report.output}\n`);
+    return 0;
+  } catch (err) {
+    if (isCfError(err)) {
+      process.stderr.write(`cf-native: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`cf-native: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}

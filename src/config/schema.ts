@@ -1,0 +1,190 @@
+/**
+ * The validated shape of a `cf-native train` config.
+ *
+ * Field names are snake_case on purpose: they mirror the YAML keys one to one (see
+ * DESIGN.md, "Config keys"), so a key path in an error message, in the YAML and in
+ * code reads the same. Every default is filled in by the loader; a value of `null`
+ * means "absent, and that absence means something" (detect it, no such column, no
+ * threshold), never "not filled in yet". File paths are kept exactly as written:
+ * relative ones are resolved by whoever opens them (against the process cwd).
+ */
+
+export const DELIMITERS = [',', '\t', '::', '|', ';', ' '] as const;
+export type Delimiter = (typeof DELIMITERS)[number];
+
+/** A column NAME (needs a header row) or a 0-based column INDEX. */
+export type ColumnRef = string | number;
+
+export interface ColumnsConfig {
+  user: ColumnRef;
+  item: ColumnRef;
+  rating: ColumnRef | null;
+  time: ColumnRef | null;
+}
+
+export const VALUE_MODES = ['binary', 'rating', 'log1p'] as const;
+export type ValueMode = (typeof VALUE_MODES)[number];
+
+export const DUPLICATE_MODES = ['sum', 'last'] as const;
+export type DuplicateMode = (typeof DUPLICATE_MODES)[number];
+
+export interface DataConfig {
+  /** One file to be split; exactly one of `path` / `train` is non-null. */
+  path: string | null;
+  /** Pre-split files; `valid` and `test` are only set alongside `train`. */
+  train: string | null;
+  valid: string | null;
+  test: string | null;
+  /** null: detect from the file. */
+  delimiter: Delimiter | null;
+  /** null: detect from the file. */
+  header: boolean | null;
+  columns: ColumnsConfig | null;
+  /** Rows with a rating below this are dropped; null keeps every row. */
+  positive_threshold: number | null;
+  values: ValueMode;
+  duplicates: DuplicateMode;
+  min_user_interactions: number;
+  min_item_interactions: number;
+}
+
+export const SPLIT_STRATEGIES = ['leave-last-out', 'random', 'time', 'none'] as const;
+export type SplitStrategy = (typeof SPLIT_STRATEGIES)[number];
+
+/** Per user, the last `valid` + `test` interactions by time (file order breaks ties). */
+export interface LeaveLastOutSplitConfig {
+  strategy: 'leave-last-out';
+  valid: number;
+  test: number;
+  seed: number;
+}
+
+/** Per user, seeded fractions of the interactions. */
+export interface RandomSplitConfig {
+  strategy: 'random';
+  valid: number;
+  test: number;
+  seed: number;
+}
+
+/** Global cutoffs in unix seconds: time >= test_cutoff is test, time >= valid_cutoff is valid. */
+export interface TimeSplitConfig {
+  strategy: 'time';
+  valid_cutoff: number | null;
+  test_cutoff: number;
+}
+
+/** Train only, or pre-split files used as given. */
+export interface NoSplitConfig {
+  strategy: 'none';
+}
+
+export type SplitConfig = LeaveLastOutSplitConfig | RandomSplitConfig | TimeSplitConfig | NoSplitConfig;
+
+export const ALS_SOLVERS = ['cg', 'cholesky'] as const;
+export type AlsSolver = (typeof ALS_SOLVERS)[number];
+
+export const ALS_CONFIDENCES = ['linear', 'log'] as const;
+export type AlsConfidence = (typeof ALS_CONFIDENCES)[number];
+
+export interface AlsParamsConfig {
+  factors: number;
+  regularization: number;
+  alpha: number;
+  iterations: number;
+  seed: number;
+  solver: AlsSolver;
+  cg_steps: number;
+  confidence: AlsConfidence;
+  epsilon: number;
+  /** 0 = all cores. */
+  threads: number;
+  scale_regularization: boolean;
+}
+
+export const MODEL_TYPES = ['als', 'popularity'] as const;
+export type ModelType = (typeof MODEL_TYPES)[number];
+
+export interface AlsModelConfig {
+  type: 'als';
+  /** Output folder name; defaults to the type. Unique within a config. */
+  name: string;
+  params: AlsParamsConfig;
+}
+
+export interface PopularityModelConfig {
+  type: 'popularity';
+  name: string;
+  params: Record<string, never>;
+}
+
+export type ModelConfig = AlsModelConfig | PopularityModelConfig;
+
+export interface EvaluateConfig {
+  /** Sorted ascending, without duplicates, non-empty. */
+  k: number[];
+  filter_seen: boolean;
+}
+
+export interface Config {
+  data: DataConfig;
+  split: SplitConfig;
+  models: ModelConfig[];
+  evaluate: EvaluateConfig;
+  output: string;
+}
+
+// Seeds cross into Rust; u32 fits whatever integer type the binding picks.
+export const MAX_SEED = 0xffff_ffff;
+
+export function defaultAlsParams(): AlsParamsConfig {
+  return {
+    factors: 64,
+    regularization: 0.05,
+    alpha: 20,
+    iterations: 15,
+    seed: 42,
+    solver: 'cg',
+    cg_steps: 3,
+    confidence: 'linear',
+    epsilon: 1,
+    threads: 0,
+    scale_regularization: false,
+  };
+}
+
+export function defaultSplit(): LeaveLastOutSplitConfig {
+  return { strategy: 'leave-last-out', valid: 1, test: 1, seed: 42 };
+}
+
+export function defaultEvaluate(): EvaluateConfig {
+  return { k: [10, 20, 50], filter_seen: true };
+}
+
+/**
+ * A complete config for one file and an ALS model, as if written by hand with only
+ * `data.path`, `data.columns`, one `als` model and `output`. Columns are the MovieLens
+ * layout by index (user, item, rating, timestamp), which also fits headerless files.
+ */
+export function defaultConfig(datasetPath: string, output: string): Config {
+  return {
+    data: {
+      path: datasetPath,
+      train: null,
+      valid: null,
+      test: null,
+      delimiter: null,
+      header: null,
+      columns: { user: 0, item: 1, rating: 2, time: 3 },
+      positive_threshold: null,
+      values: 'binary',
+      duplicates: 'sum',
+      min_user_interactions: 1,
+      min_item_interactions: 1,
+    },
+    split: defaultSplit(),
+    models: [{ type: 'als', name: 'als', params: defaultAlsParams() }],
+    evaluate: defaultEvaluate(),
+    output,
+  };
+}

@@ -1,0 +1,380 @@
+/**
+ * Turns the plain JS value of a YAML config into a `Config`, or throws a `ConfigIssue`
+ * that names the key path; load.ts adds the file name and line. Hand-written rather
+ * than TypeBox: union schemas (split strategies, model types) make TypeBox report a
+ * pile of branch errors with no single path a person could act on.
+ */
+import { basename, extname } from 'node:path';
+import {
+  ALS_CONFIDENCES,
+  ALS_SOLVERS,
+  DELIMITERS,
+  DUPLICATE_MODES,
+  MAX_SEED,
+  MODEL_TYPES,
+  SPLIT_STRATEGIES,
+  VALUE_MODES,
+  defaultAlsParams,
+  defaultEvaluate,
+  defaultSplit,
+  type AlsParamsConfig,
+  type ColumnRef,
+  type ColumnsConfig,
+  type Config,
+  type DataConfig,
+  type EvaluateConfig,
+  type ModelConfig,
+  type SplitConfig,
+  type SplitStrategy,
+} from './schema.js';
+
+export type KeyPath = readonly (string | number)[];
+
+/** Where in the YAML to point: the key of the last path segment, its value, or nowhere. */
+export type IssueAnchor = 'key' | 'value' | null;
+
+export class ConfigIssue extends Error {
+  constructor(
+    readonly path: KeyPath,
+    readonly anchor: IssueAnchor,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Raw = Record<string, unknown>;
+
+export function formatKeyPath(path: KeyPath): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  return out;
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return JSON.stringify(v);
+  return String(v);
+}
+
+function fail(path: KeyPath, problem: string, anchor: IssueAnchor = 'value'): never {
+  throw new ConfigIssue(path, anchor, `${formatKeyPath(path)} ${problem}`);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+function closest(word: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : null;
+}
+
+const hasOwn = (o: Raw, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+
+/** A present, non-null value, or undefined: an empty YAML value (`key:`) means "use the default". */
+function opt(o: Raw, key: string): unknown {
+  return hasOwn(o, key) && o[key] !== null ? o[key] : undefined;
+}
+
+function req(o: Raw, key: string, path: KeyPath): unknown {
+  if (!hasOwn(o, key)) throw new ConfigIssue([...path, key], null, `missing required key ${formatKeyPath([...path, key])}`);
+  return o[key];
+}
+
+function mapping(v: unknown, path: KeyPath, keys: readonly string[], why?: (key: string) => string | null): Raw {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    if (path.length === 0) throw new ConfigIssue(path, 'value', `the config must be a mapping of keys (got ${describe(v)})`);
+    fail(path, `must be a mapping (got ${describe(v)})`);
+  }
+  for (const key of Object.keys(v)) {
+    if (keys.includes(key)) continue;
+    const guess = closest(key, keys);
+    const hint = why?.(key) ?? (guess ? `did you mean ${guess}?` : `expected one of: ${keys.join(', ')}`);
+    throw new ConfigIssue([...path, key], 'key', `unknown key ${formatKeyPath([...path, key])} (${hint})`);
+  }
+  return v as Raw;
+}
+
+function int(v: unknown, path: KeyPath, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+    fail(path, `must be an integer ${range} (got ${describe(v)})`);
+  }
+  return v;
+}
+
+interface Bounds {
+  min?: number;
+  minExclusive?: boolean;
+  max?: number;
+  maxExclusive?: boolean;
+}
+
+function num(v: unknown, path: KeyPath, b: Bounds = {}): number {
+  const low = b.min === undefined || (typeof v === 'number' && (b.minExclusive ? v > b.min : v >= b.min));
+  const high = b.max === undefined || (typeof v === 'number' && (b.maxExclusive ? v < b.max : v <= b.max));
+  if (typeof v !== 'number' || !Number.isFinite(v) || !low || !high) {
+    let range = '';
+    if (b.min !== undefined && b.max !== undefined) {
+      range = ` in ${b.minExclusive ? '(' : '['}${b.min}, ${b.max}${b.maxExclusive ? ')' : ']'}`;
+    } else if (b.min !== undefined) {
+      range = ` ${b.minExclusive ? '>' : '>='} ${b.min}`;
+    } else if (b.max !== undefined) {
+      range = ` ${b.maxExclusive ? '<' : '<='} ${b.max}`;
+    }
+    fail(path, `must be a number${range} (got ${describe(v)})`);
+  }
+  return v;
+}
+
+function str(v: unknown, path: KeyPath): string {
+  if (typeof v !== 'string' || v === '') fail(path, `must be a non-empty string (got ${describe(v)})`);
+  return v;
+}
+
+function bool(v: unknown, path: KeyPath): boolean {
+  if (typeof v !== 'boolean') fail(path, `must be true or false (got ${describe(v)})`);
+  return v;
+}
+
+function oneOf<T extends string>(v: unknown, path: KeyPath, values: readonly T[]): T {
+  if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T;
+  const guess = typeof v === 'string' ? closest(v, values) : null;
+  const hint = guess ? `; did you mean ${guess}?` : '';
+  fail(path, `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')} (got ${describe(v)}${hint})`);
+}
+
+const seed = (v: unknown, path: KeyPath): number => int(v, path, 0, MAX_SEED);
+
+function withDefault<T>(o: Raw, key: string, path: KeyPath, fallback: T, check: (v: unknown, p: KeyPath) => T): T {
+  const v = opt(o, key);
+  return v === undefined ? fallback : check(v, [...path, key]);
+}
+
+function column(v: unknown, path: KeyPath): ColumnRef {
+  if ((typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isInteger(v) && v >= 0)) return v;
+  fail(path, `must be a column name (string) or a 0-based column index (integer >= 0) (got ${describe(v)})`);
+}
+
+const DATA_KEYS = [
+  'path', 'train', 'valid', 'test', 'delimiter', 'header', 'columns', 'positive_threshold',
+  'values', 'duplicates', 'min_user_interactions', 'min_item_interactions',
+] as const;
+const COLUMN_KEYS = ['user', 'item', 'rating', 'time'] as const;
+
+function validateColumns(v: unknown, path: KeyPath, header: boolean | null): ColumnsConfig {
+  const o = mapping(v, path, COLUMN_KEYS);
+  const cols: ColumnsConfig = {
+    user: column(req(o, 'user', path), [...path, 'user']),
+    item: column(req(o, 'item', path), [...path, 'item']),
+    rating: withDefault<ColumnRef | null>(o, 'rating', path, null, column),
+    time: withDefault<ColumnRef | null>(o, 'time', path, null, column),
+  };
+  const seen: [string, ColumnRef][] = [];
+  for (const key of COLUMN_KEYS) {
+    const ref = cols[key];
+    if (ref === null) continue;
+    if (typeof ref === 'string' && header === false) {
+      fail([...path, key], `is a column name (${JSON.stringify(ref)}) but data.header is false; use a 0-based column index`);
+    }
+    const twin = seen.find(([, other]) => other === ref);
+    if (twin) fail([...path, key], `refers to the same column as ${formatKeyPath([...path, twin[0]])} (${describe(ref)})`);
+    seen.push([key, ref]);
+  }
+  return cols;
+}
+
+function validateData(v: unknown): DataConfig {
+  const p = ['data'];
+  const o = mapping(v, p, DATA_KEYS);
+  const file = (key: string): string | null => withDefault<string | null>(o, key, p, null, str);
+  const [path, train, valid, test] = [file('path'), file('train'), file('valid'), file('test')];
+  if (path !== null && train !== null) {
+    fail(['data', 'train'], 'cannot be given with data.path: give one file to split (path) or pre-split files (train, valid, test), not both', 'key');
+  }
+  for (const [key, value] of [['valid', valid], ['test', test]] as const) {
+    if (value !== null && train === null) {
+      fail(['data', key], `is only used with data.train (pre-split files)${path !== null ? '; with data.path, the split section carves it out' : ''}`, 'key');
+    }
+  }
+  if (path === null && train === null) {
+    fail(p, 'must give exactly one of path (one file to split) or train (pre-split files)', 'key');
+  }
+  const header = withDefault<boolean | null>(o, 'header', p, null, bool);
+  // Absent columns mean the native defaults: user 0, item 1, rating 2 and time 3 when present.
+  const columns = o.columns === undefined || o.columns === null ? null : validateColumns(o.columns, [...p, 'columns'], header);
+  const positive_threshold = withDefault<number | null>(o, 'positive_threshold', p, null, (x, q) => num(x, q));
+  if (positive_threshold !== null && columns !== null && columns.rating === null) {
+    fail(['data', 'positive_threshold'], 'needs a rating column (data.columns.rating)', 'key');
+  }
+  const values = withDefault(o, 'values', p, 'binary', (x, q) => oneOf(x, q, VALUE_MODES));
+  if (values !== 'binary' && columns !== null && columns.rating === null) {
+    fail(['data', 'values'], `${JSON.stringify(values)} needs a rating column (data.columns.rating)`);
+  }
+  return {
+    path, train, valid, test,
+    delimiter: withDefault(o, 'delimiter', p, null, (x, q) => oneOf(x, q, DELIMITERS)),
+    header,
+    columns,
+    positive_threshold,
+    values,
+    duplicates: withDefault(o, 'duplicates', p, 'sum', (x, q) => oneOf(x, q, DUPLICATE_MODES)),
+    min_user_interactions: withDefault(o, 'min_user_interactions', p, 1, (x, q) => int(x, q, 1)),
+    min_item_interactions: withDefault(o, 'min_item_interactions', p, 1, (x, q) => int(x, q, 1)),
+  };
+}
+
+const SPLIT_KEYS: Record<SplitStrategy, readonly string[]> = {
+  'leave-last-out': ['strategy', 'valid', 'test', 'seed'],
+  random: ['strategy', 'valid', 'test', 'seed'],
+  time: ['strategy', 'valid_cutoff', 'test_cutoff'],
+  none: ['strategy'],
+};
+const ALL_SPLIT_KEYS = [...new Set(Object.values(SPLIT_KEYS).flat())];
+
+function validateSplit(v: unknown, data: DataConfig): SplitConfig {
+  const p = ['split'];
+  if (v === undefined) return data.train !== null ? { strategy: 'none' } : defaultSplit();
+  const loose = mapping(v, p, ALL_SPLIT_KEYS);
+  const strategy = withDefault<SplitStrategy>(loose, 'strategy', p, 'leave-last-out', (x, q) => oneOf(x, q, SPLIT_STRATEGIES));
+  const owner = (key: string): string | null => {
+    const other = SPLIT_STRATEGIES.find((s) => SPLIT_KEYS[s].includes(key));
+    return other ? `not used by strategy ${strategy}; it belongs to strategy ${other}` : null;
+  };
+  const o = mapping(v, p, SPLIT_KEYS[strategy], owner);
+  if (data.train !== null && strategy !== 'none') {
+    fail(hasOwn(o, 'strategy') ? ['split', 'strategy'] : p, `must be none when data.train is given, since the files are already split (got ${JSON.stringify(strategy)})`);
+  }
+  switch (strategy) {
+    case 'leave-last-out':
+      return {
+        strategy,
+        valid: withDefault(o, 'valid', p, 1, (x, q) => int(x, q, 0)),
+        test: withDefault(o, 'test', p, 1, (x, q) => int(x, q, 0)),
+        seed: withDefault(o, 'seed', p, 42, seed),
+      };
+    case 'random': {
+      const fraction = (x: unknown, q: KeyPath): number => num(x, q, { min: 0, max: 1, maxExclusive: true });
+      const valid = withDefault(o, 'valid', p, 0.1, fraction);
+      const test = withDefault(o, 'test', p, 0.1, fraction);
+      if (valid + test >= 1) fail(p, `valid + test must be < 1 for strategy random (got ${valid} + ${test})`, 'key');
+      return { strategy, valid, test, seed: withDefault(o, 'seed', p, 42, seed) };
+    }
+    case 'time': {
+      if (data.columns !== null && data.columns.time === null) fail(['split', 'strategy'], 'time needs a time column (data.columns.time)');
+      const cutoff = (x: unknown, q: KeyPath): number => num(x, q);
+      const test_cutoff = cutoff(req(o, 'test_cutoff', p), ['split', 'test_cutoff']);
+      const valid_cutoff = withDefault<number | null>(o, 'valid_cutoff', p, null, cutoff);
+      if (valid_cutoff !== null && valid_cutoff >= test_cutoff) {
+        fail(['split', 'valid_cutoff'], `must be less than split.test_cutoff (got ${valid_cutoff} >= ${test_cutoff})`);
+      }
+      return { strategy, valid_cutoff, test_cutoff };
+    }
+    case 'none':
+      return { strategy };
+  }
+}
+
+const ALS_KEYS = Object.keys(defaultAlsParams()) as (keyof AlsParamsConfig)[];
+
+function validateAlsParams(v: unknown, path: KeyPath): AlsParamsConfig {
+  const d = defaultAlsParams();
+  if (v === undefined) return d;
+  const o = mapping(v, path, ALS_KEYS);
+  return {
+    factors: withDefault(o, 'factors', path, d.factors, (x, q) => int(x, q, 1)),
+    regularization: withDefault(o, 'regularization', path, d.regularization, (x, q) => num(x, q, { min: 0 })),
+    alpha: withDefault(o, 'alpha', path, d.alpha, (x, q) => num(x, q, { min: 0 })),
+    iterations: withDefault(o, 'iterations', path, d.iterations, (x, q) => int(x, q, 1)),
+    seed: withDefault(o, 'seed', path, d.seed, seed),
+    solver: withDefault(o, 'solver', path, d.solver, (x, q) => oneOf(x, q, ALS_SOLVERS)),
+    cg_steps: withDefault(o, 'cg_steps', path, d.cg_steps, (x, q) => int(x, q, 1)),
+    confidence: withDefault(o, 'confidence', path, d.confidence, (x, q) => oneOf(x, q, ALS_CONFIDENCES)),
+    epsilon: withDefault(o, 'epsilon', path, d.epsilon, (x, q) => num(x, q, { min: 0, minExclusive: true })),
+    threads: withDefault(o, 'threads', path, d.threads, (x, q) => int(x, q, 0)),
+    scale_regularization: withDefault(o, 'scale_regularization', path, d.scale_regularization, bool),
+  };
+}
+
+// The name becomes a folder under `output`, so it must not be able to climb out of it.
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+function validateModels(v: unknown): ModelConfig[] {
+  if (!Array.isArray(v)) fail(['models'], `must be a list of models (got ${describe(v)})`);
+  if (v.length === 0) fail(['models'], 'must list at least one model');
+  const names = new Map<string, number>();
+  return v.map((item: unknown, i): ModelConfig => {
+    const p = ['models', i];
+    const o = mapping(item, p, ['type', 'name', 'params']);
+    const type = oneOf(req(o, 'type', p), [...p, 'type'], MODEL_TYPES);
+    const name = withDefault(o, 'name', p, type, (x, q) => {
+      const s = str(x, q);
+      if (!MODEL_NAME.test(s)) fail(q, `must be a folder name of letters, digits, '.', '_' or '-', starting with a letter or digit (got ${describe(s)})`);
+      return s;
+    });
+    // Lower-cased: on case-insensitive file systems "ALS" and "als" are the same folder.
+    const first = names.get(name.toLowerCase());
+    if (first !== undefined) {
+      const implicit = opt(o, 'name') === undefined ? ' (the name defaults to the type)' : '';
+      const firstName = (v[first] as Raw).name ?? (v[first] as Raw).type;
+      const caseOnly = firstName !== name ? ` as ${JSON.stringify(firstName)}, differing only in case` : '';
+      fail([...p, 'name'], `${JSON.stringify(name)} is already used by models[${first}]${caseOnly}${implicit}; give each model a unique name, it is its output folder`);
+    }
+    names.set(name.toLowerCase(), i);
+    const params = opt(o, 'params');
+    if (type === 'als') return { type, name, params: validateAlsParams(params, [...p, 'params']) };
+    if (params !== undefined) mapping(params, [...p, 'params'], [], () => `${type} takes no params`);
+    return { type, name, params: {} };
+  });
+}
+
+function validateEvaluate(v: unknown): EvaluateConfig {
+  const p = ['evaluate'];
+  const d = defaultEvaluate();
+  if (v === undefined) return d;
+  const o = mapping(v, p, ['k', 'filter_seen']);
+  const kRaw = opt(o, 'k');
+  let k = d.k;
+  if (typeof kRaw === 'number') {
+    k = [int(kRaw, ['evaluate', 'k'], 1)];
+  } else if (kRaw !== undefined) {
+    if (!Array.isArray(kRaw)) fail(['evaluate', 'k'], `must be an integer >= 1 or a list of them (got ${describe(kRaw)})`);
+    if (kRaw.length === 0) fail(['evaluate', 'k'], 'must list at least one cutoff');
+    k = [...new Set(kRaw.map((x: unknown, i) => int(x, ['evaluate', 'k', i], 1)))].sort((a, b) => a - b);
+  }
+  return { k, filter_seen: withDefault(o, 'filter_seen', p, d.filter_seen, bool) };
+}
+
+function defaultOutput(sourceName: string): string {
+  const stem = basename(sourceName, extname(sourceName));
+  return `artifacts/${stem === '' ? 'run' : stem}`;
+}
+
+const TOP_KEYS = ['data', 'split', 'models', 'evaluate', 'output'];
+
+/** `raw` is the YAML document as plain JS; `sourceName` only feeds the default output folder. */
+export function validateConfig(raw: unknown, sourceName: string): Config {
+  const top = mapping(raw, [], TOP_KEYS);
+  const data = validateData(req(top, 'data', []));
+  const split = validateSplit(opt(top, 'split'), data);
+  const models = validateModels(req(top, 'models', []));
+  const evaluate = validateEvaluate(opt(top, 'evaluate'));
+  const output = withDefault(top, 'output', [], defaultOutput(sourceName), str);
+  return { data, split, models, evaluate, output };
+}

@@ -1,0 +1,106 @@
+import { call, native, type Binding } from './native.js';
+import type { DataConfig, SplitConfig } from './config/index.js';
+import type { Matrix } from './models/types.js';
+
+export type Dataset = Binding.Dataset;
+
+/** What `loadDataset` reads; every field but the file is optional. */
+export interface LoadOptions {
+  /** One file to split later; or `train` (with optional `valid`, `test`) for pre-split files. */
+  path?: string;
+  train?: string;
+  valid?: string;
+  test?: string;
+  /** Detected from the first lines when absent. */
+  delimiter?: ',' | '\t' | '::' | '|' | ';' | ' ';
+  /** Detected when absent. */
+  header?: boolean;
+  /** Column name (needs a header) or 0-based index. Defaults: 0, 1, 2 and 3 where present. */
+  user?: string | number;
+  item?: string | number;
+  rating?: string | number;
+  time?: string | number;
+  /** Rows rated below this are dropped. */
+  positiveThreshold?: number;
+  /** What a kept row carries: 1, the rating, or log1p(rating). Default 'binary'. */
+  values?: 'binary' | 'rating' | 'log1p';
+  /** Repeated (user, item) rows: summed (default) or the last one kept. */
+  duplicates?: 'sum' | 'last';
+  /** Iterative k-core bounds. Default 1. */
+  minUserInteractions?: number;
+  minItemInteractions?: number;
+}
+
+/** How `splitDataset` holds rows out. */
+export type SplitOptions =
+  /** Per user, the last `valid` + `test` rows by time (file order breaks ties). */
+  | { strategy: 'leave-last-out'; valid?: number; test?: number; seed?: number }
+  /** Per user, seeded fractions of the rows. */
+  | { strategy: 'random'; valid?: number; test?: number; seed?: number }
+  /** Global cutoffs in the time column's unit: time >= testCutoff is test, >= validCutoff valid. */
+  | { strategy: 'time'; validCutoff?: number; testCutoff: number }
+  /** Everything is training data. */
+  | { strategy: 'none' }
+  /** The pre-split files given to `loadDataset`, as they are. */
+  | { strategy: 'given' };
+
+/** Read, filter and index interactions natively (delimited text, optionally gzipped). */
+export function loadDataset(source: string | LoadOptions): Dataset {
+  const o = typeof source === 'string' ? { path: source } : { ...source };
+  return call(() => native.Dataset.load(o));
+}
+
+/** The `data` section of a config, as `loadDataset` options. */
+export function loadOptionsFromConfig(d: DataConfig): LoadOptions {
+  const col = (c: string | number | null | undefined) => (c === null ? undefined : c);
+  return {
+    path: d.path ?? undefined,
+    train: d.train ?? undefined,
+    valid: d.valid ?? undefined,
+    test: d.test ?? undefined,
+    delimiter: d.delimiter ?? undefined,
+    header: d.header ?? undefined,
+    user: col(d.columns?.user),
+    item: col(d.columns?.item),
+    rating: col(d.columns?.rating),
+    time: col(d.columns?.time),
+    positiveThreshold: d.positive_threshold ?? undefined,
+    values: d.values,
+    duplicates: d.duplicates,
+    minUserInteractions: d.min_user_interactions,
+    minItemInteractions: d.min_item_interactions,
+  };
+}
+
+/** Indexed arrays straight into a dataset (ids are the indices' decimal strings). */
+export function datasetFromArrays(users: Uint32Array, items: Uint32Array, values?: Float32Array, times?: Float64Array): Dataset {
+  return call(() => native.Dataset.fromArrays(users, items, values ?? null, times ?? null));
+}
+
+export interface Splits {
+  train: Matrix;
+  valid: Matrix | null;
+  test: Matrix | null;
+}
+
+/** Train / validation / test matrices, all with the dataset's full user x item shape. */
+export function splitDataset(ds: Dataset, s: SplitOptions): Splits {
+  const [train, valid, test] = call(() => ds.split({ ...s }));
+  return { train: train!, valid: valid ?? null, test: test ?? null };
+}
+
+/** The `split` section of a config, as `splitDataset` options. */
+export function splitOptionsFromConfig(s: SplitConfig, preSplit: boolean): SplitOptions {
+  switch (s.strategy) {
+    case 'none':
+      return { strategy: preSplit ? 'given' : 'none' };
+    case 'time':
+      return { strategy: 'time', validCutoff: s.valid_cutoff ?? undefined, testCutoff: s.test_cutoff };
+    default:
+      return { strategy: s.strategy, valid: s.valid, test: s.test, seed: s.seed };
+  }
+}
+
+export function matrixFromCoo(users: Uint32Array, items: Uint32Array, nUsers: number, nItems: number, values?: Float32Array): Matrix {
+  return call(() => native.Matrix.fromCoo(users, items, values ?? null, nUsers, nItems));
+}

@@ -1,0 +1,150 @@
+// train -> evaluate -> save, for every model of a config, beside the popularity baseline.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { AlsParamsConfig, Config } from '../config/index.js';
+import { loadDataset, loadOptionsFromConfig, splitDataset, splitOptionsFromConfig } from '../data.js';
+import { saveModel } from '../artifacts/model-io.js';
+import { writeJsonAtomic } from '../artifacts/atomic.js';
+import { ALS, type AlsParams, type FitProgress } from '../models/als.js';
+import { Popularity } from '../models/popularity.js';
+import type { EvalResult, Matrix } from '../models/types.js';
+
+export interface ModelResult {
+  name: string;
+  type: string;
+  params: Record<string, unknown>;
+  train_seconds: number;
+  valid: Record<string, number> | null;
+  test: Record<string, number> | null;
+  dir: string;
+}
+
+export interface TrainReport {
+  output: string;
+  dataset: { users: number; items: number; rows: number; train: number; valid: number; test: number };
+  usersEvaluated: number;
+  usersWithoutTrain: number;
+  baseline: { valid: Record<string, number> | null; test: Record<string, number> | null };
+  models: ModelResult[];
+}
+
+export interface TrainHooks {
+  log?: (line: string) => void;
+  onProgress?: (model: string, p: FitProgress) => void;
+  signal?: AbortSignal;
+}
+
+export function alsParamsFromConfig(p: AlsParamsConfig): AlsParams {
+  return {
+    factors: p.factors,
+    regularization: p.regularization,
+    scaleRegularization: p.scale_regularization,
+    alpha: p.alpha,
+    confidence: p.confidence,
+    epsilon: p.epsilon,
+    iterations: p.iterations,
+    solver: p.solver,
+    cgSteps: p.cg_steps,
+    seed: p.seed,
+    threads: p.threads,
+  };
+}
+
+async function hashFiles(paths: string[]): Promise<string> {
+  const h = createHash('sha256');
+  for (const p of paths) {
+    for await (const chunk of createReadStream(p)) h.update(chunk as Buffer);
+  }
+  return `sha256:${h.digest('hex')}`;
+}
+
+export async function runTrain(config: Config, hooks: TrainHooks = {}): Promise<TrainReport> {
+  const log = hooks.log ?? (() => {});
+  const d = config.data;
+  const files = [d.path, d.train, d.valid, d.test].filter((p): p is string => p !== null);
+  const ds = loadDataset(loadOptionsFromConfig(d));
+  const st = ds.stats;
+  log(
+    `data: ${st.rowsRead} rows read -> ${st.rows} kept (${st.belowThreshold} below threshold, ${st.duplicatesMerged} duplicates merged, ${st.removedByMinCounts} removed by min counts); ${st.users} users x ${st.items} items`,
+  );
+  const dataHash = await hashFiles(files);
+  const splits = splitDataset(ds, splitOptionsFromConfig(config.split, d.train !== null));
+  const { train, valid, test } = splits;
+  log(`split (${config.split.strategy}): train ${train.nnz}, valid ${valid?.nnz ?? 0}, test ${test?.nnz ?? 0} rows`);
+  const userIds = ds.userIds();
+  const itemIds = ds.itemIds();
+  const ks = config.evaluate.k;
+  const filterSeen = config.evaluate.filter_seen;
+
+  let usersEvaluated = 0;
+  let usersWithoutTrain = 0;
+  const evaluate = async (m: ALS | Popularity) => {
+    const on = async (truth: Matrix | null, also: Matrix | null): Promise<EvalResult | null> =>
+      truth ? m.evaluate(train, truth, { k: ks, filterSeen, alsoExclude: also }) : null;
+    const v = await on(valid, null);
+    // Test users already told us their validation items: those are known, not predictions.
+    const t = await on(test, valid);
+    const main = t ?? v;
+    if (main) {
+      usersEvaluated = main.usersEvaluated;
+      usersWithoutTrain = main.usersWithoutTrain;
+    }
+    return { valid: v?.metrics ?? null, test: t?.metrics ?? null };
+  };
+
+  const baselineModel = Popularity.fit(train);
+  const baseline = await evaluate(baselineModel);
+  if (usersWithoutTrain > 0) log(`evaluation: ${usersWithoutTrain} users without training rows were left out`);
+
+  const output = resolve(config.output);
+  const models: ModelResult[] = [];
+  for (const mc of config.models) {
+    hooks.signal?.throwIfAborted();
+    const started = performance.now();
+    let model: ALS | Popularity;
+    if (mc.type === 'als') {
+      model = await ALS.fit(train, alsParamsFromConfig(mc.params), {
+        signal: hooks.signal,
+        onProgress: (p) => hooks.onProgress?.(mc.name, p),
+      });
+    } else {
+      model = baselineModel;
+    }
+    const trainSeconds = (performance.now() - started) / 1000;
+    const scores = model === baselineModel ? baseline : await evaluate(model);
+    const dir = join(output, mc.name);
+    await saveModel(dir, model, { userIds, itemIds, train, dataHash });
+    const result: ModelResult = {
+      name: mc.name,
+      type: mc.type,
+      params: mc.params as Record<string, unknown>,
+      train_seconds: trainSeconds,
+      valid: scores.valid,
+      test: scores.test,
+      dir,
+    };
+    await writeJsonAtomic(join(dir, 'metrics.json'), {
+      model: mc.type,
+      name: mc.name,
+      params: mc.params,
+      train_seconds: trainSeconds,
+      valid: scores.valid,
+      test: scores.test,
+      baseline: { popularity: baseline.test ?? baseline.valid },
+      baseline_valid: { popularity: baseline.valid },
+      users_evaluated: usersEvaluated,
+      users_without_train: usersWithoutTrain,
+      data_hash: dataHash,
+    });
+    models.push(result);
+  }
+  return {
+    output,
+    dataset: { users: st.users, items: st.items, rows: st.rows, train: train.nnz, valid: valid?.nnz ?? 0, test: test?.nnz ?? 0 },
+    usersEvaluated,
+    usersWithoutTrain,
+    baseline,
+    models,
+  };
+}
