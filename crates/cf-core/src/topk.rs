@@ -50,8 +50,10 @@ pub fn recommend_batch(
         return Err(Error::param("k", "must be >= 1 (got 0)"));
     }
     let n_items = scorer.n_items();
+    // Fewer columns is fine: a matrix from before items were added (partial fit) has never
+    // seen them. Rows past its end (users added since) have nothing to filter.
     for m in exclude {
-        if m.n_cols != n_items {
+        if m.n_cols > n_items {
             return Err(Error::param(
                 "filter",
                 format!("matrix has {} items, the model {n_items}", m.n_cols),
@@ -98,5 +100,18 @@ mod tests {
         );
         assert_eq!(select(&s, 10, &[&[0, 1, 2]]).len(), 2);
         assert!(select(&s, 0, &[]).is_empty());
+    }
+
+    #[test]
+    fn filters_with_a_matrix_older_than_the_model() {
+        // The model has 4 items and 3 users; the filter matrix predates item 3 and user 2.
+        let model = crate::models::popularity::Popularity {
+            counts: vec![1.0, 3.0, 2.0, 4.0],
+        };
+        let old = Csr::from_coo(2, 3, &[0, 1], &[1, 2], &[1.0, 1.0]).unwrap();
+        let (ids, _) = recommend_batch(&model, &[0, 2], 2, &[&old]).unwrap();
+        assert_eq!(ids, vec![3, 2, 3, 1]);
+        let wider = Csr::empty(2, 5);
+        assert!(recommend_batch(&model, &[0], 2, &[&wider]).is_err());
     }
 }

@@ -1,5 +1,7 @@
 use rayon::prelude::*;
 
+use super::simd::{padded, Isa};
+
 /// Rows summed per task: fixed, so the summation order (and the result) is the same for any
 /// number of threads.
 const CHUNK_ROWS: usize = 2048;
@@ -10,34 +12,36 @@ pub fn gram(f: &[f32], k: usize) -> Vec<f32> {
     if k == 0 {
         return Vec::new();
     }
+    let isa = Isa::detect();
+    let kp = padded(k);
     let partials: Vec<Vec<f64>> = f
         .par_chunks(CHUNK_ROWS * k)
         .map(|block| {
-            let mut g32 = vec![0f32; k * k];
-            for row in block.chunks_exact(k) {
-                for (a, &ya) in row.iter().enumerate() {
-                    if ya != 0.0 {
-                        // Upper triangle only; mirrored below.
-                        let dst = &mut g32[a * k + a..a * k + k];
-                        for (d, &yb) in dst.iter_mut().zip(&row[a..]) {
-                            *d += ya * yb;
-                        }
-                    }
+            let n = block.len() / k;
+            let mut g32 = vec![0f32; kp * kp];
+            if kp == k {
+                isa.syrk_upper(block, n, kp, &mut g32);
+            } else {
+                let mut z = vec![0f32; n * kp];
+                for (dst, src) in z.chunks_exact_mut(kp).zip(block.chunks_exact(k)) {
+                    dst[..k].copy_from_slice(src);
                 }
+                isa.syrk_upper(&z, n, kp, &mut g32);
             }
             g32.into_iter().map(f64::from).collect()
         })
         .collect();
-    let mut g = vec![0f64; k * k];
+    let mut g = vec![0f64; kp * kp];
     for p in &partials {
         for (x, y) in g.iter_mut().zip(p) {
             *x += y;
         }
     }
+    // Upper triangle mirrored below.
     let mut out = vec![0f32; k * k];
     for a in 0..k {
         for b in a..k {
-            let v = g[a * k + b] as f32;
+            let v = g[a * kp + b] as f32;
             out[a * k + b] = v;
             out[b * k + a] = v;
         }

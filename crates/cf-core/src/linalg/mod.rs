@@ -1,12 +1,12 @@
 //! Small dense kernels the models share: level-1 helpers, the Gram matrix of a factor
-//! matrix, and a Cholesky solve for the k x k systems of ALS.
+//! matrix, and (in `simd`) the vector kernels of the ALS row solves: gather, batched dot
+//! products, accumulation, rank-n updates and Cholesky.
 //!
 //! Every reduction here runs in a fixed order, so results do not depend on thread count.
 
-mod cholesky;
 mod gram;
+pub mod simd;
 
-pub use cholesky::{cholesky_in_place, cholesky_solve};
 pub use gram::gram;
 
 #[inline]
@@ -27,14 +27,6 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         tail += a[j] * b[j];
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
-}
-
-/// y += alpha * x
-#[inline]
-pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
-    for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi += alpha * xi;
-    }
 }
 
 /// out = m * x for a row-major k x k matrix.

@@ -2,6 +2,7 @@ pub mod als;
 pub mod popularity;
 
 use crate::linalg::dot;
+use crate::linalg::simd::{Isa, LANES};
 
 /// Anything that scores every item for a known user.
 pub trait Scorer: Sync {
@@ -20,8 +21,15 @@ impl Scorer for als::AlsModel {
 
 /// Scores of every item for a free-standing user vector (e.g. from fold-in).
 pub fn score_vector(m: &als::AlsModel, x: &[f32], out: &mut [f32]) {
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = dot(x, m.item_vector(i));
+    let k = m.factors();
+    if k % LANES == 0 {
+        // Item rows are already 8-aligned in length: score them as one block with the
+        // vector kernel (four rows per reduction).
+        Isa::detect().dots(&m.item_factors, k, x, out);
+    } else {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = dot(x, m.item_vector(i));
+        }
     }
 }
 

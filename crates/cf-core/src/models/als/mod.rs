@@ -1,5 +1,6 @@
 //! Implicit-feedback ALS (Hu, Koren & Volinsky 2008), multithreaded and deterministic.
 
+mod fold_in;
 mod params;
 mod solve;
 
@@ -9,8 +10,9 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+pub use fold_in::PartialUpdate;
 pub use params::{AlsParams, Confidence, Solver};
-use solve::{solve_row, Scratch};
+use solve::{with_scratch, RowSolver};
 
 use crate::data::csr::Csr;
 use crate::error::{Error, Result};
@@ -43,8 +45,9 @@ pub struct AlsModel {
     /// Row-major n_items x factors.
     pub item_factors: Vec<f32>,
     pub iterations_done: usize,
-    item_gram: OnceLock<Vec<f32>>,
-    user_gram: OnceLock<Vec<f32>>,
+    /// YᵀY of each side in f64 for fold-in (see `fold_in.rs`); reset whenever that side changes.
+    item_gram: OnceLock<Vec<f64>>,
+    user_gram: OnceLock<Vec<f64>>,
 }
 
 impl Clone for AlsModel {
@@ -258,99 +261,6 @@ impl AlsModel {
         let denom = conf + (self.n_users * self.n_items) as f64 - user_items.nnz() as f64;
         total / denom.max(1.0)
     }
-
-    /// The exact factor of a user who is not in the model, from the items they interacted with
-    /// (values as in training data; 1.0 for a plain "liked").
-    pub fn fold_in_user(&self, items: &[u32], values: &[f32]) -> Result<Vec<f32>> {
-        let g = self
-            .item_gram
-            .get_or_init(|| gram(&self.item_factors, self.factors()));
-        fold_in(
-            &self.params,
-            g,
-            &self.item_factors,
-            self.n_items,
-            items,
-            values,
-            "items",
-        )
-    }
-
-    /// The exact factor of an item that is not in the model, from its users.
-    pub fn fold_in_item(&self, users: &[u32], values: &[f32]) -> Result<Vec<f32>> {
-        let g = self
-            .user_gram
-            .get_or_init(|| gram(&self.user_factors, self.factors()));
-        fold_in(
-            &self.params,
-            g,
-            &self.user_factors,
-            self.n_users,
-            users,
-            values,
-            "users",
-        )
-    }
-
-    /// Recompute (or add) the given users' factors from their full rows, items fixed.
-    /// Row j of `rows` belongs to `users[j]`; an index >= n_users grows the model.
-    pub fn partial_fit_users(&mut self, users: &[u32], rows: &Csr) -> Result<()> {
-        let vectors = self.partial_rows(users, rows, true)?;
-        let k = self.factors();
-        grow(&mut self.user_factors, &mut self.n_users, users, k);
-        for (&u, v) in users.iter().zip(vectors) {
-            self.user_factors[u as usize * k..u as usize * k + k].copy_from_slice(&v);
-        }
-        self.user_gram = OnceLock::new();
-        Ok(())
-    }
-
-    /// Recompute (or add) the given items' factors from their full columns, users fixed.
-    pub fn partial_fit_items(&mut self, items: &[u32], rows: &Csr) -> Result<()> {
-        let vectors = self.partial_rows(items, rows, false)?;
-        let k = self.factors();
-        grow(&mut self.item_factors, &mut self.n_items, items, k);
-        for (&i, v) in items.iter().zip(vectors) {
-            self.item_factors[i as usize * k..i as usize * k + k].copy_from_slice(&v);
-        }
-        self.item_gram = OnceLock::new();
-        Ok(())
-    }
-
-    fn partial_rows(&self, ids: &[u32], rows: &Csr, users: bool) -> Result<Vec<Vec<f32>>> {
-        if rows.n_rows != ids.len() {
-            return Err(Error::param(
-                "rows",
-                format!("has {} rows for {} ids", rows.n_rows, ids.len()),
-            ));
-        }
-        let limit = if users { self.n_users } else { self.n_items };
-        if let Some(&bad) = ids.iter().find(|&&i| i as usize > limit + ids.len()) {
-            return Err(Error::param(
-                "ids",
-                format!("index {bad} is beyond the model's {limit} rows"),
-            ));
-        }
-        (0..ids.len())
-            .map(|j| {
-                let (c, v) = rows.row(j);
-                if users {
-                    self.fold_in_user(c, v)
-                } else {
-                    self.fold_in_item(c, v)
-                }
-            })
-            .collect()
-    }
-}
-
-fn grow(f: &mut Vec<f32>, n: &mut usize, ids: &[u32], k: usize) {
-    if let Some(&max) = ids.iter().max() {
-        if max as usize >= *n {
-            *n = max as usize + 1;
-            f.resize(*n * k, 0.0);
-        }
-    }
 }
 
 fn check_values(m: &Csr) -> Result<()> {
@@ -369,21 +279,21 @@ fn check_values(m: &Csr) -> Result<()> {
 
 fn half_step(params: &AlsParams, g: &[f32], y: &[f32], m: &Csr, x: &mut [f32]) -> Result<()> {
     let k = params.factors;
+    let solver = RowSolver::new(params, g, y);
     let failed = AtomicUsize::new(usize::MAX);
     x.par_chunks_mut(k * ROWS_PER_TASK)
         .enumerate()
-        .for_each_init(
-            || Scratch::new(k),
-            |s, (task, block)| {
+        .for_each(|(task, block)| {
+            with_scratch(k, |s| {
                 for (j, xu) in block.chunks_exact_mut(k).enumerate() {
                     let u = task * ROWS_PER_TASK + j;
                     let (cols, vals) = m.row(u);
-                    if !solve_row(params, g, y, cols, vals, xu, s) {
+                    if !solver.solve(cols, vals, xu, s) {
                         failed.fetch_min(u, Ordering::Relaxed);
                     }
                 }
-            },
-        );
+            })
+        });
     match failed.into_inner() {
         usize::MAX => Ok(()),
         row => Err(Error::Numeric(format!(
@@ -391,45 +301,6 @@ fn half_step(params: &AlsParams, g: &[f32], y: &[f32], m: &Csr, x: &mut [f32]) -
             params.regularization
         ))),
     }
-}
-
-fn fold_in(
-    params: &AlsParams,
-    g: &[f32],
-    y: &[f32],
-    n: usize,
-    ids: &[u32],
-    values: &[f32],
-    what: &str,
-) -> Result<Vec<f32>> {
-    if ids.len() != values.len() {
-        return Err(Error::param(
-            what,
-            format!("{} ids but {} values", ids.len(), values.len()),
-        ));
-    }
-    if let Some(&bad) = ids.iter().find(|&&i| i as usize >= n) {
-        return Err(Error::param(
-            what,
-            format!("index {bad} is out of range (model has {n})"),
-        ));
-    }
-    let row = Csr::from_coo(1, n, &vec![0; ids.len()], ids, values)?;
-    check_values(&row)?;
-    let exact = AlsParams {
-        solver: Solver::Cholesky,
-        ..params.clone()
-    };
-    let k = params.factors;
-    let mut x = vec![0f32; k];
-    let (cols, vals) = row.row(0);
-    if !solve_row(&exact, g, y, cols, vals, &mut x, &mut Scratch::new(k)) {
-        return Err(Error::Numeric(format!(
-            "the fold-in system is not positive definite; increase regularization (now {})",
-            params.regularization
-        )));
-    }
-    Ok(x)
 }
 
 #[cfg(test)]

@@ -267,3 +267,305 @@ fn cancellation_stops_the_fit() {
     assert!(matches!(r, Err(Error::Cancelled)));
     assert_eq!(seen, 2);
 }
+
+// ---- fold-in and partial fit (fold_in.rs) ----
+
+fn close(a: &[f32], b: &[f32], eps: f32) {
+    assert_eq!(a.len(), b.len());
+    for (d, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() <= eps, "dim {d}: {x} vs {y} (eps {eps})");
+    }
+}
+
+fn variants() -> Vec<AlsParams> {
+    let mut out = vec![];
+    for scale in [false, true] {
+        for conf in [Confidence::Linear, Confidence::Log { epsilon: 0.5 }] {
+            out.push(AlsParams {
+                scale_regularization: scale,
+                confidence: conf,
+                ..params(Solver::Cholesky)
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn fold_in_user_equals_the_next_exact_user_half_step() {
+    let m = random_matrix(50, 40, 0.15, 21);
+    let mt = m.transpose();
+    for p in variants() {
+        let model = AlsModel::fit(p.clone(), &m, |_| true).unwrap();
+        // One more iteration: its user half-step solves every user exactly given the current
+        // items (the item half-step after it does not touch the users).
+        let mut next = model.clone();
+        next.iterate(&m, &mt).unwrap();
+        for u in 0..50 {
+            let (cols, vals) = m.row(u);
+            let v = model.fold_in_user(cols, vals).unwrap();
+            close(&v, next.user_vector(u), 1e-4);
+            let want: Vec<f32> = reference_row(&p, &model.item_factors, 40, cols, vals)
+                .into_iter()
+                .map(|x| x as f32)
+                .collect();
+            close(&v, &want, 1e-5);
+        }
+    }
+}
+
+#[test]
+fn fold_in_item_equals_the_fitted_item_row() {
+    let m = random_matrix(50, 40, 0.15, 22);
+    let mt = m.transpose();
+    for p in variants() {
+        // The last half-step of a fit solved every item exactly given the final users.
+        let model = AlsModel::fit(p.clone(), &m, |_| true).unwrap();
+        for i in 0..40 {
+            let (cols, vals) = mt.row(i);
+            let v = model.fold_in_item(cols, vals).unwrap();
+            close(&v, model.item_vector(i), 1e-4);
+            let want: Vec<f32> = reference_row(&p, &model.user_factors, 50, cols, vals)
+                .into_iter()
+                .map(|x| x as f32)
+                .collect();
+            close(&v, &want, 1e-5);
+        }
+    }
+}
+
+#[test]
+fn fold_in_sums_repeats_ignores_order_and_gives_zero_for_nothing() {
+    let m = random_matrix(30, 20, 0.2, 23);
+    let model = AlsModel::fit(params(Solver::Cg { steps: 3 }), &m, |_| true).unwrap();
+    let a = model.fold_in_user(&[3, 1, 3], &[1.0, 2.0, 0.5]).unwrap();
+    let b = model.fold_in_user(&[1, 3], &[2.0, 1.5]).unwrap();
+    assert_eq!(a, b);
+    let c = model.fold_in_user(&[3, 1], &[1.5, 2.0]).unwrap();
+    assert_eq!(a, c);
+    assert_eq!(model.fold_in_user(&[], &[]).unwrap(), vec![0.0; 6]);
+    assert_eq!(model.fold_in_item(&[], &[]).unwrap(), vec![0.0; 6]);
+    // A value of 0 is still an interaction (confidence 1), not an absence.
+    assert_ne!(model.fold_in_user(&[2], &[0.0]).unwrap(), vec![0.0; 6]);
+}
+
+#[test]
+fn fold_in_rejects_bad_lists_with_coded_errors() {
+    let m = random_matrix(30, 20, 0.2, 24);
+    let model = AlsModel::fit(params(Solver::Cholesky), &m, |_| true).unwrap();
+    let cases: Vec<(Vec<u32>, Vec<f32>, &str)> = vec![
+        (
+            vec![1, 20],
+            vec![1.0, 1.0],
+            "items: index 20 at position 1 is out of range",
+        ),
+        (vec![u32::MAX], vec![1.0], "out of range"),
+        (vec![1, 2], vec![1.0], "values: has 1 entries for 2 items"),
+        (
+            vec![1, 2],
+            vec![1.0, -0.5],
+            "value -0.5 at position 1 is negative",
+        ),
+        (
+            vec![1, 2],
+            vec![f32::NAN, 1.0],
+            "value NaN at position 0 is not finite",
+        ),
+        (vec![1], vec![f32::INFINITY], "is not finite"),
+    ];
+    for (ids, vals, msg) in cases {
+        let e = model.fold_in_user(&ids, &vals).unwrap_err();
+        assert_eq!(e.code(), "ERR_CF_INVALID_ARG");
+        assert!(e.to_string().contains(msg), "{e} !~ {msg}");
+    }
+    let e = model.fold_in_item(&[30], &[1.0]).unwrap_err();
+    assert!(e.to_string().contains("users: index 30"), "{e}");
+    assert!(model.recommend_for_items(&[], &[], 5).is_err());
+    assert!(model.recommend_for_items(&[1], &[1.0], 0).is_err());
+    assert!(model.similar_to_new_item(&[], &[], 5).is_err());
+    assert!(model.similar_items(20, 5).is_err());
+}
+
+#[test]
+fn fold_in_without_regularization_reports_a_singular_system() {
+    let p = AlsParams {
+        regularization: 0.0,
+        ..params(Solver::Cholesky)
+    };
+    // Every item factor is the same direction: YᵀY has rank 1, singular for k = 6.
+    let items: Vec<f32> = (0..10 * 6)
+        .map(|j| if j % 6 == 0 { 1.0 } else { 0.0 })
+        .collect();
+    let model = AlsModel::from_factors(p, vec![0.1; 5 * 6], items).unwrap();
+    let e = model.fold_in_user(&[1, 2], &[1.0, 1.0]).unwrap_err();
+    assert_eq!(e.code(), "ERR_CF_NUMERIC");
+    let mut m2 = model.clone();
+    let rows = Csr::from_coo(1, 10, &[0], &[3], &[1.0]).unwrap();
+    let e = m2.partial_fit_users(&[2], &rows).unwrap_err();
+    assert!(e.to_string().contains("user 2"), "{e}");
+    assert_eq!(m2.user_factors, model.user_factors);
+}
+
+#[test]
+fn recommend_for_items_excludes_the_given_items() {
+    let m = random_matrix(40, 30, 0.2, 25);
+    let model = AlsModel::fit(params(Solver::Cholesky), &m, |_| true).unwrap();
+    let given = [4u32, 9, 4, 17];
+    let rec = model.recommend_for_items(&given, &[1.0; 4], 30).unwrap();
+    assert_eq!(rec.len(), 27);
+    assert!(rec.iter().all(|(i, _)| !given.contains(i)));
+    assert!(rec.windows(2).all(|w| w[0].1 >= w[1].1));
+    // Scores are the folded-in vector against each item.
+    let x = model.fold_in_user(&given, &[1.0; 4]).unwrap();
+    for &(i, s) in &rec {
+        assert_eq!(s, dot(&x, model.item_vector(i as usize)));
+    }
+}
+
+#[test]
+fn similar_to_new_item_finds_the_item_it_copies() {
+    let m = random_matrix(60, 30, 0.2, 26);
+    let mt = m.transpose();
+    let model = AlsModel::fit(params(Solver::Cholesky), &m, |_| true).unwrap();
+    let (cols, vals) = mt.row(7);
+    let sim = model.similar_to_new_item(cols, vals, 3).unwrap();
+    // A new item with exactly item 7's users folds in to item 7's own factor.
+    assert_eq!(sim[0].0, 7);
+    assert!(sim[0].1 > 0.9999, "{sim:?}");
+    let known = model.similar_items(7, 3).unwrap();
+    assert!(known.iter().all(|(i, _)| *i != 7));
+    assert_eq!(known[0].0, sim[1].0);
+}
+
+#[test]
+fn partial_fit_users_replaces_appends_and_rejects_gaps() {
+    let m = random_matrix(20, 15, 0.3, 27);
+    let fitted = AlsModel::fit(params(Solver::Cholesky), &m, |_| true).unwrap();
+    let mut model = fitted.clone();
+    // Existing user 3 gets a new row; new users 21 and 20 (any order) are appended.
+    let rows = Csr::from_coo(
+        3,
+        15,
+        &[0, 0, 1, 2, 2],
+        &[1, 3, 5, 0, 14],
+        &[1.0, 2.0, 1.0, 1.0, 3.0],
+    )
+    .unwrap();
+    model.partial_fit_users(&[3, 21, 20], &rows).unwrap();
+    assert_eq!(model.n_users, 22);
+    assert_eq!(model.user_factors.len(), 22 * 6);
+    let v3 = fitted.fold_in_user(&[1, 3], &[1.0, 2.0]).unwrap();
+    assert_eq!(model.user_vector(3), &v3[..]);
+    assert_eq!(
+        model.user_vector(21),
+        &fitted.fold_in_user(&[5], &[1.0]).unwrap()[..]
+    );
+    assert_eq!(
+        model.user_vector(20),
+        &fitted.fold_in_user(&[0, 14], &[1.0, 3.0]).unwrap()[..]
+    );
+    // Other users and every item are untouched.
+    assert_eq!(model.user_vector(4), fitted.user_vector(4));
+    assert_eq!(model.item_factors, fitted.item_factors);
+    // The user side's Gram matrix follows the change: fold-in of an item sees the new users.
+    let (cols, vals) = (&[3u32, 20, 21][..], &[1.0f32, 1.0, 2.0][..]);
+    let want: Vec<f32> = reference_row(&model.params, &model.user_factors, 22, cols, vals)
+        .into_iter()
+        .map(|x| x as f32)
+        .collect();
+    close(&model.fold_in_item(cols, vals).unwrap(), &want, 1e-5);
+
+    let before = model.clone();
+    let one = Csr::from_coo(1, 15, &[0], &[2], &[1.0]).unwrap();
+    let two = Csr::from_coo(2, 15, &[0, 1], &[2, 2], &[1.0, 1.0]).unwrap();
+    let err = |r: Result<()>| r.unwrap_err().to_string();
+    let mut t = before.clone();
+    assert!(err(t.partial_fit_users(&[23], &one)).contains("skips index 22"));
+    assert!(err(t.partial_fit_users(&[5, 5], &two)).contains("index 5 is given more than once"));
+    assert!(err(t.partial_fit_users(&[5, 6], &one)).contains("has 1 rows for 2 users"));
+    let wide = Csr::from_coo(1, 16, &[0], &[2], &[1.0]).unwrap();
+    assert!(
+        err(t.partial_fit_users(&[5], &wide)).contains("has 16 columns but the model has 15 items")
+    );
+    let neg = Csr::from_coo(1, 15, &[0], &[2], &[-1.0]).unwrap();
+    let e = t.partial_fit_users(&[5], &neg).unwrap_err();
+    assert_eq!(e.code(), "ERR_CF_INVALID_ARG");
+    assert_eq!(t.user_factors, before.user_factors);
+    assert_eq!(t.n_users, before.n_users);
+    // Nothing to do is fine.
+    t.partial_fit_users(&[], &Csr::empty(0, 15)).unwrap();
+    assert_eq!(t.user_factors, before.user_factors);
+}
+
+#[test]
+fn partial_fit_of_every_user_is_an_exact_user_half_step() {
+    let m = random_matrix(70, 40, 0.15, 28);
+    let mt = m.transpose();
+    let fitted = AlsModel::fit(params(Solver::Cholesky), &m, |_| true).unwrap();
+    let mut next = fitted.clone();
+    next.iterate(&m, &mt).unwrap();
+    let ids: Vec<u32> = (0..70).rev().collect();
+    let rows = {
+        let (mut r, mut c, mut v) = (vec![], vec![], vec![]);
+        for (j, &u) in ids.iter().enumerate() {
+            let (cols, vals) = m.row(u as usize);
+            r.extend(std::iter::repeat_n(j as u32, cols.len()));
+            c.extend_from_slice(cols);
+            v.extend_from_slice(vals);
+        }
+        Csr::from_coo(70, 40, &r, &c, &v).unwrap()
+    };
+    let run = |threads| {
+        let mut model = AlsModel {
+            params: AlsParams {
+                threads,
+                ..fitted.params.clone()
+            },
+            ..fitted.clone()
+        };
+        model.partial_fit_users(&ids, &rows).unwrap();
+        model
+    };
+    let (one, three) = (run(1), run(3));
+    assert_eq!(one.user_factors, three.user_factors);
+    close(&one.user_factors, &next.user_factors, 1e-4);
+}
+
+#[test]
+fn partial_fit_items_adds_an_item_that_can_be_recommended() {
+    let m = random_matrix(30, 20, 0.25, 29);
+    let mt = m.transpose();
+    let mut model = AlsModel::fit(params(Solver::Cholesky), &m, |_| true).unwrap();
+    // A copy of item 5's column as new item 20: it folds in to item 5's factor.
+    let (cols, vals) = mt.row(5);
+    let rows = Csr::from_coo(1, 30, &vec![0; cols.len()], cols, vals).unwrap();
+    model.partial_fit_items(&[20], &rows).unwrap();
+    assert_eq!(model.n_items, 21);
+    close(model.item_vector(20), model.item_vector(5), 1e-4);
+    let rec = model.recommend_for_items(&[5], &[1.0], 1).unwrap();
+    assert_eq!(rec[0].0, 20);
+    let err = model.partial_fit_items(&[22], &rows).unwrap_err();
+    assert!(err.to_string().contains("items"), "{err}");
+    let wrong = Csr::from_coo(1, 20, &[0], &[1], &[1.0]).unwrap();
+    let err = model.partial_fit_items(&[3], &wrong).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("has 20 columns but the model has 30 users"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_partial_update_solved_against_another_shape_is_refused() {
+    let m = random_matrix(20, 15, 0.3, 30);
+    let mut model = AlsModel::fit(params(Solver::Cholesky), &m, |_| true).unwrap();
+    let rows = Csr::from_coo(1, 15, &[0], &[2], &[1.0]).unwrap();
+    let update = model.solve_partial_users(&[20], &rows).unwrap();
+    // Solving changes nothing.
+    assert_eq!(model.n_users, 20);
+    let col = Csr::from_coo(1, 20, &[0], &[4], &[1.0]).unwrap();
+    model.partial_fit_items(&[15], &col).unwrap();
+    let e = model.apply_partial(update).unwrap_err();
+    assert!(e.to_string().contains("changed shape"), "{e}");
+    assert_eq!(model.n_users, 20);
+}

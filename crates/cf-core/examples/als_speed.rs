@@ -1,0 +1,94 @@
+//! Developer loop for ALS kernel speed (the published comparison lives in bench/):
+//!   cargo run --profile ci -p cf-core --example als_speed -- USERS ITEMS NNZ FACTORS SOLVER ITERS THREADS
+//! A seeded power-law matrix (user weight ~ rank^-0.6, item ~ rank^-0.9, value 1 + ln(1 + count)).
+use cf_core::data::csr::Csr;
+use cf_core::models::als::{AlsModel, AlsParams, Solver};
+use cf_core::rng::SplitMix64;
+use std::time::Instant;
+
+fn cdf(n: usize, exponent: f64) -> Vec<f64> {
+    let mut c = Vec::with_capacity(n);
+    let mut s = 0.0;
+    for r in 0..n {
+        s += ((r + 1) as f64).powf(-exponent);
+        c.push(s);
+    }
+    c.iter_mut().for_each(|v| *v /= s);
+    c
+}
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let arg = |i: usize, d: &str| a.get(i).cloned().unwrap_or_else(|| d.to_string());
+    let users: usize = arg(1, "136677").parse().unwrap();
+    let items: usize = arg(2, "20108").parse().unwrap();
+    let nnz: usize = arg(3, "9851985").parse().unwrap();
+    let k: usize = arg(4, "64").parse().unwrap();
+    let solver = if arg(5, "cg") == "cg" {
+        Solver::Cg { steps: 3 }
+    } else {
+        Solver::Cholesky
+    };
+    let iters: usize = arg(6, "3").parse().unwrap();
+    let threads: usize = arg(7, "2").parse().unwrap();
+
+    let t = Instant::now();
+    let (cu, ci) = (cdf(users, 0.6), cdf(items, 0.9));
+    let mut g = SplitMix64::new(7);
+    let mut us = Vec::with_capacity(nnz);
+    let mut is = Vec::with_capacity(nnz);
+    for _ in 0..nnz {
+        let u = cu.partition_point(|&c| c < (g.next_u64() >> 11) as f64 / (1u64 << 53) as f64);
+        let i = ci.partition_point(|&c| c < (g.next_u64() >> 11) as f64 / (1u64 << 53) as f64);
+        us.push(u.min(users - 1) as u32);
+        is.push(i.min(items - 1) as u32);
+    }
+    let ones = vec![1f32; nnz];
+    let mut m = Csr::from_coo(users, items, &us, &is, &ones).unwrap();
+    m.values.iter_mut().for_each(|v| *v = 1.0 + v.ln_1p());
+    let mt = m.transpose();
+    eprintln!(
+        "matrix {users} x {items}, nnz {} (built in {:.1}s)",
+        m.nnz(),
+        t.elapsed().as_secs_f64()
+    );
+
+    let params = AlsParams {
+        factors: k,
+        solver,
+        iterations: iters,
+        threads,
+        regularization: 0.05,
+        alpha: 1.0,
+        ..Default::default()
+    };
+    let mut model = AlsModel::new(params, users, items).unwrap();
+    let mut times = vec![];
+    for _ in 0..iters {
+        let c0 = cpu_seconds();
+        let r = model.iterate(&m, &mt).unwrap();
+        eprintln!(
+            "iteration {} {:.3}s wall, {:.2}s cpu",
+            r.iteration,
+            r.seconds,
+            cpu_seconds() - c0
+        );
+        times.push(r.seconds);
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let checksum: f64 = model.user_factors.iter().map(|&v| v as f64).sum();
+    println!(
+        "median {:.3} s/iter  checksum {checksum:.6}",
+        times[times.len() / 2]
+    );
+}
+
+/// utime + stime of this process (all threads), from /proc: CPU time is what contention on a
+/// shared 2-core machine distorts least.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (t(11) + t(12)) / 100.0
+}

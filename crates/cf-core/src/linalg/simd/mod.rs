@@ -1,0 +1,172 @@
+//! The hot kernels of ALS, chosen once per process by CPU feature: AVX2 + FMA where the CPU
+//! has them, portable Rust elsewhere. Both work on rows padded to a multiple of 8 floats
+//! (pad entries are zero), so the vector code has no tails.
+//!
+//! Results depend only on the inputs and the kernel set, never on thread count; the two
+//! kernel sets may differ in the last bits (FMA rounds once), so factors are reproducible
+//! per machine type, not across x86 CPUs with and without AVX2.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+mod scalar;
+
+use std::sync::OnceLock;
+
+/// Rows are padded to this many floats.
+pub const LANES: usize = 8;
+
+/// Padded row length for `k` factors.
+#[inline]
+pub fn padded(k: usize) -> usize {
+    k.div_ceil(LANES) * LANES
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    #[cfg(target_arch = "x86_64")]
+    Avx2Fma,
+    Portable,
+}
+
+impl Isa {
+    /// The best kernel set this CPU runs; `CF_NATIVE_SIMD=portable` forces the fallback
+    /// (for comparing the two).
+    pub fn detect() -> Isa {
+        static ISA: OnceLock<Isa> = OnceLock::new();
+        *ISA.get_or_init(|| {
+            if std::env::var("CF_NATIVE_SIMD").is_ok_and(|v| v == "portable") {
+                return Isa::Portable;
+            }
+            #[cfg(target_arch = "x86_64")]
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                return Isa::Avx2Fma;
+            }
+            Isa::Portable
+        })
+    }
+
+    /// out[j] = rows[j] · v, for the `out.len()` rows of length `kp` in `rows`.
+    #[inline]
+    pub fn dots(self, rows: &[f32], kp: usize, v: &[f32], out: &mut [f32]) {
+        let n = out.len();
+        assert!(kp % LANES == 0 && rows.len() >= n * kp && v.len() >= kp);
+        match self {
+            // SAFETY: `detect` only returns Avx2Fma when the CPU has AVX2 and FMA; the
+            // lengths were checked above.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => unsafe { avx2::dots(rows, kp, v, out) },
+            Isa::Portable => scalar::dots(rows, kp, v, out),
+        }
+    }
+
+    /// acc += Σ_j coef[j] · rows[j], for the `coef.len()` rows of length `kp`.
+    #[inline]
+    pub fn accumulate(self, rows: &[f32], kp: usize, coef: &[f32], acc: &mut [f32]) {
+        let n = coef.len();
+        assert!(kp % LANES == 0 && rows.len() >= n * kp && acc.len() >= kp);
+        match self {
+            // SAFETY: as in `dots`.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => unsafe { avx2::accumulate(rows, kp, coef, acc) },
+            Isa::Portable => scalar::accumulate(rows, kp, coef, acc),
+        }
+    }
+
+    /// a += Σ_j z[j] z[j]ᵀ on (at least) the upper triangle of the row-major kp x kp `a`,
+    /// for the `n` rows of length `kp` in `z`. Entries left of the diagonal may or may not
+    /// be updated.
+    #[inline]
+    pub fn syrk_upper(self, z: &[f32], n: usize, kp: usize, a: &mut [f32]) {
+        assert!(kp % LANES == 0 && z.len() >= n * kp && a.len() >= kp * kp);
+        match self {
+            // SAFETY: as in `dots`.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => unsafe { avx2::syrk_upper(z, n, kp, a) },
+            Isa::Portable => scalar::syrk_upper(z, n, kp, a),
+        }
+    }
+
+    /// Cholesky factor A = Uᵀ U of the row-major kp x kp SPD matrix, in place, reading and
+    /// writing only the upper triangle (the rest is scratch); false when A is not positive
+    /// definite.
+    #[inline]
+    pub fn cholesky(self, a: &mut [f32], kp: usize) -> bool {
+        assert!(a.len() >= kp * kp);
+        match self {
+            // SAFETY: as in `dots`.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => unsafe { avx2::cholesky(a, kp) },
+            Isa::Portable => scalar::cholesky(a, kp),
+        }
+    }
+
+    /// Solve L Lᵀ x = b in place with the factor from `cholesky`.
+    #[inline]
+    pub fn cholesky_solve(self, l: &[f32], kp: usize, b: &mut [f32]) {
+        assert!(l.len() >= kp * kp && b.len() >= kp);
+        match self {
+            // SAFETY: as in `dots`.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => unsafe { avx2::cholesky_solve(l, kp, b) },
+            Isa::Portable => scalar::cholesky_solve(l, kp, b),
+        }
+    }
+
+    /// out[j][0..k] = y[cols[j]][0..k] for each j: the rows of `y` (k floats each) that a
+    /// row's entries name, packed at stride `kp`. Rows a few ahead are prefetched, since
+    /// these reads miss cache whenever `y` is larger than it.
+    #[inline]
+    pub fn gather(self, y: &[f32], k: usize, cols: &[u32], kp: usize, out: &mut [f32]) {
+        assert!(kp >= k && out.len() >= cols.len() * kp);
+        #[cfg(target_arch = "x86_64")]
+        if self == Isa::Avx2Fma
+            && k % LANES == 0
+            && cols.iter().all(|&c| (c as usize + 1) * k <= y.len())
+        {
+            // SAFETY: AVX2 is present (detect), every source row is inside `y` (checked just
+            // above) and every destination row inside `out` (asserted).
+            unsafe { avx2::gather(y, k, cols, kp, out) };
+            return;
+        }
+        const AHEAD: usize = 8;
+        for (j, &c) in cols.iter().enumerate() {
+            if let Some(&next) = cols.get(j + AHEAD) {
+                prefetch_row(y, next as usize * k, k);
+            }
+            let c = c as usize;
+            out[j * kp..j * kp + k].copy_from_slice(&y[c * k..c * k + k]);
+        }
+    }
+
+    /// a · b over equal-length padded vectors.
+    #[inline]
+    pub fn dot(self, a: &[f32], b: &[f32]) -> f32 {
+        let mut out = [0f32];
+        self.dots(a, a.len(), b, &mut out);
+        out[0]
+    }
+}
+
+/// Ask for the cache lines of y[at..at + k] (no effect off x86_64 or out of bounds).
+#[inline(always)]
+pub(crate) fn prefetch_row(y: &[f32], at: usize, k: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if at + k <= y.len() {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = y[at..].as_ptr() as *const i8;
+        let mut off = 0;
+        while off < k * 4 {
+            // SAFETY: prefetch never faults, and p + off stays inside y[at..at + k].
+            #[allow(unused_unsafe)]
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(p.add(off))
+            };
+            off += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (y, at, k);
+}
+
+#[cfg(test)]
+mod tests;

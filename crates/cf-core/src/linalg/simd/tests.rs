@@ -1,0 +1,144 @@
+use super::*;
+use crate::rng::SplitMix64;
+
+fn random(n: usize, seed: u64) -> Vec<f32> {
+    let mut g = SplitMix64::new(seed);
+    (0..n).map(|_| g.next_f32() * 2.0 - 1.0).collect()
+}
+
+/// Every kernel set this CPU runs, the portable one first.
+fn isas() -> Vec<Isa> {
+    let mut v = vec![Isa::Portable];
+    if Isa::detect() != Isa::Portable {
+        v.push(Isa::detect());
+    }
+    v
+}
+
+fn close(a: f32, b: f32, tol: f32) -> bool {
+    (a - b).abs() <= tol * (1.0 + a.abs().max(b.abs()))
+}
+
+#[test]
+fn dots_and_accumulate_match_plain_loops() {
+    for kp in [8, 16, 24, 64, 72, 128, 200] {
+        for n in [0, 1, 3, 4, 5, 9, 70] {
+            let rows = random(n * kp, 1 + kp as u64);
+            let v = random(kp, 2);
+            let coef = random(n, 3);
+            let want: Vec<f32> = (0..n)
+                .map(|j| {
+                    (0..kp)
+                        .map(|c| rows[j * kp + c] as f64 * v[c] as f64)
+                        .sum::<f64>() as f32
+                })
+                .collect();
+            let mut acc_want = random(kp, 4);
+            let acc0 = acc_want.clone();
+            for j in 0..n {
+                for c in 0..kp {
+                    acc_want[c] += coef[j] * rows[j * kp + c];
+                }
+            }
+            for isa in isas() {
+                let mut out = vec![0f32; n];
+                isa.dots(&rows, kp, &v, &mut out);
+                for j in 0..n {
+                    assert!(
+                        close(out[j], want[j], 1e-5),
+                        "{isa:?} dots kp={kp} n={n} row {j}: {} vs {}",
+                        out[j],
+                        want[j]
+                    );
+                }
+                let mut acc = acc0.clone();
+                isa.accumulate(&rows, kp, &coef, &mut acc);
+                for c in 0..kp {
+                    assert!(
+                        close(acc[c], acc_want[c], 1e-5),
+                        "{isa:?} accumulate kp={kp} n={n} col {c}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn syrk_fills_the_upper_triangle() {
+    for kp in [8, 16, 24, 64, 136] {
+        for n in [1, 5, 64, 65, 150] {
+            let z = random(n * kp, 5 + n as u64);
+            let base = random(kp * kp, 6);
+            for isa in isas() {
+                let mut a = base.clone();
+                isa.syrk_upper(&z, n, kp, &mut a);
+                for r in 0..kp {
+                    for c in r..kp {
+                        let want = base[r * kp + c] as f64
+                            + (0..n)
+                                .map(|j| z[j * kp + r] as f64 * z[j * kp + c] as f64)
+                                .sum::<f64>();
+                        assert!(
+                            close(a[r * kp + c], want as f32, 1e-4),
+                            "{isa:?} kp={kp} n={n} ({r},{c})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn cholesky_solves_spd_systems_and_rejects_indefinite_ones() {
+    for kp in [8, 16, 40, 64, 128] {
+        // A = MᵀM + I (SPD), b = A x for a known x.
+        let m = random(kp * kp, 7);
+        let mut a = vec![0f32; kp * kp];
+        for r in 0..kp {
+            for c in 0..kp {
+                let s: f64 = (0..kp)
+                    .map(|t| m[t * kp + r] as f64 * m[t * kp + c] as f64)
+                    .sum();
+                a[r * kp + c] = s as f32 + if r == c { 1.0 } else { 0.0 };
+            }
+        }
+        let x = random(kp, 8);
+        let b: Vec<f32> = (0..kp)
+            .map(|r| {
+                (0..kp)
+                    .map(|c| a[r * kp + c] as f64 * x[c] as f64)
+                    .sum::<f64>() as f32
+            })
+            .collect();
+        for isa in isas() {
+            let mut f = a.clone();
+            // The lower triangle is scratch: garbage there must not matter.
+            for r in 0..kp {
+                for c in 0..r {
+                    f[r * kp + c] = f32::NAN;
+                }
+            }
+            assert!(isa.cholesky(&mut f, kp), "{isa:?} kp={kp}");
+            let mut sol = b.clone();
+            isa.cholesky_solve(&f, kp, &mut sol);
+            let err = sol
+                .iter()
+                .zip(&x)
+                .map(|(s, t)| (s - t).abs())
+                .fold(0f32, f32::max);
+            assert!(err < 2e-2, "{isa:?} kp={kp}: max error {err}");
+        }
+    }
+    for isa in isas() {
+        let mut bad = vec![1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        bad.resize(64, 0.0);
+        for d in 0..8 {
+            bad[d * 8 + d] = 1.0;
+        }
+        bad[1] = 2.0; // [[1,2],[2,1]] block: indefinite
+        bad[8] = 2.0;
+        assert!(!isa.cholesky(&mut bad, 8), "{isa:?}");
+    }
+}

@@ -1,0 +1,834 @@
+//! Fold-in and partial fit: the exact factor of one row given the other side's fixed factors.
+//!
+//! A row with entries i (values rᵢ, confidences cᵢ) minimises
+//!   Σᵢ cᵢ (1 − x·yᵢ)² + Σ_{j ∉ row} (x·y_j)² + λ|x|²,
+//! whose normal equations are the k x k system of a training half-step:
+//!   (YᵀY + λI + Σᵢ (cᵢ − 1) yᵢyᵢᵀ) x = Σᵢ cᵢ yᵢ.
+//! Here it is always solved exactly, whatever `params.solver` says, and in f64 (Gram matrix,
+//! system and Cholesky factorisation), so the answer is the least-squares solution for the f32
+//! factors to f64 accuracy, rounded once to f32. Nothing here depends on the thread count.
+//!
+//! Input rules, shared by every entry point:
+//! - ids must be < the number of rows on the other side (`ERR_CF_INVALID_ARG` otherwise);
+//! - values must be finite and >= 0 (they are interaction strengths, read as confidences);
+//!   a value of 0 still counts as an interaction, with confidence 1, as in training;
+//! - a repeated id is summed, as training data with `duplicates: sum` is;
+//! - an empty list gives the zero vector, the minimiser when nothing is observed (again as in
+//!   training); the ranking entry points reject it instead, since it would rank nothing.
+
+use rayon::prelude::*;
+
+use super::{AlsModel, AlsParams};
+use crate::data::csr::Csr;
+use crate::error::{Error, Result};
+use crate::pool::pool;
+
+/// Rows summed per task for the f64 Gram matrix: fixed, so the sum does not depend on threads.
+const GRAM_CHUNK_ROWS: usize = 2048;
+/// Below this many rows a partial fit runs on the calling thread (no pool round trip).
+const PARALLEL_MIN_ROWS: usize = 8;
+
+/// The two sides of the model, named as errors name them.
+#[derive(Clone, Copy, Debug)]
+enum Side {
+    Users,
+    Items,
+}
+
+impl Side {
+    fn plural(self) -> &'static str {
+        match self {
+            Side::Users => "users",
+            Side::Items => "items",
+        }
+    }
+}
+
+impl AlsModel {
+    /// YᵀY of the item factors in f64, computed once and kept until the items change.
+    fn item_gram64(&self) -> Result<&[f64]> {
+        if let Some(g) = self.item_gram.get() {
+            return Ok(g);
+        }
+        let g = pool(self.params.threads)?.install(|| gram64(&self.item_factors, self.factors()));
+        Ok(self.item_gram.get_or_init(|| g))
+    }
+
+    fn user_gram64(&self) -> Result<&[f64]> {
+        if let Some(g) = self.user_gram.get() {
+            return Ok(g);
+        }
+        let g = pool(self.params.threads)?.install(|| gram64(&self.user_factors, self.factors()));
+        Ok(self.user_gram.get_or_init(|| g))
+    }
+
+    /// Compute the Gram matrices used by fold-in now rather than on the first call.
+    pub fn prepare_fold_in(&self) -> Result<()> {
+        self.item_gram64()?;
+        self.user_gram64()?;
+        Ok(())
+    }
+
+    /// The exact factor of a user who is not in the model, from the items they interacted
+    /// with and the values of those interactions (as in training data; 1.0 for a plain
+    /// "liked"). See the module notes for repeated ids, empty lists and value rules.
+    pub fn fold_in_user(&self, items: &[u32], values: &[f32]) -> Result<Vec<f32>> {
+        let (ids, vals) = merge_list(items, values, self.n_items, Side::Items)?;
+        let g = self.item_gram64()?;
+        let mut x = vec![0f32; self.factors()];
+        let mut s = Scratch64::new(self.factors());
+        solve_exact(
+            &self.params,
+            g,
+            &self.item_factors,
+            &ids,
+            &vals,
+            &mut x,
+            &mut s,
+        )
+        .map_err(|()| not_pd(&self.params, "the fold-in system"))?;
+        Ok(x)
+    }
+
+    /// The exact factor of an item that is not in the model, from its users and values.
+    pub fn fold_in_item(&self, users: &[u32], values: &[f32]) -> Result<Vec<f32>> {
+        let (ids, vals) = merge_list(users, values, self.n_users, Side::Users)?;
+        let g = self.user_gram64()?;
+        let mut x = vec![0f32; self.factors()];
+        let mut s = Scratch64::new(self.factors());
+        solve_exact(
+            &self.params,
+            g,
+            &self.user_factors,
+            &ids,
+            &vals,
+            &mut x,
+            &mut s,
+        )
+        .map_err(|()| not_pd(&self.params, "the fold-in system"))?;
+        Ok(x)
+    }
+
+    /// Top-k items for a user who is not in the model (exact fold-in), the given items
+    /// excluded. Best first; ties go to the lower index.
+    pub fn recommend_for_items(
+        &self,
+        items: &[u32],
+        values: &[f32],
+        k: usize,
+    ) -> Result<Vec<(u32, f32)>> {
+        check_k(k)?;
+        if items.is_empty() {
+            return Err(Error::param(
+                "items",
+                "is empty: fold-in needs at least one item (rank by popularity for users without history)",
+            ));
+        }
+        let x = self.fold_in_user(items, values)?;
+        let mut scores = vec![0f32; self.n_items];
+        crate::models::score_vector(self, &x, &mut scores);
+        let mut seen = items.to_vec();
+        seen.sort_unstable();
+        seen.dedup();
+        Ok(crate::topk::select(&scores, k, &[&seen]))
+    }
+
+    /// Items closest to `item` by cosine of their factors, the item itself excluded.
+    pub fn similar_items(&self, item: u32, k: usize) -> Result<Vec<(u32, f32)>> {
+        check_k(k)?;
+        if item as usize >= self.n_items {
+            return Err(Error::param(
+                "item",
+                format!(
+                    "index {item} is out of range (model has {} items)",
+                    self.n_items
+                ),
+            ));
+        }
+        Ok(self.similar_to_vector(self.item_vector(item as usize), k, &[item]))
+    }
+
+    /// Items closest (cosine) to an item that is not in the model, folded in exactly from the
+    /// users who interacted with it.
+    pub fn similar_to_new_item(
+        &self,
+        users: &[u32],
+        values: &[f32],
+        k: usize,
+    ) -> Result<Vec<(u32, f32)>> {
+        check_k(k)?;
+        if users.is_empty() {
+            return Err(Error::param(
+                "users",
+                "is empty: fold-in needs at least one user",
+            ));
+        }
+        let q = self.fold_in_item(users, values)?;
+        Ok(self.similar_to_vector(&q, k, &[]))
+    }
+
+    /// Top-k items by cosine with `q`; items with a zero vector (and a zero `q`) rank nothing.
+    fn similar_to_vector(&self, q: &[f32], k: usize, exclude: &[u32]) -> Vec<(u32, f32)> {
+        let mut scores = vec![0f32; self.n_items];
+        cosine_scores(q, &self.item_factors, &mut scores);
+        crate::topk::select(&scores, k, &[exclude])
+    }
+
+    /// Recompute (or add) the given users' factors from their full rows, items fixed: row j of
+    /// `rows` (a `users.len()` x n_items matrix) belongs to `users[j]`. An index < n_users
+    /// replaces that user's factor; new users must take the next indices n_users,
+    /// n_users + 1, ... (in any order), so the model never grows rows without data. An index
+    /// may appear once. Each row is solved exactly, in parallel on the model's pool for many
+    /// rows, with the same result for any thread count. On error the model is left unchanged.
+    pub fn partial_fit_users(&mut self, users: &[u32], rows: &Csr) -> Result<()> {
+        let update = self.solve_partial_users(users, rows)?;
+        self.apply_partial(update)
+    }
+
+    /// Recompute (or add) the given items' factors from their full columns, users fixed: row j
+    /// of `rows` (an `items.len()` x n_users matrix) belongs to `items[j]`. Same rules as
+    /// [`AlsModel::partial_fit_users`].
+    pub fn partial_fit_items(&mut self, items: &[u32], rows: &Csr) -> Result<()> {
+        let update = self.solve_partial_items(items, rows)?;
+        self.apply_partial(update)
+    }
+
+    /// The solving half of [`AlsModel::partial_fit_users`], under a shared borrow, so a
+    /// caller can solve while others read the model and lock it only to apply.
+    pub fn solve_partial_users(&self, users: &[u32], rows: &Csr) -> Result<PartialUpdate> {
+        let g = self.item_gram64()?;
+        let factors = partial_solve(
+            &self.params,
+            g,
+            &self.item_factors,
+            self.n_items,
+            self.n_users,
+            users,
+            rows,
+            Side::Users,
+        )?;
+        Ok(PartialUpdate {
+            side: Side::Users,
+            ids: users.to_vec(),
+            factors,
+            n_other: self.n_items,
+        })
+    }
+
+    /// The solving half of [`AlsModel::partial_fit_items`].
+    pub fn solve_partial_items(&self, items: &[u32], rows: &Csr) -> Result<PartialUpdate> {
+        let g = self.user_gram64()?;
+        let factors = partial_solve(
+            &self.params,
+            g,
+            &self.user_factors,
+            self.n_users,
+            self.n_items,
+            items,
+            rows,
+            Side::Items,
+        )?;
+        Ok(PartialUpdate {
+            side: Side::Items,
+            ids: items.to_vec(),
+            factors,
+            n_other: self.n_users,
+        })
+    }
+
+    /// Write solved factors into the model. The other side must not have changed since the
+    /// update was solved (the binding serialises writers to guarantee it); the indices are
+    /// checked again against the current size.
+    pub fn apply_partial(&mut self, update: PartialUpdate) -> Result<()> {
+        let k = self.factors();
+        let PartialUpdate {
+            side,
+            ids,
+            factors,
+            n_other,
+        } = update;
+        let (f, n, other_now) = match side {
+            Side::Users => (&mut self.user_factors, &mut self.n_users, self.n_items),
+            Side::Items => (&mut self.item_factors, &mut self.n_items, self.n_users),
+        };
+        if n_other != other_now || factors.len() != ids.len() * k {
+            return Err(Error::Data(format!(
+                "the model changed shape while {} were being solved; solve them again",
+                side.plural()
+            )));
+        }
+        check_ids(&ids, *n, side)?;
+        apply(f, n, &ids, &factors, k);
+        match side {
+            Side::Users => self.user_gram = Default::default(),
+            Side::Items => self.item_gram = Default::default(),
+        }
+        Ok(())
+    }
+}
+
+/// Factors solved for a partial fit, not yet written into the model.
+#[derive(Clone, Debug)]
+pub struct PartialUpdate {
+    side: Side,
+    ids: Vec<u32>,
+    /// Row j is the new factor of `ids[j]`.
+    factors: Vec<f32>,
+    /// The other side's size when solved.
+    n_other: usize,
+}
+
+fn check_k(k: usize) -> Result<()> {
+    if k == 0 {
+        return Err(Error::param("k", "must be >= 1 (got 0)"));
+    }
+    Ok(())
+}
+
+fn not_pd(params: &AlsParams, what: &str) -> Error {
+    Error::Numeric(format!(
+        "{what} is not positive definite; increase regularization (now {})",
+        params.regularization
+    ))
+}
+
+/// Validate an id list with its values and return it sorted by id with repeats summed (in
+/// input order, so the sum is deterministic).
+fn merge_list(ids: &[u32], values: &[f32], n: usize, side: Side) -> Result<(Vec<u32>, Vec<f32>)> {
+    let what = side.plural();
+    if ids.len() != values.len() {
+        return Err(Error::param(
+            "values",
+            format!("has {} entries for {} {what}", values.len(), ids.len()),
+        ));
+    }
+    if let Some(pos) = ids.iter().position(|&i| i as usize >= n) {
+        return Err(Error::param(
+            what,
+            format!(
+                "index {} at position {pos} is out of range (model has {n} {what})",
+                ids[pos]
+            ),
+        ));
+    }
+    check_list_values(values)?;
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&j| ids[j]); // stable: repeats keep input order
+    let mut out_ids: Vec<u32> = Vec::with_capacity(ids.len());
+    let mut out_vals: Vec<f32> = Vec::with_capacity(ids.len());
+    for j in order {
+        if out_ids.last() == Some(&ids[j]) {
+            *out_vals.last_mut().unwrap() += values[j];
+        } else {
+            out_ids.push(ids[j]);
+            out_vals.push(values[j]);
+        }
+    }
+    Ok((out_ids, out_vals))
+}
+
+fn check_list_values(values: &[f32]) -> Result<()> {
+    if let Some(pos) = values.iter().position(|v| !v.is_finite() || *v < 0.0) {
+        let v = values[pos];
+        let why = if v.is_finite() {
+            "is negative"
+        } else {
+            "is not finite"
+        };
+        return Err(Error::param(
+            "values",
+            format!(
+                "value {v} at position {pos} {why}; values are interaction strengths (confidence 1 + alpha * value) and must be finite and >= 0"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Check a partial fit's ids and rows, then solve every row; returns the new factors, row j
+/// for `ids[j]`, flat.
+#[allow(clippy::too_many_arguments)]
+fn partial_solve(
+    params: &AlsParams,
+    g: &[f64],
+    other: &[f32],
+    n_other: usize,
+    n_self: usize,
+    ids: &[u32],
+    rows: &Csr,
+    side: Side,
+) -> Result<Vec<f32>> {
+    let what = side.plural();
+    let other_what = match side {
+        Side::Users => "items",
+        Side::Items => "users",
+    };
+    if rows.n_rows != ids.len() {
+        return Err(Error::param(
+            "rows",
+            format!("has {} rows for {} {what}", rows.n_rows, ids.len()),
+        ));
+    }
+    if rows.n_cols != n_other {
+        return Err(Error::param(
+            "rows",
+            format!(
+                "has {} columns but the model has {n_other} {other_what}",
+                rows.n_cols
+            ),
+        ));
+    }
+    if let Some(pos) = rows.values.iter().position(|v| !v.is_finite() || *v < 0.0) {
+        let r = rows.indptr.partition_point(|&p| p <= pos) - 1;
+        return Err(Error::param(
+            "rows",
+            format!(
+                "value {} at row {r}, column {} is not a finite number >= 0 (values are interaction strengths)",
+                rows.values[pos], rows.indices[pos]
+            ),
+        ));
+    }
+    check_ids(ids, n_self, side)?;
+
+    let k = params.factors;
+    let mut out = vec![0f32; ids.len() * k];
+    let solve = |s: &mut Scratch64, j: usize, x: &mut [f32]| -> bool {
+        let (cols, vals) = rows.row(j);
+        solve_exact(params, g, other, cols, vals, x, s).is_ok()
+    };
+    let failed = if ids.len() < PARALLEL_MIN_ROWS {
+        let mut s = Scratch64::new(k);
+        let mut failed = None;
+        for (j, x) in out.chunks_exact_mut(k).enumerate() {
+            if !solve(&mut s, j, x) {
+                failed = Some(j);
+                break;
+            }
+        }
+        failed
+    } else {
+        // Rows are independent and each is solved serially, so the result is the same for
+        // any thread count; the first failing row (by position) is the one reported.
+        pool(params.threads)?.install(|| {
+            out.par_chunks_mut(k)
+                .enumerate()
+                .map_init(
+                    || Scratch64::new(k),
+                    |s, (j, x)| (!solve(s, j, x)).then_some(j),
+                )
+                .flatten()
+                .min()
+        })
+    };
+    if let Some(j) = failed {
+        return Err(not_pd(
+            params,
+            &format!("the system for {} {}", &what[..what.len() - 1], ids[j]),
+        ));
+    }
+    Ok(out)
+}
+
+/// Each index once; indices at or past the end exactly n_self, n_self + 1, ... (no gaps).
+fn check_ids(ids: &[u32], n_self: usize, side: Side) -> Result<()> {
+    let what = side.plural();
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        return Err(Error::param(
+            what,
+            format!("index {} is given more than once", w[0]),
+        ));
+    }
+    // Indices at or past the end must be exactly n_self, n_self + 1, ... (no gaps).
+    let first_new = sorted.partition_point(|&i| (i as usize) < n_self);
+    for (j, &i) in sorted[first_new..].iter().enumerate() {
+        if i as usize != n_self + j {
+            return Err(Error::param(
+                what,
+                format!(
+                    "index {i} skips index {}: the model has {n_self} {what} and new ones must take consecutive indices from {n_self} (in any order), so no row is left without data",
+                    n_self + j,
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Write solved rows into a factor matrix, growing it for new indices (validated contiguous).
+fn apply(f: &mut Vec<f32>, n: &mut usize, ids: &[u32], new: &[f32], k: usize) {
+    if let Some(&max) = ids.iter().max() {
+        if max as usize >= *n {
+            *n = max as usize + 1;
+            f.resize(*n * k, 0.0);
+        }
+    }
+    for (&i, v) in ids.iter().zip(new.chunks_exact(k)) {
+        f[i as usize * k..i as usize * k + k].copy_from_slice(v);
+    }
+}
+
+/// FᵀF in f64 for a row-major n x k matrix, as a full row-major k x k matrix.
+pub(super) fn gram64(f: &[f32], k: usize) -> Vec<f64> {
+    let partials: Vec<Vec<f64>> = f
+        .par_chunks(GRAM_CHUNK_ROWS * k)
+        .map(|block| {
+            let mut g = vec![0f64; k * k];
+            for row in block.chunks_exact(k) {
+                for (a, &ya) in row.iter().enumerate() {
+                    if ya != 0.0 {
+                        // Upper triangle only; mirrored below.
+                        let ya = ya as f64;
+                        let dst = &mut g[a * k + a..a * k + k];
+                        for (d, &yb) in dst.iter_mut().zip(&row[a..]) {
+                            *d += ya * yb as f64;
+                        }
+                    }
+                }
+            }
+            g
+        })
+        .collect();
+    let mut g = vec![0f64; k * k];
+    for p in &partials {
+        for (x, y) in g.iter_mut().zip(p) {
+            *x += y;
+        }
+    }
+    for a in 0..k {
+        for b in a + 1..k {
+            g[b * k + a] = g[a * k + b];
+        }
+    }
+    g
+}
+
+/// Rank-1 updates applied together: each pass over A's lower triangle adds this many items,
+/// so the k x k matrix is read and written once per block rather than once per item.
+const BLOCK: usize = 4;
+
+struct Scratch64 {
+    a: Vec<f64>,
+    b: Vec<f64>,
+    /// BLOCK rows of the other side's factors, in f64.
+    y: Vec<f64>,
+}
+
+impl Scratch64 {
+    fn new(k: usize) -> Self {
+        Scratch64 {
+            a: vec![0.0; k * k],
+            b: vec![0.0; k],
+            y: vec![0.0; BLOCK * k],
+        }
+    }
+}
+
+/// Solve one row's system exactly into `x`; `cols` sorted and unique, `vals` valid.
+/// Err(()) when the system is not positive definite (only possible with regularization 0).
+fn solve_exact(
+    params: &AlsParams,
+    g: &[f64],
+    other: &[f32],
+    cols: &[u32],
+    vals: &[f32],
+    x: &mut [f32],
+    s: &mut Scratch64,
+) -> std::result::Result<(), ()> {
+    let k = x.len();
+    if cols.is_empty() {
+        x.fill(0.0);
+        return Ok(());
+    }
+    let reg = params.reg_for(cols.len()) as f64;
+    let (a, b, y) = (&mut s.a, &mut s.b, &mut s.y);
+    a.copy_from_slice(g);
+    for d in 0..k {
+        a[d * k + d] += reg;
+    }
+    b.fill(0.0);
+    accumulate(params, other, cols, vals, k, a, b, y);
+    cholesky64(a, k)?;
+    // L z = b, then Lᵀ x = z.
+    for i in 0..k {
+        let s = b[i] - dot64(&a[i * k..i * k + i], &b[..i]);
+        b[i] = s / a[i * k + i];
+    }
+    for i in (0..k).rev() {
+        b[i] /= a[i * k + i];
+        let xi = b[i];
+        for p in 0..i {
+            b[p] -= a[i * k + p] * xi;
+        }
+    }
+    for (xd, &bd) in x.iter_mut().zip(b.iter()) {
+        *xd = bd as f32;
+    }
+    Ok(())
+}
+
+/// A += Σ (cᵢ − 1) yᵢyᵢᵀ (lower triangle) and b += Σ cᵢ yᵢ over a row's entries. The same
+/// code is compiled for AVX2 where the CPU has it: wider vectors, the same operations in the
+/// same order (no FMA contraction), so the result is bitwise the same either way.
+#[allow(clippy::too_many_arguments)]
+fn accumulate(
+    params: &AlsParams,
+    other: &[f32],
+    cols: &[u32],
+    vals: &[f32],
+    k: usize,
+    a: &mut [f64],
+    b: &mut [f64],
+    y: &mut [f64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { accumulate_avx2(params, other, cols, vals, k, a, b, y) };
+        }
+    }
+    accumulate_body(params, other, cols, vals, k, a, b, y)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn accumulate_avx2(
+    params: &AlsParams,
+    other: &[f32],
+    cols: &[u32],
+    vals: &[f32],
+    k: usize,
+    a: &mut [f64],
+    b: &mut [f64],
+    y: &mut [f64],
+) {
+    accumulate_body(params, other, cols, vals, k, a, b, y)
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn accumulate_body(
+    params: &AlsParams,
+    other: &[f32],
+    cols: &[u32],
+    vals: &[f32],
+    k: usize,
+    a: &mut [f64],
+    b: &mut [f64],
+    y: &mut [f64],
+) {
+    for (ids, vs) in cols.chunks(BLOCK).zip(vals.chunks(BLOCK)) {
+        let mut w = [0f64; BLOCK];
+        for (q, (&i, &v)) in ids.iter().zip(vs).enumerate() {
+            let c = params.confidence(v) as f64;
+            w[q] = c - 1.0;
+            let yq = &mut y[q * k..q * k + k];
+            for (yd, &f) in yq
+                .iter_mut()
+                .zip(&other[i as usize * k..i as usize * k + k])
+            {
+                *yd = f as f64;
+            }
+            for (bd, &yd) in b.iter_mut().zip(yq.iter()) {
+                *bd += c * yd;
+            }
+        }
+        // Lower triangle only: the factorisation reads nothing else.
+        if ids.len() == BLOCK {
+            let (y0, rest) = y.split_at(k);
+            let (y1, rest) = rest.split_at(k);
+            let (y2, y3) = rest.split_at(k);
+            for r in 0..k {
+                let (w0, w1, w2, w3) = (w[0] * y0[r], w[1] * y1[r], w[2] * y2[r], w[3] * y3[r]);
+                let n = r + 1;
+                let row = &mut a[r * k..r * k + n];
+                let (p0, p1, p2, p3) = (&y0[..n], &y1[..n], &y2[..n], &y3[..n]);
+                for d in 0..n {
+                    row[d] += (w0 * p0[d] + w1 * p1[d]) + (w2 * p2[d] + w3 * p3[d]);
+                }
+            }
+        } else {
+            for q in 0..ids.len() {
+                let yq = &y[q * k..q * k + k];
+                for (r, &yr) in yq.iter().enumerate() {
+                    let wr = w[q] * yr;
+                    for (ad, &yd) in a[r * k..r * k + r + 1].iter_mut().zip(&yq[..=r]) {
+                        *ad += wr * yd;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Cosine of `q` with every row of `f` (row-major, q.len() columns); rows or a `q` of norm 0
+/// score -inf, which top-K skips. Compiled for AVX2 where available, bitwise the same.
+fn cosine_scores(q: &[f32], f: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { cosine_scores_avx2(q, f, out) };
+        }
+    }
+    cosine_body(q, f, out)
+}
+
+/// The same sums as [`dot2`], eight lanes per register: lane l adds the products of elements
+/// l, l + 8, ... with a separate multiply and add (no FMA), then the lanes and the tail are
+/// combined exactly as `dot2` combines them, so every score is bitwise the portable one.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn cosine_scores_avx2(q: &[f32], f: &[f32], out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let k = q.len();
+    let chunks = k / 8;
+    let qn = dot2(q, q).0.sqrt();
+    let (mut lq, mut lv) = ([0f32; 8], [0f32; 8]);
+    for (o, v) in out.iter_mut().zip(f.chunks_exact(k)) {
+        let (mut aq, mut av) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        for c in 0..chunks {
+            // SAFETY: c * 8 + 8 <= k = q.len() = v.len(); unaligned loads.
+            let x = _mm256_loadu_ps(q.as_ptr().add(c * 8));
+            let y = _mm256_loadu_ps(v.as_ptr().add(c * 8));
+            aq = _mm256_add_ps(aq, _mm256_mul_ps(x, y));
+            av = _mm256_add_ps(av, _mm256_mul_ps(y, y));
+        }
+        _mm256_storeu_ps(lq.as_mut_ptr(), aq);
+        _mm256_storeu_ps(lv.as_mut_ptr(), av);
+        let (mut tq, mut tv) = (0f32, 0f32);
+        for j in chunks * 8..k {
+            tq += q[j] * v[j];
+            tv += v[j] * v[j];
+        }
+        let (qv, vv) = (reduce8(lq) + tq, reduce8(lv) + tv);
+        let d = qn * vv.sqrt();
+        *o = if d > 0.0 { qv / d } else { f32::NEG_INFINITY };
+    }
+}
+
+#[inline(always)]
+fn cosine_body(q: &[f32], f: &[f32], out: &mut [f32]) {
+    let k = q.len();
+    let qn = dot2(q, q).0.sqrt();
+    for (o, v) in out.iter_mut().zip(f.chunks_exact(k)) {
+        let (qv, vv) = dot2(q, v);
+        let d = qn * vv.sqrt();
+        *o = if d > 0.0 { qv / d } else { f32::NEG_INFINITY };
+    }
+}
+
+/// (q·v, v·v) in one pass, eight lanes each, reduced in a fixed order.
+#[inline(always)]
+fn dot2(q: &[f32], v: &[f32]) -> (f32, f32) {
+    let n = q.len().min(v.len());
+    let (q, v) = (&q[..n], &v[..n]);
+    let (mut qv, mut vv) = ([0f32; 8], [0f32; 8]);
+    let chunks = n / 8;
+    for c in 0..chunks {
+        let (x, y) = (&q[c * 8..c * 8 + 8], &v[c * 8..c * 8 + 8]);
+        for l in 0..8 {
+            qv[l] += x[l] * y[l];
+            vv[l] += y[l] * y[l];
+        }
+    }
+    let (mut tq, mut tv) = (0f32, 0f32);
+    for j in chunks * 8..n {
+        tq += q[j] * v[j];
+        tv += v[j] * v[j];
+    }
+    (reduce8(qv) + tq, reduce8(vv) + tv)
+}
+
+#[inline(always)]
+fn reduce8(a: [f32; 8]) -> f32 {
+    ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
+}
+
+/// Row-oriented Cholesky of the lower triangle in place (A = L Lᵀ).
+fn cholesky64(a: &mut [f64], k: usize) -> std::result::Result<(), ()> {
+    for i in 0..k {
+        let (head, tail) = a.split_at_mut(i * k);
+        let row_i = &mut tail[..k];
+        for j in 0..i {
+            let row_j = &head[j * k..j * k + k];
+            row_i[j] = (row_i[j] - dot64(&row_i[..j], &row_j[..j])) / row_j[j];
+        }
+        let d = row_i[i] - dot64(&row_i[..i], &row_i[..i]);
+        if !(d > 0.0) || !d.is_finite() {
+            return Err(());
+        }
+        row_i[i] = d.sqrt();
+    }
+    Ok(())
+}
+
+#[inline]
+fn dot64(a: &[f64], b: &[f64]) -> f64 {
+    // Four independent accumulators so the loop vectorises; the order is fixed.
+    let n = a.len().min(b.len());
+    let mut acc = [0f64; 4];
+    let chunks = n / 4;
+    for c in 0..chunks {
+        for l in 0..4 {
+            acc[l] += a[c * 4 + l] * b[c * 4 + l];
+        }
+    }
+    let mut tail = 0f64;
+    for j in chunks * 4..n {
+        tail += a[j] * b[j];
+    }
+    (acc[0] + acc[2]) + (acc[1] + acc[3]) + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linalg::dot;
+    use crate::rng::SplitMix64;
+
+    #[test]
+    fn the_avx2_build_of_the_system_is_bitwise_the_portable_one() {
+        let (k, n_other) = (13, 50);
+        let mut g = SplitMix64::new(3);
+        let other: Vec<f32> = (0..n_other * k).map(|_| g.next_f32() - 0.5).collect();
+        let cols: Vec<u32> = (0..n_other as u32).step_by(3).collect(); // 17: blocks and a tail
+        let vals: Vec<f32> = cols.iter().map(|_| g.next_f32() * 3.0).collect();
+        let p = AlsParams::default();
+        let run = |dispatch: bool| {
+            let (mut a, mut b, mut y) = (vec![0.5; k * k], vec![0.0; k], vec![0.0; BLOCK * k]);
+            if dispatch {
+                accumulate(&p, &other, &cols, &vals, k, &mut a, &mut b, &mut y);
+            } else {
+                accumulate_body(&p, &other, &cols, &vals, k, &mut a, &mut b, &mut y);
+            }
+            (a, b)
+        };
+        assert_eq!(run(true), run(false));
+    }
+
+    #[test]
+    fn cosine_scores_match_the_definition_and_the_portable_build() {
+        let k = 21;
+        let mut g = SplitMix64::new(4);
+        let mut f: Vec<f32> = (0..40 * k).map(|_| g.next_f32() - 0.5).collect();
+        f[3 * k..4 * k].fill(0.0); // a zero row scores -inf
+        let q: Vec<f32> = (0..k).map(|_| g.next_f32() - 0.5).collect();
+        let (mut a, mut b) = (vec![0f32; 40], vec![0f32; 40]);
+        cosine_scores(&q, &f, &mut a);
+        cosine_body(&q, &f, &mut b);
+        assert_eq!(a, b);
+        assert_eq!(a[3], f32::NEG_INFINITY);
+        for (i, s) in a.iter().enumerate().filter(|(i, _)| *i != 3) {
+            let v = &f[i * k..i * k + k];
+            let want = dot(&q, v) / (dot(&q, &q).sqrt() * dot(v, v).sqrt());
+            assert!((s - want).abs() < 1e-5, "{i}: {s} vs {want}");
+        }
+        let mut z = vec![0f32; 40];
+        cosine_scores(&vec![0.0; k], &f, &mut z);
+        assert!(z.iter().all(|s| *s == f32::NEG_INFINITY));
+    }
+}
