@@ -29,12 +29,33 @@ export declare class Als {
   userFactors(): Float32Array
   itemFactors(): Float32Array
   recommend(user: number, k: number, exclude?: Matrix | undefined | null): TopK
-  /** Exact factor of a user absent from training, from item indices and optional values. */
+  /**
+   * Exact factor of a user absent from training, from item indices and optional values
+   * (default 1 each); repeated indices are summed.
+   */
   foldInUser(items: Uint32Array, values?: Float32Array | undefined | null): Float32Array
+  /** Exact factor of an item absent from training, from user indices and optional values. */
+  foldInItem(users: Uint32Array, values?: Float32Array | undefined | null): Float32Array
+  /** Compute the Gram matrices fold-in uses now instead of on the first fold-in. */
+  prepareFoldIn(): void
   /** Recommendations for a user absent from training; the given items are excluded. */
   recommendForItems(items: Uint32Array, values: Float32Array | undefined | null, k: number): TopK
   /** Items closest to `item` by cosine of their factors (the item itself excluded). */
   similarItems(item: number, k: number): TopK
+  /** Items closest by cosine to an item absent from training, folded in from its users. */
+  similarToNewItem(users: Uint32Array, values: Float32Array | undefined | null, k: number): TopK
+  /**
+   * Recompute or add users' factors from their full rows (row j of `rows` is `users[j]`),
+   * off the JS thread; recommendations keep working while the rows are solved.
+   */
+  partialFitUsers(users: Uint32Array, rows: Matrix): Promise<void>
+  partialFitUsersSync(users: Uint32Array, rows: Matrix): void
+  /**
+   * Recompute or add items' factors from their full columns (row j of `rows` is
+   * `items[j]`), off the JS thread.
+   */
+  partialFitItems(items: Uint32Array, rows: Matrix): Promise<void>
+  partialFitItemsSync(items: Uint32Array, rows: Matrix): void
   evaluate(train: Matrix, truth: Matrix, alsoExclude: Matrix | undefined | null, filterSeen: boolean, ks: Array<number>, threads: number): Promise<unknown>
 }
 

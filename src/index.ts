@@ -1,5 +1,5 @@
 // Public API of cf-native.
-export { ALS, ALS_DEFAULTS, type AlsParams, type FitOptions, type FitProgress } from './models/als.js';
+export { ALS, ALS_DEFAULTS, type AlsParams, type FitOptions, type FitProgress, type FoldInOptions } from './models/als.js';
 export { Popularity } from './models/popularity.js';
 export type { EvalResult, EvaluateOptions, Matrix, RecommendOptions, TopK } from './models/types.js';
 export { loadDataset, datasetFromArrays, splitDataset, matrixFromCoo, type Dataset, type LoadOptions, type SplitOptions, type Splits } from './data.js';

@@ -1,4 +1,4 @@
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use cf_core::data::csr::Csr;
 use cf_core::models::als::{AlsModel, AlsParams, Confidence, IterationReport, Solver};
@@ -84,18 +84,90 @@ pub struct IterationInfo {
 #[napi]
 pub struct Als {
     inner: Arc<RwLock<AlsModel>>,
+    /// Held by every change to the model (iterations, partial fits) for its whole duration, so
+    /// a partial fit can solve under the read lock (recommendations go on meanwhile) and
+    /// still apply to the model it solved against.
+    writer: Arc<Mutex<()>>,
 }
 
 impl Als {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, AlsModel> {
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn partial_fit_task(
+        &self,
+        users: bool,
+        ids: &[u32],
+        rows: &Matrix,
+    ) -> AsyncTask<PartialFitTask> {
+        AsyncTask::new(PartialFitTask {
+            model: self.inner.clone(),
+            writer: self.writer.clone(),
+            users,
+            ids: ids.to_vec(),
+            rows: rows.csr.clone(),
+        })
+    }
+}
+
+/// The caller's values, or 1 per id when none were given (length checked in the core).
+fn values_or_ones(ids: &[u32], values: Option<&[f32]>) -> Vec<f32> {
+    values.map_or_else(|| vec![1.0; ids.len()], <[f32]>::to_vec)
 }
 
 pub struct IterateTask {
     model: Arc<RwLock<AlsModel>>,
+    writer: Arc<Mutex<()>>,
     data: Arc<Csr>,
     transposed: Arc<Csr>,
+}
+
+/// Solve under the read lock, apply under the write lock, both inside the writer lock.
+fn partial_fit(
+    model: &RwLock<AlsModel>,
+    writer: &Mutex<()>,
+    users: bool,
+    ids: &[u32],
+    rows: &Csr,
+) -> Result<()> {
+    let _writing = writer.lock().unwrap_or_else(|e| e.into_inner());
+    let update = {
+        let m = model.read().unwrap_or_else(|e| e.into_inner());
+        if users {
+            m.solve_partial_users(ids, rows)
+        } else {
+            m.solve_partial_items(ids, rows)
+        }
+        .map_err(to_napi)?
+    };
+    model
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .apply_partial(update)
+        .map_err(to_napi)
+}
+
+pub struct PartialFitTask {
+    model: Arc<RwLock<AlsModel>>,
+    writer: Arc<Mutex<()>>,
+    users: bool,
+    ids: Vec<u32>,
+    rows: Arc<Csr>,
+}
+
+#[napi]
+impl Task for PartialFitTask {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        partial_fit(&self.model, &self.writer, self.users, &self.ids, &self.rows)
+    }
+
+    fn resolve(&mut self, _env: Env, _: Self::Output) -> Result<Self::JsValue> {
+        Ok(())
+    }
 }
 
 #[napi]
@@ -104,6 +176,7 @@ impl Task for IterateTask {
     type JsValue = IterationInfo;
 
     fn compute(&mut self) -> Result<Self::Output> {
+        let _writing = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut m = self.model.write().unwrap_or_else(|e| e.into_inner());
         m.iterate(&self.data, &self.transposed).map_err(to_napi)
     }
@@ -126,6 +199,7 @@ impl Als {
             .map_err(to_napi)?;
         Ok(Als {
             inner: Arc::new(RwLock::new(m)),
+            writer: Default::default(),
         })
     }
 
@@ -144,6 +218,7 @@ impl Als {
         .map_err(to_napi)?;
         Ok(Als {
             inner: Arc::new(RwLock::new(m)),
+            writer: Default::default(),
         })
     }
 
@@ -153,6 +228,7 @@ impl Als {
         self.read().check_data(&data.csr).map_err(to_napi)?;
         Ok(AsyncTask::new(IterateTask {
             model: self.inner.clone(),
+            writer: self.writer.clone(),
             data: data.csr.clone(),
             transposed: data.transposed(),
         }))
@@ -162,6 +238,7 @@ impl Als {
     pub fn iterate_sync(&self, data: &Matrix) -> Result<IterationInfo> {
         let mut t = IterateTask {
             model: self.inner.clone(),
+            writer: self.writer.clone(),
             data: data.csr.clone(),
             transposed: data.transposed(),
         };
@@ -209,18 +286,35 @@ impl Als {
         recommend_one(&ModelRef::Als(self.inner.clone()), user, k, exclude)
     }
 
-    /// Exact factor of a user absent from training, from item indices and optional values.
+    /// Exact factor of a user absent from training, from item indices and optional values
+    /// (default 1 each); repeated indices are summed.
     #[napi]
     pub fn fold_in_user(
         &self,
         items: Uint32Array,
         values: Option<Float32Array>,
     ) -> Result<Float32Array> {
-        let ones = vec![1.0; items.len()];
-        let vals: &[f32] = values.as_deref().unwrap_or(&ones);
-        Ok(Float32Array::new(
-            self.read().fold_in_user(&items, vals).map_err(to_napi)?,
-        ))
+        let vals = values_or_ones(&items, values.as_deref());
+        let x = self.read().fold_in_user(&items, &vals).map_err(to_napi)?;
+        Ok(Float32Array::new(x))
+    }
+
+    /// Exact factor of an item absent from training, from user indices and optional values.
+    #[napi]
+    pub fn fold_in_item(
+        &self,
+        users: Uint32Array,
+        values: Option<Float32Array>,
+    ) -> Result<Float32Array> {
+        let vals = values_or_ones(&users, values.as_deref());
+        let x = self.read().fold_in_item(&users, &vals).map_err(to_napi)?;
+        Ok(Float32Array::new(x))
+    }
+
+    /// Compute the Gram matrices fold-in uses now instead of on the first fold-in.
+    #[napi]
+    pub fn prepare_fold_in(&self) -> Result<()> {
+        self.read().prepare_fold_in().map_err(to_napi)
     }
 
     /// Recommendations for a user absent from training; the given items are excluded.
@@ -231,59 +325,70 @@ impl Als {
         values: Option<Float32Array>,
         k: u32,
     ) -> Result<TopK> {
-        if k == 0 {
-            return Err(invalid("k", "must be >= 1 (got 0)"));
-        }
-        let m = self.read();
-        let ones = vec![1.0; items.len()];
-        let vals: &[f32] = values.as_deref().unwrap_or(&ones);
-        let x = m.fold_in_user(&items, vals).map_err(to_napi)?;
-        let mut scores = vec![0f32; m.n_items];
-        cf_core::models::score_vector(&m, &x, &mut scores);
-        let mut seen = items.to_vec();
-        seen.sort_unstable();
-        Ok(TopK::from_pairs(cf_core::topk::select(
-            &scores,
-            k as usize,
-            &[&seen],
-        )))
+        let vals = values_or_ones(&items, values.as_deref());
+        let pairs = self
+            .read()
+            .recommend_for_items(&items, &vals, k as usize)
+            .map_err(to_napi)?;
+        Ok(TopK::from_pairs(pairs))
     }
 
     /// Items closest to `item` by cosine of their factors (the item itself excluded).
     #[napi]
     pub fn similar_items(&self, item: u32, k: u32) -> Result<TopK> {
-        if k == 0 {
-            return Err(invalid("k", "must be >= 1 (got 0)"));
-        }
-        let m = self.read();
-        if item as usize >= m.n_items {
-            return Err(invalid(
-                "item",
-                format!(
-                    "index {item} is out of range (model has {} items)",
-                    m.n_items
-                ),
-            ));
-        }
-        let norm = |v: &[f32]| cf_core::linalg::dot(v, v).sqrt();
-        let q = m.item_vector(item as usize);
-        let qn = norm(q);
-        let scores: Vec<f32> = (0..m.n_items)
-            .map(|i| {
-                let v = m.item_vector(i);
-                let d = qn * norm(v);
-                if d > 0.0 {
-                    cf_core::linalg::dot(q, v) / d
-                } else {
-                    f32::NEG_INFINITY
-                }
-            })
-            .collect();
-        Ok(TopK::from_pairs(cf_core::topk::select(
-            &scores,
-            k as usize,
-            &[&[item]],
-        )))
+        let pairs = self
+            .read()
+            .similar_items(item, k as usize)
+            .map_err(to_napi)?;
+        Ok(TopK::from_pairs(pairs))
+    }
+
+    /// Items closest by cosine to an item absent from training, folded in from its users.
+    #[napi]
+    pub fn similar_to_new_item(
+        &self,
+        users: Uint32Array,
+        values: Option<Float32Array>,
+        k: u32,
+    ) -> Result<TopK> {
+        let vals = values_or_ones(&users, values.as_deref());
+        let pairs = self
+            .read()
+            .similar_to_new_item(&users, &vals, k as usize)
+            .map_err(to_napi)?;
+        Ok(TopK::from_pairs(pairs))
+    }
+
+    /// Recompute or add users' factors from their full rows (row j of `rows` is `users[j]`),
+    /// off the JS thread; recommendations keep working while the rows are solved.
+    #[napi]
+    pub fn partial_fit_users(
+        &self,
+        users: Uint32Array,
+        rows: &Matrix,
+    ) -> AsyncTask<PartialFitTask> {
+        self.partial_fit_task(true, &users, rows)
+    }
+
+    #[napi]
+    pub fn partial_fit_users_sync(&self, users: Uint32Array, rows: &Matrix) -> Result<()> {
+        partial_fit(&self.inner, &self.writer, true, &users, &rows.csr)
+    }
+
+    /// Recompute or add items' factors from their full columns (row j of `rows` is
+    /// `items[j]`), off the JS thread.
+    #[napi]
+    pub fn partial_fit_items(
+        &self,
+        items: Uint32Array,
+        rows: &Matrix,
+    ) -> AsyncTask<PartialFitTask> {
+        self.partial_fit_task(false, &items, rows)
+    }
+
+    #[napi]
+    pub fn partial_fit_items_sync(&self, items: Uint32Array, rows: &Matrix) -> Result<()> {
+        partial_fit(&self.inner, &self.writer, false, &items, &rows.csr)
     }
 
     #[napi]
