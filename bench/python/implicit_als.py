@@ -59,13 +59,14 @@ class RssSampler(threading.Thread):
 
     def __init__(self, period=0.01):
         super().__init__(daemon=True)
-        self.period, self.page = period, os.sysconf("SC_PAGE_SIZE")
+        self.period = period
         self.stop_evt = threading.Event()
         self.baseline = self.peak = self.read()
 
-    def read(self):
+    @staticmethod
+    def read():
         with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * self.page
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
     def run(self):
         while not self.stop_evt.wait(self.period):
@@ -88,6 +89,9 @@ def main():
     ap.add_argument("--cg-steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2, help="0 = all cores (implicit's meaning)")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--confidence", choices=["alpha*r", "linear"], default="alpha*r",
+                    help="linear: fit on data' = 1 + alpha*data with model alpha = 1, so implicit's "
+                         "c = alpha*data' equals Hu et al.'s (and cf-native's) c = 1 + alpha*r")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
 
@@ -97,15 +101,24 @@ def main():
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    # Python + numpy + scipy + implicit before any data: the memory ratio in bench/RESULTS.md
+    # subtracts it, as bench/node/als_fit.mjs subtracts Node + the addon.
+    rss_runtime = RssSampler.read()
     t0 = time.perf_counter()
     X = load_csr(a.matrix)
+    model_alpha = a.alpha
+    if a.confidence == "linear":
+        # Done before the timed fit, in place of implicit's own `Cui = alpha * Cui` copy (skipped
+        # when alpha == 1.0), so neither engine pays for the scaling inside its iterations.
+        X.data = (np.float32(1.0) + np.float32(a.alpha) * X.data).astype(np.float32, copy=False)
+        model_alpha = 1.0
     log(f"loaded {X.shape[0]}x{X.shape[1]}, nnz={X.nnz} in {time.perf_counter() - t0:.2f}s")
 
     # Confidence: implicit uses the stored value itself, times alpha, as c (c = alpha*r, with
     # A += (c-1) y y^T, b += c y) -- NOT Hu et al.'s c = 1 + alpha*r. Feed the same values to
     # cf-native only with the matching confidence mode, or the factors will not be comparable.
     model = AlternatingLeastSquares(
-        factors=a.factors, regularization=a.regularization, alpha=a.alpha,
+        factors=a.factors, regularization=a.regularization, alpha=model_alpha,
         dtype=np.float32, use_cg=(a.solver == "cg"), iterations=a.iterations,
         calculate_training_loss=False, num_threads=a.threads, random_state=a.seed)
     # 0.7.3 has no cg_steps constructor argument; the solver reads this attribute.
@@ -138,13 +151,17 @@ def main():
         "fit_seconds": fit_s,
         "peak_rss_bytes": peak_rss,
         "rss_increase_bytes": sampler.peak - sampler.baseline,
+        "rss_runtime_bytes": rss_runtime,
+        "rss_pre_fit_bytes": sampler.baseline,
+        "rss_fit_peak_bytes": sampler.peak,
         "params": {
             "factors": a.factors, "regularization": a.regularization, "alpha": a.alpha,
             "iterations": a.iterations, "solver": a.solver,
             "cg_steps": a.cg_steps if a.solver == "cg" else None,
             "seed": a.seed, "dtype": "float32",
         },
-        "confidence": "alpha*r",
+        "confidence": "alpha*r" if a.confidence == "alpha*r" else "1+alpha*r",
+        "model_alpha": model_alpha,
         "threads": a.threads,
         "matrix": {"rows": X.shape[0], "cols": X.shape[1], "nnz": int(X.nnz)},
         "env": {
