@@ -51,7 +51,7 @@ describe('parseConfig: valid files', () => {
           type: 'als',
           name: 'als',
           params: {
-            factors: 64, regularization: 0.05, alpha: 20, iterations: 15, seed: 42, solver: 'cg',
+            factors: 64, regularization: 50, alpha: 10, iterations: 15, seed: 42, solver: 'cg',
             cg_steps: 3, confidence: 'linear', epsilon: 1, threads: 0, scale_regularization: false,
           },
         },

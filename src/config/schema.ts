@@ -140,8 +140,8 @@ export const MAX_SEED = 0xffff_ffff;
 export function defaultAlsParams(): AlsParamsConfig {
   return {
     factors: 64,
-    regularization: 0.05,
-    alpha: 20,
+    regularization: 50,
+    alpha: 10,
     iterations: 15,
     seed: 42,
     solver: 'cg',

@@ -40,11 +40,11 @@ export interface FitOptions {
   onProgress?: (p: FitProgress) => void;
 }
 
-/** Defaults tuned on the shared MovieLens/Last.fm data rather than implicit's (see README). */
+/** Defaults from a validation grid on the shared MovieLens/Last.fm data (bench/defaults), not implicit's. */
 export const ALS_DEFAULTS = {
   factors: 64,
-  regularization: 0.05,
-  alpha: 20,
+  regularization: 50,
+  alpha: 10,
   iterations: 15,
   solver: 'cg',
   cgSteps: 3,
