@@ -22,9 +22,31 @@ use crate::rng::SplitMix64;
 
 const STREAM_USERS: u64 = 1;
 const STREAM_ITEMS: u64 = 2;
-/// Rows per parallel task: large enough to amortise scheduling, small enough to balance
-/// power-law row lengths.
-const ROWS_PER_TASK: usize = 32;
+/// Parallel tasks per half-step: enough for work stealing to even out power-law rows.
+const TASKS: usize = 2048;
+
+/// Split the rows (and their factor slices) into runs of about equal work, estimated as the
+/// row's entries plus a fixed cost for the k x k part. Equal row counts are not enough: with
+/// popular rows next to each other one task could hold most of the entries. The split depends
+/// only on the data, and rows are solved independently, so results do not depend on threads.
+fn tasks<'x>(m: &Csr, k: usize, x: &'x mut [f32]) -> Vec<(usize, &'x mut [f32])> {
+    let row_cost = |r: usize| m.row_len(r) + k / 2 + 1;
+    let total: usize = (0..m.n_rows).map(row_cost).sum();
+    let target = total.div_ceil(TASKS).max(1);
+    let mut out = Vec::with_capacity(TASKS + 1);
+    let (mut rest, mut first, mut acc) = (x, 0usize, 0usize);
+    for r in 0..m.n_rows {
+        acc += row_cost(r);
+        if acc >= target || r + 1 == m.n_rows {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut((r + 1 - first) * k);
+            out.push((first, head));
+            rest = tail;
+            first = r + 1;
+            acc = 0;
+        }
+    }
+    out
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct IterationReport {
@@ -281,19 +303,17 @@ fn half_step(params: &AlsParams, g: &[f32], y: &[f32], m: &Csr, x: &mut [f32]) -
     let k = params.factors;
     let solver = RowSolver::new(params, g, y);
     let failed = AtomicUsize::new(usize::MAX);
-    x.par_chunks_mut(k * ROWS_PER_TASK)
-        .enumerate()
-        .for_each(|(task, block)| {
-            with_scratch(k, |s| {
-                for (j, xu) in block.chunks_exact_mut(k).enumerate() {
-                    let u = task * ROWS_PER_TASK + j;
-                    let (cols, vals) = m.row(u);
-                    if !solver.solve(cols, vals, xu, s) {
-                        failed.fetch_min(u, Ordering::Relaxed);
-                    }
+    tasks(m, k, x).into_par_iter().for_each(|(first, block)| {
+        with_scratch(k, |s| {
+            for (j, xu) in block.chunks_exact_mut(k).enumerate() {
+                let u = first + j;
+                let (cols, vals) = m.row(u);
+                if !solver.solve(cols, vals, xu, s) {
+                    failed.fetch_min(u, Ordering::Relaxed);
                 }
-            })
-        });
+            }
+        })
+    });
     match failed.into_inner() {
         usize::MAX => Ok(()),
         row => Err(Error::Numeric(format!(
