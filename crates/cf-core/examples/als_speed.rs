@@ -43,6 +43,13 @@ fn main() {
         us.push(u.min(users - 1) as u32);
         is.push(i.min(items - 1) as u32);
     }
+    // Spread popular rows over the matrix, as real ids (and the bench's matrices) do.
+    let mut pu: Vec<u32> = (0..users as u32).collect();
+    let mut pi: Vec<u32> = (0..items as u32).collect();
+    g.shuffle(&mut pu);
+    g.shuffle(&mut pi);
+    us.iter_mut().for_each(|u| *u = pu[*u as usize]);
+    is.iter_mut().for_each(|i| *i = pi[*i as usize]);
     let ones = vec![1f32; nnz];
     let mut m = Csr::from_coo(users, items, &us, &is, &ones).unwrap();
     m.values.iter_mut().for_each(|v| *v = 1.0 + v.ln_1p());

@@ -149,7 +149,7 @@ impl Isa {
 
 /// Ask for the cache lines of y[at..at + k] (no effect off x86_64 or out of bounds).
 #[inline(always)]
-pub(crate) fn prefetch_row(y: &[f32], at: usize, k: usize) {
+pub fn prefetch_row(y: &[f32], at: usize, k: usize) {
     #[cfg(target_arch = "x86_64")]
     if at + k <= y.len() {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};

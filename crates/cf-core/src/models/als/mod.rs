@@ -305,10 +305,12 @@ fn half_step(params: &AlsParams, g: &[f32], y: &[f32], m: &Csr, x: &mut [f32]) -
     let failed = AtomicUsize::new(usize::MAX);
     tasks(m, k, x).into_par_iter().for_each(|(first, block)| {
         with_scratch(k, |s| {
+            let rows = block.len() / k;
             for (j, xu) in block.chunks_exact_mut(k).enumerate() {
                 let u = first + j;
                 let (cols, vals) = m.row(u);
-                if !solver.solve(cols, vals, xu, s) {
+                let next = if j + 1 < rows { m.row(u + 1).0 } else { &[] };
+                if !solver.solve(cols, vals, next, xu, s) {
                     failed.fetch_min(u, Ordering::Relaxed);
                 }
             }

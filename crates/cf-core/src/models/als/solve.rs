@@ -10,7 +10,7 @@
 //! exact solve needs one pass and always streams.
 
 use super::params::{AlsParams, Solver};
-use crate::linalg::simd::{padded, Isa};
+use crate::linalg::simd::{padded, prefetch_row, Isa};
 
 /// Rows per dots/accumulate round in CG: the chunk (32 x 64 floats = 8 KiB) is still in
 /// L1 when the second kernel reads it.
@@ -19,6 +19,9 @@ const CG_CHUNK: usize = 32;
 const GATHER_ONCE_MAX: usize = 8192;
 /// Entries per gather + rank update round of the exact solve.
 const EXACT_CHUNK: usize = 256;
+/// Rows of the *next* row's gather prefetched after each chunk of the current row's work,
+/// so their cache misses overlap with computation instead of stalling the next gather.
+const PREFETCH_PER_CHUNK: usize = 8;
 
 /// Per-thread buffers, reused across rows and half-steps; bounded by `GATHER_ONCE_MAX` rows.
 pub struct Scratch {
@@ -28,6 +31,8 @@ pub struct Scratch {
     conf: Vec<f32>,
     coef: Vec<f32>,
     x: Vec<f32>,
+    /// How much of the next row has been prefetched.
+    next_done: usize,
     r: Vec<f32>,
     p: Vec<f32>,
     ap: Vec<f32>,
@@ -43,6 +48,7 @@ impl Scratch {
             conf: Vec::new(),
             coef: Vec::new(),
             x: vec![0.0; kp],
+            next_done: 0,
             r: vec![0.0; kp],
             p: vec![0.0; kp],
             ap: vec![0.0; kp],
@@ -99,7 +105,17 @@ impl<'a> RowSolver<'a> {
 
     /// Update `x` (k floats) in place. Returns false when the exact system is not positive
     /// definite.
-    pub fn solve(&self, cols: &[u32], vals: &[f32], x: &mut [f32], s: &mut Scratch) -> bool {
+    /// `next` is the column list of the row solved next on this thread (or empty): it is
+    /// prefetched while this row computes.
+    pub fn solve(
+        &self,
+        cols: &[u32],
+        vals: &[f32],
+        next: &[u32],
+        x: &mut [f32],
+        s: &mut Scratch,
+    ) -> bool {
+        s.next_done = 0;
         let (k, kp) = (self.k, self.kp);
         debug_assert_eq!(s.kp, kp);
         if cols.is_empty() {
@@ -113,7 +129,7 @@ impl<'a> RowSolver<'a> {
             .extend(vals.iter().map(|&v| self.params.confidence(v)));
         let reg = self.params.reg_for(n);
         match self.params.solver {
-            Solver::Cholesky => self.exact(cols, reg, x, s),
+            Solver::Cholesky => self.exact(cols, next, reg, x, s),
             Solver::Cg { steps } => {
                 if n <= GATHER_ONCE_MAX {
                     if s.ys.len() < n * kp {
@@ -123,7 +139,7 @@ impl<'a> RowSolver<'a> {
                 } else if s.ys.len() < CG_CHUNK * kp {
                     s.ys.resize(CG_CHUNK * kp, 0.0);
                 }
-                self.cg(cols, reg, steps, x, s);
+                self.cg(cols, next, reg, steps, x, s);
                 true
             }
         }
@@ -131,9 +147,11 @@ impl<'a> RowSolver<'a> {
 
     /// (G + reg·I) v + Σⱼ (α·cⱼ + β·(cⱼ − 1)(yⱼ·v)) yⱼ  into `out`, with (α, β) = (0, 1) for
     /// the system's product A·v and (1, −1) for b − A·v (then `out` starts at −(G + reg·I)v).
+    #[allow(clippy::too_many_arguments)]
     fn apply(
         &self,
         cols: &[u32],
+        next: &[u32],
         reg: f32,
         v: &[f32],
         out: &mut [f32],
@@ -169,27 +187,45 @@ impl<'a> RowSolver<'a> {
                 };
             }
             isa.accumulate(block, kp, coef, out);
+            self.prefetch_next(next, s);
             start += m;
         }
     }
 
+    #[inline]
+    fn prefetch_next(&self, next: &[u32], s: &mut Scratch) {
+        let end = (s.next_done + PREFETCH_PER_CHUNK).min(next.len());
+        for &c in &next[s.next_done..end] {
+            prefetch_row(self.y, c as usize * self.k, self.k);
+        }
+        s.next_done = end;
+    }
+
     /// Conjugate gradient from the current `x` (warm start), as Takács et al. 2011 and
     /// implicit do; `steps` iterations, early exit once the residual vanishes.
-    fn cg(&self, cols: &[u32], reg: f32, steps: usize, x: &mut [f32], s: &mut Scratch) {
+    fn cg(
+        &self,
+        cols: &[u32],
+        next: &[u32],
+        reg: f32,
+        steps: usize,
+        x: &mut [f32],
+        s: &mut Scratch,
+    ) {
         let (isa, k) = (self.isa, self.k);
         let mut xp = std::mem::take(&mut s.x);
         let mut r = std::mem::take(&mut s.r);
         let mut p = std::mem::take(&mut s.p);
         let mut ap = std::mem::take(&mut s.ap);
         xp[..k].copy_from_slice(x);
-        self.apply(cols, reg, &xp, &mut r, true, s);
+        self.apply(cols, next, reg, &xp, &mut r, true, s);
         p.copy_from_slice(&r);
         let mut rs_old = isa.dot(&r, &r);
         for _ in 0..steps {
             if rs_old < 1e-20 {
                 break;
             }
-            self.apply(cols, reg, &p, &mut ap, false, s);
+            self.apply(cols, next, reg, &p, &mut ap, false, s);
             let pap = isa.dot(&p, &ap);
             if !(pap > 0.0) {
                 break;
@@ -213,7 +249,7 @@ impl<'a> RowSolver<'a> {
     /// Exact solve: A = G + reg·I + Σ (cⱼ − 1) yⱼyⱼᵀ as rank updates of the gathered rows
     /// scaled by √(cⱼ − 1), chunk by chunk, then Cholesky. The padding block of A is the
     /// identity, so the padded solution is 0 there.
-    fn exact(&self, cols: &[u32], reg: f32, x: &mut [f32], s: &mut Scratch) -> bool {
+    fn exact(&self, cols: &[u32], next: &[u32], reg: f32, x: &mut [f32], s: &mut Scratch) -> bool {
         let (isa, k, kp, n) = (self.isa, self.k, self.kp, cols.len());
         let mut b = std::mem::take(&mut s.r);
         b.fill(0.0);
@@ -235,6 +271,7 @@ impl<'a> RowSolver<'a> {
                 s.ys[j * kp..j * kp + k].iter_mut().for_each(|v| *v *= w);
             }
             isa.syrk_upper(&s.ys[..m * kp], m, kp, &mut s.a);
+            self.prefetch_next(next, s);
             start += m;
         }
         let ok = isa.cholesky(&mut s.a, kp);
@@ -280,8 +317,8 @@ mod tests {
         };
         let (mut xe, mut xc) = (vec![0f32; k], vec![0f32; k]);
         with_scratch(k, |s| {
-            assert!(RowSolver::new(&exact, &gm, &y).solve(&cols, &vals, &mut xe, s));
-            assert!(RowSolver::new(&cg, &gm, &y).solve(&cols, &vals, &mut xc, s));
+            assert!(RowSolver::new(&exact, &gm, &y).solve(&cols, &vals, &[], &mut xe, s));
+            assert!(RowSolver::new(&cg, &gm, &y).solve(&cols, &vals, &[], &mut xc, s));
         });
         for (a, b) in xe.iter().zip(&xc) {
             approx::assert_relative_eq!(*a, *b, max_relative = 1e-3, epsilon = 1e-4);
