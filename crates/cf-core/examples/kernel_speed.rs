@@ -5,7 +5,11 @@ use std::time::Instant;
 
 fn main() {
     let isa = Isa::detect();
-    let (kp, n) = (64usize, 32usize);
+    let kp: usize = std::env::args()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let n = 32usize;
     let rows: Vec<f32> = (0..n * kp).map(|i| (i % 13) as f32 * 0.01).collect();
     let v: Vec<f32> = (0..kp).map(|i| i as f32 * 0.001).collect();
     let mut out = vec![0f32; n];
