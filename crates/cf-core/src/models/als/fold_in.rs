@@ -73,39 +73,25 @@ impl AlsModel {
     /// with and the values of those interactions (as in training data; 1.0 for a plain
     /// "liked"). See the module notes for repeated ids, empty lists and value rules.
     pub fn fold_in_user(&self, items: &[u32], values: &[f32]) -> Result<Vec<f32>> {
-        let (ids, vals) = merge_list(items, values, self.n_items, Side::Items)?;
-        let g = self.item_gram64()?;
-        let mut x = vec![0f32; self.factors()];
-        let mut s = Scratch64::new(self.factors());
-        solve_exact(
-            &self.params,
-            g,
-            &self.item_factors,
-            &ids,
-            &vals,
-            &mut x,
-            &mut s,
-        )
-        .map_err(|()| not_pd(&self.params, "the fold-in system"))?;
-        Ok(x)
+        self.fold_in(Side::Items, items, values)
     }
 
     /// The exact factor of an item that is not in the model, from its users and values.
     pub fn fold_in_item(&self, users: &[u32], values: &[f32]) -> Result<Vec<f32>> {
-        let (ids, vals) = merge_list(users, values, self.n_users, Side::Users)?;
-        let g = self.user_gram64()?;
+        self.fold_in(Side::Users, users, values)
+    }
+
+    /// One new row against the fixed factors of `side` (the side its ids index).
+    fn fold_in(&self, side: Side, ids: &[u32], values: &[f32]) -> Result<Vec<f32>> {
+        let (n, factors, g) = match side {
+            Side::Items => (self.n_items, &self.item_factors, self.item_gram64()?),
+            Side::Users => (self.n_users, &self.user_factors, self.user_gram64()?),
+        };
+        let (ids, vals) = merge_list(ids, values, n, side)?;
         let mut x = vec![0f32; self.factors()];
         let mut s = Scratch64::new(self.factors());
-        solve_exact(
-            &self.params,
-            g,
-            &self.user_factors,
-            &ids,
-            &vals,
-            &mut x,
-            &mut s,
-        )
-        .map_err(|()| not_pd(&self.params, "the fold-in system"))?;
+        solve_exact(&self.params, g, factors, &ids, &vals, &mut x, &mut s)
+            .map_err(|()| not_pd(&self.params, "the fold-in system"))?;
         Ok(x)
     }
 
