@@ -1,5 +1,6 @@
 //! Developer loop for ALS kernel speed (the published comparison lives in bench/):
 //!   cargo run --profile ci -p cf-core --example als_speed -- USERS ITEMS NNZ FACTORS SOLVER ITERS THREADS
+//!   cargo run --profile ci -p cf-core --example als_speed -- npy:DIR FACTORS SOLVER ITERS THREADS [REG ALPHA]
 //! A seeded power-law matrix (user weight ~ rank^-0.6, item ~ rank^-0.9, value 1 + ln(1 + count)).
 use cf_core::data::csr::Csr;
 use cf_core::models::als::{AlsModel, AlsParams, Solver};
@@ -17,8 +18,46 @@ fn cdf(n: usize, exponent: f64) -> Vec<f64> {
     c
 }
 
+/// Little-endian .npy payload (the bench's uint32 / float32 matrices): skip the header.
+fn npy<T: Copy>(path: &str, conv: fn([u8; 4]) -> T) -> Vec<T> {
+    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
+    b[10 + hlen..]
+        .chunks_exact(4)
+        .map(|c| conv([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// The bench's train matrix (bench/.data/NAME/train), so the dev loop measures the same data.
+fn load_npy(dir: &str) -> Csr {
+    let shape = std::fs::read_to_string(format!("{dir}/shape.json")).unwrap();
+    let num = |key: &str| -> usize {
+        let at = shape.find(key).unwrap() + key.len() + 2;
+        let rest = shape[at..].trim_start();
+        rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap()]
+            .parse()
+            .unwrap()
+    };
+    let indptr: Vec<usize> = npy(&format!("{dir}/indptr.npy"), u32::from_le_bytes)
+        .into_iter()
+        .map(|v| v as usize)
+        .collect();
+    Csr {
+        n_rows: num("\"rows\""),
+        n_cols: num("\"cols\""),
+        indptr,
+        indices: npy(&format!("{dir}/indices.npy"), u32::from_le_bytes),
+        values: npy(&format!("{dir}/data.npy"), f32::from_le_bytes),
+    }
+}
+
 fn main() {
-    let a: Vec<String> = std::env::args().collect();
+    let mut a: Vec<String> = std::env::args().collect();
+    let from_npy = a.get(1).and_then(|s| s.strip_prefix("npy:")).map(load_npy);
+    if from_npy.is_some() {
+        // Same positions as the synthetic form from FACTORS on.
+        a.splice(1..2, ["0".into(), "0".into(), "0".into()]);
+    }
     let arg = |i: usize, d: &str| a.get(i).cloned().unwrap_or_else(|| d.to_string());
     let users: usize = arg(1, "136677").parse().unwrap();
     let items: usize = arg(2, "20108").parse().unwrap();
@@ -33,40 +72,31 @@ fn main() {
     let threads: usize = arg(7, "2").parse().unwrap();
 
     let t = Instant::now();
-    let (cu, ci) = (cdf(users, 0.6), cdf(items, 0.9));
-    let mut g = SplitMix64::new(7);
-    let mut us = Vec::with_capacity(nnz);
-    let mut is = Vec::with_capacity(nnz);
-    for _ in 0..nnz {
-        let u = cu.partition_point(|&c| c < (g.next_u64() >> 11) as f64 / (1u64 << 53) as f64);
-        let i = ci.partition_point(|&c| c < (g.next_u64() >> 11) as f64 / (1u64 << 53) as f64);
-        us.push(u.min(users - 1) as u32);
-        is.push(i.min(items - 1) as u32);
-    }
-    // Spread popular rows over the matrix, as real ids (and the bench's matrices) do.
-    let mut pu: Vec<u32> = (0..users as u32).collect();
-    let mut pi: Vec<u32> = (0..items as u32).collect();
-    g.shuffle(&mut pu);
-    g.shuffle(&mut pi);
-    us.iter_mut().for_each(|u| *u = pu[*u as usize]);
-    is.iter_mut().for_each(|i| *i = pi[*i as usize]);
-    let ones = vec![1f32; nnz];
-    let mut m = Csr::from_coo(users, items, &us, &is, &ones).unwrap();
-    m.values.iter_mut().for_each(|v| *v = 1.0 + v.ln_1p());
-    let mt = m.transpose();
+    let (m, mt, reg, alpha) = if let Some(m) = from_npy {
+        let mt = m.transpose();
+        let reg: f32 = arg(8, "100").parse().unwrap();
+        let alpha: f32 = arg(9, "20").parse().unwrap();
+        (m, mt, reg, alpha)
+    } else {
+        let (m, mt) = synthetic(users, items, nnz);
+        (m, mt, 0.05, 1.0)
+    };
     eprintln!(
-        "matrix {users} x {items}, nnz {} (built in {:.1}s)",
+        "matrix {} x {}, nnz {} (ready in {:.1}s)",
+        m.n_rows,
+        m.n_cols,
         m.nnz(),
         t.elapsed().as_secs_f64()
     );
+    let (users, items) = (m.n_rows, m.n_cols);
 
     let params = AlsParams {
         factors: k,
         solver,
         iterations: iters,
         threads,
-        regularization: 0.05,
-        alpha: 1.0,
+        regularization: reg,
+        alpha,
         ..Default::default()
     };
     let mut model = AlsModel::new(params, users, items).unwrap();
@@ -88,6 +118,31 @@ fn main() {
         "median {:.3} s/iter  checksum {checksum:.6}",
         times[times.len() / 2]
     );
+}
+
+fn synthetic(users: usize, items: usize, nnz: usize) -> (Csr, Csr) {
+    let (cu, ci) = (cdf(users, 0.6), cdf(items, 0.9));
+    let mut g = SplitMix64::new(7);
+    let mut us = Vec::with_capacity(nnz);
+    let mut is = Vec::with_capacity(nnz);
+    for _ in 0..nnz {
+        let u = cu.partition_point(|&c| c < (g.next_u64() >> 11) as f64 / (1u64 << 53) as f64);
+        let i = ci.partition_point(|&c| c < (g.next_u64() >> 11) as f64 / (1u64 << 53) as f64);
+        us.push(u.min(users - 1) as u32);
+        is.push(i.min(items - 1) as u32);
+    }
+    // Spread popular rows over the matrix, as real ids (and the bench's matrices) do.
+    let mut pu: Vec<u32> = (0..users as u32).collect();
+    let mut pi: Vec<u32> = (0..items as u32).collect();
+    g.shuffle(&mut pu);
+    g.shuffle(&mut pi);
+    us.iter_mut().for_each(|u| *u = pu[*u as usize]);
+    is.iter_mut().for_each(|i| *i = pi[*i as usize]);
+    let ones = vec![1f32; nnz];
+    let mut m = Csr::from_coo(users, items, &us, &is, &ones).unwrap();
+    m.values.iter_mut().for_each(|v| *v = 1.0 + v.ln_1p());
+    let mt = m.transpose();
+    (m, mt)
 }
 
 /// utime + stime of this process (all threads), from /proc: CPU time is what contention on a

@@ -273,12 +273,12 @@ impl Als {
     /// Row-major copy of the user factors.
     #[napi]
     pub fn user_factors(&self) -> Float32Array {
-        Float32Array::new(self.read().user_factors.clone())
+        Float32Array::new(self.read().user_factors.to_vec())
     }
 
     #[napi]
     pub fn item_factors(&self) -> Float32Array {
-        Float32Array::new(self.read().item_factors.clone())
+        Float32Array::new(self.read().item_factors.to_vec())
     }
 
     #[napi]

@@ -9,6 +9,11 @@ const CHUNK_ROWS: usize = 2048;
 /// G = Fᵀ F for a row-major n x k matrix F, as a full row-major k x k matrix (f32 result,
 /// accumulated in f64 per chunk to keep large sums accurate).
 pub fn gram(f: &[f32], k: usize) -> Vec<f32> {
+    gram_f64(f, k).into_iter().map(|v| v as f32).collect()
+}
+
+/// FᵀF (k x k, row-major) summed in float64 across chunks, for callers that factor it.
+pub fn gram_f64(f: &[f32], k: usize) -> Vec<f64> {
     if k == 0 {
         return Vec::new();
     }
@@ -38,10 +43,10 @@ pub fn gram(f: &[f32], k: usize) -> Vec<f32> {
         }
     }
     // Upper triangle mirrored below.
-    let mut out = vec![0f32; k * k];
+    let mut out = vec![0f64; k * k];
     for a in 0..k {
         for b in a..k {
-            let v = g[a * kp + b] as f32;
+            let v = g[a * kp + b];
             out[a * k + b] = v;
             out[b * k + a] = v;
         }

@@ -1,13 +1,18 @@
 //! Small dense kernels the models share: level-1 helpers, the Gram matrix of a factor
 //! matrix, and (in `simd`) the vector kernels of the ALS row solves: gather, batched dot
-//! products, accumulation, rank-n updates and Cholesky.
+//! products, accumulation, rank-n updates and Cholesky; (in `rotate`) the eigenbasis of a
+//! Gram matrix and the rotation of factor rows into it.
 //!
 //! Every reduction here runs in a fixed order, so results do not depend on thread count.
 
+mod aligned;
 mod gram;
+mod rotate;
 pub mod simd;
 
-pub use gram::gram;
+pub use aligned::AlignedVec;
+pub use gram::{gram, gram_f64};
+pub use rotate::{eigenbasis, rotate_rows, Eigenbasis};
 
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {

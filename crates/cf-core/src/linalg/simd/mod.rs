@@ -147,21 +147,24 @@ impl Isa {
     }
 }
 
-/// Ask for the cache lines of y[at..at + k] (no effect off x86_64 or out of bounds).
+/// Ask for every cache line that y[at..at + k] touches (no effect off x86_64 or out of
+/// bounds), including a partial line at either end when the row is not line-aligned.
 #[inline(always)]
 pub fn prefetch_row(y: &[f32], at: usize, k: usize) {
     #[cfg(target_arch = "x86_64")]
-    if at + k <= y.len() {
+    if k > 0 && at + k <= y.len() {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let p = y[at..].as_ptr() as *const i8;
-        let mut off = 0;
-        while off < k * 4 {
-            // SAFETY: prefetch never faults, and p + off stays inside y[at..at + k].
+        let start = y[at..].as_ptr() as usize;
+        let end = start + k * 4;
+        let mut line = start & !63;
+        while line < end {
+            // SAFETY: prefetch is a hint that never faults; the address lies in a cache line
+            // that y[at..at + k] occupies.
             #[allow(unused_unsafe)]
             unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(p.add(off))
+                _mm_prefetch::<_MM_HINT_T0>(line as *const i8)
             };
-            off += 64;
+            line += 64;
         }
     }
     #[cfg(not(target_arch = "x86_64"))]

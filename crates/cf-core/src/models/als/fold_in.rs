@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use super::{AlsModel, AlsParams};
 use crate::data::csr::Csr;
 use crate::error::{Error, Result};
+use crate::linalg::AlignedVec;
 use crate::pool::pool;
 
 /// Rows summed per task for the f64 Gram matrix: fixed, so the sum does not depend on threads.
@@ -443,7 +444,7 @@ fn check_ids(ids: &[u32], n_self: usize, side: Side) -> Result<()> {
 }
 
 /// Write solved rows into a factor matrix, growing it for new indices (validated contiguous).
-fn apply(f: &mut Vec<f32>, n: &mut usize, ids: &[u32], new: &[f32], k: usize) {
+fn apply(f: &mut AlignedVec, n: &mut usize, ids: &[u32], new: &[f32], k: usize) {
     if let Some(&max) = ids.iter().max() {
         if max as usize >= *n {
             *n = max as usize + 1;

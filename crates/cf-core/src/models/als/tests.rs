@@ -116,6 +116,132 @@ fn cg_converges_to_the_exact_solution() {
     }
 }
 
+/// One half-step of CG written from the definition in float64, in the factors' own basis:
+/// A = YᵀY + reg·I + Σ (c − 1) y yᵀ, b = Σ c y, `steps` CG steps from the current row.
+fn reference_cg_half_step(p: &AlsParams, y: &[f64], m: &Csr, x: &mut [f64], steps: usize) {
+    let k = p.factors;
+    let n_other = y.len() / k;
+    let mut g = vec![0f64; k * k];
+    for yi in y.chunks_exact(k) {
+        for r in 0..k {
+            for s in 0..k {
+                g[r * k + s] += yi[r] * yi[s];
+            }
+        }
+    }
+    assert_eq!(n_other, m.n_cols);
+    for (u, xu) in x.chunks_exact_mut(k).enumerate() {
+        let (cols, vals) = m.row(u);
+        let mut a = g.clone();
+        let mut b = vec![0f64; k];
+        for (&c, &v) in cols.iter().zip(vals) {
+            let conf = p.confidence(v) as f64;
+            let yi = &y[c as usize * k..c as usize * k + k];
+            for r in 0..k {
+                for s in 0..k {
+                    a[r * k + s] += (conf - 1.0) * yi[r] * yi[s];
+                }
+                b[r] += conf * yi[r];
+            }
+        }
+        for d in 0..k {
+            a[d * k + d] += p.reg_for(cols.len()) as f64;
+        }
+        let mul = |v: &[f64]| -> Vec<f64> {
+            (0..k)
+                .map(|r| (0..k).map(|s| a[r * k + s] * v[s]).sum())
+                .collect()
+        };
+        let ax = mul(xu);
+        let mut r: Vec<f64> = (0..k).map(|d| b[d] - ax[d]).collect();
+        let mut pv = r.clone();
+        let mut rs: f64 = r.iter().map(|v| v * v).sum();
+        for _ in 0..steps {
+            let ap = mul(&pv);
+            let alpha = rs / pv.iter().zip(&ap).map(|(a, b)| a * b).sum::<f64>();
+            for d in 0..k {
+                xu[d] += alpha * pv[d];
+                r[d] -= alpha * ap[d];
+            }
+            let rs_new: f64 = r.iter().map(|v| v * v).sum();
+            for d in 0..k {
+                pv[d] = r[d] + rs_new / rs * pv[d];
+            }
+            rs = rs_new;
+        }
+    }
+}
+
+/// Scores x·y of every pair: what rotating both factor matrices must leave unchanged.
+fn scores(x: &[f64], y: &[f64], k: usize) -> Vec<f64> {
+    x.chunks_exact(k)
+        .flat_map(|xu| {
+            y.chunks_exact(k)
+                .map(move |yi| xu.iter().zip(yi).map(|(a, b)| a * b).sum())
+        })
+        .collect()
+}
+
+/// With enough factors CG runs in the eigenbasis of YᵀY (see `side_gram`); its iterates must
+/// still be those of plain CG in the original basis. Each half-step is compared from the
+/// same inputs, where the basis cannot matter: the predicted scores. (CG after 3 steps
+/// amplifies float32 rounding on ill-conditioned systems, so whole fits from the default
+/// start drift apart by ~1e-3 even without rotation.)
+#[test]
+fn rotated_cg_predicts_what_plain_cg_predicts() {
+    let (nu, ni, k) = (300, 200, 24);
+    assert!(k >= ROTATE_MIN_FACTORS);
+    let m = random_matrix(nu, ni, 0.08, 13);
+    let mt = m.transpose();
+    let f64s = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
+    for scale in [false, true] {
+        let p = AlsParams {
+            factors: k,
+            scale_regularization: scale,
+            ..params(Solver::Cg { steps: 3 })
+        };
+        let mut model = AlsModel::new(p.clone(), nu, ni).unwrap();
+        // Centered random factors: the default start (small positive values) makes the first
+        // item half-step so ill-conditioned that float32 CG alone drifts by 1 % there.
+        let mut g = SplitMix64::new(5);
+        model
+            .user_factors
+            .iter_mut()
+            .for_each(|v| *v = g.next_f32() - 0.5);
+        model
+            .item_factors
+            .iter_mut()
+            .for_each(|v| *v = g.next_f32() - 0.5);
+        for step in 0..6 {
+            let (mut x, mut y) = (f64s(&model.user_factors), f64s(&model.item_factors));
+            let m_ref = &mut model;
+            if step % 2 == 0 {
+                let g = side_gram(&p, &mut m_ref.item_factors, &mut m_ref.user_factors).unwrap();
+                half_step(&p, &g, &m_ref.item_factors, &m, &mut m_ref.user_factors).unwrap();
+                reference_cg_half_step(&p, &y, &m, &mut x, 3);
+            } else {
+                let g = side_gram(&p, &mut m_ref.user_factors, &mut m_ref.item_factors).unwrap();
+                half_step(&p, &g, &m_ref.user_factors, &mt, &mut m_ref.item_factors).unwrap();
+                reference_cg_half_step(&p, &x, &mt, &mut y, 3);
+            }
+            let want = scores(&x, &y, k);
+            let got = scores(&f64s(&model.user_factors), &f64s(&model.item_factors), k);
+            let top = want.iter().fold(0f64, |a, v| a.max(v.abs()));
+            assert!(top > 1e-3, "scores should not vanish (max {top})");
+            for (g, w) in got.iter().zip(&want) {
+                approx::assert_abs_diff_eq!(g, w, epsilon = 1e-5 * top);
+            }
+            // The factors themselves moved to another basis.
+            let moved = f64s(&model.user_factors)
+                .iter()
+                .zip(&x)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f64, f64::max);
+            assert!(moved > 1e-2, "expected rotated factors (step {step})");
+        }
+    }
+}
+
 #[test]
 fn loss_decreases_and_matches_brute_force() {
     let m = random_matrix(25, 20, 0.3, 3);
@@ -159,11 +285,18 @@ fn loss_decreases_and_matches_brute_force() {
 #[test]
 fn same_seed_same_factors_for_any_thread_count() {
     let m = random_matrix(300, 200, 0.05, 5);
-    for solver in [Solver::Cg { steps: 3 }, Solver::Cholesky] {
+    // 32 factors: CG rotates into the Gram eigenbasis every half-step, and that must not
+    // depend on the thread count either.
+    for (solver, factors) in [
+        (Solver::Cg { steps: 3 }, 6),
+        (Solver::Cg { steps: 3 }, 32),
+        (Solver::Cholesky, 6),
+    ] {
         let fit = |threads| {
             AlsModel::fit(
                 AlsParams {
                     threads,
+                    factors,
                     ..params(solver)
                 },
                 &m,
@@ -178,6 +311,7 @@ fn same_seed_same_factors_for_any_thread_count() {
         let other_seed = AlsModel::fit(
             AlsParams {
                 seed: 7,
+                factors,
                 ..params(solver)
             },
             &m,
