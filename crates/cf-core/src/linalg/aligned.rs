@@ -40,7 +40,12 @@ impl AlignedVec {
             let tail = &mut self[len..old];
             tail.fill(0.0);
         }
-        self.lines.resize(len.div_ceil(16), ZERO);
+        // Exact: a Vec would round capacity up to double, and gather scratch is sized by the
+        // longest row.
+        let lines = len.div_ceil(16);
+        self.lines
+            .reserve_exact(lines.saturating_sub(self.lines.len()));
+        self.lines.resize(lines, ZERO);
         self.len = len;
         if len > old {
             self[old..].fill(value);

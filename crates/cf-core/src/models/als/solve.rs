@@ -18,8 +18,10 @@ use crate::linalg::AlignedVec;
 /// Rows per dots/accumulate round in CG: the chunk (32 x 64 floats = 8 KiB) is still in
 /// L1 when the second kernel reads it.
 const CG_CHUNK: usize = 32;
-/// Largest gathered block per thread: 64 MiB, e.g. a row of 262k entries at 64 factors.
-const GATHER_ONCE_BYTES: usize = 64 << 20;
+/// Largest gathered block per thread: 16 MiB, a row of 65k entries at 64 factors (only the
+/// most popular items of the ML-20M shape are longer). Bigger blocks bought little more speed
+/// for a lot of peak memory.
+const GATHER_ONCE_BYTES: usize = 16 << 20;
 /// Scratch larger than this is freed after each half-step (`trim_scratch`), so the pool's
 /// threads do not hold a popular row's block between fits.
 const SCRATCH_KEEP_BYTES: usize = 4 << 20;
