@@ -33,7 +33,9 @@ const PREFETCH_PER_CHUNK: usize = 8;
 
 /// Per-thread buffers, reused across rows and half-steps; bounded by `GATHER_ONCE_BYTES`.
 pub struct Scratch {
-    kp: usize,
+    /// Factors this scratch was made for. Keyed by k, not kp: the padding columns of `ys`
+    /// must be zero, and a gather for a larger k with the same kp would leave data there.
+    k: usize,
     /// Gathered rows, kp floats each; the padding columns are never written, so stay 0.
     ys: AlignedVec,
     conf: Vec<f32>,
@@ -51,7 +53,7 @@ impl Scratch {
     pub fn new(k: usize) -> Self {
         let kp = padded(k);
         Scratch {
-            kp,
+            k,
             ys: AlignedVec::default(),
             conf: Vec::new(),
             coef: Vec::new(),
@@ -74,7 +76,7 @@ thread_local! {
 pub fn with_scratch<R>(k: usize, f: impl FnOnce(&mut Scratch) -> R) -> R {
     SCRATCH.with(|cell| {
         let mut slot = cell.borrow_mut();
-        if slot.as_ref().is_none_or(|s| s.kp != padded(k)) {
+        if slot.as_ref().is_none_or(|s| s.k != k) {
             *slot = Some(Scratch::new(k));
         }
         f(slot.as_mut().expect("scratch was just created"))
@@ -181,7 +183,7 @@ impl<'a> RowSolver<'a> {
     ) -> bool {
         s.next_done = 0;
         let (k, kp) = (self.k, self.kp);
-        debug_assert_eq!(s.kp, kp);
+        debug_assert_eq!(s.k, k);
         if cols.is_empty() {
             // Nothing observed: the minimiser of λ|x|² + Σ (0 − x·y)² is 0.
             x.fill(0.0);
