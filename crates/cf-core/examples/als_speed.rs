@@ -3,7 +3,7 @@
 //!   cargo run --profile ci -p cf-core --example als_speed -- npy:DIR FACTORS SOLVER ITERS THREADS [REG ALPHA]
 //! A seeded power-law matrix (user weight ~ rank^-0.6, item ~ rank^-0.9, value 1 + ln(1 + count)).
 use cf_core::data::csr::Csr;
-use cf_core::models::als::{AlsModel, AlsParams, Solver};
+use cf_core::models::als::{AlsModel, AlsParams, LongRows, Solver};
 use cf_core::rng::SplitMix64;
 use std::time::Instant;
 
@@ -99,11 +99,23 @@ fn main() {
         alpha,
         ..Default::default()
     };
+    let t = Instant::now();
+    let long = matches!(solver, Solver::Cg { .. }).then(|| {
+        LongRows::build(
+            &m,
+            k,
+            std::env::var("CF_LONG")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(LongRows::default_min_len(k)),
+        )
+    });
+    eprintln!("long rows prepared in {:.2}s", t.elapsed().as_secs_f64());
     let mut model = AlsModel::new(params, users, items).unwrap();
     let mut times = vec![];
     for _ in 0..iters {
         let c0 = cpu_seconds();
-        let r = model.iterate(&m, &mt).unwrap();
+        let r = model.iterate_with(&m, &mt, long.as_ref()).unwrap();
         eprintln!(
             "iteration {} {:.3}s wall, {:.2}s cpu",
             r.iteration,

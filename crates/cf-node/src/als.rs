@@ -7,7 +7,7 @@ use napi::Task;
 use napi_derive::napi;
 
 use crate::error::{invalid, to_napi};
-use crate::matrix::Matrix;
+use crate::matrix::{Derived, Matrix};
 use crate::tasks::{recommend_one, EvaluateTask, ModelRef};
 use crate::topk::TopK;
 
@@ -120,7 +120,7 @@ pub struct IterateTask {
     model: Arc<RwLock<AlsModel>>,
     writer: Arc<Mutex<()>>,
     data: Arc<Csr>,
-    transposed: Arc<Csr>,
+    derived: Arc<Derived>,
 }
 
 /// Solve under the read lock, apply under the write lock, both inside the writer lock.
@@ -178,7 +178,14 @@ impl Task for IterateTask {
     fn compute(&mut self) -> Result<Self::Output> {
         let _writing = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut m = self.model.write().unwrap_or_else(|e| e.into_inner());
-        m.iterate(&self.data, &self.transposed).map_err(to_napi)
+        // Built on the first iteration and kept with the matrix for the next ones.
+        let transposed = self.derived.transposed(&self.data);
+        let long = match m.params.solver {
+            Solver::Cg { .. } => Some(self.derived.long_items(&self.data, m.factors())),
+            Solver::Cholesky => None,
+        };
+        m.iterate_with(&self.data, &transposed, long.as_deref())
+            .map_err(to_napi)
     }
 
     fn resolve(&mut self, _env: Env, r: Self::Output) -> Result<Self::JsValue> {
@@ -230,7 +237,7 @@ impl Als {
             model: self.inner.clone(),
             writer: self.writer.clone(),
             data: data.csr.clone(),
-            transposed: data.transposed(),
+            derived: data.derived.clone(),
         }))
     }
 
@@ -240,7 +247,7 @@ impl Als {
             model: self.inner.clone(),
             writer: self.writer.clone(),
             data: data.csr.clone(),
-            transposed: data.transposed(),
+            derived: data.derived.clone(),
         };
         let out = t.compute()?;
         Ok(IterationInfo {

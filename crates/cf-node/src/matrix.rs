@@ -1,30 +1,54 @@
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cf_core::data::csr::Csr;
+use cf_core::models::als::LongRows;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::error::{invalid, to_napi};
 
-/// A user x item sparse matrix owned by Rust (CSR, with its transpose built on first use).
+/// A user x item sparse matrix owned by Rust (CSR). What ALS derives from it (the transpose,
+/// the long item rows) is built on first use, off the JS thread, and kept with the matrix.
 #[napi]
 pub struct Matrix {
     pub(crate) csr: Arc<Csr>,
+    pub(crate) derived: Arc<Derived>,
+}
+
+#[derive(Default)]
+pub(crate) struct Derived {
     transposed: OnceLock<Arc<Csr>>,
+    /// For the last factor count asked for (the grouping depends on it).
+    long_items: Mutex<Option<(usize, Arc<LongRows>)>>,
+}
+
+impl Derived {
+    pub(crate) fn transposed(&self, csr: &Csr) -> Arc<Csr> {
+        self.transposed
+            .get_or_init(|| Arc::new(csr.transpose()))
+            .clone()
+    }
+
+    /// The long item rows of `csr` for `k` factors (CG fits; see cf_core's lockstep.rs).
+    pub(crate) fn long_items(&self, csr: &Csr, k: usize) -> Arc<LongRows> {
+        let mut slot = self.long_items.lock().unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            Some((for_k, l)) if *for_k == k => l.clone(),
+            _ => {
+                let l = Arc::new(LongRows::build(csr, k, LongRows::default_min_len(k)));
+                *slot = Some((k, l.clone()));
+                l
+            }
+        }
+    }
 }
 
 impl Matrix {
     pub(crate) fn wrap(csr: Csr) -> Self {
         Matrix {
             csr: Arc::new(csr),
-            transposed: OnceLock::new(),
+            derived: Arc::default(),
         }
-    }
-
-    pub(crate) fn transposed(&self) -> Arc<Csr> {
-        self.transposed
-            .get_or_init(|| Arc::new(self.csr.transpose()))
-            .clone()
     }
 }
 

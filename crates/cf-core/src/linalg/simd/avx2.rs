@@ -316,3 +316,55 @@ pub unsafe fn gather(y: &[f32], k: usize, cols: &[u32], kp: usize, out: &mut [f3
         }
     }
 }
+
+/// One pass of the lockstep CG over a batch of entries: entry e pairs row `of[e]` of `ys`
+/// with row l = `locals[e]` of `v` and `out` (confidence `confs[e]`). For entries with
+/// `active[l]`: s = ys[of[e]] · v[l], then out[l] += coef · ys[of[e]] with
+/// coef = c − (c − 1)s for the residual pass and (c − 1)s otherwise. All dot products come
+/// first (they are independent, so their latencies overlap), then the updates in entry
+/// order, one FMA per element, like `accumulate`.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn scatter_pass(
+    ys: &[f32],
+    kp: usize,
+    of: &[u32],
+    locals: &[u16],
+    confs: &[f32],
+    v: &[f32],
+    out: &mut [f32],
+    residual: bool,
+    active: &[bool],
+    coef: &mut [f32],
+) {
+    let (y, vb, ob) = (ys.as_ptr(), v.as_ptr(), out.as_mut_ptr());
+    for (e, (&l, &c)) in locals.iter().zip(confs).enumerate() {
+        let l = l as usize;
+        coef[e] = if active[l] {
+            let s = dot8(y.add(of[e] as usize * kp), vb.add(l * kp), kp);
+            if residual {
+                c - (c - 1.0) * s
+            } else {
+                (c - 1.0) * s
+            }
+        } else {
+            0.0
+        };
+    }
+    for (e, &l) in locals.iter().enumerate() {
+        let l = l as usize;
+        if !active[l] {
+            continue;
+        }
+        let (yp, op) = (y.add(of[e] as usize * kp), ob.add(l * kp));
+        let cv = _mm256_set1_ps(coef[e]);
+        let mut t = 0;
+        while t < kp {
+            _mm256_storeu_ps(
+                op.add(t),
+                _mm256_fmadd_ps(cv, _mm256_loadu_ps(yp.add(t)), _mm256_loadu_ps(op.add(t))),
+            );
+            t += 8;
+        }
+    }
+}

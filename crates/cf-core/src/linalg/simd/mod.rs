@@ -138,6 +138,50 @@ impl Isa {
         }
     }
 
+    /// The lockstep CG's pass over a batch of entries: entry e pairs row `of[e]` of `ys`
+    /// with row l = `locals[e]` of `v` and `out` (rows of kp floats). For each entry with
+    /// `active[l]`: s = ys[of[e]] · v[l], then out[l] += coef · ys[of[e]], coef =
+    /// c − (c − 1)s when `residual`, else (c − 1)s, with c = confs[e]; updates in entry
+    /// order. `coef` is scratch of at least `locals.len()` floats.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn scatter_pass(
+        self,
+        ys: &[f32],
+        kp: usize,
+        of: &[u32],
+        locals: &[u16],
+        confs: &[f32],
+        v: &[f32],
+        out: &mut [f32],
+        residual: bool,
+        active: &[bool],
+        coef: &mut [f32],
+    ) {
+        let (n, rows) = (locals.len(), active.len());
+        assert!(
+            kp % LANES == 0
+                && of.len() >= n
+                && confs.len() >= n
+                && coef.len() >= n
+                && v.len() >= rows * kp
+                && out.len() >= rows * kp
+                && locals.iter().all(|&l| (l as usize) < rows)
+                && of[..n].iter().all(|&r| (r as usize + 1) * kp <= ys.len())
+        );
+        match self {
+            // SAFETY: as in `dots`; every row named by `of` is inside `ys` and every row
+            // named by `locals` inside `v` and `out` (asserted above).
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => unsafe {
+                avx2::scatter_pass(ys, kp, of, locals, confs, v, out, residual, active, coef)
+            },
+            Isa::Portable => {
+                scalar::scatter_pass(ys, kp, of, locals, confs, v, out, residual, active, coef)
+            }
+        }
+    }
+
     /// a · b over equal-length padded vectors.
     #[inline]
     pub fn dot(self, a: &[f32], b: &[f32]) -> f32 {

@@ -84,3 +84,42 @@ pub fn cholesky_solve(u: &[f32], kp: usize, b: &mut [f32]) {
         b[i] = s / u[i * kp + i];
     }
 }
+
+#[allow(clippy::too_many_arguments)]
+pub fn scatter_pass(
+    ys: &[f32],
+    kp: usize,
+    of: &[u32],
+    locals: &[u16],
+    confs: &[f32],
+    v: &[f32],
+    out: &mut [f32],
+    residual: bool,
+    active: &[bool],
+    coef: &mut [f32],
+) {
+    for (e, (&l, &c)) in locals.iter().zip(confs).enumerate() {
+        let l = l as usize;
+        let yr = &ys[of[e] as usize * kp..][..kp];
+        coef[e] = if active[l] {
+            let s = dot(yr, &v[l * kp..l * kp + kp]);
+            if residual {
+                c - (c - 1.0) * s
+            } else {
+                (c - 1.0) * s
+            }
+        } else {
+            0.0
+        };
+    }
+    for (e, &l) in locals.iter().enumerate() {
+        let l = l as usize;
+        if !active[l] {
+            continue;
+        }
+        let yr = &ys[of[e] as usize * kp..][..kp];
+        for (o, &y) in out[l * kp..l * kp + kp].iter_mut().zip(yr) {
+            *o += coef[e] * y;
+        }
+    }
+}

@@ -142,3 +142,58 @@ fn cholesky_solves_spd_systems_and_rejects_indefinite_ones() {
         assert!(!isa.cholesky(&mut bad, 8), "{isa:?}");
     }
 }
+
+#[test]
+fn scatter_pass_matches_plain_loops() {
+    for kp in [8, 16, 24, 64, 128] {
+        let (n_rows, n_y) = (7usize, 5usize);
+        let ys = random(n_y * kp, 10 + kp as u64);
+        let v = random(n_rows * kp, 11);
+        let mut g = SplitMix64::new(12);
+        let n = 40;
+        let of: Vec<u32> = (0..n).map(|_| (g.next_u64() % n_y as u64) as u32).collect();
+        let locals: Vec<u16> = (0..n)
+            .map(|_| (g.next_u64() % n_rows as u64) as u16)
+            .collect();
+        let confs: Vec<f32> = (0..n).map(|_| 1.0 + 3.0 * g.next_f32()).collect();
+        let active: Vec<bool> = (0..n_rows).map(|l| l != 3).collect();
+        let out0 = random(n_rows * kp, 13);
+        for residual in [false, true] {
+            // In f64, entry by entry, from the definition.
+            let mut want: Vec<f64> = out0.iter().map(|&a| a as f64).collect();
+            for e in 0..n {
+                let (l, r) = (locals[e] as usize, of[e] as usize);
+                if !active[l] {
+                    continue;
+                }
+                let s: f64 = (0..kp)
+                    .map(|c| ys[r * kp + c] as f64 * v[l * kp + c] as f64)
+                    .sum();
+                let c = confs[e] as f64;
+                let coef = if residual {
+                    c - (c - 1.0) * s
+                } else {
+                    (c - 1.0) * s
+                };
+                for c in 0..kp {
+                    want[l * kp + c] += coef * ys[r * kp + c] as f64;
+                }
+            }
+            for isa in isas() {
+                let mut out = out0.clone();
+                let mut coef = vec![0f32; n];
+                isa.scatter_pass(
+                    &ys, kp, &of, &locals, &confs, &v, &mut out, residual, &active, &mut coef,
+                );
+                for (j, (&o, &w)) in out.iter().zip(&want).enumerate() {
+                    assert!(
+                        close(o, w as f32, 1e-4),
+                        "{isa:?} kp={kp} residual={residual} at {j}: {o} vs {w}"
+                    );
+                }
+                // Inactive rows are left alone.
+                assert_eq!(out[3 * kp..4 * kp], out0[3 * kp..4 * kp]);
+            }
+        }
+    }
+}

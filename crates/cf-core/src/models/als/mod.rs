@@ -1,6 +1,7 @@
 //! Implicit-feedback ALS (Hu, Koren & Volinsky 2008), multithreaded and deterministic.
 
 mod fold_in;
+mod lockstep;
 mod params;
 mod solve;
 
@@ -11,8 +12,10 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 pub use fold_in::PartialUpdate;
+use lockstep::GroupState;
+pub use lockstep::LongRows;
 pub use params::{AlsParams, Confidence, Solver};
-use solve::{trim_scratch, with_scratch, Gram, RowSolver};
+use solve::{with_scratch, Gram, RowSolver};
 
 use crate::data::csr::Csr;
 use crate::error::{Error, Result};
@@ -32,8 +35,12 @@ const TASKS: usize = 2048;
 /// row's entries plus a fixed cost for the k x k part. Equal row counts are not enough: with
 /// popular rows next to each other one task could hold most of the entries. The split depends
 /// only on the data, and rows are solved independently, so results do not depend on threads.
-fn tasks<'x>(m: &Csr, k: usize, x: &'x mut [f32]) -> Vec<(usize, &'x mut [f32])> {
-    let row_cost = |r: usize| m.row_len(r) + k / 2 + 1;
+fn tasks<'x>(m: &Csr, k: usize, long_from: usize, x: &'x mut [f32]) -> Vec<(usize, &'x mut [f32])> {
+    // Rows from `long_from` entries on are solved by `lockstep` and cost nothing here.
+    let row_cost = |r: usize| match m.row_len(r) {
+        n if n >= long_from => 0,
+        n => n + k / 2 + 1,
+    };
     let total: usize = (0..m.n_rows).map(row_cost).sum();
     let target = total.div_ceil(TASKS).max(1);
     let mut out = Vec::with_capacity(TASKS + 1);
@@ -195,7 +202,26 @@ impl AlsModel {
     /// One full iteration: users given items, then items given users.
     /// `item_users` must be `user_items.transpose()`.
     pub fn iterate(&mut self, user_items: &Csr, item_users: &Csr) -> Result<IterationReport> {
+        self.iterate_with(user_items, item_users, None)
+    }
+
+    /// `iterate`, with the long item rows prepared by `LongRows::build(user_items, ..)` for
+    /// the CG solver (ignored by the exact one).
+    pub fn iterate_with(
+        &mut self,
+        user_items: &Csr,
+        item_users: &Csr,
+        long_items: Option<&LongRows>,
+    ) -> Result<IterationReport> {
         self.check_data(user_items)?;
+        if let Some(l) = long_items {
+            if !l.matches(item_users) {
+                return Err(Error::param(
+                    "interactions",
+                    "the prepared long rows were built from another matrix",
+                ));
+            }
+        }
         let start = Instant::now();
         let params = self.params.clone();
         let p = pool(params.threads)?;
@@ -207,6 +233,7 @@ impl AlsModel {
                 &self.item_factors,
                 user_items,
                 &mut self.user_factors,
+                None,
             )?;
             let g = side_gram(&params, &mut self.user_factors, &mut self.item_factors)?;
             half_step(
@@ -215,6 +242,7 @@ impl AlsModel {
                 &self.user_factors,
                 item_users,
                 &mut self.item_factors,
+                long_items,
             )
         })?;
         self.item_gram = OnceLock::new();
@@ -239,8 +267,16 @@ impl AlsModel {
         let mut m = AlsModel::new(params, user_items.n_rows, user_items.n_cols)?;
         m.check_data(user_items)?;
         let item_users = user_items.transpose();
+        let long = match m.params.solver {
+            Solver::Cg { .. } => Some(LongRows::build(
+                user_items,
+                m.params.factors,
+                LongRows::default_min_len(m.params.factors),
+            )),
+            Solver::Cholesky => None,
+        };
         for _ in 0..m.params.iterations {
-            let report = m.iterate(user_items, &item_users)?;
+            let report = m.iterate_with(user_items, &item_users, long.as_ref())?;
             if !on_iteration(&report) {
                 return Err(Error::Cancelled);
             }
@@ -318,24 +354,66 @@ fn side_gram(params: &AlsParams, y: &mut [f32], x: &mut [f32]) -> Result<Gram> {
     Ok(Gram::Diagonal(e.values))
 }
 
-fn half_step(params: &AlsParams, g: &Gram, y: &[f32], m: &Csr, x: &mut [f32]) -> Result<()> {
+fn half_step(
+    params: &AlsParams,
+    g: &Gram,
+    y: &[f32],
+    m: &Csr,
+    x: &mut [f32],
+    long: Option<&LongRows>,
+) -> Result<()> {
     let k = params.factors;
     let solver = RowSolver::new(params, g, y);
+    let (long, steps) = match params.solver {
+        Solver::Cg { steps } => (long, steps),
+        Solver::Cholesky => (None, 0),
+    };
+    let long_from = long.map_or(usize::MAX, |l| l.min_len);
+    let mut states: Vec<GroupState> = long.map_or_else(Vec::new, |l| {
+        (0..l.groups())
+            .map(|g| GroupState::load(l, g, x, k))
+            .collect()
+    });
+    enum Work<'s, 'x> {
+        Group(usize, &'s mut GroupState),
+        Rows(usize, &'x mut [f32]),
+    }
+    // Groups first: they are the largest pieces, so they start while short rows fill in.
+    let mut work: Vec<Work> = states
+        .iter_mut()
+        .enumerate()
+        .map(|(g, s)| Work::Group(g, s))
+        .collect();
+    work.extend(
+        tasks(m, k, long_from, x)
+            .into_iter()
+            .map(|(first, block)| Work::Rows(first, block)),
+    );
     let failed = AtomicUsize::new(usize::MAX);
-    tasks(m, k, x).into_par_iter().for_each(|(first, block)| {
-        with_scratch(k, |s| {
+    work.into_par_iter().with_max_len(1).for_each(|w| match w {
+        Work::Group(g, st) => {
+            solver.solve_group(long.expect("groups come from long"), g, st, steps)
+        }
+        Work::Rows(first, block) => with_scratch(k, |s| {
             let rows = block.len() / k;
             for (j, xu) in block.chunks_exact_mut(k).enumerate() {
                 let u = first + j;
                 let (cols, vals) = m.row(u);
+                if cols.len() >= long_from {
+                    continue;
+                }
                 let next = if j + 1 < rows { m.row(u + 1).0 } else { &[] };
                 if !solver.solve(cols, vals, next, xu, s) {
                     failed.fetch_min(u, Ordering::Relaxed);
                 }
             }
-        })
+        }),
     });
-    rayon::broadcast(|_| trim_scratch());
+    if let Some(l) = long {
+        for (g, st) in states.iter().enumerate() {
+            st.store(l, g, x, k);
+        }
+    }
     match failed.into_inner() {
         usize::MAX => Ok(()),
         row => Err(Error::Numeric(format!(

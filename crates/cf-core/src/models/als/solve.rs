@@ -5,11 +5,9 @@
 //! The row's factor vectors yᵢ are gathered into contiguous blocks padded to a multiple of
 //! 8 floats, which the vector kernels then stream from cache instead of chasing scattered
 //! rows of Y. CG gathers a row once and reuses the block for all its passes (four with 3
-//! steps) while the block fits in `GATHER_ONCE_BYTES`. Even a block far larger than the
-//! caches pays: its passes read it sequentially, where re-gathering would chase scattered
-//! rows four times (measured: item half-step 0.54 -> 0.44 s at 64 factors on the ML-20M
-//! shape). Longer rows are gathered chunk by chunk in every pass, so scratch memory stays
-//! bounded. The exact solve needs one pass and always streams.
+//! steps) while the block fits in `GATHER_ONCE_BYTES`; rows beyond that are the long rows
+//! `lockstep.rs` solves in a fit, and are otherwise gathered chunk by chunk in every pass,
+//! so scratch memory stays bounded. The exact solve needs one pass and always streams.
 
 use super::params::{AlsParams, Solver};
 use crate::linalg::simd::{padded, prefetch_row, Isa};
@@ -18,13 +16,10 @@ use crate::linalg::AlignedVec;
 /// Rows per dots/accumulate round in CG: the chunk (32 x 64 floats = 8 KiB) is still in
 /// L1 when the second kernel reads it.
 const CG_CHUNK: usize = 32;
-/// Largest gathered block per thread: 16 MiB, a row of 65k entries at 64 factors (only the
-/// most popular items of the ML-20M shape are longer). Bigger blocks bought little more speed
-/// for a lot of peak memory.
-const GATHER_ONCE_BYTES: usize = 16 << 20;
-/// Scratch larger than this is freed after each half-step (`trim_scratch`), so the pool's
-/// threads do not hold a popular row's block between fits.
-const SCRATCH_KEEP_BYTES: usize = 4 << 20;
+/// Largest gathered block per thread: 2 MiB, the block of the shortest row `lockstep.rs`
+/// takes (`LongRows::default_min_len`). A 16 MiB cap made the ML-20M item half-step ~20 %
+/// faster before lockstep existed, but raised the fit's peak memory by ~40 % of the matrix.
+const GATHER_ONCE_BYTES: usize = 2 << 20;
 /// Entries per gather + rank update round of the exact solve.
 const EXACT_CHUNK: usize = 256;
 /// Rows of the *next* row's gather prefetched after each chunk of the current row's work,
@@ -80,17 +75,6 @@ pub fn with_scratch<R>(k: usize, f: impl FnOnce(&mut Scratch) -> R) -> R {
             *slot = Some(Scratch::new(k));
         }
         f(slot.as_mut().expect("scratch was just created"))
-    })
-}
-
-/// Free this thread's gathered block if a long row made it large.
-pub fn trim_scratch() {
-    SCRATCH.with(|cell| {
-        if let Some(s) = cell.borrow_mut().as_mut() {
-            if s.ys.len() * 4 > SCRATCH_KEEP_BYTES {
-                s.ys = AlignedVec::default();
-            }
-        }
     })
 }
 
@@ -150,8 +134,25 @@ impl<'a> RowSolver<'a> {
         }
     }
 
+    pub(super) fn params(&self) -> &AlsParams {
+        self.params
+    }
+
+    pub(super) fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    pub(super) fn k(&self) -> usize {
+        self.k
+    }
+
+    /// The other side's factors (k floats per row).
+    pub(super) fn other(&self) -> &'a [f32] {
+        self.y
+    }
+
     /// out = ±(G + reg·I) v (minus when `negate`).
-    fn gram_times(&self, reg: f32, v: &[f32], out: &mut [f32], negate: bool) {
+    pub(super) fn gram_times(&self, reg: f32, v: &[f32], out: &mut [f32], negate: bool) {
         let sign = if negate { -1.0 } else { 1.0 };
         match &self.gram {
             PaddedGram::Full(g) => {
@@ -199,7 +200,10 @@ impl<'a> RowSolver<'a> {
             Solver::Cg { steps } => {
                 if n <= self.gather_once_max {
                     if s.ys.len() < n * kp {
-                        s.ys.resize(n * kp, 0.0);
+                        // Grow geometrically up to the cap, so a thread reallocates a few
+                        // times per fit rather than at every longer row.
+                        let want = (2 * s.ys.len()).clamp(n * kp, self.gather_once_max * kp);
+                        s.ys.resize(want, 0.0);
                     }
                     self.isa.gather(self.y, k, cols, kp, &mut s.ys);
                 } else if s.ys.len() < CG_CHUNK * kp {

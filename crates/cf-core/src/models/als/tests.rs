@@ -186,22 +186,40 @@ fn scores(x: &[f64], y: &[f64], k: usize) -> Vec<f64> {
 /// still be those of plain CG in the original basis. Each half-step is compared from the
 /// same inputs, where the basis cannot matter: the predicted scores. (CG after 3 steps
 /// amplifies float32 rounding on ill-conditioned systems, so whole fits from the default
-/// start drift apart by ~1e-3 even without rotation.)
+/// start drift apart by ~1e-3 even without rotation.) The item half-steps run once row by
+/// row and once with the longer half of the items in lockstep groups (`lockstep.rs`), with
+/// k a multiple of 8 (rows read in place) and not (rows copied into padded slots).
+/// (Until this test ran k = 17 after k = 24, a pool thread reused the k = 24 scratch for
+/// k = 17, with data left in its padding columns, and every score came out wrong.)
 #[test]
 fn rotated_cg_predicts_what_plain_cg_predicts() {
     let (nu, ni) = (300, 200);
     let m = random_matrix(nu, ni, 0.08, 13);
     let mt = m.transpose();
     let f64s = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
-    // (Until this test ran k = 17 after k = 24, a pool thread reused the k = 24 scratch for
-    // k = 17, with data left in its padding columns, and every score came out wrong.)
-    for (k, scale) in [(24, false), (24, true), (17, false)] {
+    for (k, scale, lockstep) in [
+        (24, false, false),
+        (24, true, false),
+        // Same padded width as 24 on the same pool thread: its scratch must not be reused.
+        (17, false, false),
+        (24, false, true),
+        (20, true, true),
+    ] {
         assert!(k >= ROTATE_MIN_FACTORS);
         let p = AlsParams {
             factors: k,
             scale_regularization: scale,
             ..params(Solver::Cg { steps: 3 })
         };
+        let long = lockstep.then(|| LongRows::build(&m, k, 24));
+        if let Some(l) = &long {
+            assert!(l.groups() > 1 && l.matches(&mt));
+            let long_rows = (0..ni).filter(|&i| l.is_long(mt.row_len(i))).count();
+            assert!(
+                long_rows > ni / 4 && long_rows < ni,
+                "{long_rows} long items"
+            );
+        }
         let mut model = AlsModel::new(p.clone(), nu, ni).unwrap();
         // Centered random factors: the default start (small positive values) makes the first
         // item half-step so ill-conditioned that float32 CG alone drifts by 1 % there.
@@ -219,11 +237,20 @@ fn rotated_cg_predicts_what_plain_cg_predicts() {
             let m_ref = &mut model;
             if step % 2 == 0 {
                 let g = side_gram(&p, &mut m_ref.item_factors, &mut m_ref.user_factors).unwrap();
-                half_step(&p, &g, &m_ref.item_factors, &m, &mut m_ref.user_factors).unwrap();
+                half_step(
+                    &p,
+                    &g,
+                    &m_ref.item_factors,
+                    &m,
+                    &mut m_ref.user_factors,
+                    None,
+                )
+                .unwrap();
                 reference_cg_half_step(&p, &y, &m, &mut x, 3);
             } else {
                 let g = side_gram(&p, &mut m_ref.user_factors, &mut m_ref.item_factors).unwrap();
-                half_step(&p, &g, &m_ref.user_factors, &mt, &mut m_ref.item_factors).unwrap();
+                let l = long.as_ref();
+                half_step(&p, &g, &m_ref.user_factors, &mt, &mut m_ref.item_factors, l).unwrap();
                 reference_cg_half_step(&p, &x, &mt, &mut y, 3);
             }
             let want = scores(&x, &y, k);
@@ -242,6 +269,69 @@ fn rotated_cg_predicts_what_plain_cg_predicts() {
             assert!(moved > 1e-2, "expected rotated factors (step {step})");
         }
     }
+}
+
+/// Lockstep groups on a matrix where users hold more long entries per group than one kernel
+/// batch (64): the same factors for any thread count, and the same item half-step as
+/// row-by-row CG from identical inputs.
+#[test]
+fn lockstep_rows_are_thread_independent_and_solve_the_same_systems() {
+    let (nu, ni) = (120, 1100);
+    let m = random_matrix(nu, ni, 0.5, 21);
+    let mt = m.transpose();
+    for k in [12, 16] {
+        let long = LongRows::build(&m, k, 1);
+        assert!(long.groups() >= 8);
+        let p = |threads| AlsParams {
+            factors: k,
+            threads,
+            ..params(Solver::Cg { steps: 3 })
+        };
+        let run = |threads| {
+            let mut model = AlsModel::new(p(threads), nu, ni).unwrap();
+            for _ in 0..2 {
+                model.iterate_with(&m, &mt, Some(&long)).unwrap();
+            }
+            model
+        };
+        let (one, two, three) = (run(1), run(2), run(3));
+        assert_eq!(one.item_factors, two.item_factors);
+        assert_eq!(one.item_factors, three.item_factors);
+        assert_eq!(one.user_factors, two.user_factors);
+        // One item half-step from the same centered random factors (well-conditioned, see
+        // `rotated_cg_predicts_what_plain_cg_predicts`), both ways and in float64.
+        let mut start = one.clone();
+        let mut rng = SplitMix64::new(8);
+        for v in start
+            .user_factors
+            .iter_mut()
+            .chain(start.item_factors.iter_mut())
+        {
+            *v = rng.next_f32() - 0.5;
+        }
+        let f64s = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
+        let (x, mut y) = (f64s(&start.user_factors), f64s(&start.item_factors));
+        reference_cg_half_step(&p(2), &x, &mt, &mut y, 3);
+        let want = scores(&x, &y, k);
+        let top = want.iter().fold(0f64, |a, v| a.max(v.abs()));
+        assert!(top > 1e-3);
+        for long in [None, Some(&long)] {
+            let mut m2 = start.clone();
+            let g = side_gram(&p(2), &mut m2.user_factors, &mut m2.item_factors).unwrap();
+            pool(2).unwrap().install(|| {
+                half_step(&p(2), &g, &m2.user_factors, &mt, &mut m2.item_factors, long).unwrap()
+            });
+            let got = scores(&f64s(&m2.user_factors), &f64s(&m2.item_factors), k);
+            for (g, w) in got.iter().zip(&want) {
+                approx::assert_abs_diff_eq!(g, w, epsilon = 1e-5 * top);
+            }
+        }
+    }
+    // Prepared for another matrix: refused.
+    let other = random_matrix(nu, ni, 0.3, 22);
+    let mut model = AlsModel::new(params(Solver::Cg { steps: 3 }), nu, ni).unwrap();
+    let long = LongRows::build(&other, 6, 1);
+    assert!(model.iterate_with(&m, &mt, Some(&long)).is_err());
 }
 
 #[test]
