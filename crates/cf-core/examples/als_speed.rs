@@ -117,9 +117,11 @@ fn main() {
         let c0 = cpu_seconds();
         let r = model.iterate_with(&m, &mt, long.as_ref()).unwrap();
         eprintln!(
-            "iteration {} {:.3}s wall, {:.2}s cpu",
+            "iteration {} {:.3}s wall (users {:.3}s, items {:.3}s), {:.2}s cpu",
             r.iteration,
             r.seconds,
+            r.user_seconds,
+            r.seconds - r.user_seconds,
             cpu_seconds() - c0
         );
         times.push(r.seconds);

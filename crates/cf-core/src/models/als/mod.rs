@@ -63,6 +63,8 @@ pub struct IterationReport {
     /// 1-based.
     pub iteration: usize,
     pub seconds: f64,
+    /// The users half-step's share of `seconds` (the rest is the items half-step).
+    pub user_seconds: f64,
     /// Normalised training loss when `compute_loss` is set.
     pub loss: Option<f64>,
 }
@@ -223,6 +225,7 @@ impl AlsModel {
             }
         }
         let start = Instant::now();
+        let mut user_seconds = 0.0;
         let params = self.params.clone();
         let p = pool(params.threads)?;
         p.install(|| -> Result<()> {
@@ -235,6 +238,7 @@ impl AlsModel {
                 &mut self.user_factors,
                 None,
             )?;
+            user_seconds = start.elapsed().as_secs_f64();
             let g = side_gram(&params, &mut self.user_factors, &mut self.item_factors)?;
             half_step(
                 &params,
@@ -254,6 +258,7 @@ impl AlsModel {
         Ok(IterationReport {
             iteration: self.iterations_done,
             seconds: start.elapsed().as_secs_f64(),
+            user_seconds,
             loss,
         })
     }
@@ -374,41 +379,39 @@ fn half_step(
             .map(|g| GroupState::load(l, g, x, k))
             .collect()
     });
-    enum Work<'s, 'x> {
-        Group(usize, &'s mut GroupState),
-        Rows(usize, &'x mut [f32]),
-    }
-    // Groups first: they are the largest pieces, so they start while short rows fill in.
-    let mut work: Vec<Work> = states
-        .iter_mut()
-        .enumerate()
-        .map(|(g, s)| Work::Group(g, s))
-        .collect();
-    work.extend(
-        tasks(m, k, long_from, x)
-            .into_iter()
-            .map(|(first, block)| Work::Rows(first, block)),
-    );
     let failed = AtomicUsize::new(usize::MAX);
-    work.into_par_iter().with_max_len(1).for_each(|w| match w {
-        Work::Group(g, st) => {
-            solver.solve_group(long.expect("groups come from long"), g, st, steps)
-        }
-        Work::Rows(first, block) => with_scratch(k, |s| {
-            let rows = block.len() / k;
-            for (j, xu) in block.chunks_exact_mut(k).enumerate() {
-                let u = first + j;
-                let (cols, vals) = m.row(u);
-                if cols.len() >= long_from {
-                    continue;
-                }
-                let next = if j + 1 < rows { m.row(u + 1).0 } else { &[] };
-                if !solver.solve(cols, vals, next, xu, s) {
-                    failed.fetch_min(u, Ordering::Relaxed);
-                }
+    let tasks = tasks(m, k, long_from, x);
+    // Groups (each its own job: they are few and large) beside the row tasks, which rayon
+    // splits adaptively as before groups existed.
+    rayon::join(
+        || {
+            if let Some(l) = long {
+                states
+                    .par_iter_mut()
+                    .enumerate()
+                    .with_max_len(1)
+                    .for_each(|(g, st)| solver.solve_group(l, g, st, steps))
             }
-        }),
-    });
+        },
+        || {
+            tasks.into_par_iter().for_each(|(first, block)| {
+                with_scratch(k, |s| {
+                    let rows = block.len() / k;
+                    for (j, xu) in block.chunks_exact_mut(k).enumerate() {
+                        let u = first + j;
+                        let (cols, vals) = m.row(u);
+                        if cols.len() >= long_from {
+                            continue;
+                        }
+                        let next = if j + 1 < rows { m.row(u + 1).0 } else { &[] };
+                        if !solver.solve(cols, vals, next, xu, s) {
+                            failed.fetch_min(u, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+        },
+    );
     if let Some(l) = long {
         for (g, st) in states.iter().enumerate() {
             st.store(l, g, x, k);
