@@ -93,6 +93,12 @@ export function renderMarkdown(res) {
       bits.push(`quality on ${int(w.quality.users_evaluated)} of ${int(w.quality.users_eligible)} eligible users${w.quality.sampled ? ' (seeded sample)' : ''}`);
       bits.push(`popularity NDCG@10 ${fix(w.quality.popularity?.['ndcg@10'], 4)}`);
     }
+    if (w.memory_model && w.matrix && w.anchor != null) {
+      // The issue's literal wording: peak growth ÷ (the CSR alone + factors), no transpose.
+      const csr = (w.matrix.rows + 1) * 4 + w.matrix.nnz * 8;
+      const lit = (e) => (e.rss_fit_peak_bytes - e.rss_runtime_bytes) / (csr + w.memory_model.factor_bytes);
+      bits.push(`memory ÷ (CSR without transpose + factors) ${fix(lit(w.cf_native), 2)} / ${fix(lit(w.implicit), 2)}`);
+    }
     if (w.cf_native?.self_eval) bits.push(`cf-native's own evaluate() NDCG@10 ${fix(w.cf_native.self_eval['ndcg@10'], 4)} (evaluator cross-check)`);
     if (w.data_info?.generation?.draws) bits.push(`${int(w.data_info.generation.draws)} draws → ${int(w.data_info.generation.distinct_pairs)} distinct pairs`);
     const intf = ['cf_native', 'implicit'].map((e) => w.hygiene?.[e]?.during?.other_cores).filter((x) => x != null);
