@@ -108,6 +108,7 @@ fn main() {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(LongRows::default_min_len(k)),
+            threads,
         )
     });
     eprintln!("long rows prepared in {:.2}s", t.elapsed().as_secs_f64());

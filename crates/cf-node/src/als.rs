@@ -2,6 +2,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use cf_core::data::csr::Csr;
 use cf_core::models::als::{AlsModel, AlsParams, Confidence, IterationReport, Solver};
+use cf_core::pool::pool;
 use napi::bindgen_prelude::*;
 use napi::Task;
 use napi_derive::napi;
@@ -181,7 +182,12 @@ impl Task for IterateTask {
         // Built on the first iteration and kept with the matrix for the next ones.
         let transposed = self.derived.transposed(&self.data);
         let long = match m.params.solver {
-            Solver::Cg { .. } => Some(self.derived.long_items(&self.data, m.factors())),
+            Solver::Cg { .. } => {
+                let threads = pool(m.params.threads)
+                    .map_err(to_napi)?
+                    .current_num_threads();
+                Some(self.derived.long_items(&self.data, m.factors(), threads))
+            }
             Solver::Cholesky => None,
         };
         m.iterate_with(&self.data, &transposed, long.as_deref())

@@ -18,8 +18,8 @@ pub struct Matrix {
 #[derive(Default)]
 pub(crate) struct Derived {
     transposed: OnceLock<Arc<Csr>>,
-    /// For the last factor count asked for (the grouping depends on it).
-    long_items: Mutex<Option<(usize, Arc<LongRows>)>>,
+    /// For the last (factors, threads) asked for: the grouping depends on both.
+    long_items: Mutex<Option<((usize, usize), Arc<LongRows>)>>,
 }
 
 impl Derived {
@@ -29,14 +29,16 @@ impl Derived {
             .clone()
     }
 
-    /// The long item rows of `csr` for `k` factors (CG fits; see cf_core's lockstep.rs).
-    pub(crate) fn long_items(&self, csr: &Csr, k: usize) -> Arc<LongRows> {
+    /// The long item rows of `csr` for `k` factors and `threads` (CG fits; see cf_core's
+    /// lockstep.rs).
+    pub(crate) fn long_items(&self, csr: &Csr, k: usize, threads: usize) -> Arc<LongRows> {
         let mut slot = self.long_items.lock().unwrap_or_else(|e| e.into_inner());
         match &*slot {
-            Some((for_k, l)) if *for_k == k => l.clone(),
+            Some((key, l)) if *key == (k, threads) => l.clone(),
             _ => {
-                let l = Arc::new(LongRows::build(csr, k, LongRows::default_min_len(k)));
-                *slot = Some((k, l.clone()));
+                let min_len = LongRows::default_min_len(k);
+                let l = Arc::new(LongRows::build(csr, k, min_len, threads));
+                *slot = Some(((k, threads), l.clone()));
                 l
             }
         }

@@ -277,6 +277,7 @@ impl AlsModel {
                 user_items,
                 m.params.factors,
                 LongRows::default_min_len(m.params.factors),
+                pool(m.params.threads)?.current_num_threads(),
             )),
             Solver::Cholesky => None,
         };

@@ -211,7 +211,7 @@ fn rotated_cg_predicts_what_plain_cg_predicts() {
             scale_regularization: scale,
             ..params(Solver::Cg { steps: 3 })
         };
-        let long = lockstep.then(|| LongRows::build(&m, k, 24));
+        let long = lockstep.then(|| LongRows::build(&m, k, 24, 8));
         if let Some(l) = &long {
             assert!(l.groups() > 1 && l.matches(&mt));
             let long_rows = (0..ni).filter(|&i| l.is_long(mt.row_len(i))).count();
@@ -280,21 +280,26 @@ fn lockstep_rows_are_thread_independent_and_solve_the_same_systems() {
     let m = random_matrix(nu, ni, 0.5, 21);
     let mt = m.transpose();
     for k in [12, 16] {
-        let long = LongRows::build(&m, k, 1);
+        let long = LongRows::build(&m, k, 1, 8);
         assert!(long.groups() >= 8);
+        let one_group = LongRows::build(&m, k, 1, 1);
         let p = |threads| AlsParams {
             factors: k,
             threads,
             ..params(Solver::Cg { steps: 3 })
         };
-        let run = |threads| {
+        let run = |threads, long: &LongRows| {
             let mut model = AlsModel::new(p(threads), nu, ni).unwrap();
             for _ in 0..2 {
-                model.iterate_with(&m, &mt, Some(&long)).unwrap();
+                model.iterate_with(&m, &mt, Some(long)).unwrap();
             }
             model
         };
-        let (one, two, three) = (run(1), run(2), run(3));
+        let (one, two, three) = (run(1, &long), run(2, &long), run(3, &long));
+        // Groups change which rows share a walk, never a row's arithmetic.
+        let fewer = run(2, &one_group);
+        assert!(one_group.groups() < long.groups());
+        assert_eq!(one.item_factors, fewer.item_factors);
         assert_eq!(one.item_factors, two.item_factors);
         assert_eq!(one.item_factors, three.item_factors);
         assert_eq!(one.user_factors, two.user_factors);
@@ -330,7 +335,7 @@ fn lockstep_rows_are_thread_independent_and_solve_the_same_systems() {
     // Prepared for another matrix: refused.
     let other = random_matrix(nu, ni, 0.3, 22);
     let mut model = AlsModel::new(params(Solver::Cg { steps: 3 }), nu, ni).unwrap();
-    let long = LongRows::build(&other, 6, 1);
+    let long = LongRows::build(&other, 6, 1, 2);
     assert!(model.iterate_with(&m, &mt, Some(&long)).is_err());
 }
 
