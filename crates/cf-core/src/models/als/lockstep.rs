@@ -177,11 +177,6 @@ impl LongRows {
     pub fn groups(&self) -> usize {
         self.groups.len()
     }
-
-    /// Entries in group `g` (its share of the work).
-    pub fn group_nnz(&self, g: usize) -> usize {
-        self.groups[g].locals.len()
-    }
 }
 
 /// The CG vectors of one group's rows, kp floats per row.
@@ -305,6 +300,8 @@ impl RowSolver<'_> {
             }
             st.ap = ap;
         }
+        // One confidence per entry: freed here so only running groups hold theirs.
+        st.conf = Vec::new();
     }
 
     /// out = ±(G + reg·I) v for each active row, then the entries' terms, walking the other
