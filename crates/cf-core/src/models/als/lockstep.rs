@@ -46,7 +46,7 @@ struct Group {
     lens: Vec<u32>,
     /// Other-side rows with entries in this group, ascending, and where their entries start.
     others: Vec<u32>,
-    starts: Vec<u32>,
+    starts: Vec<usize>,
     /// Per entry: the row's index in `rows`, and the stored value.
     locals: Vec<u16>,
     values: Vec<f32>,
@@ -60,7 +60,7 @@ impl LongRows {
     /// 64 factors only items from ~8192 users on gain (0.44 -> ~0.35 s), lower thresholds
     /// lost. On the Last.fm-360K shape at 64 factors it made no measurable difference.
     pub fn default_min_len(k: usize) -> usize {
-        ((2usize << 20) / (padded(k) * 4)).max(1024)
+        ((2usize << 20) / (padded(k.max(1)) * 4)).max(1024)
     }
 
     /// From `by_other`, the matrix whose rows are the *other* side (user_items when solving
@@ -73,7 +73,7 @@ impl LongRows {
     /// once per pass, and 8 groups where 2 threads need 2 cost ~0.13 s of thread time per
     /// ML-20M item half-step at 128 factors.
     pub fn build(by_other: &Csr, k: usize, min_len: usize, min_groups: usize) -> LongRows {
-        let kp = padded(k);
+        let kp = padded(k.max(1));
         let counts = by_other.col_counts();
         let long: Vec<u32> = (0..by_other.n_cols as u32)
             .filter(|&c| counts[c as usize] as usize >= min_len.max(1))
@@ -143,14 +143,14 @@ impl LongRows {
                 let grp = &mut groups[g as usize];
                 if grp.others.last() != Some(&(u as u32)) {
                     grp.others.push(u as u32);
-                    grp.starts.push(grp.locals.len() as u32);
+                    grp.starts.push(grp.locals.len());
                 }
                 grp.locals.push(local_of[c as usize]);
                 grp.values.push(v);
             }
         }
         for g in &mut groups {
-            g.starts.push(g.locals.len() as u32);
+            g.starts.push(g.locals.len());
         }
         LongRows {
             min_len: min_len.max(1),
@@ -357,7 +357,7 @@ impl RowSolver<'_> {
                 prefetch_row(y, next as usize * k, k);
             }
             let u = u as usize;
-            let (mut e, end) = (grp.starts[t] as usize, grp.starts[t + 1] as usize);
+            let (mut e, end) = (grp.starts[t], grp.starts[t + 1]);
             let mut slot = None;
             while e < end {
                 if n == batch_cap || (!direct && slots == batch_cap && slot.is_none()) {
