@@ -73,7 +73,7 @@ export function renderMarkdown(res) {
 
   L.push('Columns:', '');
   L.push(
-    '- *s/iter*: median over the iterations of one fit (users half-step + items half-step), as each engine reports it ' +
+    `- *s/iter*: median over the iterations of one fit${res.rounds > 1 ? `, then the median over ${res.rounds} rounds in which the two engines alternate` : ''} (users half-step + items half-step), as each engine reports it ` +
       '(cf-native: measured in Rust around each iteration; implicit: its fit callback). *ratio* < 1 means cf-native is faster.',
     '- *peak RSS*: the engine process\'s maxRSS (runtime, loading and fit).',
     '- *memory ratio*: (peak RSS sampled during the fit − RSS of the bare runtime before loading data) ÷ (matrix + factors), ' +
@@ -92,6 +92,10 @@ export function renderMarkdown(res) {
     if (w.quality) {
       bits.push(`quality on ${int(w.quality.users_evaluated)} of ${int(w.quality.users_eligible)} eligible users${w.quality.sampled ? ' (seeded sample)' : ''}`);
       bits.push(`popularity NDCG@10 ${fix(w.quality.popularity?.['ndcg@10'], 4)}`);
+    }
+    if (w.rounds?.length > 1) {
+      const per = (e) => w.rounds.map((r) => sec(r[e])).join(', ');
+      bits.push(`${w.rounds.length} alternating rounds, s/iter per round: cf-native ${per('cf_native')}; implicit ${per('implicit')}`);
     }
     if (w.memory_model && w.matrix && w.anchor != null) {
       // The issue's literal wording: peak growth ÷ (the CSR alone + factors), no transpose.
