@@ -14,7 +14,7 @@
 //! only on the data, so results do not depend on thread count.
 
 use super::params::AlsParams;
-use super::solve::RowSolver;
+use super::solve::{cg_update, RowSolver};
 use crate::data::csr::Csr;
 use crate::linalg::simd::{padded, prefetch_row};
 use crate::linalg::AlignedVec;
@@ -276,27 +276,15 @@ impl RowSolver<'_> {
                     continue;
                 }
                 let span = l * kp..l * kp + kp;
-                let (pl, apl) = (&st.p[span.clone()], &ap[span.clone()]);
-                let pap = isa.dot(pl, apl);
-                if !(pap > 0.0) {
-                    st.active[l] = false;
-                    continue;
+                let (x, r, p) = (
+                    &mut st.x[span.clone()],
+                    &mut st.r[span.clone()],
+                    &mut st.p[span.clone()],
+                );
+                match cg_update(isa, x, r, p, &ap[span], st.rs[l]) {
+                    Some(rs_new) => st.rs[l] = rs_new,
+                    None => st.active[l] = false,
                 }
-                let step = st.rs[l] / pap;
-                let (xl, rl) = (&mut st.x[span.clone()], &mut st.r[span.clone()]);
-                for ((xj, rj), (&pj, &apj)) in
-                    xl.iter_mut().zip(rl.iter_mut()).zip(pl.iter().zip(apl))
-                {
-                    *xj += step * pj;
-                    *rj -= step * apj;
-                }
-                let rl = &st.r[span.clone()];
-                let rs_new = isa.dot(rl, rl);
-                let beta = rs_new / st.rs[l];
-                for (pj, &rj) in st.p[span].iter_mut().zip(rl) {
-                    *pj = rj + beta * *pj;
-                }
-                st.rs[l] = rs_new;
             }
             st.ap = ap;
         }

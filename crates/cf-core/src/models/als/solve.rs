@@ -291,21 +291,10 @@ impl<'a> RowSolver<'a> {
                 break;
             }
             self.apply(cols, next, reg, &p, &mut ap, false, s);
-            let pap = isa.dot(&p, &ap);
-            if !(pap > 0.0) {
-                break;
+            match cg_update(isa, &mut xp, &mut r, &mut p, &ap, rs_old) {
+                Some(rs_new) => rs_old = rs_new,
+                None => break,
             }
-            let step = rs_old / pap;
-            for ((xj, rj), (&pj, &apj)) in xp.iter_mut().zip(r.iter_mut()).zip(p.iter().zip(&ap)) {
-                *xj += step * pj;
-                *rj -= step * apj;
-            }
-            let rs_new = isa.dot(&r, &r);
-            let beta = rs_new / rs_old;
-            for (pj, &rj) in p.iter_mut().zip(&r) {
-                *pj = rj + beta * *pj;
-            }
-            rs_old = rs_new;
         }
         x.copy_from_slice(&xp[..k]);
         (s.x, s.r, s.p, s.ap) = (xp, r, p, ap);
@@ -355,6 +344,34 @@ impl<'a> RowSolver<'a> {
         s.r = b;
         ok
     }
+}
+
+/// One CG update once A·p is known: x += αp, r −= αAp, p = r + βp, with α = rs/(p·Ap).
+/// Returns the new r·r, or None (nothing changed) when p·Ap is not positive. Shared by the
+/// per-row solver and the lockstep groups, so both iterate identically.
+pub(super) fn cg_update(
+    isa: Isa,
+    x: &mut [f32],
+    r: &mut [f32],
+    p: &mut [f32],
+    ap: &[f32],
+    rs_old: f32,
+) -> Option<f32> {
+    let pap = isa.dot(p, ap);
+    if !(pap > 0.0) {
+        return None;
+    }
+    let step = rs_old / pap;
+    for ((xj, rj), (&pj, &apj)) in x.iter_mut().zip(r.iter_mut()).zip(p.iter().zip(ap)) {
+        *xj += step * pj;
+        *rj -= step * apj;
+    }
+    let rs_new = isa.dot(r, r);
+    let beta = rs_new / rs_old;
+    for (pj, &rj) in p.iter_mut().zip(r.iter()) {
+        *pj = rj + beta * *pj;
+    }
+    Some(rs_new)
 }
 
 #[cfg(test)]
