@@ -317,6 +317,44 @@ pub unsafe fn gather(y: &[f32], k: usize, cols: &[u32], kp: usize, out: &mut [f3
     }
 }
 
+/// `gather`, and dots[j] = out[j] · v while each row is in registers: the first CG pass's
+/// dot products ride on the loads the gather has to make anyway.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn gather_dots(
+    y: &[f32],
+    k: usize,
+    cols: &[u32],
+    kp: usize,
+    out: &mut [f32],
+    v: &[f32],
+    dots: &mut [f32],
+) {
+    const AHEAD: usize = 16;
+    let (src, dst, vp) = (y.as_ptr(), out.as_mut_ptr(), v.as_ptr());
+    for (j, &c) in cols.iter().enumerate() {
+        if let Some(&next) = cols.get(j + AHEAD) {
+            super::prefetch_row(y, next as usize * k, k);
+        }
+        let (s, d) = (src.add(c as usize * k), dst.add(j * kp));
+        let (mut s0, mut s1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut t = 0;
+        while t + 16 <= k {
+            let (a, b) = (_mm256_loadu_ps(s.add(t)), _mm256_loadu_ps(s.add(t + 8)));
+            _mm256_storeu_ps(d.add(t), a);
+            _mm256_storeu_ps(d.add(t + 8), b);
+            s0 = _mm256_fmadd_ps(a, _mm256_loadu_ps(vp.add(t)), s0);
+            s1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(vp.add(t + 8)), s1);
+            t += 16;
+        }
+        if t < k {
+            let a = _mm256_loadu_ps(s.add(t));
+            _mm256_storeu_ps(d.add(t), a);
+            s0 = _mm256_fmadd_ps(a, _mm256_loadu_ps(vp.add(t)), s0);
+        }
+        *dots.get_unchecked_mut(j) = hsum(_mm256_add_ps(s0, s1));
+    }
+}
+
 /// One pass of the lockstep CG over a batch of entries: entry e pairs row `of[e]` of `ys`
 /// with row l = `locals[e]` of `v` and `out` (confidence `confs[e]`). For entries with
 /// `active[l]`: s = ys[of[e]] · v[l], then out[l] += coef · ys[of[e]] with

@@ -138,6 +138,35 @@ impl Isa {
         }
     }
 
+    /// `gather`, and dots[j] = out[j] · v (v: kp floats) for each gathered row.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn gather_dots(
+        self,
+        y: &[f32],
+        k: usize,
+        cols: &[u32],
+        kp: usize,
+        out: &mut [f32],
+        v: &[f32],
+        dots: &mut [f32],
+    ) {
+        assert!(kp >= k && out.len() >= cols.len() * kp && v.len() >= kp);
+        assert!(dots.len() >= cols.len());
+        #[cfg(target_arch = "x86_64")]
+        if self == Isa::Avx2Fma
+            && k % LANES == 0
+            && cols.iter().all(|&c| (c as usize + 1) * k <= y.len())
+        {
+            // SAFETY: as in `gather`; `v` holds k floats and `dots` one per row (asserted).
+            unsafe { avx2::gather_dots(y, k, cols, kp, out, v, dots) };
+            return;
+        }
+        let n = cols.len();
+        self.gather(y, k, cols, kp, out);
+        self.dots(&out[..n * kp], kp, &v[..kp], &mut dots[..n]);
+    }
+
     /// The lockstep CG's pass over a batch of entries: entry e pairs row `of[e]` of `ys`
     /// with row l = `locals[e]` of `v` and `out` (rows of kp floats). For each entry with
     /// `active[l]`: s = ys[of[e]] · v[l], then out[l] += coef · ys[of[e]], coef =

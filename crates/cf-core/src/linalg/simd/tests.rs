@@ -197,3 +197,43 @@ fn scatter_pass_matches_plain_loops() {
         }
     }
 }
+
+#[test]
+fn gather_dots_packs_the_named_rows_and_dots_them_with_v() {
+    for k in [8, 12, 16, 24, 64, 128] {
+        let kp = padded(k);
+        let y = random(50 * k, 7 + k as u64);
+        let v: Vec<f32> = random(k, 8)
+            .into_iter()
+            .chain(std::iter::repeat(0.0))
+            .take(kp)
+            .collect();
+        // Out of order, repeated, first and last rows, and more than the prefetch distance.
+        let cols: Vec<u32> = [
+            49u32, 0, 7, 7, 31, 2, 18, 44, 5, 5, 12, 3, 9, 40, 21, 30, 11, 1, 48,
+        ]
+        .to_vec();
+        for isa in isas() {
+            let mut out = vec![0f32; cols.len() * kp];
+            let mut dots = vec![f32::NAN; cols.len()];
+            isa.gather_dots(&y, k, &cols, kp, &mut out, &v, &mut dots);
+            let mut plain = vec![0f32; cols.len() * kp];
+            isa.gather(&y, k, &cols, kp, &mut plain);
+            assert_eq!(
+                out, plain,
+                "{isa:?} k={k}: gather_dots packs what gather packs"
+            );
+            for (j, &c) in cols.iter().enumerate() {
+                let row = &y[c as usize * k..c as usize * k + k];
+                assert_eq!(&out[j * kp..j * kp + k], row, "{isa:?} k={k} row {j}");
+                assert!(out[j * kp + k..(j + 1) * kp].iter().all(|&p| p == 0.0));
+                let want: f64 = row.iter().zip(&v).map(|(a, b)| *a as f64 * *b as f64).sum();
+                assert!(
+                    close(dots[j], want as f32, 1e-5),
+                    "{isa:?} k={k} row {j}: {} vs {want}",
+                    dots[j]
+                );
+            }
+        }
+    }
+}
