@@ -53,6 +53,16 @@ describe('ALS through the real binding', () => {
     await expect(ALS.fit(groups(), { iterations: 5 }, { signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError' });
   });
 
+  it('rejects negative values for ALS on every fit of the same matrix, sync and async', async () => {
+    const m = matrixFromCoo(Uint32Array.of(0, 1, 2), Uint32Array.of(0, 1, 2), 3, 3, Float32Array.of(1, -2, 3));
+    const want = /value -2 at row 1, column 1 is not a finite number >= 0/;
+    // The check's result is kept with the matrix: the second fit must fail the same way.
+    for (let round = 0; round < 2; round++) {
+      await expect(ALS.fit(m, { factors: 2, iterations: 2 })).rejects.toThrow(want);
+      expect(() => ALS.fitSync(m, { factors: 2, iterations: 2 })).toThrow(want);
+    }
+  });
+
   it('rejects bad parameters and arguments with coded errors', async () => {
     const m = groups();
     expect(() => ALS.fitSync(m, { factors: 0 })).toThrow(CfError);

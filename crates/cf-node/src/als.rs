@@ -190,7 +190,8 @@ impl Task for IterateTask {
             }
             Solver::Cholesky => None,
         };
-        m.iterate_with(&self.data, &transposed, long.as_deref())
+        self.derived.check_values(&self.data)?;
+        m.iterate_checked(&self.data, &transposed, long.as_deref())
             .map_err(to_napi)
     }
 
@@ -238,7 +239,8 @@ impl Als {
     /// One iteration (users, then items) off the JS thread.
     #[napi]
     pub fn iterate(&self, data: &Matrix) -> Result<AsyncTask<IterateTask>> {
-        self.read().check_data(&data.csr).map_err(to_napi)?;
+        // Shape only here; the values are checked once per matrix, off the JS thread.
+        self.read().check_shape(&data.csr).map_err(to_napi)?;
         Ok(AsyncTask::new(IterateTask {
             model: self.inner.clone(),
             writer: self.writer.clone(),

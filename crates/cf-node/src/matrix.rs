@@ -17,12 +17,22 @@ pub struct Matrix {
 
 #[derive(Default)]
 pub(crate) struct Derived {
+    /// Whether every value is a finite number >= 0, as ALS needs (the napi error if not):
+    /// checked once, since the matrix never changes.
+    values: OnceLock<std::result::Result<(), String>>,
     transposed: OnceLock<Arc<Csr>>,
     /// For the last (factors, threads) asked for: the grouping depends on both.
     long_items: Mutex<Option<((usize, usize), Arc<LongRows>)>>,
 }
 
 impl Derived {
+    pub(crate) fn check_values(&self, csr: &Csr) -> Result<()> {
+        self.values
+            .get_or_init(|| cf_core::models::als::check_values(csr).map_err(|e| to_napi(e).reason))
+            .clone()
+            .map_err(Error::from_reason)
+    }
+
     pub(crate) fn transposed(&self, csr: &Csr) -> Arc<Csr> {
         self.transposed
             .get_or_init(|| Arc::new(csr.transpose()))
