@@ -179,6 +179,9 @@ impl Task for IterateTask {
     fn compute(&mut self) -> Result<Self::Output> {
         let _writing = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut m = self.model.write().unwrap_or_else(|e| e.into_inner());
+        // Before anything is derived from a matrix that cannot be used.
+        m.check_shape(&self.data).map_err(to_napi)?;
+        self.derived.check_values(&self.data)?;
         // Built on the first iteration and kept with the matrix for the next ones.
         let transposed = self.derived.transposed(&self.data);
         let long = match m.params.solver {
@@ -190,7 +193,6 @@ impl Task for IterateTask {
             }
             Solver::Cholesky => None,
         };
-        self.derived.check_values(&self.data)?;
         m.iterate_checked(&self.data, &transposed, long.as_deref())
             .map_err(to_napi)
     }
