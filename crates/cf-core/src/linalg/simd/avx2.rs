@@ -355,6 +355,29 @@ pub unsafe fn gather_dots(
     }
 }
 
+/// The dot products of `scatter_pass` alone: dots[e] = ys[of[e]] · v[locals[e]], or 0
+/// for entries of inactive rows.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn scatter_dots(
+    ys: &[f32],
+    kp: usize,
+    of: &[u32],
+    locals: &[u16],
+    v: &[f32],
+    active: &[bool],
+    dots: &mut [f32],
+) {
+    let (y, vb) = (ys.as_ptr(), v.as_ptr());
+    for (e, &l) in locals.iter().enumerate() {
+        let l = l as usize;
+        dots[e] = if active[l] {
+            dot8(y.add(of[e] as usize * kp), vb.add(l * kp), kp)
+        } else {
+            0.0
+        };
+    }
+}
+
 /// One pass of the lockstep CG over a batch of entries: entry e pairs row `of[e]` of `ys`
 /// with row l = `locals[e]` of `v` and `out` (confidence `confs[e]`). For entries with
 /// `active[l]`: s = ys[of[e]] · v[l], then out[l] += coef · ys[of[e]] with

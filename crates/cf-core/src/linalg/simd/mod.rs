@@ -211,6 +211,37 @@ impl Isa {
         }
     }
 
+    /// The dot products of `scatter_pass` without its updates: dots[e] = ys[of[e]] · v[l]
+    /// with l = `locals[e]`, or 0 where `active[l]` is false.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn scatter_dots(
+        self,
+        ys: &[f32],
+        kp: usize,
+        of: &[u32],
+        locals: &[u16],
+        v: &[f32],
+        active: &[bool],
+        dots: &mut [f32],
+    ) {
+        let (n, rows) = (locals.len(), active.len());
+        assert!(
+            kp % LANES == 0
+                && of.len() >= n
+                && dots.len() >= n
+                && v.len() >= rows * kp
+                && locals.iter().all(|&l| (l as usize) < rows)
+                && of[..n].iter().all(|&r| (r as usize + 1) * kp <= ys.len())
+        );
+        match self {
+            // SAFETY: as in `scatter_pass`.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => unsafe { avx2::scatter_dots(ys, kp, of, locals, v, active, dots) },
+            Isa::Portable => scalar::scatter_dots(ys, kp, of, locals, v, active, dots),
+        }
+    }
+
     /// a · b over equal-length padded vectors.
     #[inline]
     pub fn dot(self, a: &[f32], b: &[f32]) -> f32 {

@@ -85,6 +85,25 @@ pub fn cholesky_solve(u: &[f32], kp: usize, b: &mut [f32]) {
     }
 }
 
+pub fn scatter_dots(
+    ys: &[f32],
+    kp: usize,
+    of: &[u32],
+    locals: &[u16],
+    v: &[f32],
+    active: &[bool],
+    dots: &mut [f32],
+) {
+    for (e, &l) in locals.iter().enumerate() {
+        let l = l as usize;
+        dots[e] = if active[l] {
+            dot(&ys[of[e] as usize * kp..][..kp], &v[l * kp..l * kp + kp])
+        } else {
+            0.0
+        };
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn scatter_pass(
     ys: &[f32],

@@ -144,7 +144,7 @@ fn cholesky_solves_spd_systems_and_rejects_indefinite_ones() {
 }
 
 #[test]
-fn scatter_pass_matches_plain_loops() {
+fn scatter_pass_and_scatter_dots_match_plain_loops() {
     for kp in [8, 16, 24, 64, 128] {
         let (n_rows, n_y) = (7usize, 5usize);
         let ys = random(n_y * kp, 10 + kp as u64);
@@ -193,6 +193,26 @@ fn scatter_pass_matches_plain_loops() {
                 }
                 // Inactive rows are left alone.
                 assert_eq!(out[3 * kp..4 * kp], out0[3 * kp..4 * kp]);
+            }
+        }
+        // The dot products alone, 0 for the inactive row's entries.
+        for isa in isas() {
+            let mut dots = vec![f32::NAN; n];
+            isa.scatter_dots(&ys, kp, &of, &locals, &v, &active, &mut dots);
+            for e in 0..n {
+                let (l, r) = (locals[e] as usize, of[e] as usize);
+                let want: f64 = if active[l] {
+                    (0..kp)
+                        .map(|c| ys[r * kp + c] as f64 * v[l * kp + c] as f64)
+                        .sum()
+                } else {
+                    0.0
+                };
+                assert!(
+                    close(dots[e], want as f32, 1e-4),
+                    "{isa:?} kp={kp} entry {e}: {} vs {want}",
+                    dots[e]
+                );
             }
         }
     }

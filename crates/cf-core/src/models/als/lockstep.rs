@@ -2,7 +2,7 @@
 //! at a time in lockstep.
 //!
 //! Solved one by one, a row with n entries gathers n scattered rows of the other side's
-//! factors and, once the block outgrows L2, streams it from memory in each of CG's four
+//! factors and, once the block outgrows L2, streams it from memory in each of CG's
 //! passes: on the ML-20M shape at 128 factors, items above 8192 users cost 350-410 ns per
 //! entry against ~155 for short ones. Here each pass instead walks the other side in its
 //! stored order, reading each of its rows once per group and applying it to every row of
@@ -14,7 +14,7 @@
 //! only on the data, so results do not depend on thread count.
 
 use super::params::AlsParams;
-use super::solve::{cg_update, RowSolver};
+use super::solve::{cg_last_update, cg_update, RowSolver};
 use crate::data::csr::Csr;
 use crate::linalg::simd::{padded, prefetch_row};
 use crate::linalg::AlignedVec;
@@ -238,6 +238,17 @@ impl GroupState {
     }
 }
 
+/// What a lockstep pass computes for each active row l of a group.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// out[l] = b − A·x (kp floats per row).
+    Residual,
+    /// out[l] = A·p (kp floats per row).
+    Product,
+    /// out[l] = p·A·p (one float per row): all the last CG step needs.
+    Curvature,
+}
+
 impl RowSolver<'_> {
     /// `steps` CG iterations from the current x (warm start) for every row of group `g`,
     /// the same iteration as `cg` runs per row.
@@ -255,22 +266,34 @@ impl RowSolver<'_> {
             .collect();
 
         let mut r = std::mem::take(&mut st.r);
-        self.group_pass(grp, st, &regs, true, &mut r);
+        self.group_pass(grp, st, &regs, Pass::Residual, &mut r);
         st.p.copy_from_slice(&r);
         for (l, rs) in st.rs.iter_mut().enumerate() {
             let rl = &r[l * kp..l * kp + kp];
             *rs = isa.dot(rl, rl);
         }
         st.r = r;
-        for _ in 0..steps {
+        for step in 0..steps {
             for (a, &rs) in st.active.iter_mut().zip(&st.rs) {
                 *a = *a && rs >= 1e-20;
             }
             if !st.active.iter().any(|&a| a) {
                 break;
             }
+            if step + 1 == steps {
+                // As in `cg`: the last step needs p·Ap, not Ap.
+                let mut pap = vec![0f32; grp.rows.len()];
+                self.group_pass(grp, st, &regs, Pass::Curvature, &mut pap);
+                for (l, &pap) in pap.iter().enumerate() {
+                    if st.active[l] {
+                        let span = l * kp..l * kp + kp;
+                        cg_last_update(&mut st.x[span.clone()], &st.p[span], pap, st.rs[l]);
+                    }
+                }
+                break;
+            }
             let mut ap = std::mem::take(&mut st.ap);
-            self.group_pass(grp, st, &regs, false, &mut ap);
+            self.group_pass(grp, st, &regs, Pass::Product, &mut ap);
             for l in 0..grp.rows.len() {
                 if !st.active[l] {
                     continue;
@@ -292,14 +315,14 @@ impl RowSolver<'_> {
         st.conf = Vec::new();
     }
 
-    /// out = ±(G + reg·I) v for each active row, then the entries' terms, walking the other
-    /// side in id order. v is st.x for the residual pass (out = b − A·x), st.p otherwise.
+    /// One pass over the group's entries, walking the other side in id order, for each
+    /// active row l (see `Pass`).
     fn group_pass(
         &self,
         grp: &Group,
         st: &mut GroupState,
         regs: &[f32],
-        residual: bool,
+        pass: Pass,
         out: &mut [f32],
     ) {
         let (isa, k, kp) = (self.isa(), self.k(), st.kp);
@@ -312,11 +335,18 @@ impl RowSolver<'_> {
             batch,
             ..
         } = st;
+        let residual = pass == Pass::Residual;
         let v: &[f32] = if residual { x } else { p };
+        let mut gv = vec![0f32; if pass == Pass::Curvature { kp } else { 0 }];
         for (l, &reg) in regs.iter().enumerate() {
             if active[l] {
                 let span = l * kp..l * kp + kp;
-                self.gram_times(reg, &v[span.clone()], &mut out[span], residual);
+                if pass == Pass::Curvature {
+                    self.gram_times(reg, &v[span.clone()], &mut gv, false);
+                    out[l] = isa.dot(&v[span], &gv);
+                } else {
+                    self.gram_times(reg, &v[span.clone()], &mut out[span], residual);
+                }
             }
         }
         // Entries go to the kernel in batches of consecutive entries; the other side's rows
@@ -325,18 +355,28 @@ impl RowSolver<'_> {
         let flush = |from: usize, n: usize, b: &mut Batch, out: &mut [f32]| {
             let ys: &[f32] = if direct { y } else { &b.ys };
             let r = from..from + n;
-            isa.scatter_pass(
-                ys,
-                kp,
-                &b.of[..n],
-                &grp.locals[r.clone()],
-                &conf[r],
-                v,
-                out,
-                residual,
-                active,
-                &mut b.coef,
-            );
+            let (locals, confs) = (&grp.locals[r.clone()], &conf[r]);
+            if pass == Pass::Curvature {
+                isa.scatter_dots(ys, kp, &b.of[..n], locals, v, active, &mut b.coef);
+                for ((&l, &c), &d) in locals.iter().zip(confs).zip(&b.coef) {
+                    if active[l as usize] {
+                        out[l as usize] += (c - 1.0) * d * d;
+                    }
+                }
+            } else {
+                isa.scatter_pass(
+                    ys,
+                    kp,
+                    &b.of[..n],
+                    locals,
+                    confs,
+                    v,
+                    out,
+                    residual,
+                    active,
+                    &mut b.coef,
+                );
+            }
         };
         let (mut from, mut n, mut slots) = (0usize, 0usize, 0usize);
         let batch_cap = batch.of.len();
