@@ -110,6 +110,8 @@ export interface AlsOptions {
   /** "cg" or "cholesky". */
   solver?: string
   cgSteps?: number
+  /** What CG reads: "mixed" (a float16 copy of the other side, the default) or "single". */
+  cgPrecision?: string
   seed?: number
   /** 0 = all cores. */
   threads?: number

@@ -52,7 +52,7 @@ describe('parseConfig: valid files', () => {
           name: 'als',
           params: {
             factors: 64, regularization: 50, alpha: 10, iterations: 15, seed: 42, solver: 'cg',
-            cg_steps: 3, confidence: 'linear', epsilon: 1, threads: 0, scale_regularization: false,
+            cg_steps: 3, cg_precision: 'mixed', confidence: 'linear', epsilon: 1, threads: 0, scale_regularization: false,
           },
         },
       ],
@@ -80,7 +80,7 @@ models:
   - type: als
     name: als-big
     params: { factors: 128, regularization: 0.1, alpha: 40, iterations: 20, seed: 1, solver: cholesky, cg_steps: 5,
-              confidence: log, epsilon: 0.5, threads: 4, scale_regularization: true }
+              cg_precision: single, confidence: log, epsilon: 0.5, threads: 4, scale_regularization: true }
   - type: popularity
     params: {}
 evaluate: { k: [50, 10, 10], filter_seen: false }
@@ -96,7 +96,7 @@ output: out/full
       {
         type: 'als', name: 'als-big',
         params: { factors: 128, regularization: 0.1, alpha: 40, iterations: 20, seed: 1, solver: 'cholesky', cg_steps: 5,
-          confidence: 'log', epsilon: 0.5, threads: 4, scale_regularization: true },
+          cg_precision: 'single', confidence: 'log', epsilon: 0.5, threads: 4, scale_regularization: true },
       },
       { type: 'popularity', name: 'popularity', params: {} },
     ]);

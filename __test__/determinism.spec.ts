@@ -22,4 +22,22 @@ describe('determinism across thread counts', () => {
       expect(bytes(other.userFactors()).equals(bytes(two.userFactors()))).toBe(false);
     });
   }
+
+  it('cgPrecision: float16 reads (default) and float32 reads are each reproducible and rank alike', async () => {
+    const params: AlsParams = { factors: 24, iterations: 3, seed: 11 };
+    const mixed = await ALS.fit(train, { ...params, threads: 2 });
+    const single = await ALS.fit(train, { ...params, cgPrecision: 'single', threads: 1 });
+    const single2 = await ALS.fit(train, { ...params, cgPrecision: 'single', threads: 2 });
+    expect(bytes(single.itemFactors()).equals(bytes(single2.itemFactors()))).toBe(true);
+    // The rounding changes the factors, not what they rank.
+    expect(bytes(single.itemFactors()).equals(bytes(mixed.itemFactors()))).toBe(false);
+    let same = 0;
+    const users = 100;
+    for (let u = 0; u < users; u++) {
+      const a = new Set(mixed.recommend(u, { k: 10 }).ids);
+      same += [...single.recommend(u, { k: 10 }).ids].filter((i) => a.has(i)).length;
+    }
+    expect(same / (10 * users)).toBeGreaterThan(0.95);
+    expect(() => ALS.fitSync(train, { ...params, cgPrecision: 'half' as never })).toThrow(/cg_precision.*"half"/);
+  });
 });

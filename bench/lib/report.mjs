@@ -59,7 +59,8 @@ export function renderMarkdown(res) {
   );
   if (m.addon.profile !== 'release') L.push(`**Warning:** the addon was not the \`--release\` (fat LTO) build; numbers may be pessimistic.`, '');
   L.push(
-    `Both engines: ${res.threads} threads, f32, regularization ${h.regularization} (not scaled by row counts), ` +
+    `Both engines: ${res.threads} threads, f32 factors and arithmetic (cf-native's CG reads a float16 copy of the other ` +
+      `side's factors, its default \`cgPrecision: 'mixed'\`), regularization ${h.regularization} (not scaled by row counts), ` +
       `alpha ${h.alpha}, CG ${h.cgSteps} steps (CG rows), seed ${h.seed}, fitted one after the other in separate processes ` +
       `on the same train matrix files. **Confidence:** cf-native uses c = 1 + alpha·r (\`confidence: 'linear'\`); implicit ` +
       `uses c = alpha·r on whatever it is given, so it is given r' = 1 + alpha·r with alpha = 1 (computed before the timed fit) ` +

@@ -78,6 +78,9 @@ const params = {
   iterations: Number(a.iterations),
   solver: a.solver,
   cgSteps: Number(a['cg-steps']),
+  // The default: CG reads a float16 copy of the other side's factors (stored factors and all
+  // arithmetic stay f32).
+  cgPrecision: 'mixed',
   seed: Number(a.seed),
   threads: Number(a.threads),
   computeLoss: false,

@@ -83,6 +83,8 @@ export type SplitConfig = LeaveLastOutSplitConfig | RandomSplitConfig | TimeSpli
 
 export const ALS_SOLVERS = ['cg', 'cholesky'] as const;
 export type AlsSolver = (typeof ALS_SOLVERS)[number];
+export const ALS_CG_PRECISIONS = ['mixed', 'single'] as const;
+export type AlsCgPrecision = (typeof ALS_CG_PRECISIONS)[number];
 
 export const ALS_CONFIDENCES = ['linear', 'log'] as const;
 export type AlsConfidence = (typeof ALS_CONFIDENCES)[number];
@@ -95,6 +97,8 @@ export interface AlsParamsConfig {
   seed: number;
   solver: AlsSolver;
   cg_steps: number;
+  /** What CG reads: a float16 copy of the other side ('mixed') or float32 ('single'). */
+  cg_precision: AlsCgPrecision;
   confidence: AlsConfidence;
   epsilon: number;
   /** 0 = all cores. */
@@ -146,6 +150,7 @@ export function defaultAlsParams(): AlsParamsConfig {
     seed: 42,
     solver: 'cg',
     cg_steps: 3,
+    cg_precision: 'mixed',
     confidence: 'linear',
     epsilon: 1,
     threads: 0,

@@ -8,6 +8,7 @@ import { basename, extname } from 'node:path';
 import {
   ALS_CONFIDENCES,
   ALS_SOLVERS,
+  ALS_CG_PRECISIONS,
   DELIMITERS,
   DUPLICATE_MODES,
   MAX_SEED,
@@ -305,6 +306,7 @@ function validateAlsParams(v: unknown, path: KeyPath): AlsParamsConfig {
     seed: withDefault(o, 'seed', path, d.seed, seed),
     solver: withDefault(o, 'solver', path, d.solver, (x, q) => oneOf(x, q, ALS_SOLVERS)),
     cg_steps: withDefault(o, 'cg_steps', path, d.cg_steps, (x, q) => int(x, q, 1)),
+    cg_precision: withDefault(o, 'cg_precision', path, d.cg_precision, (x, q) => oneOf(x, q, ALS_CG_PRECISIONS)),
     confidence: withDefault(o, 'confidence', path, d.confidence, (x, q) => oneOf(x, q, ALS_CONFIDENCES)),
     epsilon: withDefault(o, 'epsilon', path, d.epsilon, (x, q) => num(x, q, { min: 0, minExclusive: true })),
     threads: withDefault(o, 'threads', path, d.threads, (x, q) => int(x, q, 0)),

@@ -14,6 +14,12 @@ export interface AlsParams {
   iterations?: number;
   solver?: 'cg' | 'cholesky';
   cgSteps?: number;
+  /**
+   * What CG reads of the other side's factors: 'mixed' (default) a float16 copy made once per
+   * half-step, with float32 arithmetic (faster; scores move by ~1e-4 relative); 'single' the
+   * float32 factors. The Cholesky solver always reads float32.
+   */
+  cgPrecision?: 'mixed' | 'single';
   seed?: number;
   /** 0 = all cores. */
   threads?: number;
@@ -48,6 +54,7 @@ export const ALS_DEFAULTS = {
   iterations: 15,
   solver: 'cg',
   cgSteps: 3,
+  cgPrecision: 'mixed',
   seed: 42,
   threads: 0,
 } as const;

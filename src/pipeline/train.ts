@@ -46,6 +46,7 @@ export function alsParamsFromConfig(p: AlsParamsConfig): AlsParams {
     iterations: p.iterations,
     solver: p.solver,
     cgSteps: p.cg_steps,
+    cgPrecision: p.cg_precision,
     seed: p.seed,
     threads: p.threads,
   };

@@ -1,7 +1,7 @@
 use std::sync::{Arc, Mutex, RwLock};
 
 use cf_core::data::csr::Csr;
-use cf_core::models::als::{AlsModel, AlsParams, Confidence, IterationReport, Solver};
+use cf_core::models::als::{AlsModel, AlsParams, Confidence, IterationReport, Precision, Solver};
 use cf_core::pool::pool;
 use napi::bindgen_prelude::*;
 use napi::Task;
@@ -25,6 +25,8 @@ pub struct AlsOptions {
     /// "cg" or "cholesky".
     pub solver: Option<String>,
     pub cg_steps: Option<u32>,
+    /// What CG reads: "mixed" (a float16 copy of the other side, the default) or "single".
+    pub cg_precision: Option<String>,
     pub seed: Option<u32>,
     /// 0 = all cores.
     pub threads: Option<u32>,
@@ -57,6 +59,16 @@ fn params(o: &AlsOptions) -> Result<AlsParams> {
             ))
         }
     };
+    let precision = match o.cg_precision.as_deref() {
+        None | Some("mixed") => Precision::Mixed,
+        Some("single") => Precision::Single,
+        Some(other) => {
+            return Err(invalid(
+                "cg_precision",
+                format!("must be \"mixed\" or \"single\" (got {other:?})"),
+            ))
+        }
+    };
     let p = AlsParams {
         factors: o.factors.map_or(d.factors, |v| v as usize),
         regularization: o.regularization.map_or(d.regularization, |v| v as f32),
@@ -65,6 +77,7 @@ fn params(o: &AlsOptions) -> Result<AlsParams> {
         confidence,
         iterations: o.iterations.map_or(d.iterations, |v| v as usize),
         solver,
+        precision,
         seed: o.seed.map_or(d.seed, u64::from),
         threads: o.threads.map_or(d.threads, |v| v as usize),
         compute_loss: o.compute_loss.unwrap_or(false),

@@ -355,6 +355,64 @@ pub unsafe fn gather_dots(
     }
 }
 
+/// `gather` from a table of float16 bit patterns (k a multiple of 8): each row widened to
+/// float32 in registers (F16C) on its way into `out`.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn gather16(y: &[u16], k: usize, cols: &[u32], kp: usize, out: &mut [f32]) {
+    const AHEAD: usize = 16;
+    let (src, dst) = (y.as_ptr(), out.as_mut_ptr());
+    for (j, &c) in cols.iter().enumerate() {
+        if let Some(&next) = cols.get(j + AHEAD) {
+            super::prefetch_row(y, next as usize * k, k);
+        }
+        let (s, d) = (src.add(c as usize * k), dst.add(j * kp));
+        let mut t = 0;
+        while t < k {
+            let a = _mm256_cvtph_ps(_mm_loadu_si128(s.add(t).cast()));
+            _mm256_storeu_ps(d.add(t), a);
+            t += 8;
+        }
+    }
+}
+
+/// `gather_dots` from a float16 table, as `gather16` reads it.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn gather_dots16(
+    y: &[u16],
+    k: usize,
+    cols: &[u32],
+    kp: usize,
+    out: &mut [f32],
+    v: &[f32],
+    dots: &mut [f32],
+) {
+    const AHEAD: usize = 16;
+    let (src, dst, vp) = (y.as_ptr(), out.as_mut_ptr(), v.as_ptr());
+    for (j, &c) in cols.iter().enumerate() {
+        if let Some(&next) = cols.get(j + AHEAD) {
+            super::prefetch_row(y, next as usize * k, k);
+        }
+        let (s, d) = (src.add(c as usize * k), dst.add(j * kp));
+        let (mut s0, mut s1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut t = 0;
+        while t + 16 <= k {
+            let a = _mm256_cvtph_ps(_mm_loadu_si128(s.add(t).cast()));
+            let b = _mm256_cvtph_ps(_mm_loadu_si128(s.add(t + 8).cast()));
+            _mm256_storeu_ps(d.add(t), a);
+            _mm256_storeu_ps(d.add(t + 8), b);
+            s0 = _mm256_fmadd_ps(a, _mm256_loadu_ps(vp.add(t)), s0);
+            s1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(vp.add(t + 8)), s1);
+            t += 16;
+        }
+        if t < k {
+            let a = _mm256_cvtph_ps(_mm_loadu_si128(s.add(t).cast()));
+            _mm256_storeu_ps(d.add(t), a);
+            s0 = _mm256_fmadd_ps(a, _mm256_loadu_ps(vp.add(t)), s0);
+        }
+        *dots.get_unchecked_mut(j) = hsum(_mm256_add_ps(s0, s1));
+    }
+}
+
 /// The dot products of `scatter_pass` alone: dots[e] = ys[of[e]] · v[locals[e]], or 0
 /// for entries of inactive rows.
 #[target_feature(enable = "avx2,fma")]

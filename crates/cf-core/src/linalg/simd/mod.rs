@@ -24,6 +24,7 @@ pub fn padded(k: usize) -> usize {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isa {
     #[cfg(target_arch = "x86_64")]
+    /// AVX2, FMA and F16C.
     Avx2Fma,
     Portable,
 }
@@ -37,8 +38,12 @@ impl Isa {
             if std::env::var("CF_NATIVE_SIMD").is_ok_and(|v| v == "portable") {
                 return Isa::Portable;
             }
+            // F16C (float16 loads) came before AVX2 on every x86 CPU; checked all the same.
             #[cfg(target_arch = "x86_64")]
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            if is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c")
+            {
                 return Isa::Avx2Fma;
             }
             Isa::Portable
@@ -167,6 +172,46 @@ impl Isa {
         self.dots(&out[..n * kp], kp, &v[..kp], &mut dots[..n]);
     }
 
+    /// `gather` from a table of float16 bit patterns (k per row), widened to float32.
+    #[inline]
+    pub fn gather16(self, y: &[u16], k: usize, cols: &[u32], kp: usize, out: &mut [f32]) {
+        assert!(kp >= k && out.len() >= cols.len() * kp);
+        assert!(cols.iter().all(|&c| (c as usize + 1) * k <= y.len()));
+        match self {
+            // SAFETY: as in `gather`; `detect` also checked F16C.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma if k % LANES == 0 => unsafe { avx2::gather16(y, k, cols, kp, out) },
+            _ => scalar::gather16(y, k, cols, kp, out),
+        }
+    }
+
+    /// `gather_dots` from a table of float16 bit patterns, as `gather16` reads it.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn gather_dots16(
+        self,
+        y: &[u16],
+        k: usize,
+        cols: &[u32],
+        kp: usize,
+        out: &mut [f32],
+        v: &[f32],
+        dots: &mut [f32],
+    ) {
+        assert!(kp >= k && out.len() >= cols.len() * kp && v.len() >= kp);
+        assert!(dots.len() >= cols.len());
+        assert!(cols.iter().all(|&c| (c as usize + 1) * k <= y.len()));
+        #[cfg(target_arch = "x86_64")]
+        if self == Isa::Avx2Fma && k % LANES == 0 {
+            // SAFETY: as in `gather16`; `v` holds k floats and `dots` one per row.
+            unsafe { avx2::gather_dots16(y, k, cols, kp, out, v, dots) };
+            return;
+        }
+        let n = cols.len();
+        self.gather16(y, k, cols, kp, out);
+        self.dots(&out[..n * kp], kp, &v[..kp], &mut dots[..n]);
+    }
+
     /// The lockstep CG's pass over a batch of entries: entry e pairs row `of[e]` of `ys`
     /// with row l = `locals[e]` of `v` and `out` (rows of kp floats). For each entry with
     /// `active[l]`: s = ys[of[e]] · v[l], then out[l] += coef · ys[of[e]], coef =
@@ -254,12 +299,12 @@ impl Isa {
 /// Ask for every cache line that y[at..at + k] touches (no effect off x86_64 or out of
 /// bounds), including a partial line at either end when the row is not line-aligned.
 #[inline(always)]
-pub fn prefetch_row(y: &[f32], at: usize, k: usize) {
+pub fn prefetch_row<T>(y: &[T], at: usize, k: usize) {
     #[cfg(target_arch = "x86_64")]
     if k > 0 && at + k <= y.len() {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         let start = y[at..].as_ptr() as usize;
-        let end = start + k * 4;
+        let end = start + k * std::mem::size_of::<T>();
         let mut line = start & !63;
         while line < end {
             // SAFETY: prefetch is a hint that never faults; the address lies in a cache line

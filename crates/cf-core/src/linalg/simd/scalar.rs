@@ -29,6 +29,16 @@ pub fn accumulate(rows: &[f32], kp: usize, coef: &[f32], acc: &mut [f32]) {
     }
 }
 
+/// `gather` from float16 bit patterns.
+pub fn gather16(y: &[u16], k: usize, cols: &[u32], kp: usize, out: &mut [f32]) {
+    for (j, &c) in cols.iter().enumerate() {
+        let c = c as usize;
+        for (o, &h) in out[j * kp..j * kp + k].iter_mut().zip(&y[c * k..c * k + k]) {
+            *o = half::f16::from_bits(h).to_f32();
+        }
+    }
+}
+
 pub fn syrk_upper(z: &[f32], n: usize, kp: usize, a: &mut [f32]) {
     for row in z[..n * kp].chunks_exact(kp) {
         for (i, &zi) in row.iter().enumerate() {

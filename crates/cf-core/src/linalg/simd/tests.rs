@@ -257,3 +257,52 @@ fn gather_dots_packs_the_named_rows_and_dots_them_with_v() {
         }
     }
 }
+
+/// The float16 gathers widen exactly what `half` decodes (float16 → float32 is exact), at
+/// every k including padded ones, and dot the widened rows like `gather_dots`.
+#[test]
+fn float16_gathers_widen_the_named_rows() {
+    for k in [8, 12, 16, 24, 64, 128] {
+        let kp = padded(k);
+        // Values of both signs and magnitudes, some below float16's normal range.
+        let y: Vec<u16> = random(50 * k, 17 + k as u64)
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| half::f16::from_f32(a * [1.0, 1e-3, 40.0, 1e-6][i % 4]).to_bits())
+            .collect();
+        let v: Vec<f32> = random(k, 8)
+            .into_iter()
+            .chain(std::iter::repeat(0.0))
+            .take(kp)
+            .collect();
+        let cols: Vec<u32> = [
+            49u32, 0, 7, 7, 31, 2, 18, 44, 5, 5, 12, 3, 9, 40, 21, 30, 11, 1, 48,
+        ]
+        .to_vec();
+        for isa in isas() {
+            let mut out = vec![0f32; cols.len() * kp];
+            isa.gather16(&y, k, &cols, kp, &mut out);
+            let mut fused = vec![0f32; cols.len() * kp];
+            let mut dots = vec![f32::NAN; cols.len()];
+            isa.gather_dots16(&y, k, &cols, kp, &mut fused, &v, &mut dots);
+            assert_eq!(
+                out, fused,
+                "{isa:?} k={k}: gather_dots16 packs what gather16 packs"
+            );
+            for (j, &c) in cols.iter().enumerate() {
+                let row: Vec<f32> = y[c as usize * k..c as usize * k + k]
+                    .iter()
+                    .map(|&h| half::f16::from_bits(h).to_f32())
+                    .collect();
+                assert_eq!(&out[j * kp..j * kp + k], &row[..], "{isa:?} k={k} row {j}");
+                assert!(out[j * kp + k..(j + 1) * kp].iter().all(|&p| p == 0.0));
+                let want: f64 = row.iter().zip(&v).map(|(a, b)| *a as f64 * *b as f64).sum();
+                assert!(
+                    close(dots[j], want as f32, 1e-5),
+                    "{isa:?} k={k} row {j}: {} vs {want}",
+                    dots[j]
+                );
+            }
+        }
+    }
+}

@@ -16,7 +16,7 @@
 use super::params::AlsParams;
 use super::solve::{cg_last_update, cg_update, RowSolver};
 use crate::data::csr::Csr;
-use crate::linalg::simd::{padded, prefetch_row};
+use crate::linalg::simd::padded;
 use crate::linalg::AlignedVec;
 
 /// Bytes of a group's hot state in one pass (v and out, kp floats each per row): half of a
@@ -221,7 +221,8 @@ impl GroupState {
             active: vec![true; rows.len()],
             conf: Vec::new(),
             batch: Batch {
-                ys: AlignedVec::zeros(if k == kp { 0 } else { BATCH * kp }),
+                // Sized by `group_pass` when rows are copied (padded or float16).
+                ys: AlignedVec::default(),
                 of: vec![0; BATCH],
                 coef: vec![0.0; BATCH],
             },
@@ -350,8 +351,12 @@ impl RowSolver<'_> {
             }
         }
         // Entries go to the kernel in batches of consecutive entries; the other side's rows
-        // are read in place when unpadded (k = kp), else copied into padded slots.
-        let direct = k == kp;
+        // are read in place when unpadded float32 (k = kp), else copied into padded float32
+        // slots.
+        let direct = k == kp && self.reads_single();
+        if !direct && batch.ys.len() < batch.of.len() * kp {
+            batch.ys = AlignedVec::zeros(batch.of.len() * kp);
+        }
         let flush = |from: usize, n: usize, b: &mut Batch, out: &mut [f32]| {
             let ys: &[f32] = if direct { y } else { &b.ys };
             let r = from..from + n;
@@ -382,7 +387,7 @@ impl RowSolver<'_> {
         let batch_cap = batch.of.len();
         for (t, &u) in grp.others.iter().enumerate() {
             if let Some(&next) = grp.others.get(t + AHEAD) {
-                prefetch_row(y, next as usize * k, k);
+                self.prefetch_other(next as usize);
             }
             let u = u as usize;
             let (mut e, end) = (grp.starts[t], grp.starts[t + 1]);
@@ -396,7 +401,7 @@ impl RowSolver<'_> {
                     u as u32
                 } else {
                     *slot.get_or_insert_with(|| {
-                        batch.ys[slots * kp..slots * kp + k].copy_from_slice(&y[u * k..u * k + k]);
+                        self.gather_rows(&[u as u32], &mut batch.ys[slots * kp..slots * kp + kp]);
                         slots += 1;
                         (slots - 1) as u32
                     })

@@ -9,12 +9,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use half::f16;
+use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 
 pub use fold_in::PartialUpdate;
 use lockstep::GroupState;
 pub use lockstep::LongRows;
-pub use params::{AlsParams, Confidence, Solver};
+pub use params::{AlsParams, Confidence, Precision, Solver};
 use solve::{with_scratch, Gram, RowSolver};
 
 use crate::data::csr::Csr;
@@ -381,6 +383,23 @@ fn side_gram(params: &AlsParams, y: &mut [f32], x: &mut [f32]) -> Result<Gram> {
     Ok(Gram::Diagonal(e.values))
 }
 
+/// The float16 copy of the other side's factors that CG reads under `Precision::Mixed`
+/// (None: read float32, also when a value lies beyond float16's range).
+fn half_copy(params: &AlsParams, y: &[f32]) -> Option<Vec<f16>> {
+    if params.precision != Precision::Mixed || !matches!(params.solver, Solver::Cg { .. }) {
+        return None;
+    }
+    let limit = f16::MAX.to_f32();
+    if !y.par_iter().all(|v| v.abs() <= limit) {
+        return None;
+    }
+    let mut h = vec![f16::ZERO; y.len()];
+    h.par_chunks_mut(1 << 16)
+        .zip(y.par_chunks(1 << 16))
+        .for_each(|(h, y)| h.convert_from_f32_slice(y));
+    Some(h)
+}
+
 fn half_step(
     params: &AlsParams,
     g: &Gram,
@@ -390,7 +409,11 @@ fn half_step(
     long: Option<&LongRows>,
 ) -> Result<()> {
     let k = params.factors;
-    let solver = RowSolver::new(params, g, y);
+    let half = half_copy(params, y);
+    let solver = match &half {
+        Some(h) => RowSolver::new(params, g, y).reading_half(h.reinterpret_cast()),
+        None => RowSolver::new(params, g, y),
+    };
     let (long, steps) = match params.solver {
         Solver::Cg { steps } => (long, steps),
         Solver::Cholesky => (None, 0),

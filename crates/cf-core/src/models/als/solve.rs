@@ -110,6 +110,8 @@ pub struct RowSolver<'a> {
     kp: usize,
     gram: PaddedGram,
     y: &'a [f32],
+    /// The same rows as float16 bit patterns, which CG then reads instead (`Precision`).
+    y16: Option<&'a [u16]>,
     /// Rows with at most this many entries are gathered once per solve.
     gather_once_max: usize,
 }
@@ -140,7 +142,40 @@ impl<'a> RowSolver<'a> {
             kp,
             gram,
             y,
+            y16: None,
             gather_once_max: GATHER_ONCE_BYTES / (kp * 4),
+        }
+    }
+
+    /// CG reads `y16`, the other side's factors rounded to float16 (same layout as `y`).
+    /// The exact solver keeps reading `y`.
+    pub fn reading_half(mut self, y16: &'a [u16]) -> Self {
+        assert_eq!(y16.len(), self.y.len());
+        if matches!(self.params.solver, Solver::Cg { .. }) {
+            self.y16 = Some(y16);
+        }
+        self
+    }
+
+    /// Whether rows come from the float32 factors as they are (else from the float16 copy).
+    pub(super) fn reads_single(&self) -> bool {
+        self.y16.is_none()
+    }
+
+    /// `out` (stride kp) = the other side's rows `cols`, as CG reads them.
+    pub(super) fn gather_rows(&self, cols: &[u32], out: &mut [f32]) {
+        match self.y16 {
+            Some(h) => self.isa.gather16(h, self.k, cols, self.kp, out),
+            None => self.isa.gather(self.y, self.k, cols, self.kp, out),
+        }
+    }
+
+    /// Ask for the other side's row `r` (as CG reads it) to be brought into cache.
+    #[inline]
+    pub(super) fn prefetch_other(&self, r: usize) {
+        match self.y16 {
+            Some(h) => prefetch_row(h, r * self.k, self.k),
+            None => prefetch_row(self.y, r * self.k, self.k),
         }
     }
 
@@ -220,8 +255,11 @@ impl<'a> RowSolver<'a> {
                     // factors, 10 interleaved runs).
                     s.x[..k].copy_from_slice(x);
                     s.first_dots.resize(n, 0.0);
-                    self.isa
-                        .gather_dots(self.y, k, cols, kp, &mut s.ys, &s.x, &mut s.first_dots);
+                    let (ys, dots) = (&mut s.ys, &mut s.first_dots);
+                    match self.y16 {
+                        Some(h) => self.isa.gather_dots16(h, k, cols, kp, ys, &s.x, dots),
+                        None => self.isa.gather_dots(self.y, k, cols, kp, ys, &s.x, dots),
+                    }
                 } else if s.ys.len() < CG_CHUNK * kp {
                     s.ys.resize(CG_CHUNK * kp, 0.0);
                 }
@@ -244,7 +282,7 @@ impl<'a> RowSolver<'a> {
         residual: bool,
         s: &mut Scratch,
     ) {
-        let (isa, k, kp, n) = (self.isa, self.k, self.kp, cols.len());
+        let (isa, kp, n) = (self.isa, self.kp, cols.len());
         let gathered = n <= self.gather_once_max;
         self.gram_times(reg, v, out, residual);
         s.coef.resize(CG_CHUNK, 0.0);
@@ -254,7 +292,7 @@ impl<'a> RowSolver<'a> {
             let at = if gathered {
                 start
             } else {
-                isa.gather(self.y, k, &cols[start..start + m], kp, &mut s.ys);
+                self.gather_rows(&cols[start..start + m], &mut s.ys);
                 0
             };
             let block = &s.ys[at * kp..(at + m) * kp];
@@ -288,7 +326,7 @@ impl<'a> RowSolver<'a> {
         gp: &mut [f32],
         s: &mut Scratch,
     ) -> f32 {
-        let (isa, k, kp, n) = (self.isa, self.k, self.kp, cols.len());
+        let (isa, kp, n) = (self.isa, self.kp, cols.len());
         let gathered = n <= self.gather_once_max;
         self.gram_times(reg, p, gp, false);
         let mut sum = isa.dot(p, gp);
@@ -299,7 +337,7 @@ impl<'a> RowSolver<'a> {
             let at = if gathered {
                 start
             } else {
-                isa.gather(self.y, k, &cols[start..start + m], kp, &mut s.ys);
+                self.gather_rows(&cols[start..start + m], &mut s.ys);
                 0
             };
             let coef = &mut s.coef[..m];
@@ -317,7 +355,7 @@ impl<'a> RowSolver<'a> {
     fn prefetch_next(&self, next: &[u32], s: &mut Scratch) {
         let end = (s.next_done + PREFETCH_PER_CHUNK).min(next.len());
         for &c in &next[s.next_done..end] {
-            prefetch_row(self.y, c as usize * self.k, self.k);
+            self.prefetch_other(c as usize);
         }
         s.next_done = end;
     }

@@ -110,7 +110,11 @@ fn cg_converges_to_the_exact_solution() {
     let m = random_matrix(30, 25, 0.25, 11);
     let exact = AlsModel::fit(params(Solver::Cholesky), &m, |_| true).unwrap();
     // Many CG steps from the same start reach the exact answer of every half-step.
-    let cg = AlsModel::fit(params(Solver::Cg { steps: 40 }), &m, |_| true).unwrap();
+    let cg = AlsParams {
+        precision: Precision::Single,
+        ..params(Solver::Cg { steps: 40 })
+    };
+    let cg = AlsModel::fit(cg, &m, |_| true).unwrap();
     for (a, b) in exact.user_factors.iter().zip(&cg.user_factors) {
         approx::assert_abs_diff_eq!(a, b, epsilon = 1e-3);
     }
@@ -119,6 +123,19 @@ fn cg_converges_to_the_exact_solution() {
 /// One half-step of CG written from the definition in float64, in the factors' own basis:
 /// A = YᵀY + reg·I + Σ (c − 1) y yᵀ, b = Σ c y, `steps` CG steps from the current row.
 fn reference_cg_half_step(p: &AlsParams, y: &[f64], m: &Csr, x: &mut [f64], steps: usize) {
+    reference_cg_half_step_reading(p, y, y, m, x, steps)
+}
+
+/// The same with the entries' terms taken from `y_read` (YᵀY still from `y`): what CG
+/// computes when it reads rounded rows (`Precision::Mixed`).
+fn reference_cg_half_step_reading(
+    p: &AlsParams,
+    y: &[f64],
+    y_read: &[f64],
+    m: &Csr,
+    x: &mut [f64],
+    steps: usize,
+) {
     let k = p.factors;
     let n_other = y.len() / k;
     let mut g = vec![0f64; k * k];
@@ -136,7 +153,7 @@ fn reference_cg_half_step(p: &AlsParams, y: &[f64], m: &Csr, x: &mut [f64], step
         let mut b = vec![0f64; k];
         for (&c, &v) in cols.iter().zip(vals) {
             let conf = p.confidence(v) as f64;
-            let yi = &y[c as usize * k..c as usize * k + k];
+            let yi = &y_read[c as usize * k..c as usize * k + k];
             for r in 0..k {
                 for s in 0..k {
                     a[r * k + s] += (conf - 1.0) * yi[r] * yi[s];
@@ -209,6 +226,8 @@ fn rotated_cg_predicts_what_plain_cg_predicts() {
         let p = AlsParams {
             factors: k,
             scale_regularization: scale,
+            // Float16 reads are checked in the basis they happen in, below.
+            precision: Precision::Single,
             ..params(Solver::Cg { steps: 3 })
         };
         let long = lockstep.then(|| LongRows::build(&m, k, 24, 8));
@@ -271,6 +290,76 @@ fn rotated_cg_predicts_what_plain_cg_predicts() {
     }
 }
 
+/// Under `Precision::Mixed` (the default) CG, row by row and in lockstep groups, solves
+/// exactly the system whose entry terms use the other side's rows rounded to float16 (YᵀY
+/// still from the float32 rows): float64 CG on those inputs, in the basis the half-step
+/// works in (rotated for k >= 16), predicts the same scores. And the rounding is visible:
+/// the float32-read reference does not.
+#[test]
+fn mixed_precision_cg_reads_the_other_side_rounded_to_float16() {
+    let (nu, ni) = (300, 200);
+    let m = random_matrix(nu, ni, 0.08, 13);
+    let mt = m.transpose();
+    let f64s = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
+    let rounded = |v: &[f32]| {
+        v.iter()
+            .map(|&a| half::f16::from_f32(a).to_f32() as f64)
+            .collect::<Vec<f64>>()
+    };
+    for (k, lockstep) in [(24, false), (24, true), (12, false), (20, true)] {
+        let p = AlsParams {
+            factors: k,
+            ..params(Solver::Cg { steps: 3 })
+        };
+        assert_eq!(p.precision, Precision::Mixed);
+        let long = lockstep.then(|| LongRows::build(&m, k, 24, 8));
+        let mut model = AlsModel::new(p.clone(), nu, ni).unwrap();
+        let mut g = SplitMix64::new(5);
+        for v in model
+            .user_factors
+            .iter_mut()
+            .chain(model.item_factors.iter_mut())
+        {
+            *v = g.next_f32() - 0.5;
+        }
+        let gram = side_gram(&p, &mut model.user_factors, &mut model.item_factors).unwrap();
+        let x = f64s(&model.user_factors);
+        let (mut want, mut plain) = (f64s(&model.item_factors), f64s(&model.item_factors));
+        reference_cg_half_step_reading(&p, &x, &rounded(&model.user_factors), &mt, &mut want, 3);
+        reference_cg_half_step(&p, &x, &mt, &mut plain, 3);
+        let m_ref = &mut model;
+        half_step(
+            &p,
+            &gram,
+            &m_ref.user_factors,
+            &mt,
+            &mut m_ref.item_factors,
+            long.as_ref(),
+        )
+        .unwrap();
+        let got = scores(&x, &f64s(&model.item_factors), k);
+        let (want, plain) = (scores(&x, &want, k), scores(&x, &plain, k));
+        let top = want.iter().fold(0f64, |a, v| a.max(v.abs()));
+        let off = |a: &[f64]| {
+            a.iter()
+                .zip(&got)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f64, f64::max)
+                / top
+        };
+        assert!(
+            off(&want) < 1e-5,
+            "k={k} lockstep={lockstep}: {}",
+            off(&want)
+        );
+        assert!(
+            off(&plain) > 1e-4,
+            "k={k}: rounding not seen ({})",
+            off(&plain)
+        );
+    }
+}
+
 /// Lockstep groups on a matrix where users hold more long entries per group than one kernel
 /// batch (64): the same factors for any thread count, and the same item half-step as
 /// row-by-row CG from identical inputs.
@@ -316,6 +405,10 @@ fn lockstep_rows_are_thread_independent_and_solve_the_same_systems() {
         }
         let f64s = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
         let (x, mut y) = (f64s(&start.user_factors), f64s(&start.item_factors));
+        let p = |threads| AlsParams {
+            precision: Precision::Single,
+            ..p(threads)
+        };
         reference_cg_half_step(&p(2), &x, &mt, &mut y, 3);
         let want = scores(&x, &y, k);
         let top = want.iter().fold(0f64, |a, v| a.max(v.abs()));
