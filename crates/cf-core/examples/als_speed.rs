@@ -64,7 +64,11 @@ fn main() {
     let nnz: usize = arg(3, "9851985").parse().unwrap();
     let k: usize = arg(4, "64").parse().unwrap();
     let solver = if arg(5, "cg") == "cg" {
-        Solver::Cg { steps: 3 }
+        // CF_CG_STEPS: to time the passes of each CG step apart.
+        let steps = std::env::var("CF_CG_STEPS").ok().and_then(|v| v.parse().ok());
+        Solver::Cg {
+            steps: steps.unwrap_or(3),
+        }
     } else {
         Solver::Cholesky
     };

@@ -1,9 +1,10 @@
-//! AVX2 + FMA kernels. Every function requires a CPU with both features (checked by
+//! AVX2 + FMA (+ F16C) kernels. Every function requires a CPU with these features (checked by
 //! `Isa::detect`) and rows padded to a multiple of 8 floats (checked by the `Isa` wrappers).
 //! The callers hold the slices; each pointer walk below stays inside the lengths the
 //! wrappers asserted.
 
 use std::arch::x86_64::*;
+use super::Rows;
 
 #[inline]
 #[target_feature(enable = "avx2,fma")]
@@ -413,11 +414,51 @@ pub unsafe fn gather_dots16(
     }
 }
 
+/// Eight values of a row table at element `at`: float32, or float16 widened (F16C).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn load8<const HALF: bool>(base: *const u8, at: usize) -> __m256 {
+    if HALF {
+        _mm256_cvtph_ps(_mm_loadu_si128(base.add(2 * at).cast()))
+    } else {
+        _mm256_loadu_ps(base.add(4 * at).cast())
+    }
+}
+
+/// Row `at..at + len` of a table (as `load8` reads it) · b, `len` a multiple of 8.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot8_rows<const HALF: bool>(base: *const u8, at: usize, b: *const f32, len: usize) -> f32 {
+    let (mut s0, mut s1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let mut c = 0;
+    while c + 16 <= len {
+        s0 = _mm256_fmadd_ps(load8::<HALF>(base, at + c), _mm256_loadu_ps(b.add(c)), s0);
+        s1 = _mm256_fmadd_ps(
+            load8::<HALF>(base, at + c + 8),
+            _mm256_loadu_ps(b.add(c + 8)),
+            s1,
+        );
+        c += 16;
+    }
+    if c < len {
+        s0 = _mm256_fmadd_ps(load8::<HALF>(base, at + c), _mm256_loadu_ps(b.add(c)), s0);
+    }
+    hsum(_mm256_add_ps(s0, s1))
+}
+
+/// The table's base pointer, and whether it holds float16.
+fn table(ys: Rows) -> (*const u8, bool) {
+    match ys {
+        Rows::F32(y) => (y.as_ptr().cast(), false),
+        Rows::F16(y) => (y.as_ptr().cast(), true),
+    }
+}
+
 /// The dot products of `scatter_pass` alone: dots[e] = ys[of[e]] · v[locals[e]], or 0
 /// for entries of inactive rows.
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn scatter_dots(
-    ys: &[f32],
+    ys: Rows,
     kp: usize,
     of: &[u32],
     locals: &[u16],
@@ -425,27 +466,39 @@ pub unsafe fn scatter_dots(
     active: &[bool],
     dots: &mut [f32],
 ) {
-    let (y, vb) = (ys.as_ptr(), v.as_ptr());
+    match table(ys) {
+        (y, true) => scatter_dots_in::<true>(y, kp, of, locals, v, active, dots),
+        (y, false) => scatter_dots_in::<false>(y, kp, of, locals, v, active, dots),
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn scatter_dots_in<const HALF: bool>(
+    y: *const u8,
+    kp: usize,
+    of: &[u32],
+    locals: &[u16],
+    v: &[f32],
+    active: &[bool],
+    dots: &mut [f32],
+) {
+    let vb = v.as_ptr();
     for (e, &l) in locals.iter().enumerate() {
         let l = l as usize;
         dots[e] = if active[l] {
-            dot8(y.add(of[e] as usize * kp), vb.add(l * kp), kp)
+            dot8_rows::<HALF>(y, of[e] as usize * kp, vb.add(l * kp), kp)
         } else {
             0.0
         };
     }
 }
 
-/// One pass of the lockstep CG over a batch of entries: entry e pairs row `of[e]` of `ys`
-/// with row l = `locals[e]` of `v` and `out` (confidence `confs[e]`). For entries with
-/// `active[l]`: s = ys[of[e]] · v[l], then out[l] += coef · ys[of[e]] with
-/// coef = c − (c − 1)s for the residual pass and (c − 1)s otherwise. All dot products come
-/// first (they are independent, so their latencies overlap), then the updates in entry
-/// order, one FMA per element, like `accumulate`.
+/// One lockstep pass over a batch of entries (see `Isa::scatter_pass`).
 #[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn scatter_pass(
-    ys: &[f32],
+    ys: Rows,
     kp: usize,
     of: &[u32],
     locals: &[u16],
@@ -456,11 +509,36 @@ pub unsafe fn scatter_pass(
     active: &[bool],
     coef: &mut [f32],
 ) {
-    let (y, vb, ob) = (ys.as_ptr(), v.as_ptr(), out.as_mut_ptr());
+    match table(ys) {
+        (y, true) => {
+            scatter_pass_in::<true>(y, kp, of, locals, confs, v, out, residual, active, coef)
+        }
+        (y, false) => {
+            scatter_pass_in::<false>(y, kp, of, locals, confs, v, out, residual, active, coef)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn scatter_pass_in<const HALF: bool>(
+    y: *const u8,
+    kp: usize,
+    of: &[u32],
+    locals: &[u16],
+    confs: &[f32],
+    v: &[f32],
+    out: &mut [f32],
+    residual: bool,
+    active: &[bool],
+    coef: &mut [f32],
+) {
+    let (vb, ob) = (v.as_ptr(), out.as_mut_ptr());
     for (e, (&l, &c)) in locals.iter().zip(confs).enumerate() {
         let l = l as usize;
         coef[e] = if active[l] {
-            let s = dot8(y.add(of[e] as usize * kp), vb.add(l * kp), kp);
+            let s = dot8_rows::<HALF>(y, of[e] as usize * kp, vb.add(l * kp), kp);
             if residual {
                 c - (c - 1.0) * s
             } else {
@@ -475,13 +553,13 @@ pub unsafe fn scatter_pass(
         if !active[l] {
             continue;
         }
-        let (yp, op) = (y.add(of[e] as usize * kp), ob.add(l * kp));
+        let (at, op) = (of[e] as usize * kp, ob.add(l * kp));
         let cv = _mm256_set1_ps(coef[e]);
         let mut t = 0;
         while t < kp {
             _mm256_storeu_ps(
                 op.add(t),
-                _mm256_fmadd_ps(cv, _mm256_loadu_ps(yp.add(t)), _mm256_loadu_ps(op.add(t))),
+                _mm256_fmadd_ps(cv, load8::<HALF>(y, at + t), _mm256_loadu_ps(op.add(t))),
             );
             t += 8;
         }

@@ -29,6 +29,28 @@ pub enum Isa {
     Portable,
 }
 
+/// A table of factor rows as the lockstep kernels read it: float32, or float16 bit
+/// patterns widened on load (what CG reads under mixed precision).
+#[derive(Clone, Copy, Debug)]
+pub enum Rows<'a> {
+    F32(&'a [f32]),
+    F16(&'a [u16]),
+}
+
+impl Rows<'_> {
+    /// Values in the table.
+    pub fn len(&self) -> usize {
+        match self {
+            Rows::F32(y) => y.len(),
+            Rows::F16(y) => y.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl Isa {
     /// The best kernel set this CPU runs; `CF_NATIVE_SIMD=portable` forces the fallback
     /// (for comparing the two).
@@ -221,7 +243,7 @@ impl Isa {
     #[inline]
     pub fn scatter_pass(
         self,
-        ys: &[f32],
+        ys: Rows,
         kp: usize,
         of: &[u32],
         locals: &[u16],
@@ -250,9 +272,14 @@ impl Isa {
             Isa::Avx2Fma => unsafe {
                 avx2::scatter_pass(ys, kp, of, locals, confs, v, out, residual, active, coef)
             },
-            Isa::Portable => {
-                scalar::scatter_pass(ys, kp, of, locals, confs, v, out, residual, active, coef)
-            }
+            Isa::Portable => match ys {
+                Rows::F32(y) => scalar::scatter_pass(
+                    y, |a| a, kp, of, locals, confs, v, out, residual, active, coef,
+                ),
+                Rows::F16(y) => scalar::scatter_pass(
+                    y, f16_to_f32, kp, of, locals, confs, v, out, residual, active, coef,
+                ),
+            },
         }
     }
 
@@ -262,7 +289,7 @@ impl Isa {
     #[inline]
     pub fn scatter_dots(
         self,
-        ys: &[f32],
+        ys: Rows,
         kp: usize,
         of: &[u32],
         locals: &[u16],
@@ -283,7 +310,12 @@ impl Isa {
             // SAFETY: as in `scatter_pass`.
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2Fma => unsafe { avx2::scatter_dots(ys, kp, of, locals, v, active, dots) },
-            Isa::Portable => scalar::scatter_dots(ys, kp, of, locals, v, active, dots),
+            Isa::Portable => match ys {
+                Rows::F32(y) => scalar::scatter_dots(y, |a| a, kp, of, locals, v, active, dots),
+                Rows::F16(y) => {
+                    scalar::scatter_dots(y, f16_to_f32, kp, of, locals, v, active, dots)
+                }
+            },
         }
     }
 
@@ -294,6 +326,12 @@ impl Isa {
         self.dots(a, a.len(), b, &mut out);
         out[0]
     }
+}
+
+/// A float16 bit pattern's value (exact in float32).
+#[inline]
+pub fn f16_to_f32(h: u16) -> f32 {
+    half::f16::from_bits(h).to_f32()
 }
 
 /// Ask for every cache line that y[at..at + k] touches (no effect off x86_64 or out of

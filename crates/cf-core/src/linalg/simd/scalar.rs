@@ -3,15 +3,21 @@
 
 #[inline]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
+    dot_with(a, |x| x, b)
+}
+
+/// `dot` with `a`'s elements read through `to_f32` (float16 tables).
+#[inline]
+fn dot_with<T: Copy>(a: &[T], to_f32: impl Fn(T) -> f32, b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let (ta, tb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
         for l in 0..8 {
-            acc[l] += x[l] * y[l];
+            acc[l] += to_f32(x[l]) * y[l];
         }
     }
-    let tail: f32 = ta.iter().zip(tb).map(|(x, y)| x * y).sum();
+    let tail: f32 = ta.iter().zip(tb).map(|(&x, y)| to_f32(x) * y).sum();
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
@@ -95,8 +101,10 @@ pub fn cholesky_solve(u: &[f32], kp: usize, b: &mut [f32]) {
     }
 }
 
-pub fn scatter_dots(
-    ys: &[f32],
+#[allow(clippy::too_many_arguments)]
+pub fn scatter_dots<T: Copy>(
+    ys: &[T],
+    to_f32: impl Fn(T) -> f32,
     kp: usize,
     of: &[u32],
     locals: &[u16],
@@ -107,7 +115,7 @@ pub fn scatter_dots(
     for (e, &l) in locals.iter().enumerate() {
         let l = l as usize;
         dots[e] = if active[l] {
-            dot(&ys[of[e] as usize * kp..][..kp], &v[l * kp..l * kp + kp])
+            dot_with(&ys[of[e] as usize * kp..][..kp], &to_f32, &v[l * kp..l * kp + kp])
         } else {
             0.0
         };
@@ -115,8 +123,9 @@ pub fn scatter_dots(
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn scatter_pass(
-    ys: &[f32],
+pub fn scatter_pass<T: Copy>(
+    ys: &[T],
+    to_f32: impl Fn(T) -> f32,
     kp: usize,
     of: &[u32],
     locals: &[u16],
@@ -129,9 +138,8 @@ pub fn scatter_pass(
 ) {
     for (e, (&l, &c)) in locals.iter().zip(confs).enumerate() {
         let l = l as usize;
-        let yr = &ys[of[e] as usize * kp..][..kp];
         coef[e] = if active[l] {
-            let s = dot(yr, &v[l * kp..l * kp + kp]);
+            let s = dot_with(&ys[of[e] as usize * kp..][..kp], &to_f32, &v[l * kp..l * kp + kp]);
             if residual {
                 c - (c - 1.0) * s
             } else {
@@ -148,7 +156,7 @@ pub fn scatter_pass(
         }
         let yr = &ys[of[e] as usize * kp..][..kp];
         for (o, &y) in out[l * kp..l * kp + kp].iter_mut().zip(yr) {
-            *o += coef[e] * y;
+            *o += coef[e] * to_f32(y);
         }
     }
 }

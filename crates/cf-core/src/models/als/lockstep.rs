@@ -16,7 +16,7 @@
 use super::params::AlsParams;
 use super::solve::{cg_last_update, cg_update, RowSolver};
 use crate::data::csr::Csr;
-use crate::linalg::simd::padded;
+use crate::linalg::simd::{padded, Rows};
 use crate::linalg::AlignedVec;
 
 /// Bytes of a group's hot state in one pass (v and out, kp floats each per row): half of a
@@ -327,7 +327,6 @@ impl RowSolver<'_> {
         out: &mut [f32],
     ) {
         let (isa, k, kp) = (self.isa(), self.k(), st.kp);
-        let y = self.other();
         let GroupState {
             x,
             p,
@@ -351,14 +350,15 @@ impl RowSolver<'_> {
             }
         }
         // Entries go to the kernel in batches of consecutive entries; the other side's rows
-        // are read in place when unpadded float32 (k = kp), else copied into padded float32
-        // slots.
-        let direct = k == kp && self.reads_single();
+        // are read in place (float32 or float16, as CG reads them) when unpadded (k = kp),
+        // else copied into padded float32 slots.
+        let direct = k == kp;
         if !direct && batch.ys.len() < batch.of.len() * kp {
             batch.ys = AlignedVec::zeros(batch.of.len() * kp);
         }
+        let table = self.other_rows();
         let flush = |from: usize, n: usize, b: &mut Batch, out: &mut [f32]| {
-            let ys: &[f32] = if direct { y } else { &b.ys };
+            let ys = if direct { table } else { Rows::F32(&b.ys) };
             let r = from..from + n;
             let (locals, confs) = (&grp.locals[r.clone()], &conf[r]);
             if pass == Pass::Curvature {

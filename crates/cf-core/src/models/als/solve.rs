@@ -17,7 +17,7 @@
 //! read (7 reads of the block instead of 8; 8-12 % of an ML-20M iteration at 128 factors).
 
 use super::params::{AlsParams, Solver};
-use crate::linalg::simd::{padded, prefetch_row, Isa};
+use crate::linalg::simd::{padded, prefetch_row, Isa, Rows};
 use crate::linalg::AlignedVec;
 
 /// Rows per dots/accumulate round in CG: the chunk (32 x 64 floats = 8 KiB) is still in
@@ -157,9 +157,12 @@ impl<'a> RowSolver<'a> {
         self
     }
 
-    /// Whether rows come from the float32 factors as they are (else from the float16 copy).
-    pub(super) fn reads_single(&self) -> bool {
-        self.y16.is_none()
+    /// The other side's factors as CG reads them.
+    pub(super) fn other_rows(&self) -> Rows<'a> {
+        match self.y16 {
+            Some(h) => Rows::F16(h),
+            None => Rows::F32(self.y),
+        }
     }
 
     /// `out` (stride kp) = the other side's rows `cols`, as CG reads them.
@@ -191,10 +194,6 @@ impl<'a> RowSolver<'a> {
         self.k
     }
 
-    /// The other side's factors (k floats per row).
-    pub(super) fn other(&self) -> &'a [f32] {
-        self.y
-    }
 
     /// out = ±(G + reg·I) v (minus when `negate`).
     pub(super) fn gram_times(&self, reg: f32, v: &[f32], out: &mut [f32], negate: bool) {
