@@ -65,7 +65,9 @@ fn main() {
     let k: usize = arg(4, "64").parse().unwrap();
     let solver = if arg(5, "cg") == "cg" {
         // CF_CG_STEPS: to time the passes of each CG step apart.
-        let steps = std::env::var("CF_CG_STEPS").ok().and_then(|v| v.parse().ok());
+        let steps = std::env::var("CF_CG_STEPS")
+            .ok()
+            .and_then(|v| v.parse().ok());
         Solver::Cg {
             steps: steps.unwrap_or(3),
         }

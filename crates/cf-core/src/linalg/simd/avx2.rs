@@ -3,8 +3,8 @@
 //! The callers hold the slices; each pointer walk below stays inside the lengths the
 //! wrappers asserted.
 
-use std::arch::x86_64::*;
 use super::Rows;
+use std::arch::x86_64::*;
 
 #[inline]
 #[target_feature(enable = "avx2,fma")]
@@ -428,7 +428,12 @@ unsafe fn load8<const HALF: bool>(base: *const u8, at: usize) -> __m256 {
 /// Row `at..at + len` of a table (as `load8` reads it) · b, `len` a multiple of 8.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot8_rows<const HALF: bool>(base: *const u8, at: usize, b: *const f32, len: usize) -> f32 {
+unsafe fn dot8_rows<const HALF: bool>(
+    base: *const u8,
+    at: usize,
+    b: *const f32,
+    len: usize,
+) -> f32 {
     let (mut s0, mut s1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
     let mut c = 0;
     while c + 16 <= len {

@@ -274,7 +274,17 @@ impl Isa {
             },
             Isa::Portable => match ys {
                 Rows::F32(y) => scalar::scatter_pass(
-                    y, |a| a, kp, of, locals, confs, v, out, residual, active, coef,
+                    y,
+                    |a| a,
+                    kp,
+                    of,
+                    locals,
+                    confs,
+                    v,
+                    out,
+                    residual,
+                    active,
+                    coef,
                 ),
                 Rows::F16(y) => scalar::scatter_pass(
                     y, f16_to_f32, kp, of, locals, confs, v, out, residual, active, coef,

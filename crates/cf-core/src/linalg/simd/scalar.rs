@@ -115,7 +115,11 @@ pub fn scatter_dots<T: Copy>(
     for (e, &l) in locals.iter().enumerate() {
         let l = l as usize;
         dots[e] = if active[l] {
-            dot_with(&ys[of[e] as usize * kp..][..kp], &to_f32, &v[l * kp..l * kp + kp])
+            dot_with(
+                &ys[of[e] as usize * kp..][..kp],
+                &to_f32,
+                &v[l * kp..l * kp + kp],
+            )
         } else {
             0.0
         };
@@ -139,7 +143,11 @@ pub fn scatter_pass<T: Copy>(
     for (e, (&l, &c)) in locals.iter().zip(confs).enumerate() {
         let l = l as usize;
         coef[e] = if active[l] {
-            let s = dot_with(&ys[of[e] as usize * kp..][..kp], &to_f32, &v[l * kp..l * kp + kp]);
+            let s = dot_with(
+                &ys[of[e] as usize * kp..][..kp],
+                &to_f32,
+                &v[l * kp..l * kp + kp],
+            );
             if residual {
                 c - (c - 1.0) * s
             } else {

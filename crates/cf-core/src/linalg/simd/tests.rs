@@ -145,9 +145,26 @@ fn cholesky_solves_spd_systems_and_rejects_indefinite_ones() {
 
 #[test]
 fn scatter_pass_and_scatter_dots_match_plain_loops() {
-    for kp in [8, 16, 24, 64, 128] {
+    for (kp, f16_table) in [8, 16, 24, 64, 128]
+        .into_iter()
+        .flat_map(|kp| [(kp, false), (kp, true)])
+    {
         let (n_rows, n_y) = (7usize, 5usize);
-        let ys = random(n_y * kp, 10 + kp as u64);
+        // A float16 table holds the float32 values rounded; the reference reads those.
+        let bits: Vec<u16> = random(n_y * kp, 10 + kp as u64)
+            .into_iter()
+            .map(|a| half::f16::from_f32(a).to_bits())
+            .collect();
+        let ys: Vec<f32> = if f16_table {
+            bits.iter().map(|&h| f16_to_f32(h)).collect()
+        } else {
+            random(n_y * kp, 10 + kp as u64)
+        };
+        let table = if f16_table {
+            Rows::F16(&bits)
+        } else {
+            Rows::F32(&ys)
+        };
         let v = random(n_rows * kp, 11);
         let mut g = SplitMix64::new(12);
         let n = 40;
@@ -183,12 +200,12 @@ fn scatter_pass_and_scatter_dots_match_plain_loops() {
                 let mut out = out0.clone();
                 let mut coef = vec![0f32; n];
                 isa.scatter_pass(
-                    &ys, kp, &of, &locals, &confs, &v, &mut out, residual, &active, &mut coef,
+                    table, kp, &of, &locals, &confs, &v, &mut out, residual, &active, &mut coef,
                 );
                 for (j, (&o, &w)) in out.iter().zip(&want).enumerate() {
                     assert!(
                         close(o, w as f32, 1e-4),
-                        "{isa:?} kp={kp} residual={residual} at {j}: {o} vs {w}"
+                        "{isa:?} kp={kp} f16_table={f16_table} residual={residual} at {j}: {o} vs {w}"
                     );
                 }
                 // Inactive rows are left alone.
@@ -198,7 +215,7 @@ fn scatter_pass_and_scatter_dots_match_plain_loops() {
         // The dot products alone, 0 for the inactive row's entries.
         for isa in isas() {
             let mut dots = vec![f32::NAN; n];
-            isa.scatter_dots(&ys, kp, &of, &locals, &v, &active, &mut dots);
+            isa.scatter_dots(table, kp, &of, &locals, &v, &active, &mut dots);
             for e in 0..n {
                 let (l, r) = (locals[e] as usize, of[e] as usize);
                 let want: f64 = if active[l] {
@@ -210,7 +227,7 @@ fn scatter_pass_and_scatter_dots_match_plain_loops() {
                 };
                 assert!(
                     close(dots[e], want as f32, 1e-4),
-                    "{isa:?} kp={kp} entry {e}: {} vs {want}",
+                    "{isa:?} kp={kp} f16_table={f16_table} entry {e}: {} vs {want}",
                     dots[e]
                 );
             }

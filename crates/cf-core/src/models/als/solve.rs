@@ -194,7 +194,6 @@ impl<'a> RowSolver<'a> {
         self.k
     }
 
-
     /// out = ±(G + reg·I) v (minus when `negate`).
     pub(super) fn gram_times(&self, reg: f32, v: &[f32], out: &mut [f32], negate: bool) {
         let sign = if negate { -1.0 } else { 1.0 };
