@@ -893,3 +893,30 @@ fn a_partial_update_solved_against_another_shape_is_refused() {
     assert!(e.to_string().contains("changed shape"), "{e}");
     assert_eq!(model.n_users, 20);
 }
+
+/// CG reads float16 only where float16 holds the table to 11 significant bits: not beyond
+/// ±65504, not when the largest value is below 2⁻⁸, never for the exact solver or `Single`.
+#[test]
+fn float16_copy_is_made_only_where_float16_holds_the_table() {
+    let cg = params(Solver::Cg { steps: 3 });
+    assert_eq!(cg.precision, Precision::Mixed, "the default");
+    let y: Vec<f32> = (0..64).map(|i| (i as f32 - 30.0) * 0.037).collect();
+    let h = half_copy(&cg, &y).expect("an ordinary table is copied");
+    for (a, b) in y.iter().zip(&h) {
+        assert_eq!(half::f16::from_f32(*a), *b);
+    }
+    let mut big = y.clone();
+    big[5] = 7e4;
+    assert!(half_copy(&cg, &big).is_none());
+    let mut nan = y.clone();
+    nan[9] = f32::NAN;
+    assert!(half_copy(&cg, &nan).is_none());
+    let tiny: Vec<f32> = y.iter().map(|v| v * 1e-3).collect();
+    assert!(half_copy(&cg, &tiny).is_none());
+    let single = AlsParams {
+        precision: Precision::Single,
+        ..cg.clone()
+    };
+    assert!(half_copy(&single, &y).is_none());
+    assert!(half_copy(&params(Solver::Cholesky), &y).is_none());
+}
