@@ -221,7 +221,7 @@ impl GroupState {
             active: vec![true; rows.len()],
             conf: Vec::new(),
             batch: Batch {
-                // Sized by `group_pass` when rows are copied (padded or float16).
+                // Sized by `group_pass` when rows are copied (k not a multiple of 8).
                 ys: AlignedVec::default(),
                 of: vec![0; BATCH],
                 coef: vec![0.0; BATCH],
