@@ -835,7 +835,21 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.Als = nativeBinding.Als
 module.exports.Dataset = nativeBinding.Dataset
 module.exports.Matrix = nativeBinding.Matrix
-module.exports.Popularity = nativeBinding.Popularity
+module.exports.Model = nativeBinding.Model
+module.exports.ModelHandle = nativeBinding.ModelHandle
+module.exports.alsFactors = nativeBinding.alsFactors
+module.exports.alsFoldIn = nativeBinding.alsFoldIn
+module.exports.alsFromFactors = nativeBinding.alsFromFactors
+module.exports.alsInfo = nativeBinding.alsInfo
+module.exports.alsInit = nativeBinding.alsInit
+module.exports.alsIterate = nativeBinding.alsIterate
+module.exports.alsIterateSync = nativeBinding.alsIterateSync
+module.exports.alsPartialFit = nativeBinding.alsPartialFit
+module.exports.alsPartialFitSync = nativeBinding.alsPartialFitSync
+module.exports.alsPrepareFoldIn = nativeBinding.alsPrepareFoldIn
+module.exports.alsSimilarToNewItem = nativeBinding.alsSimilarToNewItem
+module.exports.describeModels = nativeBinding.describeModels
+module.exports.loadModel = nativeBinding.loadModel
+module.exports.popularityFit = nativeBinding.popularityFit

@@ -9,56 +9,6 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/**
- * Implicit-feedback ALS. Iterations are driven from JS (`iterate`), so progress,
- * cancellation and logging stay in TypeScript.
- */
-export declare class Als {
-  /** Seeded initial factors for a matrix of `n_users` x `n_items`. */
-  constructor(options: AlsOptions, nUsers: number, nItems: number)
-  /** A fitted model from saved row-major factors. */
-  static fromFactors(options: AlsOptions, userFactors: Float32Array, itemFactors: Float32Array): Als
-  /** One iteration (users, then items) off the JS thread. */
-  iterate(data: Matrix): Promise<IterationInfo>
-  iterateSync(data: Matrix): IterationInfo
-  get factors(): number
-  get nUsers(): number
-  get nItems(): number
-  get iterationsDone(): number
-  /** Row-major copy of the user factors. */
-  userFactors(): Float32Array
-  itemFactors(): Float32Array
-  recommend(user: number, k: number, exclude?: Matrix | undefined | null): TopK
-  /**
-   * Exact factor of a user absent from training, from item indices and optional values
-   * (default 1 each); repeated indices are summed.
-   */
-  foldInUser(items: Uint32Array, values?: Float32Array | undefined | null): Float32Array
-  /** Exact factor of an item absent from training, from user indices and optional values. */
-  foldInItem(users: Uint32Array, values?: Float32Array | undefined | null): Float32Array
-  /** Compute the Gram matrices fold-in uses now instead of on the first fold-in. */
-  prepareFoldIn(): void
-  /** Recommendations for a user absent from training; the given items are excluded. */
-  recommendForItems(items: Uint32Array, values: Float32Array | undefined | null, k: number): TopK
-  /** Items closest to `item` by cosine of their factors (the item itself excluded). */
-  similarItems(item: number, k: number): TopK
-  /** Items closest by cosine to an item absent from training, folded in from its users. */
-  similarToNewItem(users: Uint32Array, values: Float32Array | undefined | null, k: number): TopK
-  /**
-   * Recompute or add users' factors from their full rows (row j of `rows` is `users[j]`),
-   * off the JS thread; recommendations keep working while the rows are solved.
-   */
-  partialFitUsers(users: Uint32Array, rows: Matrix): Promise<void>
-  partialFitUsersSync(users: Uint32Array, rows: Matrix): void
-  /**
-   * Recompute or add items' factors from their full columns (row j of `rows` is
-   * `items[j]`), off the JS thread.
-   */
-  partialFitItems(items: Uint32Array, rows: Matrix): Promise<void>
-  partialFitItemsSync(items: Uint32Array, rows: Matrix): void
-  evaluate(train: Matrix, truth: Matrix, alsoExclude: Matrix | undefined | null, filterSeen: boolean, ks: Array<number>, threads: number): Promise<unknown>
-}
-
 /** A clean interaction log with its id maps, read and filtered natively. */
 export declare class Dataset {
   static load(o: LoadOptions): Dataset
@@ -71,7 +21,10 @@ export declare class Dataset {
   split(o: SplitOptions): Array<Matrix | undefined | null>
 }
 
-/** A user x item sparse matrix owned by Rust (CSR, with its transpose built on first use). */
+/**
+ * A user x item sparse matrix owned by Rust (CSR). What ALS derives from it (the transpose,
+ * the long item rows) is built on first use, off the JS thread, and kept with the matrix.
+ */
 export declare class Matrix {
   /** From coordinates; duplicate pairs are summed. Values default to 1. */
   static fromCoo(users: Uint32Array, items: Uint32Array, values: Float32Array | undefined | null, nUsers: number, nItems: number): Matrix
@@ -89,34 +42,86 @@ export declare class Matrix {
   nonemptyRows(): number
 }
 
-/** The popularity baseline: items ranked by how many users have them. */
-export declare class Popularity {
-  constructor(train: Matrix)
-  static fromCounts(counts: Float32Array): Popularity
-  counts(): Float32Array
-  recommend(user: number, k: number, exclude?: Matrix | undefined | null): TopK
-  evaluate(train: Matrix, truth: Matrix, alsoExclude: Matrix | undefined | null, filterSeen: boolean, ks: Array<number>, threads: number): Promise<unknown>
+/** A fitted (or fitting) model of any type. */
+export declare class Model {
+  /** The model's type, as in a config's `type:`. */
+  get type(): string
+  get nUsers(): number
+  get nItems(): number
+  /** Every parameter, snake_case, defaults included. */
+  params(): Record<string, number | boolean | string>
+  /** The arrays a saved model holds (factors, counts), copied. */
+  arrays(): Array<ModelArray>
+  /**
+   * The matrix whose rows `recommend` filters: the one the model was fitted on (or loaded
+   * with), with rows given to a partial fit in place, shaped like the model.
+   */
+  get train(): Matrix | null
+  /** Set (or clear) the training matrix; forgets the rows of earlier partial fits. */
+  set train(m: Matrix | undefined | null)
+  /**
+   * Top-k items for a known user. Options: `k` (10; capped at the number of items),
+   * `filterSeen` (true: leave out the user's training items), `exclude` (a Matrix whose
+   * row is left out instead of the training row).
+   */
+  recommend(user: number, options?: { k?: number; filterSeen?: boolean; exclude?: Matrix | null }): TopK
+  /**
+   * Top-k for someone not in the model, from item indices (fold-in); the given items are
+   * left out. Options: `k`, `values` (Float32Array, one per item; default 1 each).
+   */
+  recommendForItems(items: Uint32Array, options?: { k?: number; values?: Float32Array | null }): TopK
+  /** Items most similar to `item`, itself left out. Options: `k`. */
+  similarItems(item: number, options?: { k?: number }): TopK
+  /**
+   * Ranking metrics of the model on `truth`, off the JS thread. Options: `k` (a number or
+   * a list; required), `filterSeen` (true), `alsoExclude` (a Matrix, e.g. validation when
+   * scoring test), `threads` (default: the model's).
+   */
+  evaluate(train: Matrix, truth: Matrix, options: { k: number | number[]; filterSeen?: boolean; alsoExclude?: Matrix | null; threads?: number }, signal?: AbortSignal): Promise<EvalResult>
+  evaluateSync(train: Matrix, truth: Matrix, options: { k: number | number[]; filterSeen?: boolean; alsoExclude?: Matrix | null; threads?: number }): EvalResult
+}
+export type ModelHandle = Model
+
+/** Row-major copies of the user (`users` true) or item factors. */
+export declare function alsFactors(model: ModelHandle, users: boolean): Float32Array
+
+/**
+ * The exact factor of a user (`users` false: of an item) absent from training, from the
+ * indices of the other side and optional values (default 1 each; repeats summed).
+ */
+export declare function alsFoldIn(model: ModelHandle, user: boolean, ids: Uint32Array, values?: Float32Array | undefined | null): Float32Array
+
+/** A fitted model from row-major factor arrays. */
+export declare function alsFromFactors(params: Record<string, unknown> | undefined | null, userFactors: Float32Array, itemFactors: Float32Array): ModelHandle
+
+export declare function alsInfo(model: ModelHandle): AlsInfo
+
+export interface AlsInfo {
+  factors: number
+  iterationsDone: number
 }
 
-export interface AlsOptions {
-  factors?: number
-  regularization?: number
-  scaleRegularization?: boolean
-  alpha?: number
-  /** "linear" (1 + alpha r) or "log" (1 + alpha ln(1 + r / epsilon)). */
-  confidence?: string
-  epsilon?: number
-  iterations?: number
-  /** "cg" or "cholesky". */
-  solver?: string
-  cgSteps?: number
-  /** What CG reads: "mixed" (a float16 copy of the other side, the default) or "single". */
-  cgPrecision?: string
-  seed?: number
-  /** 0 = all cores. */
-  threads?: number
-  computeLoss?: boolean
-}
+/** A model with seeded initial factors for `nUsers` x `nItems`, ready for `alsIterate`. */
+export declare function alsInit(params: Record<string, unknown> | undefined | null, nUsers: number, nItems: number): ModelHandle
+
+/** One iteration (users, then items) off the JS thread. */
+export declare function alsIterate(model: ModelHandle, data: Matrix, signal?: AbortSignal | undefined | null): Promise<IterationInfo>
+
+export declare function alsIterateSync(model: ModelHandle, data: Matrix): IterationInfo
+
+/**
+ * Recompute or add users' (`users` true) or items' factors from their full rows (row j of
+ * `rows` is `ids[j]`), off the JS thread; recommendations keep working meanwhile.
+ */
+export declare function alsPartialFit(model: ModelHandle, users: boolean, ids: Uint32Array, rows: Matrix, signal?: AbortSignal | undefined | null): Promise<void>
+
+export declare function alsPartialFitSync(model: ModelHandle, users: boolean, ids: Uint32Array, rows: Matrix): void
+
+/** Compute the Gram matrices fold-in uses now instead of on the first fold-in. */
+export declare function alsPrepareFoldIn(model: ModelHandle): void
+
+/** Items closest by cosine to an item absent from training, folded in from its users. */
+export declare function alsSimilarToNewItem(model: Model, users: Uint32Array, options?: { k?: number; values?: Float32Array | null }): TopK
 
 export interface DatasetStats {
   rowsRead: number
@@ -127,6 +132,9 @@ export interface DatasetStats {
   items: number
   rows: number
 }
+
+/** Every model type with its parameters, from the core's one list of them. */
+export declare function describeModels(): Array<ModelDescription>
 
 export interface EvalResult {
   usersEvaluated: number
@@ -140,6 +148,12 @@ export interface IterationInfo {
   seconds: number
   loss?: number
 }
+
+/**
+ * A saved model back from its type, params (as saved), arrays and the id maps' sizes; every
+ * array's shape is checked against the params and sizes.
+ */
+export declare function loadModel(typeName: string, params: object | undefined | null, arrays: Array<ModelArray>, nUsers: number, nItems: number): Model
 
 export interface LoadOptions {
   /** One file to split, or `train` (+ `valid`, `test`) pre-split files. */
@@ -163,6 +177,38 @@ export interface LoadOptions {
   minItemInteractions?: number
 }
 
+/** A named float32 array of a model (what `saveModel` writes as `<name>.npy`). */
+export interface ModelArray {
+  name: string
+  shape: Array<number>
+  data: Float32Array
+}
+
+export interface ModelDescription {
+  name: string
+  doc: string
+  params: Array<ParamDescription>
+}
+
+export interface ParamDescription {
+  /** snake_case (YAML, artifacts); the JS API takes the camelCase form. */
+  name: string
+  /** "int" | "float" | "bool" | "choice" */
+  kind: string
+  min?: number
+  /** Whether `min` itself is excluded (floats only). */
+  minExclusive?: boolean
+  /** Absent when unbounded. */
+  max?: number
+  /** The allowed strings of a "choice". */
+  values?: Array<string>
+  default: number | boolean | string
+  doc: string
+}
+
+/** The popularity baseline fitted on `train`, which it also filters seen items with. */
+export declare function popularityFit(train: Matrix): Model
+
 export interface SplitOptions {
   /** "leave-last-out" | "random" | "time" | "none" | "given" */
   strategy: string
@@ -173,8 +219,8 @@ export interface SplitOptions {
   testCutoff?: number
 }
 
-/** Ranked item indices and their scores, best first (flat, row-major for batches). */
 export interface TopK {
+  /** Item indices, best first. */
   ids: Uint32Array
   scores: Float32Array
 }

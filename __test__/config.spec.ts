@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultAlsParams, defaultConfig, loadConfig, parseConfig, type Config } from '../src/config/index.js';
+import { defaultsOf } from '../src/models/params.js';
+import { defaultConfig, loadConfig, parseConfig, type Config } from '../src/config/index.js';
 import { CfError, isCfError } from '../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cf-config-'));
@@ -52,7 +53,7 @@ describe('parseConfig: valid files', () => {
           name: 'als',
           params: {
             factors: 64, regularization: 50, alpha: 10, iterations: 15, seed: 42, solver: 'cg',
-            cg_steps: 3, cg_precision: 'mixed', confidence: 'linear', epsilon: 1, threads: 0, scale_regularization: false,
+            cg_steps: 3, cg_precision: 'mixed', confidence: 'linear', epsilon: 1, threads: 0, scale_regularization: false, compute_loss: false,
           },
         },
       ],
@@ -96,7 +97,7 @@ output: out/full
       {
         type: 'als', name: 'als-big',
         params: { factors: 128, regularization: 0.1, alpha: 40, iterations: 20, seed: 1, solver: 'cholesky', cg_steps: 5,
-          cg_precision: 'single', confidence: 'log', epsilon: 0.5, threads: 4, scale_regularization: true },
+          cg_precision: 'single', confidence: 'log', epsilon: 0.5, threads: 4, scale_regularization: true, compute_loss: false },
       },
       { type: 'popularity', name: 'popularity', params: {} },
     ]);
@@ -108,7 +109,7 @@ output: out/full
   it('accepts a single k and fills unset ALS params', () => {
     const config = parseConfig(`${MINIMAL}    params: { factors: 8 }\nevaluate: { k: 5 }\n`, 'c.yaml');
     expect(config.evaluate.k).toEqual([5]);
-    expect(config.models[0]!.params).toEqual({ ...defaultAlsParams(), factors: 8 });
+    expect(config.models[0]!.params).toEqual({ ...defaultsOf('als'), factors: 8 });
   });
 
   it('defaults the split of pre-split files to none', () => {
@@ -163,13 +164,13 @@ models: [{ type: als }]
 
   it('rejects factors 0 with the value it got', () => {
     expect(rejection(`${MINIMAL}    params:\n      factors: 0\n`)).toBe(
-      'config.yaml:7: models[0].params.factors must be an integer >= 1 (got 0)',
+      'config.yaml:7: models[0].params.factors must be an integer in 1..=4096 (got 0)',
     );
   });
 
   it('rejects a wrong type', () => {
     expect(rejection(`${MINIMAL}    params: { regularization: "high" }\n`)).toBe(
-      'config.yaml:6: models[0].params.regularization must be a number >= 0 (got "high")',
+      'config.yaml:6: models[0].params.regularization must be a finite number >= 0 (got "high")',
     );
     expect(rejection(MINIMAL.replace('models:\n  - type: als\n', 'models: { type: als }\n'))).toBe(
       'config.yaml:4: models must be a list of models (got a mapping)',
@@ -287,6 +288,6 @@ models: [{ type: als }]
   it('prefixes the file path given to loadConfig', () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, `${MINIMAL}    params: { factors: -1 }\n`);
-    expect(() => loadConfig(file)).toThrow(`${file}:6: models[0].params.factors must be an integer >= 1 (got -1)`);
+    expect(() => loadConfig(file)).toThrow(`${file}:6: models[0].params.factors must be an integer in 1..=4096 (got -1)`);
   });
 });

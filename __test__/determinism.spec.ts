@@ -38,6 +38,6 @@ describe('determinism across thread counts', () => {
       same += [...single.recommend(u, { k: 10 }).ids].filter((i) => a.has(i)).length;
     }
     expect(same / (10 * users)).toBeGreaterThan(0.95);
-    expect(() => ALS.fitSync(train, { ...params, cgPrecision: 'half' as never })).toThrow(/cg_precision.*"half"/);
+    expect(() => ALS.fitSync(train, { ...params, cgPrecision: 'half' as never })).toThrow(/cgPrecision: must be one of "mixed", "single" \(got "half"\)/);
   });
 });

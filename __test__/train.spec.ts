@@ -98,7 +98,7 @@ describe('bad input: one line naming the problem, exit code 2', () => {
     ['too few fields', config('  path: $DIR/d.csv\n  columns: { user: 0, item: 1, rating: 2 }'), { 'd.csv': '1,2,3\n4,5\n' }, /d\.csv:2: expected at least 3 fields, found 2/],
     ['unknown config key', config('  path: $DIR/d.csv\n  colums: {}'), { 'd.csv': good }, /unknown key data\.colums/],
     ['wrong type in config', config('  path: $DIR/d.csv', '[{ type: als, params: { factors: "many" } }]'), { 'd.csv': good }, /factors/],
-    ['factors = 0', config('  path: $DIR/d.csv', '[{ type: als, params: { factors: 0 } }]'), { 'd.csv': good }, /factors must be an integer >= 1/],
+    ['factors = 0', config('  path: $DIR/d.csv', '[{ type: als, params: { factors: 0 } }]'), { 'd.csv': good }, /factors must be an integer in 1..=4096 \(got 0\)/],
     ['k = 0', config('  path: $DIR/d.csv', undefined, 'evaluate: { k: [0] }'), { 'd.csv': good }, /evaluate\.k/],
     ['one user', config('  path: $DIR/d.csv'), { 'd.csv': 'u,i\na,1\na,2\na,3\n' }, /1 user after filtering/],
     [

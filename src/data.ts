@@ -1,4 +1,5 @@
 import { call, native, type Binding } from './native.js';
+import { checkKeys } from './options.js';
 import type { DataConfig, SplitConfig } from './config/index.js';
 import type { Matrix } from './models/types.js';
 
@@ -45,9 +46,15 @@ export type SplitOptions =
   | { strategy: 'given' };
 
 /** Read, filter and index interactions natively (delimited text, optionally gzipped). */
+const LOAD_KEYS = [
+  'path', 'train', 'valid', 'test', 'delimiter', 'header', 'user', 'item', 'rating', 'time',
+  'positiveThreshold', 'values', 'duplicates', 'minUserInteractions', 'minItemInteractions',
+] as const satisfies readonly (keyof LoadOptions)[];
+
 export function loadDataset(source: string | LoadOptions): Dataset {
+  if (typeof source !== 'string') checkKeys(source, LOAD_KEYS, 'loadDataset');
   const o = typeof source === 'string' ? { path: source } : { ...source };
-  return call(() => native.Dataset.load(o));
+  return call(() => native().Dataset.load(o));
 }
 
 /** The `data` section of a config, as `loadDataset` options. */
@@ -74,7 +81,7 @@ export function loadOptionsFromConfig(d: DataConfig): LoadOptions {
 
 /** Indexed arrays straight into a dataset (ids are the indices' decimal strings). */
 export function datasetFromArrays(users: Uint32Array, items: Uint32Array, values?: Float32Array, times?: Float64Array): Dataset {
-  return call(() => native.Dataset.fromArrays(users, items, values ?? null, times ?? null));
+  return call(() => native().Dataset.fromArrays(users, items, values ?? null, times ?? null));
 }
 
 export interface Splits {
@@ -84,7 +91,10 @@ export interface Splits {
 }
 
 /** Train / validation / test matrices, all with the dataset's full user x item shape. */
+const SPLIT_KEYS = ['strategy', 'valid', 'test', 'seed', 'validCutoff', 'testCutoff'] as const;
+
 export function splitDataset(ds: Dataset, s: SplitOptions): Splits {
+  checkKeys(s, SPLIT_KEYS, 'splitDataset');
   const [train, valid, test] = call(() => ds.split({ ...s }));
   return { train: train!, valid: valid ?? null, test: test ?? null };
 }
@@ -102,5 +112,5 @@ export function splitOptionsFromConfig(s: SplitConfig, preSplit: boolean): Split
 }
 
 export function matrixFromCoo(users: Uint32Array, items: Uint32Array, nUsers: number, nItems: number, values?: Float32Array): Matrix {
-  return call(() => native.Matrix.fromCoo(users, items, values ?? null, nUsers, nItems));
+  return call(() => native().Matrix.fromCoo(users, items, values ?? null, nUsers, nItems));
 }

@@ -1,7 +1,11 @@
 // Public API of cf-native.
-export { ALS, ALS_DEFAULTS, type AlsParams, type FitOptions, type FitProgress, type FoldInOptions } from './models/als.js';
+export { ALS, ALS_DEFAULTS, type AlsParams } from './models/als.js';
 export { Popularity } from './models/popularity.js';
-export type { EvalResult, EvaluateOptions, Matrix, RecommendOptions, TopK } from './models/types.js';
+export { Recommender } from './models/recommender.js';
+export { fitModel, modelEntry, BASELINE_TYPE } from './models/registry.js';
+export { MODEL_TYPES, defaultsOf, specOf, type ModelType, type ParamsOf, type ResolvedParams } from './models/params.js';
+export { MODEL_SPECS } from './models/spec.generated.js';
+export type { EvalResult, EvaluateOptions, FitOptions, FitProgress, FoldInOptions, Matrix, RecommendOptions, TopK } from './models/types.js';
 export { loadDataset, datasetFromArrays, splitDataset, matrixFromCoo, type Dataset, type LoadOptions, type SplitOptions, type Splits } from './data.js';
 export { loadModel, saveModel, type LoadedModel, type SaveInfo } from './artifacts/model-io.js';
 export { loadConfig, parseConfig, type Config } from './config/index.js';

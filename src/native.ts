@@ -1,14 +1,17 @@
 // The one place that touches the generated binding: everything else imports from here, so
-// native errors always come out as CfError with a stable code.
+// native errors always come out as CfError with the core's code. The addon loads on first
+// use, so the CLI's --help and config-only errors work without a built binary.
 import { createRequire } from 'node:module';
 import { CfError } from './errors.js';
 import type * as Binding from '../binding.cjs';
 
 const require = createRequire(import.meta.url);
+let loaded: typeof Binding | undefined;
 
-function loadBinding(): typeof Binding {
+export function native(): typeof Binding {
+  if (loaded) return loaded;
   try {
-    return require('../binding.cjs') as typeof Binding;
+    loaded = require('../binding.cjs') as typeof Binding;
   } catch (cause) {
     throw new CfError(
       'ERR_CF_NATIVE',
@@ -16,18 +19,16 @@ function loadBinding(): typeof Binding {
       { cause },
     );
   }
+  return loaded;
 }
 
-export const native = loadBinding();
 export type { Binding };
 
-const CODED = /^\[(ERR_CF_[A-Z_]+)\] ([\s\S]*)$/;
-
-/** Turn a `[CODE] message` error from Rust into a CfError; pass anything else through. */
+/** A native error carries the core's code (`ERR_CF_*`) as `code`: make it a CfError. */
 export function fromNative(err: unknown): unknown {
   if (err instanceof Error && !(err instanceof CfError)) {
-    const m = CODED.exec(err.message);
-    if (m) return new CfError(m[1]!, m[2]!, { cause: err });
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_CF_')) return new CfError(code, err.message, { cause: err });
   }
   return err;
 }

@@ -1,17 +1,21 @@
-// A saved model is a folder: factors as .npy (numpy-loadable), id maps as JSON, the training
-// matrix (to filter seen items after loading) as CSR .npy, and model.json describing it all.
+// A saved model is a folder: the model's arrays as .npy (numpy-loadable), id maps as JSON,
+// the training matrix (to filter seen items after loading) as CSR .npy, and model.json
+// describing it all. Written the same way for every model type: the arrays and params come
+// from the model itself, and loading goes back through the core's registry.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CfError } from '../errors.js';
-import { ALS, type AlsParams } from '../models/als.js';
-import { Popularity } from '../models/popularity.js';
+import { wrapModel } from '../models/registry.js';
+import type { Recommender } from '../models/recommender.js';
 import type { Matrix } from '../models/types.js';
-import { call, native } from '../native.js';
-import { readNpy, writeNpy } from './npy.js';
+import { call, native, type Binding } from '../native.js';
+import { readNpy, writeNpy, type NpyArray } from './npy.js';
 import { writeJsonAtomic } from './atomic.js';
 import { gitVersion, packageVersion } from './version.js';
 
-export const FORMAT_VERSION = 1;
+/** 2: params are snake_case (version 1 stored the API's camelCase; both load). */
+export const FORMAT_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
 
 export interface SaveInfo {
   userIds: string[];
@@ -23,27 +27,14 @@ export interface SaveInfo {
 }
 
 export interface LoadedModel {
-  model: ALS | Popularity;
+  model: Recommender;
   userIds: string[];
   itemIds: string[];
   train: Matrix;
   meta: Record<string, unknown>;
 }
 
-export async function saveModel(dir: string, model: ALS | Popularity, info: SaveInfo): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const shapes: Record<string, number[]> = {};
-  if (model instanceof ALS) {
-    const k = model.factors;
-    shapes.user_factors = [model.nUsers, k];
-    shapes.item_factors = [model.nItems, k];
-    await writeNpy(join(dir, 'user_factors.npy'), model.userFactors(), shapes.user_factors);
-    await writeNpy(join(dir, 'item_factors.npy'), model.itemFactors(), shapes.item_factors);
-  } else {
-    const c = model.counts();
-    shapes.item_counts = [c.length];
-    await writeNpy(join(dir, 'item_counts.npy'), c, shapes.item_counts);
-  }
+export async function saveModel(dir: string, model: Recommender, info: SaveInfo): Promise<void> {
   const t = info.train ?? model.train;
   if (!t) throw new CfError('ERR_CF_INVALID_ARG', 'saveModel: the model has no training matrix; pass info.train');
   if (info.userIds.length !== t.nRows || info.itemIds.length !== t.nCols) {
@@ -51,6 +42,12 @@ export async function saveModel(dir: string, model: ALS | Popularity, info: Save
       'ERR_CF_INVALID_ARG',
       `saveModel: ${info.userIds.length} user ids and ${info.itemIds.length} item ids do not match the ${t.nRows} x ${t.nCols} training matrix`,
     );
+  }
+  await mkdir(dir, { recursive: true });
+  const shapes: Record<string, number[]> = {};
+  for (const a of model.inner.arrays()) {
+    shapes[a.name] = a.shape;
+    await writeNpy(join(dir, `${a.name}.npy`), a.data, a.shape);
   }
   await writeNpy(join(dir, 'train_indptr.npy'), t.indptr(), [t.nRows + 1]);
   await writeNpy(join(dir, 'train_indices.npy'), t.indices(), [t.nnz]);
@@ -78,38 +75,55 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
+async function readIds(path: string): Promise<string[]> {
+  const ids = await readJson(path);
+  if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string')) {
+    throw new CfError('ERR_CF_DATA', `${path}: must be a JSON array of strings`);
+  }
+  return ids as string[];
+}
+
+/** Read `<name>.npy`, checking its shape against the one model.json gives (when it gives one). */
+async function readArray(dir: string, name: string, shape: unknown): Promise<NpyArray> {
+  const path = join(dir, `${name}.npy`);
+  const a = await readNpy(path);
+  if (Array.isArray(shape) && (shape.length !== a.shape.length || shape.some((d, i) => d !== a.shape[i]))) {
+    throw new CfError('ERR_CF_DATA', `${path}: shape [${a.shape.join(', ')}] does not match model.json's [${shape.join(', ')}]`);
+  }
+  return a;
+}
+
 export async function loadModel(dir: string): Promise<LoadedModel> {
-  const meta = (await readJson(join(dir, 'model.json'))) as Record<string, unknown>;
-  if (meta.format_version !== FORMAT_VERSION) {
-    throw new CfError('ERR_CF_IO', `${join(dir, 'model.json')}: unsupported format_version ${String(meta.format_version)}`);
+  const metaPath = join(dir, 'model.json');
+  const meta = (await readJson(metaPath)) as Record<string, unknown>;
+  if (!READABLE_VERSIONS.includes(meta.format_version as number)) {
+    throw new CfError('ERR_CF_IO', `${metaPath}: unsupported format_version ${String(meta.format_version)}`);
   }
-  const userIds = (await readJson(join(dir, 'user_ids.json'))) as string[];
-  const itemIds = (await readJson(join(dir, 'item_ids.json'))) as string[];
-  const indptr = await readNpy(join(dir, 'train_indptr.npy'));
-  const indices = await readNpy(join(dir, 'train_indices.npy'));
-  const values = await readNpy(join(dir, 'train_values.npy'));
-  const train = call(() =>
-    native.Matrix.fromCsr(
-      indptr.data as Uint32Array,
-      indices.data as Uint32Array,
-      values.data as Float32Array,
-      userIds.length,
-      itemIds.length,
-    ),
+  const shapes = (meta.shapes ?? {}) as Record<string, unknown>;
+  const userIds = await readIds(join(dir, 'user_ids.json'));
+  const itemIds = await readIds(join(dir, 'item_ids.json'));
+  const [indptr, indices, values] = await Promise.all(
+    ['train_indptr', 'train_indices', 'train_values'].map((n) => readArray(dir, n, undefined)),
   );
-  let model: ALS | Popularity;
-  if (meta.type === 'als') {
-    const u = await readNpy(join(dir, 'user_factors.npy'));
-    const i = await readNpy(join(dir, 'item_factors.npy'));
-    model = ALS.fromFactors(meta.params as AlsParams, u.data as Float32Array, i.data as Float32Array);
-  } else if (meta.type === 'popularity') {
-    model = Popularity.fromCounts((await readNpy(join(dir, 'item_counts.npy'))).data as Float32Array);
-  } else {
-    throw new CfError('ERR_CF_IO', `${join(dir, 'model.json')}: unknown model type ${String(meta.type)}`);
+  const train = call(() =>
+    native().Matrix.fromCsr(indptr!.data as Uint32Array, indices!.data as Uint32Array, values!.data as Float32Array, userIds.length, itemIds.length),
+  );
+  const arrays: Binding.ModelArray[] = [];
+  for (const name of Object.keys(shapes).filter((n) => n !== 'train')) {
+    const a = await readArray(dir, name, shapes[name]);
+    if (!(a.data instanceof Float32Array)) throw new CfError('ERR_CF_DATA', `${join(dir, `${name}.npy`)}: must be float32`);
+    arrays.push({ name, shape: a.shape, data: a.data });
   }
-  if (model.type === 'als' && ((model as ALS).nUsers !== userIds.length || (model as ALS).nItems !== itemIds.length)) {
-    throw new CfError('ERR_CF_IO', `${dir}: factor shapes do not match the id maps`);
-  }
+  const inner = call(() => {
+    try {
+      return native().loadModel(String(meta.type), (meta.params ?? {}) as object, arrays, userIds.length, itemIds.length);
+    } catch (err) {
+      // Name the folder: the core names the array or parameter at fault.
+      if (err instanceof Error) err.message = `${dir}: ${err.message}`;
+      throw err;
+    }
+  });
+  const model = wrapModel(inner);
   model.train = train;
   return { model, userIds, itemIds, train, meta };
 }

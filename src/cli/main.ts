@@ -3,6 +3,7 @@
 import { cac } from 'cac';
 import { isCfError } from '../errors.js';
 import { packageVersion } from '../artifacts/version.js';
+import { modelsCommand } from './models.js';
 import { runTrainCommand } from './train.js';
 
 const cli = cac('cf-native');
@@ -12,6 +13,12 @@ cli
   .option('--quiet', 'Only print the final table')
   .action(async (config: string | undefined, opts: { quiet?: boolean }) => {
     process.exitCode = await runTrainCommand(config, { quiet: opts.quiet ?? false });
+  });
+
+cli
+  .command('models [type]', 'List the model types, or the parameters of one (names, bounds, defaults)')
+  .action((type: string | undefined) => {
+    process.exitCode = modelsCommand(type);
   });
 
 cli.help();

@@ -9,6 +9,13 @@
  * relative ones are resolved by whoever opens them (against the process cwd).
  */
 
+import { defaultsOf, MODEL_TYPES, type ModelType, type ResolvedParams } from '../models/params.js';
+
+export { MODEL_TYPES, type ModelType };
+
+/** The model a config without one trains (the demo). */
+export const DEFAULT_MODEL: ModelType = MODEL_TYPES[0]!;
+
 export const DELIMITERS = [',', '\t', '::', '|', ';', ' '] as const;
 export type Delimiter = (typeof DELIMITERS)[number];
 
@@ -81,48 +88,14 @@ export interface NoSplitConfig {
 
 export type SplitConfig = LeaveLastOutSplitConfig | RandomSplitConfig | TimeSplitConfig | NoSplitConfig;
 
-export const ALS_SOLVERS = ['cg', 'cholesky'] as const;
-export type AlsSolver = (typeof ALS_SOLVERS)[number];
-export const ALS_CG_PRECISIONS = ['mixed', 'single'] as const;
-export type AlsCgPrecision = (typeof ALS_CG_PRECISIONS)[number];
-
-export const ALS_CONFIDENCES = ['linear', 'log'] as const;
-export type AlsConfidence = (typeof ALS_CONFIDENCES)[number];
-
-export interface AlsParamsConfig {
-  factors: number;
-  regularization: number;
-  alpha: number;
-  iterations: number;
-  seed: number;
-  solver: AlsSolver;
-  cg_steps: number;
-  /** What CG reads: a float16 copy of the other side ('mixed') or float32 ('single'). */
-  cg_precision: AlsCgPrecision;
-  confidence: AlsConfidence;
-  epsilon: number;
-  /** 0 = all cores. */
-  threads: number;
-  scale_regularization: boolean;
-}
-
-export const MODEL_TYPES = ['als', 'popularity'] as const;
-export type ModelType = (typeof MODEL_TYPES)[number];
-
-export interface AlsModelConfig {
-  type: 'als';
+/** A model of the config: its type (any registered model), output folder name, and its
+ * params resolved against the core's spec (snake_case, defaults filled in). */
+export interface ModelConfig {
+  type: ModelType;
   /** Output folder name; defaults to the type. Unique within a config. */
   name: string;
-  params: AlsParamsConfig;
+  params: ResolvedParams;
 }
-
-export interface PopularityModelConfig {
-  type: 'popularity';
-  name: string;
-  params: Record<string, never>;
-}
-
-export type ModelConfig = AlsModelConfig | PopularityModelConfig;
 
 export interface EvaluateConfig {
   /** Sorted ascending, without duplicates, non-empty. */
@@ -141,23 +114,6 @@ export interface Config {
 // Seeds cross into Rust; u32 fits whatever integer type the binding picks.
 export const MAX_SEED = 0xffff_ffff;
 
-export function defaultAlsParams(): AlsParamsConfig {
-  return {
-    factors: 64,
-    regularization: 50,
-    alpha: 10,
-    iterations: 15,
-    seed: 42,
-    solver: 'cg',
-    cg_steps: 3,
-    cg_precision: 'mixed',
-    confidence: 'linear',
-    epsilon: 1,
-    threads: 0,
-    scale_regularization: false,
-  };
-}
-
 export function defaultSplit(): LeaveLastOutSplitConfig {
   return { strategy: 'leave-last-out', valid: 1, test: 1, seed: 42 };
 }
@@ -167,8 +123,8 @@ export function defaultEvaluate(): EvaluateConfig {
 }
 
 /**
- * A complete config for one file and an ALS model, as if written by hand with only
- * `data.path`, `data.columns`, one `als` model and `output`. Columns are the MovieLens
+ * A complete config for one file and the default model, as if written by hand with only
+ * `data.path`, `data.columns`, one model and `output`. Columns are the MovieLens
  * layout by index (user, item, rating, timestamp), which also fits headerless files.
  */
 export function defaultConfig(datasetPath: string, output: string): Config {
@@ -188,7 +144,7 @@ export function defaultConfig(datasetPath: string, output: string): Config {
       min_item_interactions: 1,
     },
     split: defaultSplit(),
-    models: [{ type: 'als', name: 'als', params: defaultAlsParams() }],
+    models: [{ type: DEFAULT_MODEL, name: DEFAULT_MODEL, params: defaultsOf(DEFAULT_MODEL) }],
     evaluate: defaultEvaluate(),
     output,
   };

@@ -5,26 +5,24 @@
  * pile of branch errors with no single path a person could act on.
  */
 import { basename, extname } from 'node:path';
+import { closest } from '../options.js';
+import { ParamIssue, resolveParams, type ResolvedParams } from '../models/params.js';
 import {
-  ALS_CONFIDENCES,
-  ALS_SOLVERS,
-  ALS_CG_PRECISIONS,
   DELIMITERS,
   DUPLICATE_MODES,
   MAX_SEED,
   MODEL_TYPES,
   SPLIT_STRATEGIES,
   VALUE_MODES,
-  defaultAlsParams,
   defaultEvaluate,
   defaultSplit,
-  type AlsParamsConfig,
   type ColumnRef,
   type ColumnsConfig,
   type Config,
   type DataConfig,
   type EvaluateConfig,
   type ModelConfig,
+  type ModelType,
   type SplitConfig,
   type SplitStrategy,
 } from './schema.js';
@@ -62,28 +60,6 @@ function describe(v: unknown): string {
 
 function fail(path: KeyPath, problem: string, anchor: IssueAnchor = 'value'): never {
   throw new ConfigIssue(path, anchor, `${formatKeyPath(path)} ${problem}`);
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-function closest(word: string, candidates: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : null;
 }
 
 const hasOwn = (o: Raw, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
@@ -292,26 +268,16 @@ function validateSplit(v: unknown, data: DataConfig): SplitConfig {
   }
 }
 
-const ALS_KEYS = Object.keys(defaultAlsParams()) as (keyof AlsParamsConfig)[];
-
-function validateAlsParams(v: unknown, path: KeyPath): AlsParamsConfig {
-  const d = defaultAlsParams();
-  if (v === undefined) return d;
-  const o = mapping(v, path, ALS_KEYS);
-  return {
-    factors: withDefault(o, 'factors', path, d.factors, (x, q) => int(x, q, 1)),
-    regularization: withDefault(o, 'regularization', path, d.regularization, (x, q) => num(x, q, { min: 0 })),
-    alpha: withDefault(o, 'alpha', path, d.alpha, (x, q) => num(x, q, { min: 0 })),
-    iterations: withDefault(o, 'iterations', path, d.iterations, (x, q) => int(x, q, 1)),
-    seed: withDefault(o, 'seed', path, d.seed, seed),
-    solver: withDefault(o, 'solver', path, d.solver, (x, q) => oneOf(x, q, ALS_SOLVERS)),
-    cg_steps: withDefault(o, 'cg_steps', path, d.cg_steps, (x, q) => int(x, q, 1)),
-    cg_precision: withDefault(o, 'cg_precision', path, d.cg_precision, (x, q) => oneOf(x, q, ALS_CG_PRECISIONS)),
-    confidence: withDefault(o, 'confidence', path, d.confidence, (x, q) => oneOf(x, q, ALS_CONFIDENCES)),
-    epsilon: withDefault(o, 'epsilon', path, d.epsilon, (x, q) => num(x, q, { min: 0, minExclusive: true })),
-    threads: withDefault(o, 'threads', path, d.threads, (x, q) => int(x, q, 0)),
-    scale_regularization: withDefault(o, 'scale_regularization', path, d.scale_regularization, bool),
-  };
+/** A model's params against the core's spec (names, bounds, defaults), key paths kept. */
+function validateParams(type: ModelType, v: unknown, path: KeyPath): ResolvedParams {
+  const raw = v === undefined ? {} : mapping(v, path, Object.keys(v ?? {}));
+  try {
+    return resolveParams(type, raw, closest);
+  } catch (err) {
+    if (!(err instanceof ParamIssue)) throw err;
+    if (err.onKey) throw new ConfigIssue([...path, err.key], 'key', `unknown key ${formatKeyPath([...path, err.key])} (${err.message})`);
+    fail([...path, err.key], err.message);
+  }
 }
 
 // The name becomes a folder under `output`, so it must not be able to climb out of it.
@@ -339,10 +305,7 @@ function validateModels(v: unknown): ModelConfig[] {
       fail([...p, 'name'], `${JSON.stringify(name)} is already used by models[${first}]${caseOnly}${implicit}; give each model a unique name, it is its output folder`);
     }
     names.set(name.toLowerCase(), i);
-    const params = opt(o, 'params');
-    if (type === 'als') return { type, name, params: validateAlsParams(params, [...p, 'params']) };
-    if (params !== undefined) mapping(params, [...p, 'params'], [], () => `${type} takes no params`);
-    return { type, name, params: {} };
+    return { type, name, params: validateParams(type, opt(o, 'params'), [...p, 'params']) };
   });
 }
 

@@ -1,6 +1,7 @@
 import type { Binding } from '../native.js';
 
 export type Matrix = Binding.Matrix;
+export type NativeModel = Binding.Model;
 
 export interface TopK {
   /** Item indices, best first. */
@@ -9,7 +10,7 @@ export interface TopK {
 }
 
 export interface RecommendOptions {
-  /** How many items (default 10). */
+  /** How many items (default 10; capped at the number of items). */
   k?: number;
   /** Leave out the items the user has in the training matrix (default true). */
   filterSeen?: boolean;
@@ -17,10 +18,12 @@ export interface RecommendOptions {
   exclude?: Matrix | null;
 }
 
-/** The matrix whose row `recommend` removes, or null for none. */
-export function seenFilter(train: Matrix | null, o: RecommendOptions): Matrix | null {
-  if (o.filterSeen === false) return null;
-  return o.exclude ?? train;
+/** Options of the fold-in rankings (`recommendForItems`, `similarToNewItem`). */
+export interface FoldInOptions {
+  /** How many items (default 10). */
+  k?: number;
+  /** One value per id, as in training data (default 1 each); finite and >= 0. */
+  values?: Float32Array | number[];
 }
 
 export interface EvalResult {
@@ -32,22 +35,23 @@ export interface EvalResult {
 
 export interface EvaluateOptions {
   /** Cut-offs, e.g. [10, 20]. */
-  k: number[];
+  k: number | number[];
   /** Remove the user's training items (and `alsoExclude`'s) from the ranking. Default true. */
   filterSeen?: boolean;
   alsoExclude?: Matrix | null;
+  /** Default: the model's own `threads` parameter, if it has one. */
   threads?: number;
+  signal?: AbortSignal;
 }
 
-export interface RawEval {
-  usersEvaluated: number;
-  usersWithoutTrain: number;
-  names: string[];
-  values: number[];
+export interface FitProgress {
+  iteration: number;
+  iterations: number;
+  seconds: number;
+  loss: number | null;
 }
 
-export function toEvalResult(r: RawEval): EvalResult {
-  const metrics: Record<string, number> = {};
-  r.names.forEach((n, i) => (metrics[n] = r.values[i]!));
-  return { usersEvaluated: r.usersEvaluated, usersWithoutTrain: r.usersWithoutTrain, metrics };
+export interface FitOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: FitProgress) => void;
 }

@@ -2,13 +2,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { AlsParamsConfig, Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { loadDataset, loadOptionsFromConfig, splitDataset, splitOptionsFromConfig } from '../data.js';
 import { saveModel } from '../artifacts/model-io.js';
 import { writeJsonAtomic } from '../artifacts/atomic.js';
-import { ALS, type AlsParams, type FitProgress } from '../models/als.js';
-import { Popularity } from '../models/popularity.js';
-import type { EvalResult, Matrix } from '../models/types.js';
+import type { Recommender } from '../models/recommender.js';
+import { BASELINE_TYPE, fitModel } from '../models/registry.js';
+import type { EvalResult, FitProgress, Matrix } from '../models/types.js';
 
 export interface ModelResult {
   name: string;
@@ -33,23 +33,6 @@ export interface TrainHooks {
   log?: (line: string) => void;
   onProgress?: (model: string, p: FitProgress) => void;
   signal?: AbortSignal;
-}
-
-export function alsParamsFromConfig(p: AlsParamsConfig): AlsParams {
-  return {
-    factors: p.factors,
-    regularization: p.regularization,
-    scaleRegularization: p.scale_regularization,
-    alpha: p.alpha,
-    confidence: p.confidence,
-    epsilon: p.epsilon,
-    iterations: p.iterations,
-    solver: p.solver,
-    cgSteps: p.cg_steps,
-    cgPrecision: p.cg_precision,
-    seed: p.seed,
-    threads: p.threads,
-  };
 }
 
 async function hashFiles(paths: string[]): Promise<string> {
@@ -80,7 +63,7 @@ export async function runTrain(config: Config, hooks: TrainHooks = {}): Promise<
 
   let usersEvaluated = 0;
   let usersWithoutTrain = 0;
-  const evaluate = async (m: ALS | Popularity) => {
+  const evaluate = async (m: Recommender) => {
     const on = async (truth: Matrix | null, also: Matrix | null): Promise<EvalResult | null> =>
       truth ? m.evaluate(train, truth, { k: ks, filterSeen, alsoExclude: also }) : null;
     const v = await on(valid, null);
@@ -94,7 +77,7 @@ export async function runTrain(config: Config, hooks: TrainHooks = {}): Promise<
     return { valid: v?.metrics ?? null, test: t?.metrics ?? null };
   };
 
-  const baselineModel = Popularity.fit(train);
+  const baselineModel = await fitModel(BASELINE_TYPE, train, {});
   const baseline = await evaluate(baselineModel);
   if (usersWithoutTrain > 0) log(`evaluation: ${usersWithoutTrain} users without training rows were left out`);
 
@@ -103,15 +86,14 @@ export async function runTrain(config: Config, hooks: TrainHooks = {}): Promise<
   for (const mc of config.models) {
     hooks.signal?.throwIfAborted();
     const started = performance.now();
-    let model: ALS | Popularity;
-    if (mc.type === 'als') {
-      model = await ALS.fit(train, alsParamsFromConfig(mc.params), {
-        signal: hooks.signal,
-        onProgress: (p) => hooks.onProgress?.(mc.name, p),
-      });
-    } else {
-      model = baselineModel;
-    }
+    // The baseline was fitted already, on the same matrix: reuse it rather than fit twice.
+    const model =
+      mc.type === BASELINE_TYPE
+        ? baselineModel
+        : await fitModel(mc.type, train, mc.params, {
+            signal: hooks.signal,
+            onProgress: (p) => hooks.onProgress?.(mc.name, p),
+          });
     const trainSeconds = (performance.now() - started) / 1000;
     const scores = model === baselineModel ? baseline : await evaluate(model);
     const dir = join(output, mc.name);
@@ -119,7 +101,7 @@ export async function runTrain(config: Config, hooks: TrainHooks = {}): Promise<
     const result: ModelResult = {
       name: mc.name,
       type: mc.type,
-      params: mc.params as Record<string, unknown>,
+      params: model.params,
       train_seconds: trainSeconds,
       valid: scores.valid,
       test: scores.test,
@@ -128,7 +110,7 @@ export async function runTrain(config: Config, hooks: TrainHooks = {}): Promise<
     await writeJsonAtomic(join(dir, 'metrics.json'), {
       model: mc.type,
       name: mc.name,
-      params: mc.params,
+      params: model.params,
       train_seconds: trainSeconds,
       valid: scores.valid,
       test: scores.test,

@@ -42,6 +42,10 @@ pub enum Error {
     #[error("{0}")]
     Numeric(String),
 
+    /// An operation the model type does not offer (item similarity for popularity, say).
+    #[error("{0}")]
+    Unsupported(String),
+
     #[error("model is not fitted")]
     NotFitted,
 
@@ -59,6 +63,7 @@ impl Error {
             Error::Split(_) => "ERR_CF_SPLIT",
             Error::Numeric(_) => "ERR_CF_NUMERIC",
             Error::NotFitted => "ERR_CF_NOT_FITTED",
+            Error::Unsupported(_) => "ERR_CF_UNSUPPORTED",
             Error::Cancelled => "ERR_CF_CANCELLED",
         }
     }

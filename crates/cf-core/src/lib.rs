@@ -1,11 +1,13 @@
 //! cf-native's engine: interactions, splits, implicit ALS, top-K and ranking metrics.
 //! Knows nothing of Node; every user-facing failure is an `Error` that says what and where.
 
+pub mod args;
 pub mod data;
 pub mod error;
 pub mod linalg;
 pub mod metrics;
 pub mod models;
+pub mod params;
 pub mod pool;
 pub mod rng;
 pub mod topk;

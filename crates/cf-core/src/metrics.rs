@@ -10,8 +10,8 @@
 
 use crate::data::csr::Csr;
 use crate::error::{Error, Result};
-use crate::models::Scorer;
-use crate::topk::recommend_batch;
+use crate::models::Recommender;
+use crate::topk::{recommend_batch, SeenItems};
 
 pub const METRICS: [&str; 5] = ["precision", "recall", "ndcg", "map", "hit_rate"];
 
@@ -51,9 +51,9 @@ pub fn user_metrics(ranked: &[u32], truth: &[u32], k: usize) -> [f64; 5] {
 /// Rank for every user with held-out rows and score the lists. `exclude` are the matrices
 /// whose items a user already has (train, and validation when scoring test).
 pub fn evaluate(
-    scorer: &dyn Scorer,
+    model: &dyn Recommender,
     train: &Csr,
-    exclude: &[&Csr],
+    exclude: &[&dyn SeenItems],
     truth: &Csr,
     ks: &[usize],
 ) -> Result<EvalReport> {
@@ -63,7 +63,7 @@ pub fn evaluate(
     if let Some(&k) = ks.iter().find(|&&k| k == 0) {
         return Err(Error::param("k", format!("must be >= 1 (got {k})")));
     }
-    if truth.n_cols != scorer.n_items() || train.n_cols != scorer.n_items() {
+    if truth.n_cols != model.n_items() || train.n_cols != model.n_items() {
         return Err(Error::param(
             "truth",
             "matrices and model disagree on the number of items",
@@ -82,14 +82,16 @@ pub fn evaluate(
         }
     }
     let max_k = *ks.iter().max().unwrap();
-    let (ids, _) = if users.is_empty() {
+    // Lists are at most as long as there are items, whatever K asks for.
+    let width = max_k.min(model.n_items());
+    let (ids, _) = if users.is_empty() || width == 0 {
         (Vec::new(), Vec::new())
     } else {
-        recommend_batch(scorer, &users, max_k, exclude)?
+        recommend_batch(model, &users, max_k, exclude)?
     };
     let mut sums = vec![[0f64; 5]; ks.len()];
     for (r, &u) in users.iter().enumerate() {
-        let ranked = &ids[r * max_k..(r + 1) * max_k];
+        let ranked = &ids[r * width..(r + 1) * width];
         let truth_u = truth.row(u as usize).0;
         for (s, &k) in sums.iter_mut().zip(ks) {
             let m = user_metrics(ranked, truth_u, k);
@@ -151,5 +153,10 @@ mod tests {
         assert_abs_diff_eq!(get("hit_rate@1"), 1.0);
         assert_abs_diff_eq!(get("precision@2"), 0.5);
         assert!(evaluate(&pop, &train, &[&train], &truth, &[0]).is_err());
+        // K far beyond the items: lists hold every item, precision still divides by K.
+        let big = evaluate(&pop, &train, &[&train], &truth, &[1_000_000_000]).unwrap();
+        let get = |n: &str| big.metrics.iter().find(|(k, _)| k == n).unwrap().1;
+        assert_abs_diff_eq!(get("hit_rate@1000000000"), 1.0);
+        assert_abs_diff_eq!(get("recall@1000000000"), 1.0);
     }
 }

@@ -1,89 +1,67 @@
-use std::sync::{Arc, Mutex, RwLock};
+//! What only ALS does, as functions over a `Model` holding an ALS model: seeded init and
+//! iterations (the fit loop stays in TS for progress and cancellation), factors, exact
+//! fold-in of users and items, and partial fits.
+
+use std::sync::Arc;
 
 use cf_core::data::csr::Csr;
-use cf_core::models::als::{AlsModel, AlsParams, Confidence, IterationReport, Precision, Solver};
+use cf_core::models::als::{AlsModel, AlsParams, IterationReport, LongRows, Solver};
+use cf_core::params::Params;
 use cf_core::pool::pool;
 use napi::bindgen_prelude::*;
-use napi::Task;
 use napi_derive::napi;
 
-use crate::error::{invalid, to_napi};
+use crate::error::{to_napi, CoreTask, Op, Result};
 use crate::matrix::{Derived, Matrix};
-use crate::tasks::{recommend_one, EvaluateTask, ModelRef};
-use crate::topk::TopK;
+use crate::model::{ModelHandle, Shared, TopK};
+use crate::options::{raw_params, Opts};
 
-#[napi(object, object_to_js = false)]
-pub struct AlsOptions {
-    pub factors: Option<u32>,
-    pub regularization: Option<f64>,
-    pub scale_regularization: Option<bool>,
-    pub alpha: Option<f64>,
-    /// "linear" (1 + alpha r) or "log" (1 + alpha ln(1 + r / epsilon)).
-    pub confidence: Option<String>,
-    pub epsilon: Option<f64>,
-    pub iterations: Option<u32>,
-    /// "cg" or "cholesky".
-    pub solver: Option<String>,
-    pub cg_steps: Option<u32>,
-    /// What CG reads: "mixed" (a float16 copy of the other side, the default) or "single".
-    pub cg_precision: Option<String>,
-    pub seed: Option<u32>,
-    /// 0 = all cores.
-    pub threads: Option<u32>,
-    pub compute_loss: Option<bool>,
+fn not_als(type_name: &str) -> cf_core::Error {
+    cf_core::Error::Unsupported(format!("this is a {type_name} model, not als"))
 }
 
-fn params(o: &AlsOptions) -> Result<AlsParams> {
-    let d = AlsParams::default();
-    let confidence = match o.confidence.as_deref() {
-        None | Some("linear") => Confidence::Linear,
-        Some("log") => Confidence::Log {
-            epsilon: o.epsilon.unwrap_or(1.0) as f32,
-        },
-        Some(other) => {
-            return Err(invalid(
-                "confidence",
-                format!("must be \"linear\" or \"log\" (got {other:?})"),
-            ))
-        }
-    };
-    let solver = match o.solver.as_deref() {
-        None | Some("cg") => Solver::Cg {
-            steps: o.cg_steps.unwrap_or(3) as usize,
-        },
-        Some("cholesky") => Solver::Cholesky,
-        Some(other) => {
-            return Err(invalid(
-                "solver",
-                format!("must be \"cg\" or \"cholesky\" (got {other:?})"),
-            ))
-        }
-    };
-    let precision = match o.cg_precision.as_deref() {
-        None | Some("mixed") => Precision::Mixed,
-        Some("single") => Precision::Single,
-        Some(other) => {
-            return Err(invalid(
-                "cg_precision",
-                format!("must be \"mixed\" or \"single\" (got {other:?})"),
-            ))
-        }
-    };
-    let p = AlsParams {
-        factors: o.factors.map_or(d.factors, |v| v as usize),
-        regularization: o.regularization.map_or(d.regularization, |v| v as f32),
-        scale_regularization: o.scale_regularization.unwrap_or(d.scale_regularization),
-        alpha: o.alpha.map_or(d.alpha, |v| v as f32),
-        confidence,
-        iterations: o.iterations.map_or(d.iterations, |v| v as usize),
-        solver,
-        precision,
-        seed: o.seed.map_or(d.seed, u64::from),
-        threads: o.threads.map_or(d.threads, |v| v as usize),
-        compute_loss: o.compute_loss.unwrap_or(false),
-    };
-    p.validate().map_err(to_napi)?;
-    Ok(p)
+/// Run `f` on the ALS model inside `shared` (read lock).
+fn with_als<R>(
+    shared: &Shared,
+    f: impl FnOnce(&AlsModel) -> cf_core::Result<R>,
+) -> cf_core::Result<R> {
+    let m = shared.read();
+    match m.as_any().downcast_ref::<AlsModel>() {
+        Some(a) => f(a),
+        None => Err(not_als(m.type_name())),
+    }
+}
+
+fn checked_params(params: Option<Object>) -> Result<cf_core::params::Checked<AlsParams>> {
+    let raw = raw_params(params)?;
+    AlsParams::from_raw(raw.iter().map(|(k, v)| (k.as_str(), v.clone()))).map_err(to_napi)
+}
+
+/// A model with seeded initial factors for `nUsers` x `nItems`, ready for `alsIterate`.
+#[napi(
+    ts_args_type = "params: Record<string, unknown> | undefined | null, nUsers: number, nItems: number"
+)]
+pub fn als_init(params: Option<Object>, n_users: f64, n_items: f64) -> Result<ModelHandle> {
+    let p = checked_params(params)?;
+    let n_users = cf_core::args::count("nUsers", n_users, 1).map_err(to_napi)?;
+    let n_items = cf_core::args::count("nItems", n_items, 1).map_err(to_napi)?;
+    let m = AlsModel::new(p, n_users, n_items).map_err(to_napi)?;
+    Ok(ModelHandle::new(Box::new(m)))
+}
+
+/// A fitted model from row-major factor arrays.
+#[napi(
+    ts_args_type = "params: Record<string, unknown> | undefined | null, userFactors: Float32Array, itemFactors: Float32Array"
+)]
+pub fn als_from_factors(
+    params: Option<Object>,
+    user_factors: Float32Array,
+    item_factors: Float32Array,
+) -> Result<ModelHandle> {
+    let p = checked_params(params)?;
+    let m =
+        AlsModel::from_factors(p, user_factors.to_vec(), item_factors.to_vec()).map_err(to_napi)?;
+    Ok(ModelHandle::new(Box::new(m)))
 }
 
 #[napi(object)]
@@ -93,352 +71,231 @@ pub struct IterationInfo {
     pub loss: Option<f64>,
 }
 
-/// Implicit-feedback ALS. Iterations are driven from JS (`iterate`), so progress,
-/// cancellation and logging stay in TypeScript.
-#[napi]
-pub struct Als {
-    inner: Arc<RwLock<AlsModel>>,
-    /// Held by every change to the model (iterations, partial fits) for its whole duration, so
-    /// a partial fit can solve under the read lock (recommendations go on meanwhile) and
-    /// still apply to the model it solved against.
-    writer: Arc<Mutex<()>>,
-}
-
-impl Als {
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, AlsModel> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn partial_fit_task(
-        &self,
-        users: bool,
-        ids: &[u32],
-        rows: &Matrix,
-    ) -> AsyncTask<PartialFitTask> {
-        AsyncTask::new(PartialFitTask {
-            model: self.inner.clone(),
-            writer: self.writer.clone(),
-            users,
-            ids: ids.to_vec(),
-            rows: rows.csr.clone(),
-        })
-    }
-}
-
-/// The caller's values, or 1 per id when none were given (length checked in the core).
-fn values_or_ones(ids: &[u32], values: Option<&[f32]>) -> Vec<f32> {
-    values.map_or_else(|| vec![1.0; ids.len()], <[f32]>::to_vec)
-}
-
-pub struct IterateTask {
-    model: Arc<RwLock<AlsModel>>,
-    writer: Arc<Mutex<()>>,
+pub struct IterateOp {
+    shared: Arc<Shared>,
     data: Arc<Csr>,
     derived: Arc<Derived>,
 }
 
-/// Solve under the read lock, apply under the write lock, both inside the writer lock.
-fn partial_fit(
-    model: &RwLock<AlsModel>,
-    writer: &Mutex<()>,
-    users: bool,
-    ids: &[u32],
-    rows: &Csr,
-) -> Result<()> {
-    let _writing = writer.lock().unwrap_or_else(|e| e.into_inner());
-    let update = {
-        let m = model.read().unwrap_or_else(|e| e.into_inner());
-        if users {
-            m.solve_partial_users(ids, rows)
-        } else {
-            m.solve_partial_items(ids, rows)
-        }
-        .map_err(to_napi)?
-    };
-    model
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .apply_partial(update)
-        .map_err(to_napi)
-}
-
-pub struct PartialFitTask {
-    model: Arc<RwLock<AlsModel>>,
-    writer: Arc<Mutex<()>>,
-    users: bool,
-    ids: Vec<u32>,
-    rows: Arc<Csr>,
-}
-
-#[napi]
-impl Task for PartialFitTask {
-    type Output = ();
-    type JsValue = ();
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        partial_fit(&self.model, &self.writer, self.users, &self.ids, &self.rows)
-    }
-
-    fn resolve(&mut self, _env: Env, _: Self::Output) -> Result<Self::JsValue> {
-        Ok(())
-    }
-}
-
-#[napi]
-impl Task for IterateTask {
+impl Op for IterateOp {
     type Output = IterationReport;
-    type JsValue = IterationInfo;
+    type Js = IterationInfo;
 
-    fn compute(&mut self) -> Result<Self::Output> {
-        let _writing = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let mut m = self.model.write().unwrap_or_else(|e| e.into_inner());
+    fn compute(&mut self) -> cf_core::Result<IterationReport> {
+        let _writing = self.shared.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.shared.write();
+        let type_name = guard.type_name();
+        let m = guard
+            .as_any_mut()
+            .downcast_mut::<AlsModel>()
+            .ok_or_else(|| not_als(type_name))?;
         // Before anything is derived from a matrix that cannot be used.
-        m.check_shape(&self.data).map_err(to_napi)?;
+        m.check_shape(&self.data)?;
         self.derived.check_values(&self.data)?;
         // Built on the first iteration and kept with the matrix for the next ones.
         let transposed = self.derived.transposed(&self.data);
         let long = match m.params.solver {
             Solver::Cg { .. } => {
-                let threads = pool(m.params.threads)
-                    .map_err(to_napi)?
-                    .current_num_threads();
+                let threads = pool(m.params.threads)?.current_num_threads();
                 Some(self.derived.long_items(&self.data, m.factors(), threads))
             }
             Solver::Cholesky => None,
         };
-        m.iterate_checked(&self.data, &transposed, long.as_deref())
-            .map_err(to_napi)
+        m.iterate_checked(
+            &self.data,
+            &transposed,
+            long.as_deref().map(|l: &LongRows| l),
+        )
     }
 
-    fn resolve(&mut self, _env: Env, r: Self::Output) -> Result<Self::JsValue> {
-        Ok(IterationInfo {
+    fn to_js(r: IterationReport) -> IterationInfo {
+        IterationInfo {
             iteration: r.iteration as u32,
             seconds: r.seconds,
             loss: r.loss,
-        })
+        }
     }
 }
 
+fn iterate_op(model: &ModelHandle, data: &Matrix) -> Result<IterateOp> {
+    // Shape only here; the values are checked once per matrix, off the JS thread.
+    with_als(&model.shared, |m| m.check_shape(&data.csr)).map_err(to_napi)?;
+    Ok(IterateOp {
+        shared: model.shared.clone(),
+        data: data.csr.clone(),
+        derived: data.derived.clone(),
+    })
+}
+
+/// One iteration (users, then items) off the JS thread.
+#[napi(ts_return_type = "Promise<IterationInfo>")]
+pub fn als_iterate(
+    model: &ModelHandle,
+    data: &Matrix,
+    signal: Option<AbortSignal>,
+) -> Result<AsyncTask<CoreTask<IterateOp>>> {
+    Ok(iterate_op(model, data)?.run_async(signal))
+}
+
 #[napi]
-impl Als {
-    /// Seeded initial factors for a matrix of `n_users` x `n_items`.
-    #[napi(constructor)]
-    pub fn new(options: AlsOptions, n_users: u32, n_items: u32) -> Result<Self> {
-        let m = AlsModel::new(params(&options)?, n_users as usize, n_items as usize)
-            .map_err(to_napi)?;
-        Ok(Als {
-            inner: Arc::new(RwLock::new(m)),
-            writer: Default::default(),
+pub fn als_iterate_sync(model: &ModelHandle, data: &Matrix) -> Result<IterationInfo> {
+    iterate_op(model, data)?.run_sync()
+}
+
+#[napi(object)]
+pub struct AlsInfo {
+    pub factors: u32,
+    pub iterations_done: u32,
+}
+
+#[napi]
+pub fn als_info(model: &ModelHandle) -> Result<AlsInfo> {
+    with_als(&model.shared, |m| {
+        Ok(AlsInfo {
+            factors: m.factors() as u32,
+            iterations_done: m.iterations_done as u32,
         })
-    }
+    })
+    .map_err(to_napi)
+}
 
-    /// A fitted model from saved row-major factors.
-    #[napi(factory)]
-    pub fn from_factors(
-        options: AlsOptions,
-        user_factors: Float32Array,
-        item_factors: Float32Array,
-    ) -> Result<Self> {
-        let m = AlsModel::from_factors(
-            params(&options)?,
-            user_factors.to_vec(),
-            item_factors.to_vec(),
-        )
-        .map_err(to_napi)?;
-        Ok(Als {
-            inner: Arc::new(RwLock::new(m)),
-            writer: Default::default(),
+/// Row-major copies of the user (`users` true) or item factors.
+#[napi]
+pub fn als_factors(model: &ModelHandle, users: bool) -> Result<Float32Array> {
+    with_als(&model.shared, |m| {
+        Ok(if users {
+            m.user_factors.to_vec()
+        } else {
+            m.item_factors.to_vec()
         })
-    }
+    })
+    .map(Float32Array::new)
+    .map_err(to_napi)
+}
 
-    /// One iteration (users, then items) off the JS thread.
-    #[napi]
-    pub fn iterate(&self, data: &Matrix) -> Result<AsyncTask<IterateTask>> {
-        // Shape only here; the values are checked once per matrix, off the JS thread.
-        self.read().check_shape(&data.csr).map_err(to_napi)?;
-        Ok(AsyncTask::new(IterateTask {
-            model: self.inner.clone(),
-            writer: self.writer.clone(),
-            data: data.csr.clone(),
-            derived: data.derived.clone(),
-        }))
-    }
+fn values_or_ones(ids: &[u32], values: Option<Float32Array>) -> Vec<f32> {
+    values.map_or_else(|| vec![1.0; ids.len()], |v| v.to_vec())
+}
 
-    #[napi]
-    pub fn iterate_sync(&self, data: &Matrix) -> Result<IterationInfo> {
-        let mut t = IterateTask {
-            model: self.inner.clone(),
-            writer: self.writer.clone(),
-            data: data.csr.clone(),
-            derived: data.derived.clone(),
+/// The exact factor of a user (`users` false: of an item) absent from training, from the
+/// indices of the other side and optional values (default 1 each; repeats summed).
+#[napi]
+pub fn als_fold_in(
+    model: &ModelHandle,
+    user: bool,
+    ids: Uint32Array,
+    values: Option<Float32Array>,
+) -> Result<Float32Array> {
+    let vals = values_or_ones(&ids, values);
+    with_als(&model.shared, |m| {
+        if user {
+            m.fold_in_user(&ids, &vals)
+        } else {
+            m.fold_in_item(&ids, &vals)
+        }
+    })
+    .map(Float32Array::new)
+    .map_err(to_napi)
+}
+
+/// Compute the Gram matrices fold-in uses now instead of on the first fold-in.
+#[napi]
+pub fn als_prepare_fold_in(model: &ModelHandle) -> Result<()> {
+    with_als(&model.shared, |m| m.prepare_fold_in()).map_err(to_napi)
+}
+
+/// Items closest by cosine to an item absent from training, folded in from its users.
+#[napi(
+    ts_args_type = "model: Model, users: Uint32Array, options?: { k?: number; values?: Float32Array | null }"
+)]
+pub fn als_similar_to_new_item(
+    model: &ModelHandle,
+    users: Uint32Array,
+    options: Option<Object>,
+) -> Result<TopK> {
+    let o = Opts::new(options, &["k", "values"])?;
+    let k = match o.number("k")? {
+        Some(k) => cf_core::args::count("k", k, 1).map_err(to_napi)?,
+        None => 10,
+    };
+    let vals = o.f32s("values")?.unwrap_or_else(|| vec![1.0; users.len()]);
+    with_als(&model.shared, |m| m.similar_to_new_item(&users, &vals, k))
+        .map(TopK::from_pairs)
+        .map_err(to_napi)
+}
+
+pub struct PartialFitOp {
+    shared: Arc<Shared>,
+    users: bool,
+    ids: Vec<u32>,
+    rows: Arc<Csr>,
+}
+
+impl Op for PartialFitOp {
+    type Output = ();
+    type Js = ();
+
+    /// Solve under the read lock, apply under the write lock, both inside the writer lock;
+    /// then the seen rows follow (users' rows replace theirs; new items widen them).
+    fn compute(&mut self) -> cf_core::Result<()> {
+        let _writing = self.shared.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let update = with_als(&self.shared, |m| {
+            if self.users {
+                m.solve_partial_users(&self.ids, &self.rows)
+            } else {
+                m.solve_partial_items(&self.ids, &self.rows)
+            }
+        })?;
+        let (n_users, n_items) = {
+            let mut guard = self.shared.write();
+            let type_name = guard.type_name();
+            let m = guard
+                .as_any_mut()
+                .downcast_mut::<AlsModel>()
+                .ok_or_else(|| not_als(type_name))?;
+            m.apply_partial(update)?;
+            (m.n_users, m.n_items)
         };
-        let out = t.compute()?;
-        Ok(IterationInfo {
-            iteration: out.iteration as u32,
-            seconds: out.seconds,
-            loss: out.loss,
-        })
+        if let Some(seen) = self.shared.seen_mut().as_mut() {
+            if self.users {
+                seen.rows.replace(&self.ids, &self.rows, n_items)?;
+            }
+            seen.rows.widen(n_users, n_items);
+        }
+        Ok(())
     }
 
-    #[napi(getter)]
-    pub fn factors(&self) -> u32 {
-        self.read().factors() as u32
-    }
+    fn to_js(_: ()) {}
+}
 
-    #[napi(getter)]
-    pub fn n_users(&self) -> u32 {
-        self.read().n_users as u32
+fn partial_fit_op(model: &ModelHandle, users: bool, ids: &[u32], rows: &Matrix) -> PartialFitOp {
+    PartialFitOp {
+        shared: model.shared.clone(),
+        users,
+        ids: ids.to_vec(),
+        rows: rows.csr.clone(),
     }
+}
 
-    #[napi(getter)]
-    pub fn n_items(&self) -> u32 {
-        self.read().n_items as u32
-    }
+/// Recompute or add users' (`users` true) or items' factors from their full rows (row j of
+/// `rows` is `ids[j]`), off the JS thread; recommendations keep working meanwhile.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn als_partial_fit(
+    model: &ModelHandle,
+    users: bool,
+    ids: Uint32Array,
+    rows: &Matrix,
+    signal: Option<AbortSignal>,
+) -> AsyncTask<CoreTask<PartialFitOp>> {
+    partial_fit_op(model, users, &ids, rows).run_async(signal)
+}
 
-    #[napi(getter)]
-    pub fn iterations_done(&self) -> u32 {
-        self.read().iterations_done as u32
-    }
-
-    /// Row-major copy of the user factors.
-    #[napi]
-    pub fn user_factors(&self) -> Float32Array {
-        Float32Array::new(self.read().user_factors.to_vec())
-    }
-
-    #[napi]
-    pub fn item_factors(&self) -> Float32Array {
-        Float32Array::new(self.read().item_factors.to_vec())
-    }
-
-    #[napi]
-    pub fn recommend(&self, user: u32, k: u32, exclude: Option<&Matrix>) -> Result<TopK> {
-        recommend_one(&ModelRef::Als(self.inner.clone()), user, k, exclude)
-    }
-
-    /// Exact factor of a user absent from training, from item indices and optional values
-    /// (default 1 each); repeated indices are summed.
-    #[napi]
-    pub fn fold_in_user(
-        &self,
-        items: Uint32Array,
-        values: Option<Float32Array>,
-    ) -> Result<Float32Array> {
-        let vals = values_or_ones(&items, values.as_deref());
-        let x = self.read().fold_in_user(&items, &vals).map_err(to_napi)?;
-        Ok(Float32Array::new(x))
-    }
-
-    /// Exact factor of an item absent from training, from user indices and optional values.
-    #[napi]
-    pub fn fold_in_item(
-        &self,
-        users: Uint32Array,
-        values: Option<Float32Array>,
-    ) -> Result<Float32Array> {
-        let vals = values_or_ones(&users, values.as_deref());
-        let x = self.read().fold_in_item(&users, &vals).map_err(to_napi)?;
-        Ok(Float32Array::new(x))
-    }
-
-    /// Compute the Gram matrices fold-in uses now instead of on the first fold-in.
-    #[napi]
-    pub fn prepare_fold_in(&self) -> Result<()> {
-        self.read().prepare_fold_in().map_err(to_napi)
-    }
-
-    /// Recommendations for a user absent from training; the given items are excluded.
-    #[napi]
-    pub fn recommend_for_items(
-        &self,
-        items: Uint32Array,
-        values: Option<Float32Array>,
-        k: u32,
-    ) -> Result<TopK> {
-        let vals = values_or_ones(&items, values.as_deref());
-        let pairs = self
-            .read()
-            .recommend_for_items(&items, &vals, k as usize)
-            .map_err(to_napi)?;
-        Ok(TopK::from_pairs(pairs))
-    }
-
-    /// Items closest to `item` by cosine of their factors (the item itself excluded).
-    #[napi]
-    pub fn similar_items(&self, item: u32, k: u32) -> Result<TopK> {
-        let pairs = self
-            .read()
-            .similar_items(item, k as usize)
-            .map_err(to_napi)?;
-        Ok(TopK::from_pairs(pairs))
-    }
-
-    /// Items closest by cosine to an item absent from training, folded in from its users.
-    #[napi]
-    pub fn similar_to_new_item(
-        &self,
-        users: Uint32Array,
-        values: Option<Float32Array>,
-        k: u32,
-    ) -> Result<TopK> {
-        let vals = values_or_ones(&users, values.as_deref());
-        let pairs = self
-            .read()
-            .similar_to_new_item(&users, &vals, k as usize)
-            .map_err(to_napi)?;
-        Ok(TopK::from_pairs(pairs))
-    }
-
-    /// Recompute or add users' factors from their full rows (row j of `rows` is `users[j]`),
-    /// off the JS thread; recommendations keep working while the rows are solved.
-    #[napi]
-    pub fn partial_fit_users(
-        &self,
-        users: Uint32Array,
-        rows: &Matrix,
-    ) -> AsyncTask<PartialFitTask> {
-        self.partial_fit_task(true, &users, rows)
-    }
-
-    #[napi]
-    pub fn partial_fit_users_sync(&self, users: Uint32Array, rows: &Matrix) -> Result<()> {
-        partial_fit(&self.inner, &self.writer, true, &users, &rows.csr)
-    }
-
-    /// Recompute or add items' factors from their full columns (row j of `rows` is
-    /// `items[j]`), off the JS thread.
-    #[napi]
-    pub fn partial_fit_items(
-        &self,
-        items: Uint32Array,
-        rows: &Matrix,
-    ) -> AsyncTask<PartialFitTask> {
-        self.partial_fit_task(false, &items, rows)
-    }
-
-    #[napi]
-    pub fn partial_fit_items_sync(&self, items: Uint32Array, rows: &Matrix) -> Result<()> {
-        partial_fit(&self.inner, &self.writer, false, &items, &rows.csr)
-    }
-
-    #[napi]
-    pub fn evaluate(
-        &self,
-        train: &Matrix,
-        truth: &Matrix,
-        also_exclude: Option<&Matrix>,
-        filter_seen: bool,
-        ks: Vec<u32>,
-        threads: u32,
-    ) -> AsyncTask<EvaluateTask> {
-        AsyncTask::new(EvaluateTask::new(
-            ModelRef::Als(self.inner.clone()),
-            train,
-            truth,
-            also_exclude,
-            filter_seen,
-            ks,
-            threads,
-        ))
-    }
+#[napi]
+pub fn als_partial_fit_sync(
+    model: &ModelHandle,
+    users: bool,
+    ids: Uint32Array,
+    rows: &Matrix,
+) -> Result<()> {
+    partial_fit_op(model, users, &ids, rows).run_sync()
 }

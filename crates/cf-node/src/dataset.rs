@@ -6,7 +6,7 @@ use cf_core::data::split::{split, SplitStrategy};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::error::{invalid, to_napi};
+use crate::error::{invalid, to_napi, Result};
 use crate::matrix::Matrix;
 
 #[napi(object, object_to_js = false)]

@@ -1,10 +1,12 @@
 //! N-API glue for cf-core: option objects in, typed arrays out, heavy work as async tasks,
-//! core errors as JS exceptions. No algorithm lives here.
+//! core errors as JS errors with a `code`. No algorithm lives here. One generic `Model`
+//! class serves every model type (model.rs); a type's own operations live in its file.
 
 mod als;
 mod dataset;
 mod error;
 mod matrix;
+mod model;
+mod options;
 mod popularity;
-mod tasks;
-mod topk;
+mod registry;

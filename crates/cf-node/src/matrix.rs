@@ -5,7 +5,7 @@ use cf_core::models::als::LongRows;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::error::{invalid, to_napi};
+use crate::error::{invalid, to_napi, Result};
 
 /// A user x item sparse matrix owned by Rust (CSR). What ALS derives from it (the transpose,
 /// the long item rows) is built on first use, off the JS thread, and kept with the matrix.
@@ -17,20 +17,21 @@ pub struct Matrix {
 
 #[derive(Default)]
 pub(crate) struct Derived {
-    /// Whether every value is a finite number >= 0, as ALS needs (the napi error if not):
-    /// checked once, since the matrix never changes.
-    values: OnceLock<std::result::Result<(), String>>,
+    /// Set once every value was found a finite number >= 0, as ALS needs: the matrix never
+    /// changes, so a success is checked once (a failure is an error each time).
+    values_ok: OnceLock<()>,
     transposed: OnceLock<Arc<Csr>>,
     /// For the last (factors, threads) asked for: the grouping depends on both.
     long_items: Mutex<Option<((usize, usize), Arc<LongRows>)>>,
 }
 
 impl Derived {
-    pub(crate) fn check_values(&self, csr: &Csr) -> Result<()> {
-        self.values
-            .get_or_init(|| cf_core::models::als::check_values(csr).map_err(|e| to_napi(e).reason))
-            .clone()
-            .map_err(Error::from_reason)
+    pub(crate) fn check_values(&self, csr: &Csr) -> cf_core::Result<()> {
+        if self.values_ok.get().is_none() {
+            cf_core::models::als::check_values(csr)?;
+            let _ = self.values_ok.set(());
+        }
+        Ok(())
     }
 
     pub(crate) fn transposed(&self, csr: &Csr) -> Arc<Csr> {
@@ -57,10 +58,18 @@ impl Derived {
 
 impl Matrix {
     pub(crate) fn wrap(csr: Csr) -> Self {
+        Self::from_arc(Arc::new(csr))
+    }
+
+    pub(crate) fn from_arc(csr: Arc<Csr>) -> Self {
         Matrix {
-            csr: Arc::new(csr),
+            csr,
             derived: Arc::default(),
         }
+    }
+
+    pub(crate) fn from_parts(csr: Arc<Csr>, derived: Arc<Derived>) -> Self {
+        Matrix { csr, derived }
     }
 }
 
@@ -72,9 +81,17 @@ impl Matrix {
         users: Uint32Array,
         items: Uint32Array,
         values: Option<Float32Array>,
-        n_users: u32,
-        n_items: u32,
+        n_users: f64,
+        n_items: f64,
     ) -> Result<Matrix> {
+        let n_users = cf_core::args::count("nUsers", n_users, 0).map_err(to_napi)?;
+        let n_items = cf_core::args::count("nItems", n_items, 0).map_err(to_napi)?;
+        if users.len() != items.len() {
+            return Err(invalid(
+                "items",
+                format!("has {} entries for {} users", items.len(), users.len()),
+            ));
+        }
         let ones;
         let vals: &[f32] = match &values {
             Some(v) => v,
@@ -83,7 +100,7 @@ impl Matrix {
                 &ones
             }
         };
-        Csr::from_coo(n_users as usize, n_items as usize, &users, &items, vals)
+        Csr::from_coo(n_users, n_items, &users, &items, vals)
             .map(Matrix::wrap)
             .map_err(to_napi)
     }
@@ -94,12 +111,23 @@ impl Matrix {
         indptr: Uint32Array,
         indices: Uint32Array,
         values: Float32Array,
-        n_rows: u32,
-        n_cols: u32,
+        n_rows: f64,
+        n_cols: f64,
     ) -> Result<Matrix> {
+        let n_rows = cf_core::args::count("nRows", n_rows, 0).map_err(to_napi)?;
+        let n_cols = cf_core::args::count("nCols", n_cols, 0).map_err(to_napi)?;
+        if indptr.len() != n_rows + 1 {
+            return Err(invalid(
+                "indptr",
+                format!(
+                    "has {} entries for {n_rows} rows (needs rows + 1)",
+                    indptr.len()
+                ),
+            ));
+        }
         let csr = Csr {
-            n_rows: n_rows as usize,
-            n_cols: n_cols as usize,
+            n_rows,
+            n_cols,
             indptr: indptr.iter().map(|&p| p as usize).collect(),
             indices: indices.to_vec(),
             values: values.to_vec(),
@@ -148,14 +176,15 @@ impl Matrix {
 
     /// Item indices of one row (copy).
     #[napi]
-    pub fn row(&self, row: u32) -> Result<Uint32Array> {
-        if row as usize >= self.csr.n_rows {
+    pub fn row(&self, row: f64) -> Result<Uint32Array> {
+        let row = cf_core::args::whole("row", row, 0, u32::MAX as u64).map_err(to_napi)? as usize;
+        if row >= self.csr.n_rows {
             return Err(invalid(
                 "row",
                 format!("{row} is out of range (rows: {})", self.csr.n_rows),
             ));
         }
-        Ok(Uint32Array::new(self.csr.row(row as usize).0.to_vec()))
+        Ok(Uint32Array::new(self.csr.row(row).0.to_vec()))
     }
 
     /// Rows with at least one entry.

@@ -2,4 +2,5 @@ pub mod csr;
 pub mod ids;
 pub mod prepare;
 pub mod read;
+pub mod seen;
 pub mod split;

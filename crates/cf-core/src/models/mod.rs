@@ -1,43 +1,121 @@
+//! The model shape. Every recommender implements [`Recommender`] (score a known user, score
+//! a user folded in from weighted items, similar items, sizes); factor models get all of it
+//! from [`factor::FactorModel`] by providing their factors and a fold-in. [`Model`] adds what
+//! the binding and the artifacts need to hold any model alike (type, params, arrays), and
+//! [`MODEL_TYPES`] lists the types with their parameter specs and loaders.
+//!
+//! Adding a model: a folder here with its params (`params::Params`), its fit, the
+//! `Recommender` (or `FactorModel`) and `Model` impls and a `pub static TYPE: ModelType`;
+//! then one `pub mod` line and one `MODEL_TYPES` entry below.
+
 pub mod als;
+pub mod factor;
 pub mod popularity;
 
-use crate::linalg::dot;
-use crate::linalg::simd::{Isa, LANES};
+use std::any::Any;
 
-/// Anything that scores every item for a known user.
-pub trait Scorer: Sync {
+use crate::error::{Error, Result};
+use crate::params::{ParamSpec, Value};
+
+/// What every model answers. Indices are the model's rows; callers check ranges first (the
+/// functions in `topk` do).
+pub trait Recommender: Send + Sync {
+    fn n_users(&self) -> usize;
     fn n_items(&self) -> usize;
+    /// Scores of every item for a known user (`user < n_users`); higher is better.
     fn score_user(&self, user: usize, out: &mut [f32]);
+    /// Scores of every item for someone not in the model, from the items they interacted
+    /// with and the strength of each (ids < n_items, values finite and >= 0, equal lengths:
+    /// checked by `topk::check_items`).
+    fn score_new_user(&self, items: &[u32], values: &[f32], out: &mut [f32]) -> Result<()>;
+    /// The `k` items most similar to `item` (< n_items), best first, the item itself left out.
+    fn similar_items(&self, item: u32, k: usize) -> Result<Vec<(u32, f32)>>;
 }
 
-impl Scorer for als::AlsModel {
-    fn n_items(&self) -> usize {
-        self.n_items
-    }
-    fn score_user(&self, user: usize, out: &mut [f32]) {
-        score_vector(self, self.user_vector(user), out)
-    }
+/// A named float32 array of a model, as saved (`<name>.npy`) and loaded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedArray {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
 }
 
-/// Scores of every item for a free-standing user vector (e.g. from fold-in).
-pub fn score_vector(m: &als::AlsModel, x: &[f32], out: &mut [f32]) {
-    let k = m.factors();
-    if k % LANES == 0 {
-        // Item rows are already 8-aligned in length: score them as one block with the
-        // vector kernel (four rows per reduction).
-        Isa::detect().dots(&m.item_factors, k, x, out);
-    } else {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = dot(x, m.item_vector(i));
+impl NamedArray {
+    pub fn new(name: &str, shape: Vec<usize>, data: Vec<f32>) -> Self {
+        NamedArray {
+            name: name.to_string(),
+            shape,
+            data,
         }
     }
+
+    /// Take the array `name` out of `arrays`, checking its shape; the error names the array,
+    /// the shape found and the shape expected.
+    pub fn take(arrays: &mut Vec<NamedArray>, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let pos = arrays
+            .iter()
+            .position(|a| a.name == name)
+            .ok_or_else(|| Error::Data(format!("{name}: the model's array {name} is missing")))?;
+        let a = arrays.swap_remove(pos);
+        let len: usize = a.shape.iter().product();
+        if a.shape != shape || a.data.len() != len {
+            return Err(Error::Data(format!(
+                "{name}: shape {:?} ({} values) does not match the model's {shape:?}",
+                a.shape,
+                a.data.len()
+            )));
+        }
+        Ok(a.data)
+    }
 }
 
-impl Scorer for popularity::Popularity {
-    fn n_items(&self) -> usize {
-        self.counts.len()
+/// A recommender as the binding and the artifacts hold it, whatever its type.
+pub trait Model: Recommender + Any {
+    fn type_name(&self) -> &'static str;
+    /// Every parameter, snake_case, defaults included: what `model.json` stores.
+    fn params(&self) -> Vec<(&'static str, Value)>;
+    /// What a saved model holds besides its params and the training matrix.
+    fn arrays(&self) -> Vec<NamedArray>;
+    /// Threads for work on the model that has no thread option of its own (evaluation).
+    fn threads(&self) -> usize {
+        0
     }
-    fn score_user(&self, _user: usize, out: &mut [f32]) {
-        out.copy_from_slice(&self.counts)
-    }
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// Builds a saved model back from its params, arrays and the id maps' sizes.
+pub type LoadFn = fn(Vec<(String, Value)>, Vec<NamedArray>, usize, usize) -> Result<Box<dyn Model>>;
+
+/// One model type: its name (the `type:` of a config), a one-line doc, its parameters and
+/// how to load it.
+pub struct ModelType {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub spec: &'static [ParamSpec],
+    pub load: LoadFn,
+}
+
+/// Every model type, in the order docs list them.
+pub static MODEL_TYPES: &[&ModelType] = &[&als::TYPE, &popularity::TYPE];
+
+/// The type called `name`, or an error listing the known ones.
+pub fn model_type(name: &str) -> Result<&'static ModelType> {
+    MODEL_TYPES
+        .iter()
+        .copied()
+        .find(|t| t.name == name)
+        .ok_or_else(|| {
+            let known: Vec<String> = MODEL_TYPES.iter().map(|t| t.name.to_string()).collect();
+            let hint = crate::params::closest(name, known.iter().map(String::as_str))
+                .map(|c| format!("; did you mean {c}?"))
+                .unwrap_or_default();
+            Error::param(
+                "type",
+                format!(
+                    "unknown model type {name:?} (known: {}{hint})",
+                    known.join(", ")
+                ),
+            )
+        })
 }

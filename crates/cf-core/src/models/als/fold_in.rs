@@ -22,6 +22,7 @@ use super::{AlsModel, AlsParams};
 use crate::data::csr::Csr;
 use crate::error::{Error, Result};
 use crate::linalg::AlignedVec;
+use crate::models::factor::similar_to_vector;
 use crate::pool::pool;
 
 /// Rows summed per task for the f64 Gram matrix: fixed, so the sum does not depend on threads.
@@ -96,45 +97,6 @@ impl AlsModel {
         Ok(x)
     }
 
-    /// Top-k items for a user who is not in the model (exact fold-in), the given items
-    /// excluded. Best first; ties go to the lower index.
-    pub fn recommend_for_items(
-        &self,
-        items: &[u32],
-        values: &[f32],
-        k: usize,
-    ) -> Result<Vec<(u32, f32)>> {
-        check_k(k)?;
-        if items.is_empty() {
-            return Err(Error::param(
-                "items",
-                "is empty: fold-in needs at least one item (rank by popularity for users without history)",
-            ));
-        }
-        let x = self.fold_in_user(items, values)?;
-        let mut scores = vec![0f32; self.n_items];
-        crate::models::score_vector(self, &x, &mut scores);
-        let mut seen = items.to_vec();
-        seen.sort_unstable();
-        seen.dedup();
-        Ok(crate::topk::select(&scores, k, &[&seen]))
-    }
-
-    /// Items closest to `item` by cosine of their factors, the item itself excluded.
-    pub fn similar_items(&self, item: u32, k: usize) -> Result<Vec<(u32, f32)>> {
-        check_k(k)?;
-        if item as usize >= self.n_items {
-            return Err(Error::param(
-                "item",
-                format!(
-                    "index {item} is out of range (model has {} items)",
-                    self.n_items
-                ),
-            ));
-        }
-        Ok(self.similar_to_vector(self.item_vector(item as usize), k, &[item]))
-    }
-
     /// Items closest (cosine) to an item that is not in the model, folded in exactly from the
     /// users who interacted with it.
     pub fn similar_to_new_item(
@@ -143,7 +105,6 @@ impl AlsModel {
         values: &[f32],
         k: usize,
     ) -> Result<Vec<(u32, f32)>> {
-        check_k(k)?;
         if users.is_empty() {
             return Err(Error::param(
                 "users",
@@ -151,14 +112,7 @@ impl AlsModel {
             ));
         }
         let q = self.fold_in_item(users, values)?;
-        Ok(self.similar_to_vector(&q, k, &[]))
-    }
-
-    /// Top-k items by cosine with `q`; items with a zero vector (and a zero `q`) rank nothing.
-    fn similar_to_vector(&self, q: &[f32], k: usize, exclude: &[u32]) -> Vec<(u32, f32)> {
-        let mut scores = vec![0f32; self.n_items];
-        cosine_scores(q, &self.item_factors, &mut scores);
-        crate::topk::select(&scores, k, &[exclude])
+        Ok(similar_to_vector(&self.item_factors, &q, k, &[]))
     }
 
     /// Recompute (or add) the given users' factors from their full rows, items fixed: row j of
@@ -263,13 +217,6 @@ pub struct PartialUpdate {
     factors: Vec<f32>,
     /// The other side's size when solved.
     n_other: usize,
-}
-
-fn check_k(k: usize) -> Result<()> {
-    if k == 0 {
-        return Err(Error::param("k", "must be >= 1 (got 0)"));
-    }
-    Ok(())
 }
 
 fn not_pd(params: &AlsParams, what: &str) -> Error {
@@ -651,90 +598,6 @@ fn accumulate_body(
     }
 }
 
-/// Cosine of `q` with every row of `f` (row-major, q.len() columns); rows or a `q` of norm 0
-/// score -inf, which top-K skips. Compiled for AVX2 where available, bitwise the same.
-fn cosine_scores(q: &[f32], f: &[f32], out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            return unsafe { cosine_scores_avx2(q, f, out) };
-        }
-    }
-    cosine_body(q, f, out)
-}
-
-/// The same sums as [`dot2`], eight lanes per register: lane l adds the products of elements
-/// l, l + 8, ... with a separate multiply and add (no FMA), then the lanes and the tail are
-/// combined exactly as `dot2` combines them, so every score is bitwise the portable one.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn cosine_scores_avx2(q: &[f32], f: &[f32], out: &mut [f32]) {
-    use std::arch::x86_64::*;
-    let k = q.len();
-    let chunks = k / 8;
-    let qn = dot2(q, q).0.sqrt();
-    let (mut lq, mut lv) = ([0f32; 8], [0f32; 8]);
-    for (o, v) in out.iter_mut().zip(f.chunks_exact(k)) {
-        let (mut aq, mut av) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        for c in 0..chunks {
-            // SAFETY: c * 8 + 8 <= k = q.len() = v.len(); unaligned loads.
-            let x = _mm256_loadu_ps(q.as_ptr().add(c * 8));
-            let y = _mm256_loadu_ps(v.as_ptr().add(c * 8));
-            aq = _mm256_add_ps(aq, _mm256_mul_ps(x, y));
-            av = _mm256_add_ps(av, _mm256_mul_ps(y, y));
-        }
-        _mm256_storeu_ps(lq.as_mut_ptr(), aq);
-        _mm256_storeu_ps(lv.as_mut_ptr(), av);
-        let (mut tq, mut tv) = (0f32, 0f32);
-        for j in chunks * 8..k {
-            tq += q[j] * v[j];
-            tv += v[j] * v[j];
-        }
-        let (qv, vv) = (reduce8(lq) + tq, reduce8(lv) + tv);
-        let d = qn * vv.sqrt();
-        *o = if d > 0.0 { qv / d } else { f32::NEG_INFINITY };
-    }
-}
-
-#[inline(always)]
-fn cosine_body(q: &[f32], f: &[f32], out: &mut [f32]) {
-    let k = q.len();
-    let qn = dot2(q, q).0.sqrt();
-    for (o, v) in out.iter_mut().zip(f.chunks_exact(k)) {
-        let (qv, vv) = dot2(q, v);
-        let d = qn * vv.sqrt();
-        *o = if d > 0.0 { qv / d } else { f32::NEG_INFINITY };
-    }
-}
-
-/// (q·v, v·v) in one pass, eight lanes each, reduced in a fixed order.
-#[inline(always)]
-fn dot2(q: &[f32], v: &[f32]) -> (f32, f32) {
-    let n = q.len().min(v.len());
-    let (q, v) = (&q[..n], &v[..n]);
-    let (mut qv, mut vv) = ([0f32; 8], [0f32; 8]);
-    let chunks = n / 8;
-    for c in 0..chunks {
-        let (x, y) = (&q[c * 8..c * 8 + 8], &v[c * 8..c * 8 + 8]);
-        for l in 0..8 {
-            qv[l] += x[l] * y[l];
-            vv[l] += y[l] * y[l];
-        }
-    }
-    let (mut tq, mut tv) = (0f32, 0f32);
-    for j in chunks * 8..n {
-        tq += q[j] * v[j];
-        tv += v[j] * v[j];
-    }
-    (reduce8(qv) + tq, reduce8(vv) + tv)
-}
-
-#[inline(always)]
-fn reduce8(a: [f32; 8]) -> f32 {
-    ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
-}
-
 /// Row-oriented Cholesky of the lower triangle in place (A = L Lᵀ).
 fn cholesky64(a: &mut [f64], k: usize) -> std::result::Result<(), ()> {
     for i in 0..k {
@@ -774,7 +637,6 @@ fn dot64(a: &[f64], b: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linalg::dot;
     use crate::rng::SplitMix64;
 
     #[test]
@@ -795,27 +657,5 @@ mod tests {
             (a, b)
         };
         assert_eq!(run(true), run(false));
-    }
-
-    #[test]
-    fn cosine_scores_match_the_definition_and_the_portable_build() {
-        let k = 21;
-        let mut g = SplitMix64::new(4);
-        let mut f: Vec<f32> = (0..40 * k).map(|_| g.next_f32() - 0.5).collect();
-        f[3 * k..4 * k].fill(0.0); // a zero row scores -inf
-        let q: Vec<f32> = (0..k).map(|_| g.next_f32() - 0.5).collect();
-        let (mut a, mut b) = (vec![0f32; 40], vec![0f32; 40]);
-        cosine_scores(&q, &f, &mut a);
-        cosine_body(&q, &f, &mut b);
-        assert_eq!(a, b);
-        assert_eq!(a[3], f32::NEG_INFINITY);
-        for (i, s) in a.iter().enumerate().filter(|(i, _)| *i != 3) {
-            let v = &f[i * k..i * k + k];
-            let want = dot(&q, v) / (dot(&q, &q).sqrt() * dot(v, v).sqrt());
-            assert!((s - want).abs() < 1e-5, "{i}: {s} vs {want}");
-        }
-        let mut z = vec![0f32; 40];
-        cosine_scores(&vec![0.0; k], &f, &mut z);
-        assert!(z.iter().all(|s| *s == f32::NEG_INFINITY));
     }
 }

@@ -2,6 +2,7 @@
 
 mod fold_in;
 mod lockstep;
+mod model;
 mod params;
 mod solve;
 
@@ -16,12 +17,14 @@ use rayon::prelude::*;
 pub use fold_in::PartialUpdate;
 use lockstep::GroupState;
 pub use lockstep::LongRows;
-pub use params::{AlsParams, Confidence, Precision, Solver};
+pub use model::TYPE;
+pub use params::{AlsParams, Confidence, Precision, Solver, SPEC};
 use solve::{with_scratch, Gram, RowSolver};
 
 use crate::data::csr::Csr;
 use crate::error::{Error, Result};
 use crate::linalg::{dot, eigenbasis, gram, gram_f64, rotate_rows, AlignedVec};
+use crate::params::{Checked, IntoChecked};
 use crate::pool::pool;
 use crate::rng::SplitMix64;
 
@@ -73,7 +76,7 @@ pub struct IterationReport {
 
 #[derive(Debug)]
 pub struct AlsModel {
-    pub params: AlsParams,
+    pub params: Checked<AlsParams>,
     pub n_users: usize,
     pub n_items: usize,
     /// Row-major n_users x factors, cache-line aligned.
@@ -113,8 +116,12 @@ fn init_factors(seed: u64, stream: u64, rows: usize, k: usize) -> AlignedVec {
 
 impl AlsModel {
     /// A model with seeded initial factors, ready for `iterate`.
-    pub fn new(params: AlsParams, n_users: usize, n_items: usize) -> Result<Self> {
-        params.validate()?;
+    pub fn new(
+        params: impl IntoChecked<AlsParams>,
+        n_users: usize,
+        n_items: usize,
+    ) -> Result<Self> {
+        let params = params.into_checked()?;
         let k = params.factors;
         let p = pool(params.threads)?;
         let (user_factors, item_factors) = p.install(|| {
@@ -137,11 +144,11 @@ impl AlsModel {
 
     /// A fitted model from saved factors.
     pub fn from_factors(
-        params: AlsParams,
+        params: impl IntoChecked<AlsParams>,
         user_factors: Vec<f32>,
         item_factors: Vec<f32>,
     ) -> Result<Self> {
-        params.validate()?;
+        let params = params.into_checked()?;
         let k = params.factors;
         if user_factors.len() % k != 0 || item_factors.len() % k != 0 {
             return Err(Error::param(
@@ -286,7 +293,7 @@ impl AlsModel {
 
     /// Fit from scratch. `on_iteration` returns false to stop early (cancellation).
     pub fn fit(
-        params: AlsParams,
+        params: impl IntoChecked<AlsParams>,
         user_items: &Csr,
         mut on_iteration: impl FnMut(&IterationReport) -> bool,
     ) -> Result<Self> {

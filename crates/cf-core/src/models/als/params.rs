@@ -1,4 +1,6 @@
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::params::{Default as D, Kind, ParamSpec, Params, Value, Values};
+use crate::pool::MAX_THREADS;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Solver {
@@ -49,65 +51,186 @@ pub struct AlsParams {
     pub compute_loss: bool,
 }
 
-impl Default for AlsParams {
-    /// Chosen by a validation grid on ml-100k, ml-latest-small and lastfm-2k (binary positives,
-    /// bench/defaults): within 0.7-3.5 % of each dataset's tuned test NDCG@10, where implicit's
-    /// own defaults (reg 0.01, confidence 1) lose 40-53 %. Regularization is not scaled by row
-    /// count, so very large datasets want it re-tuned.
-    fn default() -> Self {
+/// The one list of ALS's parameters: names, bounds, defaults and docs. The defaults were
+/// chosen by a validation grid on ml-100k, ml-latest-small and lastfm-2k (binary positives,
+/// bench/defaults): within 0.7-3.5 % of each dataset's tuned test NDCG@10, where implicit's
+/// own defaults (reg 0.01, confidence 1) lose 40-53 %. Regularization is not scaled by row
+/// count, so very large datasets want it re-tuned.
+pub static SPEC: &[ParamSpec] = &[
+    ParamSpec {
+        name: "factors",
+        kind: Kind::Int { min: 1, max: 4096 },
+        default: D::Num(64.0),
+        doc: "Latent factors per user and item.",
+    },
+    ParamSpec {
+        name: "regularization",
+        kind: Kind::Float { min: 0.0, min_exclusive: false, max: f64::INFINITY },
+        default: D::Num(50.0),
+        doc: "L2 penalty on every factor (lambda).",
+    },
+    ParamSpec {
+        name: "scale_regularization",
+        kind: Kind::Bool,
+        default: D::Bool(false),
+        doc: "Multiply regularization by each row's number of entries (ALS-WR).",
+    },
+    ParamSpec {
+        name: "alpha",
+        kind: Kind::Float { min: 0.0, min_exclusive: false, max: f64::INFINITY },
+        default: D::Num(10.0),
+        doc: "Confidence slope: c = 1 + alpha * r (or the log form).",
+    },
+    ParamSpec {
+        name: "confidence",
+        kind: Kind::Choice(&["linear", "log"]),
+        default: D::Str("linear"),
+        doc: "linear: c = 1 + alpha * r; log: c = 1 + alpha * ln(1 + r / epsilon), for heavy-tailed counts.",
+    },
+    ParamSpec {
+        name: "epsilon",
+        kind: Kind::Float { min: 0.0, min_exclusive: true, max: f64::INFINITY },
+        default: D::Num(1.0),
+        doc: "Scale of r in the log confidence.",
+    },
+    ParamSpec {
+        name: "iterations",
+        kind: Kind::Int { min: 1, max: 100_000 },
+        default: D::Num(15.0),
+        doc: "Alternating sweeps (users, then items).",
+    },
+    ParamSpec {
+        name: "solver",
+        kind: Kind::Choice(&["cg", "cholesky"]),
+        default: D::Str("cg"),
+        doc: "cg: conjugate gradient warm-started from the last sweep; cholesky: exact solve of each row.",
+    },
+    ParamSpec {
+        name: "cg_steps",
+        kind: Kind::Int { min: 1, max: 100 },
+        default: D::Num(3.0),
+        doc: "Conjugate-gradient steps per row and sweep.",
+    },
+    ParamSpec {
+        name: "cg_precision",
+        kind: Kind::Choice(&["mixed", "single"]),
+        default: D::Str("mixed"),
+        doc: "What CG reads of the other side: mixed, a float16 copy with float32 arithmetic (faster); single, the float32 factors.",
+    },
+    ParamSpec {
+        name: "seed",
+        kind: Kind::Int { min: 0, max: u32::MAX as i64 },
+        default: D::Num(42.0),
+        doc: "Seed of the initial factors; the same seed gives the same model on any thread count.",
+    },
+    ParamSpec {
+        name: "threads",
+        kind: Kind::Int { min: 0, max: MAX_THREADS as i64 },
+        default: D::Num(0.0),
+        doc: "Worker threads; 0 = all cores (or CF_NATIVE_NUM_THREADS). More than 4 x the cores run as 4 x the cores.",
+    },
+    ParamSpec {
+        name: "compute_loss",
+        kind: Kind::Bool,
+        default: D::Bool(false),
+        doc: "Compute the training loss after each iteration (one extra pass over the data).",
+    },
+];
+
+impl Params for AlsParams {
+    fn spec() -> &'static [ParamSpec] {
+        SPEC
+    }
+
+    fn from_values(v: &Values) -> Self {
         AlsParams {
-            factors: 64,
-            regularization: 50.0,
-            scale_regularization: false,
-            alpha: 10.0,
-            confidence: Confidence::Linear,
-            iterations: 15,
-            solver: Solver::Cg { steps: 3 },
-            precision: Precision::Mixed,
-            seed: 42,
-            threads: 0,
-            compute_loss: false,
+            factors: v.int("factors") as usize,
+            regularization: v.float("regularization") as f32,
+            scale_regularization: v.bool("scale_regularization"),
+            alpha: v.float("alpha") as f32,
+            confidence: match v.choice("confidence") {
+                "log" => Confidence::Log {
+                    epsilon: v.float("epsilon") as f32,
+                },
+                _ => Confidence::Linear,
+            },
+            iterations: v.int("iterations") as usize,
+            solver: match v.choice("solver") {
+                "cholesky" => Solver::Cholesky,
+                _ => Solver::Cg {
+                    steps: v.int("cg_steps") as usize,
+                },
+            },
+            precision: match v.choice("cg_precision") {
+                "single" => Precision::Single,
+                _ => Precision::Mixed,
+            },
+            seed: v.int("seed") as u64,
+            threads: v.int("threads") as usize,
+            compute_loss: v.bool("compute_loss"),
         }
+    }
+
+    fn to_values(&self) -> Vec<(&'static str, Value)> {
+        let d = Self::defaults_raw();
+        let num = |x: f64| Value::Num(x);
+        let s = |x: &'static str| Value::Str(x.into());
+        let (confidence, epsilon) = match self.confidence {
+            Confidence::Linear => ("linear", d.1),
+            Confidence::Log { epsilon } => ("log", epsilon as f64),
+        };
+        let (solver, steps) = match self.solver {
+            Solver::Cg { steps } => ("cg", steps as f64),
+            Solver::Cholesky => ("cholesky", d.0),
+        };
+        vec![
+            ("factors", num(self.factors as f64)),
+            ("regularization", num(self.regularization as f64)),
+            (
+                "scale_regularization",
+                Value::Bool(self.scale_regularization),
+            ),
+            ("alpha", num(self.alpha as f64)),
+            ("confidence", s(confidence)),
+            ("epsilon", num(epsilon)),
+            ("iterations", num(self.iterations as f64)),
+            ("solver", s(solver)),
+            ("cg_steps", num(steps)),
+            (
+                "cg_precision",
+                s(match self.precision {
+                    Precision::Mixed => "mixed",
+                    Precision::Single => "single",
+                }),
+            ),
+            ("seed", num(self.seed as f64)),
+            ("threads", num(self.threads as f64)),
+            ("compute_loss", Value::Bool(self.compute_loss)),
+        ]
+    }
+}
+
+impl Default for AlsParams {
+    fn default() -> Self {
+        Self::defaults()
     }
 }
 
 impl AlsParams {
+    /// The spec's defaults of the two parameters that live inside enums here (cg_steps,
+    /// epsilon), for `to_values` when the enum holds the other variant.
+    fn defaults_raw() -> (f64, f64) {
+        let default_of = |name: &str| match SPEC.iter().find(|p| p.name == name).map(|p| p.default)
+        {
+            Some(D::Num(v)) => v,
+            _ => unreachable!("{name} has a numeric default"),
+        };
+        (default_of("cg_steps"), default_of("epsilon"))
+    }
+
+    /// Kept for callers that check without converting; the bounds are the spec's.
     pub fn validate(&self) -> Result<()> {
-        if self.factors == 0 || self.factors > 4096 {
-            return Err(Error::param(
-                "factors",
-                format!("must be in 1..=4096 (got {})", self.factors),
-            ));
-        }
-        if !(self.regularization >= 0.0) || !self.regularization.is_finite() {
-            return Err(Error::param(
-                "regularization",
-                format!("must be a finite number >= 0 (got {})", self.regularization),
-            ));
-        }
-        if !(self.alpha >= 0.0) || !self.alpha.is_finite() {
-            return Err(Error::param(
-                "alpha",
-                format!("must be a finite number >= 0 (got {})", self.alpha),
-            ));
-        }
-        if let Confidence::Log { epsilon } = self.confidence {
-            if !(epsilon > 0.0) || !epsilon.is_finite() {
-                return Err(Error::param(
-                    "epsilon",
-                    format!("must be a finite number > 0 (got {epsilon})"),
-                ));
-            }
-        }
-        if self.iterations == 0 {
-            return Err(Error::param("iterations", "must be >= 1 (got 0)"));
-        }
-        if let Solver::Cg { steps } = self.solver {
-            if steps == 0 {
-                return Err(Error::param("cg_steps", "must be >= 1 (got 0)"));
-            }
-        }
-        Ok(())
+        self.clone().check().map(|_| ())
     }
 
     #[inline]
@@ -125,5 +248,80 @@ impl AlsParams {
         } else {
             self.regularization
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::resolve;
+
+    #[test]
+    fn every_parameter_round_trips_through_the_spec() {
+        let p = AlsParams {
+            factors: 8,
+            regularization: 0.5,
+            scale_regularization: true,
+            alpha: 3.0,
+            confidence: Confidence::Log { epsilon: 2.0 },
+            iterations: 4,
+            solver: Solver::Cholesky,
+            precision: Precision::Single,
+            seed: 7,
+            threads: 1,
+            compute_loss: true,
+        };
+        let values = p.to_values();
+        let names: Vec<&str> = values.iter().map(|(k, _)| *k).collect();
+        let spec: Vec<&str> = SPEC.iter().map(|s| s.name).collect();
+        assert_eq!(names, spec);
+        let back = AlsParams::from_values(
+            &resolve(SPEC, values.iter().map(|(k, v)| (*k, v.clone()))).unwrap(),
+        );
+        assert_eq!(back, p);
+        assert_eq!(*p.clone().check().unwrap(), p);
+    }
+
+    #[test]
+    fn struct_params_are_checked_against_the_spec_bounds() {
+        let bad = |p: AlsParams| p.check().unwrap_err().to_string();
+        let d = AlsParams::default;
+        assert!(bad(AlsParams { factors: 0, ..d() })
+            .starts_with("factors: must be an integer in 1..=4096"));
+        assert!(bad(AlsParams {
+            factors: 5000,
+            ..d()
+        })
+        .contains("got 5000"));
+        assert!(bad(AlsParams {
+            regularization: f32::NAN,
+            ..d()
+        })
+        .starts_with("regularization"));
+        assert!(bad(AlsParams {
+            iterations: 0,
+            ..d()
+        })
+        .starts_with("iterations"));
+        assert!(bad(AlsParams {
+            solver: Solver::Cg { steps: 0 },
+            ..d()
+        })
+        .starts_with("cg_steps"));
+        assert!(bad(AlsParams {
+            confidence: Confidence::Log { epsilon: 0.0 },
+            ..d()
+        })
+        .starts_with("epsilon"));
+        assert!(bad(AlsParams {
+            threads: 5000,
+            ..d()
+        })
+        .starts_with("threads"));
+        assert!(bad(AlsParams {
+            seed: 1 << 40,
+            ..d()
+        })
+        .starts_with("seed"));
     }
 }

@@ -1,6 +1,7 @@
 //! ALS checked against a direct dense solve of the normal equations.
 
 use super::*;
+use crate::params::Params;
 
 /// Dense f64 Gaussian elimination with partial pivoting: an independent reference.
 fn dense_solve(mut a: Vec<f64>, mut b: Vec<f64>, k: usize) -> Vec<f64> {
@@ -704,10 +705,10 @@ fn fold_in_rejects_bad_lists_with_coded_errors() {
     }
     let e = model.fold_in_item(&[30], &[1.0]).unwrap_err();
     assert!(e.to_string().contains("users: index 30"), "{e}");
-    assert!(model.recommend_for_items(&[], &[], 5).is_err());
-    assert!(model.recommend_for_items(&[1], &[1.0], 0).is_err());
+    assert!(crate::topk::recommend_for_items(&model, &[], &[], 5).is_err());
+    assert!(crate::topk::recommend_for_items(&model, &[1], &[1.0], 0).is_err());
     assert!(model.similar_to_new_item(&[], &[], 5).is_err());
-    assert!(model.similar_items(20, 5).is_err());
+    assert!(crate::topk::similar_items(&model, 20, 5).is_err());
 }
 
 #[test]
@@ -735,7 +736,7 @@ fn recommend_for_items_excludes_the_given_items() {
     let m = random_matrix(40, 30, 0.2, 25);
     let model = AlsModel::fit(params(Solver::Cholesky), &m, |_| true).unwrap();
     let given = [4u32, 9, 4, 17];
-    let rec = model.recommend_for_items(&given, &[1.0; 4], 30).unwrap();
+    let rec = crate::topk::recommend_for_items(&model, &given, &[1.0; 4], 30).unwrap();
     assert_eq!(rec.len(), 27);
     assert!(rec.iter().all(|(i, _)| !given.contains(i)));
     assert!(rec.windows(2).all(|w| w[0].1 >= w[1].1));
@@ -756,7 +757,7 @@ fn similar_to_new_item_finds_the_item_it_copies() {
     // A new item with exactly item 7's users folds in to item 7's own factor.
     assert_eq!(sim[0].0, 7);
     assert!(sim[0].1 > 0.9999, "{sim:?}");
-    let known = model.similar_items(7, 3).unwrap();
+    let known = crate::topk::similar_items(&model, 7, 3).unwrap();
     assert!(known.iter().all(|(i, _)| *i != 7));
     assert_eq!(known[0].0, sim[1].0);
 }
@@ -843,8 +844,10 @@ fn partial_fit_of_every_user_is_an_exact_user_half_step() {
         let mut model = AlsModel {
             params: AlsParams {
                 threads,
-                ..fitted.params.clone()
-            },
+                ..(*fitted.params).clone()
+            }
+            .check()
+            .unwrap(),
             ..fitted.clone()
         };
         model.partial_fit_users(&ids, &rows).unwrap();
@@ -866,7 +869,7 @@ fn partial_fit_items_adds_an_item_that_can_be_recommended() {
     model.partial_fit_items(&[20], &rows).unwrap();
     assert_eq!(model.n_items, 21);
     close(model.item_vector(20), model.item_vector(5), 1e-4);
-    let rec = model.recommend_for_items(&[5], &[1.0], 1).unwrap();
+    let rec = crate::topk::recommend_for_items(&model, &[5], &[1.0], 1).unwrap();
     assert_eq!(rec[0].0, 20);
     let err = model.partial_fit_items(&[22], &rows).unwrap_err();
     assert!(err.to_string().contains("items"), "{err}");

@@ -1,0 +1,71 @@
+//! ALS as a model of the family: its factors for the shared factor layer, its type entry,
+//! and what a saved ALS model holds.
+
+use std::any::Any;
+
+use super::{AlsModel, AlsParams, SPEC};
+use crate::error::Result;
+use crate::models::factor::FactorModel;
+use crate::models::{Model, ModelType, NamedArray};
+use crate::params::{Params, Value};
+
+pub static TYPE: ModelType = ModelType {
+    name: "als",
+    doc: "Implicit-feedback alternating least squares (Hu, Koren & Volinsky 2008), conjugate-gradient or exact.",
+    spec: SPEC,
+    load: |params, mut arrays, n_users, n_items| {
+        let p = AlsParams::from_raw(params.iter().map(|(k, v)| (k.as_str(), v.clone())))?;
+        let k = p.factors;
+        let users = NamedArray::take(&mut arrays, "user_factors", &[n_users, k])?;
+        let items = NamedArray::take(&mut arrays, "item_factors", &[n_items, k])?;
+        Ok(Box::new(AlsModel::from_factors(p, users, items)?))
+    },
+};
+
+impl FactorModel for AlsModel {
+    fn factors(&self) -> usize {
+        self.params.factors
+    }
+    fn user_factors(&self) -> &[f32] {
+        &self.user_factors
+    }
+    fn item_factors(&self) -> &[f32] {
+        &self.item_factors
+    }
+    fn fold_in_user(&self, items: &[u32], values: &[f32]) -> Result<Vec<f32>> {
+        AlsModel::fold_in_user(self, items, values)
+    }
+}
+
+impl Model for AlsModel {
+    fn type_name(&self) -> &'static str {
+        TYPE.name
+    }
+    fn params(&self) -> Vec<(&'static str, Value)> {
+        self.params.to_values()
+    }
+    fn arrays(&self) -> Vec<NamedArray> {
+        let k = self.params.factors;
+        vec![
+            NamedArray::new(
+                "user_factors",
+                vec![self.n_users, k],
+                self.user_factors.to_vec(),
+            ),
+            NamedArray::new(
+                "item_factors",
+                vec![self.n_items, k],
+                self.item_factors.to_vec(),
+            ),
+        ]
+    }
+    fn threads(&self) -> usize {
+        self.params.threads
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}

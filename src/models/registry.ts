@@ -1,0 +1,44 @@
+// Model type -> how to fit it and how to wrap a loaded one. The pipeline, the artifacts, the
+// config and the CLI go through here and never name a model type; the parameter specs come
+// from the core (spec.generated.ts). Adding a model: one entry below.
+import { CfError } from '../errors.js';
+import { ALS } from './als.js';
+import { type ModelType, MODEL_TYPES } from './params.js';
+import { Popularity } from './popularity.js';
+import type { Recommender } from './recommender.js';
+import type { FitOptions, Matrix, NativeModel } from './types.js';
+
+export interface ModelEntry {
+  /** Fit from snake_case or camelCase params (checked by the core). */
+  fit(train: Matrix, params: Record<string, unknown>, opts: FitOptions): Promise<Recommender>;
+  /** The class for a native model of this type (after loading). */
+  wrap(inner: NativeModel): Recommender;
+}
+
+const REGISTRY: Record<ModelType, ModelEntry> = {
+  als: { fit: (train, params, opts) => ALS.fit(train, params, opts), wrap: ALS.wrap },
+  popularity: {
+    fit: async (train, params) => {
+      if (Object.keys(params).length > 0) throw new CfError('ERR_CF_INVALID_ARG', `popularity takes no params (got ${Object.keys(params).join(', ')})`);
+      return Popularity.fit(train);
+    },
+    wrap: Popularity.wrap,
+  },
+};
+
+/** The type every evaluation reports beside the configured models. */
+export const BASELINE_TYPE: ModelType = 'popularity';
+
+export function modelEntry(type: string): ModelEntry {
+  const e = (REGISTRY as Record<string, ModelEntry | undefined>)[type];
+  if (!e) throw new CfError('ERR_CF_INVALID_ARG', `unknown model type ${JSON.stringify(type)} (known: ${MODEL_TYPES.join(', ')})`);
+  return e;
+}
+
+export function fitModel(type: string, train: Matrix, params: Record<string, unknown>, opts: FitOptions = {}): Promise<Recommender> {
+  return modelEntry(type).fit(train, params, opts);
+}
+
+export function wrapModel(inner: NativeModel): Recommender {
+  return modelEntry(inner.type).wrap(inner);
+}

@@ -1,0 +1,38 @@
+// Option objects of the public API are checked like YAML mappings: an unknown key is an
+// error with a "did you mean", never silently ignored.
+import { CfError } from './errors.js';
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The candidate closest to `word` when close enough to be a typo (the core's rule too). */
+export function closest(word: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : null;
+}
+
+/** Throws ERR_CF_INVALID_ARG for a key of `o` that is not in `allowed`. */
+export function checkKeys(o: object | null | undefined, allowed: readonly string[], what: string): void {
+  if (o === null || o === undefined) return;
+  if (typeof o !== 'object') throw new CfError('ERR_CF_INVALID_ARG', `${what} must be an object (got ${typeof o})`);
+  for (const key of Object.keys(o)) {
+    if (allowed.includes(key)) continue;
+    const guess = closest(key, allowed);
+    const hint = guess ? `did you mean ${guess}?` : `expected one of: ${allowed.join(', ')}`;
+    throw new CfError('ERR_CF_INVALID_ARG', `${what}: ${key} is not a known option (${hint})`);
+  }
+}
