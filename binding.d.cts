@@ -136,6 +136,9 @@ export interface DatasetStats {
 /** Every model type with its parameters, from the core's one list of them. */
 export declare function describeModels(): Array<ModelDescription>
 
+/** What repeated (user, item) rows become. */
+export type DuplicatesMode = 'sum' | 'last'
+
 export interface EvalResult {
   usersEvaluated: number
   usersWithoutTrain: number
@@ -169,10 +172,8 @@ export interface LoadOptions {
   rating?: string | number
   time?: string | number
   positiveThreshold?: number
-  /** "binary" | "rating" | "log1p" */
-  values?: string
-  /** "sum" | "last" */
-  duplicates?: string
+  values?: ValuesMode
+  duplicates?: DuplicatesMode
   minUserInteractions?: number
   minItemInteractions?: number
 }
@@ -209,9 +210,14 @@ export interface ParamDescription {
 /** The popularity baseline fitted on `train`, which it also filters seen items with. */
 export declare function popularityFit(train: Matrix): Model
 
+/**
+ * Params of `type` checked by the core and completed with its defaults (snake_case): what
+ * a fit of that type would use, or the error it would raise.
+ */
+export declare function resolveParams(typeName: string, params?: object | undefined | null): Record<string, number | boolean | string>
+
 export interface SplitOptions {
-  /** "leave-last-out" | "random" | "time" | "none" | "given" */
-  strategy: string
+  strategy: Strategy
   valid?: number
   test?: number
   seed?: number
@@ -219,8 +225,13 @@ export interface SplitOptions {
   testCutoff?: number
 }
 
+export type Strategy = 'leave-last-out' | 'random' | 'time' | 'none' | 'given'
+
 export interface TopK {
   /** Item indices, best first. */
   ids: Uint32Array
   scores: Float32Array
 }
+
+/** What a kept row carries. */
+export type ValuesMode = 'binary' | 'rating' | 'log1p'

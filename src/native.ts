@@ -24,11 +24,18 @@ export function native(): typeof Binding {
 
 export type { Binding };
 
-/** A native error carries the core's code (`ERR_CF_*`) as `code`: make it a CfError. */
+/**
+ * A native error carries the core's code (`ERR_CF_*`) as `code`: make it a CfError. napi's
+ * own argument errors (a value of the wrong JS type, a string that is no variant of an
+ * option's enum) become ERR_CF_INVALID_ARG.
+ */
 export function fromNative(err: unknown): unknown {
   if (err instanceof Error && !(err instanceof CfError)) {
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('ERR_CF_')) return new CfError(code, err.message, { cause: err });
+    if (code === 'InvalidArg' || code === 'NumberExpected' || code === 'StringExpected' || code === 'ObjectExpected') {
+      return new CfError('ERR_CF_INVALID_ARG', err.message, { cause: err });
+    }
   }
   return err;
 }

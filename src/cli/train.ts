@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../config/index.js';
 import { isCfError } from '../errors.js';
 import { runTrain } from '../pipeline/train.js';
+import { BASELINE_TYPE } from '../models/registry.js';
 import { demoConfig } from '../pipeline/demo.js';
 import { formatMetricsTable } from '../report/table.js';
 
@@ -22,7 +23,7 @@ export async function runTrainCommand(configPath: string | undefined, o: { quiet
     const part = report.models[0]?.test ? 'test' : 'valid';
     const rows = [
       ...report.models.map((m) => ({ name: m.name, metrics: m[part] ?? {} })),
-      { name: 'popularity (baseline)', metrics: report.baseline[part] ?? {} },
+      { name: `${BASELINE_TYPE} (baseline)`, metrics: report.baseline[part] ?? {} },
     ];
     process.stdout.write(`\n${part} metrics, ${report.usersEvaluated} users:\n${formatMetricsTable(rows, cols)}\n`);
     process.stdout.write(`artifacts: ${report.output}\n`);

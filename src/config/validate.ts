@@ -296,7 +296,7 @@ function validateModels(v: unknown): ModelConfig[] {
       if (!MODEL_NAME.test(s)) fail(q, `must be a folder name of letters, digits, '.', '_' or '-', starting with a letter or digit (got ${describe(s)})`);
       return s;
     });
-    // Lower-cased: on case-insensitive file systems "ALS" and "als" are the same folder.
+    // Lower-cased: on case-insensitive file systems "Mine" and "mine" are the same folder.
     const first = names.get(name.toLowerCase());
     if (first !== undefined) {
       const implicit = opt(o, 'name') === undefined ? ' (the name defaults to the type)' : '';

@@ -1,4 +1,4 @@
-// train -> evaluate -> save, for every model of a config, beside the popularity baseline.
+// train -> evaluate -> save, for every model of a config, beside the baseline model.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -114,8 +114,8 @@ export async function runTrain(config: Config, hooks: TrainHooks = {}): Promise<
       train_seconds: trainSeconds,
       valid: scores.valid,
       test: scores.test,
-      baseline: { popularity: baseline.test ?? baseline.valid },
-      baseline_valid: { popularity: baseline.valid },
+      baseline: { [BASELINE_TYPE]: baseline.test ?? baseline.valid },
+      baseline_valid: { [BASELINE_TYPE]: baseline.valid },
       users_evaluated: usersEvaluated,
       users_without_train: usersWithoutTrain,
       data_hash: dataHash,

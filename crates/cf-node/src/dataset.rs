@@ -24,21 +24,45 @@ pub struct LoadOptions {
     pub rating: Option<Either<String, u32>>,
     pub time: Option<Either<String, u32>>,
     pub positive_threshold: Option<f64>,
-    /// "binary" | "rating" | "log1p"
-    pub values: Option<String>,
-    /// "sum" | "last"
-    pub duplicates: Option<String>,
-    pub min_user_interactions: Option<u32>,
-    pub min_item_interactions: Option<u32>,
+    pub values: Option<ValuesMode>,
+    pub duplicates: Option<DuplicatesMode>,
+    pub min_user_interactions: Option<f64>,
+    pub min_item_interactions: Option<f64>,
+}
+
+/// What a kept row carries.
+#[napi(string_enum = "lowercase")]
+pub enum ValuesMode {
+    /// 1 for every kept row.
+    Binary,
+    /// The rating itself.
+    Rating,
+    /// ln(1 + rating).
+    Log1p,
+}
+
+/// What repeated (user, item) rows become.
+#[napi(string_enum = "lowercase")]
+pub enum DuplicatesMode {
+    Sum,
+    Last,
+}
+
+#[napi(string_enum = "kebab-case")]
+pub enum Strategy {
+    LeaveLastOut,
+    Random,
+    Time,
+    None,
+    Given,
 }
 
 #[napi(object, object_to_js = false)]
 pub struct SplitOptions {
-    /// "leave-last-out" | "random" | "time" | "none" | "given"
-    pub strategy: String,
+    pub strategy: Strategy,
     pub valid: Option<f64>,
     pub test: Option<f64>,
-    pub seed: Option<u32>,
+    pub seed: Option<f64>,
     pub valid_cutoff: Option<f64>,
     pub test_cutoff: Option<f64>,
 }
@@ -58,6 +82,14 @@ pub struct DatasetStats {
 #[napi]
 pub struct Dataset {
     inner: Core,
+}
+
+/// A k-core bound: a whole number >= 1 (default 1).
+fn min_count(name: &str, v: Option<f64>) -> Result<u32> {
+    v.map_or(Ok(1), |v| {
+        cf_core::args::whole(name, v, 1, u32::MAX as u64).map(|n| n as u32)
+    })
+    .map_err(to_napi)
 }
 
 fn column(c: &Option<Either<String, u32>>) -> Option<Column> {
@@ -97,30 +129,26 @@ impl Dataset {
             time: column(&o.time),
         };
         let prep = PrepareOptions {
-            positive_threshold: o.positive_threshold.map(|t| t as f32),
-            values: match o.values.as_deref() {
-                None | Some("binary") => Values::Binary,
-                Some("rating") => Values::Rating,
-                Some("log1p") => Values::Log1p,
-                Some(v) => {
+            positive_threshold: match o.positive_threshold {
+                Some(t) if !t.is_finite() => {
                     return Err(invalid(
-                        "values",
-                        format!("must be binary, rating or log1p (got {v:?})"),
+                        "positiveThreshold",
+                        format!("must be a finite number (got {t})"),
                     ))
                 }
+                t => t.map(|t| t as f32),
             },
-            duplicates: match o.duplicates.as_deref() {
-                None | Some("sum") => Duplicates::Sum,
-                Some("last") => Duplicates::Last,
-                Some(v) => {
-                    return Err(invalid(
-                        "duplicates",
-                        format!("must be sum or last (got {v:?})"),
-                    ))
-                }
+            values: match o.values {
+                None | Some(ValuesMode::Binary) => Values::Binary,
+                Some(ValuesMode::Rating) => Values::Rating,
+                Some(ValuesMode::Log1p) => Values::Log1p,
             },
-            min_user_interactions: o.min_user_interactions.unwrap_or(1),
-            min_item_interactions: o.min_item_interactions.unwrap_or(1),
+            duplicates: match o.duplicates {
+                None | Some(DuplicatesMode::Sum) => Duplicates::Sum,
+                Some(DuplicatesMode::Last) => Duplicates::Last,
+            },
+            min_user_interactions: min_count("minUserInteractions", o.min_user_interactions)?,
+            min_item_interactions: min_count("minItemInteractions", o.min_item_interactions)?,
         };
         Core::load(&sources, &read, &prep)
             .map(|inner| Dataset { inner })
@@ -138,6 +166,15 @@ impl Dataset {
         let vals = values
             .map(|v| v.to_vec())
             .unwrap_or_else(|| vec![1.0; users.len()]);
+        if let Some(pos) = times
+            .as_ref()
+            .and_then(|t| t.iter().position(|x| !x.is_finite()))
+        {
+            return Err(invalid(
+                "times",
+                format!("value at position {pos} is not finite"),
+            ));
+        }
         let times = times.map(|t| t.iter().map(|&x| x as i64).collect());
         Core::from_indices(users.to_vec(), items.to_vec(), vals, times)
             .map(|inner| Dataset { inner })
@@ -172,35 +209,50 @@ impl Dataset {
     #[napi]
     pub fn split(&self, o: SplitOptions) -> Result<Vec<Option<Matrix>>> {
         let count = |v: Option<f64>, name: &str| -> Result<usize> {
-            let v = v.unwrap_or(1.0);
-            if v < 0.0 || v.fract() != 0.0 {
-                return Err(invalid(
-                    name,
-                    format!("must be a whole number >= 0 (got {v})"),
-                ));
-            }
-            Ok(v as usize)
+            cf_core::args::count(name, v.unwrap_or(1.0), 0).map_err(to_napi)
         };
-        let strategy = match o.strategy.as_str() {
-            "leave-last-out" => SplitStrategy::LeaveLastOut {
+        let fraction = |v: Option<f64>, name: &str| -> Result<f64> {
+            match v.unwrap_or(0.1) {
+                f if (0.0..1.0).contains(&f) => Ok(f),
+                f => Err(invalid(
+                    name,
+                    format!("must be a fraction in [0, 1) (got {f})"),
+                )),
+            }
+        };
+        let cutoff = |v: f64, name: &str| -> Result<i64> {
+            if v.is_finite() && v.abs() < 9.0e15 {
+                Ok(v as i64)
+            } else {
+                Err(invalid(name, format!("must be a finite time (got {v})")))
+            }
+        };
+        let seed = cf_core::args::whole("split.seed", o.seed.unwrap_or(42.0), 0, u32::MAX as u64)
+            .map_err(to_napi)?;
+        let strategy = match o.strategy {
+            Strategy::LeaveLastOut => SplitStrategy::LeaveLastOut {
                 valid: count(o.valid, "split.valid")?,
                 test: count(o.test, "split.test")?,
             },
-            "random" => SplitStrategy::Random {
-                valid: o.valid.unwrap_or(0.1),
-                test: o.test.unwrap_or(0.1),
-                seed: o.seed.unwrap_or(42) as u64,
+            Strategy::Random => SplitStrategy::Random {
+                valid: fraction(o.valid, "split.valid")?,
+                test: fraction(o.test, "split.test")?,
+                seed,
             },
-            "time" => SplitStrategy::Time {
-                valid_cutoff: o.valid_cutoff.map(|t| t as i64),
-                test_cutoff: o
-                    .test_cutoff
-                    .ok_or_else(|| invalid("split.test_cutoff", "is required for strategy time"))?
-                    as i64,
+            Strategy::Time => SplitStrategy::Time {
+                valid_cutoff: o
+                    .valid_cutoff
+                    .map(|t| cutoff(t, "split.valid_cutoff"))
+                    .transpose()?,
+                test_cutoff: cutoff(
+                    o.test_cutoff.ok_or_else(|| {
+                        invalid("split.test_cutoff", "is required for strategy time")
+                    })?,
+                    "split.test_cutoff",
+                )?,
             },
-            "none" => SplitStrategy::None,
-            "given" => SplitStrategy::Given,
-            s => return Err(invalid("split.strategy", format!("unknown strategy {s:?}"))),
+            Strategy::None => SplitStrategy::None,
+            Strategy::Given => SplitStrategy::Given,
         };
         let s = split(&self.inner, &strategy).map_err(to_napi)?;
         Ok(vec![

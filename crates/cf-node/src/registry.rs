@@ -118,3 +118,22 @@ pub fn load_model(
     let model = (t.load)(raw_params(params)?, arrays, n_users, n_items).map_err(to_napi)?;
     Ok(ModelHandle::new(model))
 }
+
+/// Params of `type` checked by the core and completed with its defaults (snake_case): what
+/// a fit of that type would use, or the error it would raise.
+#[napi(ts_return_type = "Record<string, number | boolean | string>")]
+pub fn resolve_params<'env>(
+    env: &'env Env,
+    type_name: String,
+    params: Option<Object>,
+) -> Result<Object<'env>> {
+    let t = model_type(&type_name).map_err(to_napi)?;
+    let raw = raw_params(params)?;
+    let values = cf_core::params::resolve(t.spec, raw.iter().map(|(k, v)| (k.as_str(), v.clone())))
+        .map_err(to_napi)?;
+    let mut o = Object::new(env).map_err(|e| crate::error::napi_arg("params", e))?;
+    for (k, v) in values.iter() {
+        crate::model::set_value(&mut o, k, v).map_err(|e| crate::error::napi_arg(k, e))?;
+    }
+    Ok(o)
+}
