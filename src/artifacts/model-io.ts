@@ -2,7 +2,7 @@
 // the training matrix (to filter seen items after loading) as CSR .npy, and model.json
 // describing it all. Written the same way for every model type: the arrays and params come
 // from the model itself, and loading goes back through the core's registry.
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CfError } from '../errors.js';
 import { wrapModel } from '../models/registry.js';
@@ -11,6 +11,7 @@ import type { Matrix } from '../models/types.js';
 import { call, native, type Binding } from '../native.js';
 import { readNpy, writeNpy, type NpyArray } from './npy.js';
 import { writeJsonAtomic } from './atomic.js';
+import { resolveFolder, writeFolderAtomic } from './publish.js';
 import { gitVersion, packageVersion } from './version.js';
 
 /** 2: params are snake_case (version 1 stored the API's camelCase; both load). */
@@ -24,6 +25,8 @@ export interface SaveInfo {
   train?: Matrix;
   dataHash?: string;
   extra?: Record<string, unknown>;
+  /** More JSON files published with the model, by file name (e.g. metrics.json). */
+  files?: Record<string, unknown>;
 }
 
 export interface LoadedModel {
@@ -43,27 +46,30 @@ export async function saveModel(dir: string, model: Recommender, info: SaveInfo)
       `saveModel: ${info.userIds.length} user ids and ${info.itemIds.length} item ids do not match the ${t.nRows} x ${t.nCols} training matrix`,
     );
   }
-  await mkdir(dir, { recursive: true });
-  const shapes: Record<string, number[]> = {};
-  for (const a of model.inner.arrays()) {
-    shapes[a.name] = a.shape;
-    await writeNpy(join(dir, `${a.name}.npy`), a.data, a.shape);
-  }
-  await writeNpy(join(dir, 'train_indptr.npy'), t.indptr(), [t.nRows + 1]);
-  await writeNpy(join(dir, 'train_indices.npy'), t.indices(), [t.nnz]);
-  await writeNpy(join(dir, 'train_values.npy'), t.values(), [t.nnz]);
-  await writeJsonAtomic(join(dir, 'user_ids.json'), info.userIds);
-  await writeJsonAtomic(join(dir, 'item_ids.json'), info.itemIds);
-  await writeJsonAtomic(join(dir, 'model.json'), {
+  const arrays = model.inner.arrays();
+  const meta = {
     format_version: FORMAT_VERSION,
     type: model.type,
     params: model.params,
-    shapes: { ...shapes, train: [t.nRows, t.nCols] },
+    shapes: { ...Object.fromEntries(arrays.map((a) => [a.name, a.shape])), train: [t.nRows, t.nCols] },
     users: info.userIds.length,
     items: info.itemIds.length,
     data_hash: info.dataHash ?? null,
     versions: { 'cf-native': packageVersion(), git: gitVersion(), node: process.version },
     ...info.extra,
+  };
+  // Every file goes into a fresh folder that replaces `dir` in one step (publish.ts), so a
+  // crash at any instant leaves the old model or the new one, never a mix.
+  await writeFolderAtomic(dir, async (staging) => {
+    for (const a of arrays) await writeNpy(join(staging, `${a.name}.npy`), a.data, a.shape);
+    await writeNpy(join(staging, 'train_indptr.npy'), t.indptr(), [t.nRows + 1]);
+    await writeNpy(join(staging, 'train_indices.npy'), t.indices(), [t.nnz]);
+    await writeNpy(join(staging, 'train_values.npy'), t.values(), [t.nnz]);
+    await writeJsonAtomic(join(staging, 'user_ids.json'), info.userIds);
+    await writeJsonAtomic(join(staging, 'item_ids.json'), info.itemIds);
+    for (const [name, value] of Object.entries(info.files ?? {})) await writeJsonAtomic(join(staging, name), value);
+    // Last: a folder with model.json is complete.
+    await writeJsonAtomic(join(staging, 'model.json'), meta);
   });
 }
 
@@ -93,7 +99,9 @@ async function readArray(dir: string, name: string, shape: unknown): Promise<Npy
   return a;
 }
 
-export async function loadModel(dir: string): Promise<LoadedModel> {
+export async function loadModel(folder: string): Promise<LoadedModel> {
+  // Every file from the one version the folder points at now, even if a publish follows.
+  const dir = await resolveFolder(folder);
   const metaPath = join(dir, 'model.json');
   const meta = (await readJson(metaPath)) as Record<string, unknown>;
   if (!READABLE_VERSIONS.includes(meta.format_version as number)) {
@@ -119,7 +127,7 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
       return native().loadModel(String(meta.type), (meta.params ?? {}) as object, arrays, userIds.length, itemIds.length);
     } catch (err) {
       // Name the folder: the core names the array or parameter at fault.
-      if (err instanceof Error) err.message = `${dir}: ${err.message}`;
+      if (err instanceof Error) err.message = `${folder}: ${err.message}`;
       throw err;
     }
   });

@@ -1,11 +1,11 @@
 // train -> evaluate -> save, for every model of a config, beside the baseline model.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { loadDataset, loadOptionsFromConfig, splitDataset, splitOptionsFromConfig } from '../data.js';
 import { saveModel } from '../artifacts/model-io.js';
-import { writeJsonAtomic } from '../artifacts/atomic.js';
+import { checkOutputFolder } from '../artifacts/output.js';
 import type { Recommender } from '../models/recommender.js';
 import { BASELINE_TYPE, fitModel } from '../models/registry.js';
 import type { EvalResult, FitProgress, Matrix } from '../models/types.js';
@@ -47,6 +47,8 @@ export async function runTrain(config: Config, hooks: TrainHooks = {}): Promise<
   const log = hooks.log ?? (() => {});
   const d = config.data;
   const files = [d.path, d.train, d.valid, d.test].filter((p): p is string => p !== null);
+  // Before any work: an output that cannot be written would otherwise fail after the fit.
+  const output = await checkOutputFolder(config.output);
   const ds = loadDataset(loadOptionsFromConfig(d));
   const st = ds.stats;
   log(
@@ -81,7 +83,6 @@ export async function runTrain(config: Config, hooks: TrainHooks = {}): Promise<
   const baseline = await evaluate(baselineModel);
   if (usersWithoutTrain > 0) log(`evaluation: ${usersWithoutTrain} users without training rows were left out`);
 
-  const output = resolve(config.output);
   const models: ModelResult[] = [];
   for (const mc of config.models) {
     hooks.signal?.throwIfAborted();
@@ -97,17 +98,7 @@ export async function runTrain(config: Config, hooks: TrainHooks = {}): Promise<
     const trainSeconds = (performance.now() - started) / 1000;
     const scores = model === baselineModel ? baseline : await evaluate(model);
     const dir = join(output, mc.name);
-    await saveModel(dir, model, { userIds, itemIds, train, dataHash });
-    const result: ModelResult = {
-      name: mc.name,
-      type: mc.type,
-      params: model.params,
-      train_seconds: trainSeconds,
-      valid: scores.valid,
-      test: scores.test,
-      dir,
-    };
-    await writeJsonAtomic(join(dir, 'metrics.json'), {
+    const metrics = {
       model: mc.type,
       name: mc.name,
       params: model.params,
@@ -119,7 +110,17 @@ export async function runTrain(config: Config, hooks: TrainHooks = {}): Promise<
       users_evaluated: usersEvaluated,
       users_without_train: usersWithoutTrain,
       data_hash: dataHash,
-    });
+    };
+    await saveModel(dir, model, { userIds, itemIds, train, dataHash, files: { 'metrics.json': metrics } });
+    const result: ModelResult = {
+      name: mc.name,
+      type: mc.type,
+      params: model.params,
+      train_seconds: trainSeconds,
+      valid: scores.valid,
+      test: scores.test,
+      dir,
+    };
     models.push(result);
   }
   return {
