@@ -66,21 +66,22 @@ impl Csr {
             ));
         }
         // Counting sort by row keeps input order inside a row, then each row is sorted by column.
-        let mut indptr = vec![0usize; n_rows + 1];
+        let mut indptr = row_offsets(n_rows)?;
         for &r in rows {
             indptr[r as usize + 1] += 1;
         }
         for r in 0..n_rows {
             indptr[r + 1] += indptr[r];
         }
-        let mut next = indptr.clone();
+        let mut next = row_offsets(n_rows)?;
+        next.copy_from_slice(&indptr);
         let mut order = vec![0u32; rows.len()];
         for (k, &r) in rows.iter().enumerate() {
             order[next[r as usize]] = k as u32;
             next[r as usize] += 1;
         }
-        let mut out_indptr = Vec::with_capacity(n_rows + 1);
-        out_indptr.push(0);
+        let mut out_indptr = row_offsets(n_rows)?;
+        out_indptr.truncate(1);
         let mut indices = Vec::with_capacity(rows.len());
         let mut vals = Vec::with_capacity(rows.len());
         let mut row_buf: Vec<(u32, f32)> = Vec::new();
@@ -251,4 +252,17 @@ mod tests {
             .contains("not finite"));
         assert!(Csr::from_coo(2, 2, &[0, 1], &[0], &[1.0]).is_err());
     }
+}
+
+/// n_rows + 1 zeroed row offsets, or an error when they cannot be allocated.
+fn row_offsets(n_rows: usize) -> Result<Vec<usize>> {
+    let mut v: Vec<usize> = Vec::new();
+    if v.try_reserve_exact(n_rows + 1).is_err() {
+        return Err(Error::Data(format!(
+            "a matrix of {n_rows} rows needs {} MiB for its row offsets, more memory than there is",
+            (n_rows + 1) * std::mem::size_of::<usize>() >> 20
+        )));
+    }
+    v.resize(n_rows + 1, 0);
+    Ok(v)
 }
