@@ -4,6 +4,19 @@
 
 use crate::error::{Error, Result};
 
+/// A number as JavaScript would print it: `-1`, `2.5`, `NaN`, `Infinity`, `1e+300`.
+pub fn show(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else if v != 0.0 && (v.abs() >= 1e21 || v.abs() < 1e-6) {
+        format!("{v:e}").replace('e', "e+").replace("e+-", "e-")
+    } else {
+        format!("{v}")
+    }
+}
+
 /// A whole number in `min..=max`.
 pub fn whole(name: &str, v: f64, min: u64, max: u64) -> Result<u64> {
     if v.is_finite() && v.fract() == 0.0 && v >= min as f64 && v <= max as f64 {
@@ -14,7 +27,10 @@ pub fn whole(name: &str, v: f64, min: u64, max: u64) -> Result<u64> {
     } else {
         format!("an integer in {min}..={max}")
     };
-    Err(Error::param(name, format!("must be {what} (got {v})")))
+    Err(Error::param(
+        name,
+        format!("must be {what} (got {})", show(v)),
+    ))
 }
 
 /// A count such as `k`: at least `min`, at most what a u32 index holds.
@@ -51,9 +67,11 @@ mod tests {
             "k: must be an integer in 1..=4294967295 (got 2.5)"
         );
         assert!(e(count("k", f64::NAN, 1)).ends_with("(got NaN)"));
-        assert!(e(count("k", f64::INFINITY, 1)).ends_with("(got inf)"));
+        assert!(e(count("k", f64::INFINITY, 1)).ends_with("(got Infinity)"));
         assert!(e(count("k", 0.0, 1)).ends_with("(got 0)"));
-        assert!(e(count("k", 1e300, 1)).ends_with("(got 1e300)"));
+        assert!(e(count("k", 1e300, 1)).ends_with("(got 1e+300)"));
+        assert_eq!(show(1e-7), "1e-7");
+        assert_eq!(show(123456.0), "123456");
         assert_eq!(index("user", 3.0, 4, "users").unwrap(), 3);
         assert_eq!(
             index("user", 4.0, 4, "users").unwrap_err().to_string(),

@@ -25,7 +25,7 @@ pub enum Value {
 impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Value::Num(v) => write!(f, "{v}"),
+            Value::Num(v) => write!(f, "{}", crate::args::show(*v)),
             Value::Bool(v) => write!(f, "{v}"),
             Value::Str(s) => write!(f, "{s:?}"),
         }
@@ -429,7 +429,7 @@ mod tests {
         assert!(err(vec![("factors", Value::Num(4097.0))]).contains("got 4097"));
         assert!(err(vec![("cg_steps", Value::Num(f64::NAN))]).contains("got NaN"));
         assert!(err(vec![("alpha", Value::Num(0.0))]).contains("a finite number > 0"));
-        assert!(err(vec![("alpha", Value::Num(f64::INFINITY))]).contains("got inf"));
+        assert!(err(vec![("alpha", Value::Num(f64::INFINITY))]).contains("got Infinity"));
         assert!(err(vec![("alpha", Value::Bool(true))]).contains("got true"));
         assert_eq!(
             err(vec![("solver", Value::Str("chol".into()))]),
