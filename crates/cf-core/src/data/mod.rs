@@ -3,3 +3,6 @@ pub mod ids;
 pub mod prepare;
 pub mod read;
 pub mod split;
+
+#[cfg(test)]
+mod tests;
