@@ -321,7 +321,7 @@ fn parse(
         ..Rows::default()
     };
     let mut push = |rec: &csv::ByteRecord| -> Result<()> {
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let line = record_line(content, rec);
         if rec.len() == 1 && rec[0].is_empty() {
             return Ok(());
         }
@@ -406,4 +406,18 @@ fn parse(
         }));
     }
     Ok(rows)
+}
+
+/// The 1-based line a record starts on. csv records the position where it began reading, which
+/// is before the blank lines it skips and before the `\n` of a CRLF that ended the previous
+/// record, so its line would point one or more lines too early; step over those bytes.
+fn record_line(content: &[u8], rec: &csv::ByteRecord) -> u64 {
+    let Some(pos) = rec.position() else { return 0 };
+    let start = (pos.byte() as usize).min(content.len());
+    let skipped = content[start..]
+        .iter()
+        .take_while(|&&b| b == b'\n' || b == b'\r')
+        .filter(|&&b| b == b'\n')
+        .count();
+    pos.line() + skipped as u64
 }

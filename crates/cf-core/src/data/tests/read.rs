@@ -275,13 +275,13 @@ fn same_user_and_item_column_is_an_error() {
 #[test]
 fn too_few_fields_names_file_and_line() {
     let dir = TempDir::new("few");
-    let path = dir.file("d.csv", "1,10,5\n2,20,4\n3,30\n\n");
+    let path = dir.file("d.csv", "1,10,5\n2,20,4\n\n3,30\n");
     let e = read(&path, &ReadOptions::default()).unwrap_err();
     assert_eq!(
         e.to_string(),
-        format!("{}:3: expected at least 3 fields, found 2", path.display())
+        format!("{}:4: expected at least 3 fields, found 2", path.display())
     );
-    parse_error(e, &path, 3);
+    parse_error(e, &path, 4);
 
     // Named columns count too: the item column is #3, so a row needs 4 fields.
     let path = dir.file("n.csv", "a,b,user,item\n1,2,3,4\n1,2,3\n");
@@ -355,9 +355,17 @@ fn crlf_line_ends() {
     assert_eq!(r.pairs(), pairs(&[("1", "10"), ("2", "20")]));
     assert_eq!(r.rows.ratings, Some(vec![4.0, 3.5]));
     assert_eq!(r.rows.times, Some(vec![5, 6]));
+    assert_eq!(r.rows.lines, vec![2, 3]);
     // Two columns and CRLF: the last id must not keep the '\r'.
     let r = read_str("u1\ti1\r\nu2\ti2\r\n", &ReadOptions::default()).unwrap();
     assert_eq!(r.pairs(), pairs(&[("u1", "i1"), ("u2", "i2")]));
+}
+
+#[test]
+fn blank_lines_are_skipped_and_line_numbers_kept() {
+    let r = read_str("\n1,10\n\n  \n2,20\n\n", &ReadOptions::default()).unwrap();
+    assert_eq!(r.pairs(), pairs(&[("1", "10"), ("2", "20")]));
+    assert_eq!(r.rows.lines, vec![2, 5]);
 }
 
 #[test]
