@@ -193,13 +193,29 @@ fn replace_double_colon(content: &[u8]) -> Vec<u8> {
     out
 }
 
-struct Layout {
-    user: usize,
-    item: usize,
-    rating: Option<usize>,
-    time: Option<usize>,
-    /// Fields a row needs to have.
-    needed: usize,
+fn file_err(path: &Path, message: String) -> Error {
+    Error::File {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+fn parse_err(path: &Path, line: u64, message: String) -> Error {
+    Error::Parse {
+        path: path.to_path_buf(),
+        line,
+        message,
+    }
+}
+
+fn csv_err(path: &Path, e: csv::Error) -> Error {
+    let line = e.position().map(|p| p.line()).unwrap_or(0);
+    parse_err(path, line, format!("malformed row: {e}"))
+}
+
+/// A line of only whitespace: trimming leaves a single empty field.
+fn is_blank(rec: &csv::ByteRecord) -> bool {
+    rec.len() == 1 && rec[0].is_empty()
 }
 
 fn parse(
@@ -211,201 +227,257 @@ fn parse(
     users: &mut IdMap,
     items: &mut IdMap,
 ) -> Result<Rows> {
-    let file_err = |message: String| Error::File {
-        path: path.to_path_buf(),
-        message,
-    };
-    let parse_err = |line: u64, message: String| Error::Parse {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
-    let csv_err = |e: csv::Error| {
-        let line = e.position().map(|p| p.line()).unwrap_or(0);
-        parse_err(line, format!("malformed row: {e}"))
-    };
-
     let mut records = reader(content, delimiter, quoting).into_byte_records();
-    let mut head: Vec<csv::ByteRecord> = Vec::new();
+    let head = first_records(path, &mut records, 2)?;
+    let header = has_header(path, opts, &head)?;
+    let layout = Layout::resolve(path, opts, header.then(|| &head[0]), head[0].len())?;
+
+    let mut out = RowSink {
+        path,
+        content,
+        layout: &layout,
+        users,
+        items,
+        rows: Rows {
+            ratings: layout.rating.map(|_| Vec::new()),
+            times: layout.time.map(|_| Vec::new()),
+            ..Rows::default()
+        },
+    };
+    // The records read ahead to decide on the header come first, then the rest of the file.
+    for rec in &head[usize::from(header)..] {
+        out.push(rec)?;
+    }
+    for rec in records {
+        out.push(&rec.map_err(|e| csv_err(path, e))?)?;
+    }
+    if out.rows.is_empty() {
+        return Err(file_err(
+            path,
+            if header {
+                "no data rows after the header".into()
+            } else {
+                "no data rows".into()
+            },
+        ));
+    }
+    Ok(out.rows)
+}
+
+/// Up to `n` non-blank records from the start, read ahead so the header can be decided before
+/// any row is interned. Errors when the file has none.
+fn first_records(
+    path: &Path,
+    records: &mut csv::ByteRecordsIntoIter<&[u8]>,
+    n: usize,
+) -> Result<Vec<csv::ByteRecord>> {
+    let mut head = Vec::with_capacity(n);
     for rec in records.by_ref() {
-        let rec = rec.map_err(csv_err)?;
-        if rec.len() == 1 && rec[0].is_empty() {
+        let rec = rec.map_err(|e| csv_err(path, e))?;
+        if is_blank(&rec) {
             continue;
         }
         head.push(rec);
-        if head.len() == 2 {
+        if head.len() == n {
             break;
         }
     }
     if head.is_empty() {
-        return Err(file_err("file is empty".into()));
+        return Err(file_err(path, "file is empty".into()));
     }
+    Ok(head)
+}
 
+/// Whether the first record is a header: as configured when `data.header` is set; always when
+/// a column is given by name, since names need a header to resolve against; otherwise when a
+/// field of the first row is not a number where the second row's is (a name over numbers).
+fn has_header(path: &Path, opts: &ReadOptions, head: &[csv::ByteRecord]) -> Result<bool> {
     let names_given = [&opts.user, &opts.item, &opts.rating, &opts.time]
         .iter()
         .any(|c| matches!(c, Some(Column::Name(_))));
-    let header = match opts.header {
-        Some(false) if names_given => {
-            return Err(file_err(
-                "columns are given by name but data.header is false; give column indices or set header: true".into(),
-            ))
-        }
-        Some(h) => h,
-        None if names_given => true,
-        // A header is a first line with a field that is not a number where the second line's is.
-        None => match head.get(1) {
+    match opts.header {
+        Some(false) if names_given => Err(file_err(
+            path,
+            "columns are given by name but data.header is false; give column indices or set header: true".into(),
+        )),
+        Some(h) => Ok(h),
+        None if names_given => Ok(true),
+        None => Ok(match head.get(1) {
             Some(second) => head[0]
                 .iter()
                 .zip(second.iter())
                 .any(|(a, b)| !is_number(a) && is_number(b)),
             None => false,
-        },
-    };
-
-    let width = head[0].len();
-    let names: Vec<String> = if header {
-        head[0].iter().map(|f| text(f).trim().to_string()).collect()
-    } else {
-        Vec::new()
-    };
-    let resolve = |col: &Column, role: &str| -> Result<usize> {
-        match col {
-            Column::Index(i) => Ok(*i),
-            Column::Name(n) => names.iter().position(|h| h == n).ok_or_else(|| {
-                file_err(format!(
-                    "no column named {n:?} for the {role} (header has: {})",
-                    names.join(", ")
-                ))
-            }),
-        }
-    };
-    let user = resolve(opts.user.as_ref().unwrap_or(&Column::Index(0)), "user")?;
-    let item = resolve(opts.item.as_ref().unwrap_or(&Column::Index(1)), "item")?;
-    let rating = match &opts.rating {
-        Some(c) => Some(resolve(c, "rating")?),
-        None if opts.user.is_none() && opts.item.is_none() && width > 2 => Some(2),
-        None => None,
-    };
-    let time = match &opts.time {
-        Some(c) => Some(resolve(c, "time")?),
-        None if opts.user.is_none() && opts.item.is_none() && width > 3 => Some(3),
-        None => None,
-    };
-    if user == item {
-        return Err(file_err(format!(
-            "the user and item columns are the same column (#{user})"
-        )));
+        }),
     }
-    let needed = 1 + [Some(user), Some(item), rating, time]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(0);
-    let layout = Layout {
-        user,
-        item,
-        rating,
-        time,
-        needed,
-    };
-    let col_name = |i: usize| -> String {
-        names
+}
+
+/// Where each role's field is in a row, resolved once from the options and the header.
+struct Layout {
+    user: usize,
+    item: usize,
+    rating: Option<usize>,
+    time: Option<usize>,
+    /// Fields a row needs to have.
+    needed: usize,
+    /// The header's names (empty without one), to name columns in messages.
+    names: Vec<String>,
+}
+
+impl Layout {
+    /// `width` is the first record's field count: rating and time columns are only assumed
+    /// (#2, #3) when neither user nor item is configured and the file is wide enough, so a
+    /// two-column file is read as plain positives.
+    fn resolve(
+        path: &Path,
+        opts: &ReadOptions,
+        header: Option<&csv::ByteRecord>,
+        width: usize,
+    ) -> Result<Layout> {
+        let names: Vec<String> = header
+            .map(|h| h.iter().map(|f| text(f).trim().to_string()).collect())
+            .unwrap_or_default();
+        let resolve = |col: &Column, role: &str| -> Result<usize> {
+            match col {
+                Column::Index(i) => Ok(*i),
+                Column::Name(n) => names.iter().position(|h| h == n).ok_or_else(|| {
+                    file_err(
+                        path,
+                        format!(
+                            "no column named {n:?} for the {role} (header has: {})",
+                            names.join(", ")
+                        ),
+                    )
+                }),
+            }
+        };
+        let defaults_apply = opts.user.is_none() && opts.item.is_none();
+        let user = resolve(opts.user.as_ref().unwrap_or(&Column::Index(0)), "user")?;
+        let item = resolve(opts.item.as_ref().unwrap_or(&Column::Index(1)), "item")?;
+        let rating = match &opts.rating {
+            Some(c) => Some(resolve(c, "rating")?),
+            None if defaults_apply && width > 2 => Some(2),
+            None => None,
+        };
+        let time = match &opts.time {
+            Some(c) => Some(resolve(c, "time")?),
+            None if defaults_apply && width > 3 => Some(3),
+            None => None,
+        };
+        if user == item {
+            return Err(file_err(
+                path,
+                format!("the user and item columns are the same column (#{user})"),
+            ));
+        }
+        let needed = 1 + [Some(user), Some(item), rating, time]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(0);
+        Ok(Layout {
+            user,
+            item,
+            rating,
+            time,
+            needed,
+            names,
+        })
+    }
+
+    fn column_name(&self, i: usize) -> String {
+        self.names
             .get(i)
             .map(|n| format!("column {n:?}"))
             .unwrap_or_else(|| format!("column #{i}"))
-    };
+    }
+}
 
-    let mut rows = Rows {
-        ratings: layout.rating.map(|_| Vec::new()),
-        times: layout.time.map(|_| Vec::new()),
-        ..Rows::default()
-    };
-    let mut push = |rec: &csv::ByteRecord| -> Result<()> {
-        let line = record_line(content, rec);
-        if rec.len() == 1 && rec[0].is_empty() {
+/// Checks and converts rows into `rows`, interning ids into the shared maps.
+struct RowSink<'a> {
+    path: &'a Path,
+    /// The bytes the records come from, to find the line each one starts on.
+    content: &'a [u8],
+    layout: &'a Layout,
+    users: &'a mut IdMap,
+    items: &'a mut IdMap,
+    rows: Rows,
+}
+
+impl RowSink<'_> {
+    fn push(&mut self, rec: &csv::ByteRecord) -> Result<()> {
+        if is_blank(rec) {
             return Ok(());
         }
-        if rec.len() < layout.needed {
-            return Err(parse_err(
-                line,
-                format!(
-                    "expected at least {} fields, found {}",
-                    layout.needed,
-                    rec.len()
-                ),
-            ));
+        let line = record_line(self.content, rec);
+        let l = self.layout;
+        let err = |message: String| parse_err(self.path, line, message);
+        if rec.len() < l.needed {
+            return Err(err(format!(
+                "expected at least {} fields, found {}",
+                l.needed,
+                rec.len()
+            )));
         }
-        let uid = text(&rec[layout.user]);
-        let iid = text(&rec[layout.item]);
+        let uid = text(&rec[l.user]);
+        let iid = text(&rec[l.item]);
         if uid.is_empty() {
-            return Err(parse_err(
-                line,
-                format!("empty user id in {}", col_name(layout.user)),
-            ));
+            return Err(err(format!("empty user id in {}", l.column_name(l.user))));
         }
         if iid.is_empty() {
-            return Err(parse_err(
-                line,
-                format!("empty item id in {}", col_name(layout.item)),
-            ));
+            return Err(err(format!("empty item id in {}", l.column_name(l.item))));
         }
-        if let (Some(c), Some(out)) = (layout.rating, rows.ratings.as_mut()) {
-            let raw = text(&rec[c]);
-            let v: f32 = raw.parse().map_err(|_| {
-                parse_err(
-                    line,
-                    format!("{} value {raw:?} is not a number", col_name(c)),
-                )
-            })?;
-            if !v.is_finite() {
-                return Err(parse_err(
-                    line,
-                    format!("{} value {raw:?} is not finite", col_name(c)),
-                ));
-            }
+        // Convert every field before storing any, so a bad row leaves no trace in the maps.
+        let rating = l
+            .rating
+            .map(|c| {
+                parse_rating(&text(&rec[c]))
+                    .map_err(|why| err(format!("{} {why}", l.column_name(c))))
+            })
+            .transpose()?;
+        let time = l
+            .time
+            .map(|c| {
+                parse_time(&text(&rec[c])).map_err(|why| err(format!("{} {why}", l.column_name(c))))
+            })
+            .transpose()?;
+        if let (Some(v), Some(out)) = (rating, self.rows.ratings.as_mut()) {
             out.push(v);
         }
-        if let (Some(c), Some(out)) = (layout.time, rows.times.as_mut()) {
-            let raw = text(&rec[c]);
-            let t = raw
-                .parse::<i64>()
-                .ok()
-                .or_else(|| {
-                    raw.parse::<f64>()
-                        .ok()
-                        .filter(|t| t.is_finite())
-                        .map(|t| t as i64)
-                })
-                .ok_or_else(|| {
-                    parse_err(
-                        line,
-                        format!("{} value {raw:?} is not a timestamp number", col_name(c)),
-                    )
-                })?;
+        if let (Some(t), Some(out)) = (time, self.rows.times.as_mut()) {
             out.push(t);
         }
-        rows.users.push(users.intern(&uid));
-        rows.items.push(items.intern(&iid));
-        rows.lines.push(line);
+        self.rows.users.push(self.users.intern(&uid));
+        self.rows.items.push(self.items.intern(&iid));
+        self.rows.lines.push(line);
         Ok(())
-    };
+    }
+}
 
-    for (i, rec) in head.iter().enumerate() {
-        if !(header && i == 0) {
-            push(rec)?;
-        }
+/// A rating must be a finite number: NaN and infinities would poison every sum and model.
+/// The error completes "column X ...".
+fn parse_rating(raw: &str) -> Result<f32, String> {
+    let v: f32 = raw
+        .parse()
+        .map_err(|_| format!("value {raw:?} is not a number"))?;
+    if !v.is_finite() {
+        return Err(format!("value {raw:?} is not finite"));
     }
-    for rec in records {
-        push(&rec.map_err(csv_err)?)?;
-    }
-    if rows.is_empty() {
-        return Err(file_err(if header {
-            "no data rows after the header".into()
-        } else {
-            "no data rows".into()
-        }));
-    }
-    Ok(rows)
+    Ok(v)
+}
+
+/// Unix time as an integer, or as a float (some exports write `1.5e9` or fractional
+/// seconds), truncated to whole seconds. The error completes "column X ...".
+fn parse_time(raw: &str) -> Result<i64, String> {
+    raw.parse::<i64>()
+        .ok()
+        .or_else(|| {
+            raw.parse::<f64>()
+                .ok()
+                .filter(|t| t.is_finite())
+                .map(|t| t as i64)
+        })
+        .ok_or_else(|| format!("value {raw:?} is not a timestamp number"))
 }
 
 /// The 1-based line a record starts on. csv records the position where it began reading, which
