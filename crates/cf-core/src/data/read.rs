@@ -160,9 +160,7 @@ pub fn read_rows(
     items: &mut IdMap,
 ) -> Result<Rows> {
     let mut content = read_bytes(path)?;
-    if content.starts_with(b"\xEF\xBB\xBF") {
-        content.drain(..3);
-    }
+    check_encoding(path, &mut content)?;
     let delimiter = match &opts.delimiter {
         Some(d) => d.clone(),
         None => detect_delimiter(path, &content)?,
@@ -176,6 +174,62 @@ pub fn read_rows(
         Delimiter::Byte(b) => (b, true),
     };
     parse(path, &content, byte, quoting, opts, users, items)
+}
+
+/// Strips a UTF-8 byte order mark, and refuses UTF-16 and UTF-32: read byte by byte, their
+/// NULs end up inside every field and the file fails much later as "not a number" or loads
+/// ids nobody can match, far from the cause.
+fn check_encoding(path: &Path, content: &mut Vec<u8>) -> Result<()> {
+    if content.starts_with(b"\xEF\xBB\xBF") {
+        content.drain(..3);
+        return Ok(());
+    }
+    // UTF-32's marks start like UTF-16's, so they are tested first.
+    let wide = if content.starts_with(&[0xFF, 0xFE, 0, 0]) {
+        Some(("UTF-32 (little-endian)", "UTF-32LE"))
+    } else if content.starts_with(&[0, 0, 0xFE, 0xFF]) {
+        Some(("UTF-32 (big-endian)", "UTF-32BE"))
+    } else if content.starts_with(&[0xFF, 0xFE]) {
+        Some(("UTF-16 (little-endian)", "UTF-16LE"))
+    } else if content.starts_with(&[0xFE, 0xFF]) {
+        Some(("UTF-16 (big-endian)", "UTF-16BE"))
+    } else {
+        utf16_without_bom(content)
+    };
+    match wide {
+        Some((name, iconv)) => Err(file_err(
+            path,
+            format!("file is {name}; convert it to UTF-8 (e.g. iconv -f {iconv} -t UTF-8)"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// UTF-16 with no byte order mark, told by its NULs. Text in UTF-8 or Latin-1 has none, and
+/// binary files have them at both even and odd offsets; UTF-16 writes each ASCII character
+/// (every delimiter, newline and digit) as a byte and a NUL, so its NULs sit almost all on one
+/// side. An eighth of the units is asked for, so ids in a non-Latin script (two non-NUL
+/// bytes each) do not hide it: a row has at least a delimiter and a newline in ASCII.
+fn utf16_without_bom(content: &[u8]) -> Option<(&'static str, &'static str)> {
+    let start = &content[..content.len().min(4096) & !1];
+    let units = start.len() / 2;
+    let nuls = |first: usize| {
+        start
+            .iter()
+            .skip(first)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count()
+    };
+    let (even, odd) = (nuls(0), nuls(1));
+    let one_sided = |side: usize, other: usize| side > 0 && 8 * side >= units && 10 * other <= side;
+    if one_sided(odd, even) {
+        Some(("UTF-16 (little-endian)", "UTF-16LE"))
+    } else if one_sided(even, odd) {
+        Some(("UTF-16 (big-endian)", "UTF-16BE"))
+    } else {
+        None
+    }
 }
 
 fn replace_double_colon(content: &[u8]) -> Vec<u8> {

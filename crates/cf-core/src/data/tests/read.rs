@@ -459,3 +459,113 @@ fn files_share_id_maps() {
     assert_eq!(users.ids().collect::<Vec<_>>(), ["u1", "u2", "u3"]);
     assert_eq!(items.ids().collect::<Vec<_>>(), ["i1", "i2", "i3"]);
 }
+
+fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+    let mut units: Vec<u16> = Vec::new();
+    if bom {
+        units.push(0xFEFF);
+    }
+    units.extend(text.encode_utf16());
+    units
+        .iter()
+        .flat_map(|u| {
+            if big_endian {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn utf16_is_refused_with_a_clear_message() {
+    let dir = TempDir::new("utf16");
+    let text = "userId,movieId,rating\r\n1,10,4\r\n2,20,3.5\r\n";
+    let cases = [
+        (
+            utf16(text, false, true),
+            "UTF-16 (little-endian)",
+            "UTF-16LE",
+        ),
+        (utf16(text, true, true), "UTF-16 (big-endian)", "UTF-16BE"),
+        (
+            utf16(text, false, false),
+            "UTF-16 (little-endian)",
+            "UTF-16LE",
+        ),
+        (utf16(text, true, false), "UTF-16 (big-endian)", "UTF-16BE"),
+    ];
+    for (bytes, name, iconv) in cases {
+        let path = dir.file("u16.csv", &bytes);
+        let e = read(&path, &ReadOptions::default()).unwrap_err();
+        assert_eq!(e.code(), "ERR_CF_DATA");
+        let msg = file_error(e, &path);
+        assert_eq!(
+            msg,
+            format!("file is {name}; convert it to UTF-8 (e.g. iconv -f {iconv} -t UTF-8)")
+        );
+        // The same inside gzip: the check runs on the decompressed bytes.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&bytes).unwrap();
+        let path = dir.file("u16.csv.gz", gz.finish().unwrap());
+        let msg = file_error(read(&path, &names("userId", "movieId")).unwrap_err(), &path);
+        assert!(msg.starts_with(&format!("file is {name};")), "{msg}");
+    }
+    // Non-ASCII ids do not hide it: the delimiters and digits are still ASCII.
+    let bytes = utf16("ユーザー1,映画1\nユーザー2,映画2\n", false, false);
+    let path = dir.file("jp.csv", &bytes);
+    let msg = file_error(read(&path, &ReadOptions::default()).unwrap_err(), &path);
+    assert!(msg.starts_with("file is UTF-16 (little-endian)"), "{msg}");
+}
+
+#[test]
+fn utf32_is_refused() {
+    let dir = TempDir::new("utf32");
+    let mut le = vec![0xFF, 0xFE, 0, 0];
+    le.extend("1,2\n".chars().flat_map(|c| (c as u32).to_le_bytes()));
+    let path = dir.file("u32.csv", &le);
+    let msg = file_error(read(&path, &ReadOptions::default()).unwrap_err(), &path);
+    assert_eq!(
+        msg,
+        "file is UTF-32 (little-endian); convert it to UTF-8 (e.g. iconv -f UTF-32LE -t UTF-8)"
+    );
+    let mut be = vec![0, 0, 0xFE, 0xFF];
+    be.extend("1,2\n".chars().flat_map(|c| (c as u32).to_be_bytes()));
+    let path = dir.file("u32.csv", &be);
+    let msg = file_error(read(&path, &ReadOptions::default()).unwrap_err(), &path);
+    assert!(msg.starts_with("file is UTF-32 (big-endian);"), "{msg}");
+}
+
+#[test]
+fn utf8_bom_with_crlf_and_header() {
+    let r = read_str(
+        "\u{feff}userId,movieId,rating,timestamp\r\n1,10,4.0,5\r\n2,20,3.5,6\r\n",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.pairs(), pairs(&[("1", "10"), ("2", "20")]));
+    assert_eq!(r.rows.lines, vec![2, 3]);
+    // Without stripping, the first header name would carry the BOM and not match.
+    let opts = ReadOptions {
+        rating: Some(Column::Name("rating".into())),
+        ..names("userId", "movieId")
+    };
+    let r = read_str("\u{feff}userId,movieId,rating\n1,10,4\n", &opts).unwrap();
+    assert_eq!(r.rows.ratings, Some(vec![4.0]));
+}
+
+#[test]
+fn latin1_is_not_mistaken_for_utf16() {
+    // High bytes everywhere, but no NUL: single-byte text.
+    let bytes: Vec<u8> = b"\xe9\xe8\xe0,\xfc\xf6\n\xe7,\xf1\n".to_vec();
+    let r = read_str(&bytes, &ReadOptions::default()).unwrap();
+    assert_eq!(r.pairs(), pairs(&[("éèà", "üö"), ("ç", "ñ")]));
+}
+
+#[test]
+fn nuls_on_both_sides_are_not_called_utf16() {
+    // Stray NULs at even and odd offsets (a damaged or binary file) are not UTF-16's pattern.
+    let r = read_str(b"a\0\0b,x\n\0c,\0y\n".as_slice(), &ReadOptions::default()).unwrap();
+    assert_eq!(r.pairs(), pairs(&[("a\0\0b", "x"), ("\0c", "\0y")]));
+}
