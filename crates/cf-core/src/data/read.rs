@@ -282,8 +282,15 @@ fn parse(
     items: &mut IdMap,
 ) -> Result<Rows> {
     let mut records = reader(content, delimiter, quoting).into_byte_records();
-    let head = first_records(path, &mut records, 2)?;
-    let header = has_header(path, opts, &head)?;
+    let mut head = Vec::new();
+    read_ahead(path, &mut records, &mut head, 2)?;
+    if head.is_empty() {
+        return Err(file_err(path, "file is empty".into()));
+    }
+    let header = match configured_header(path, opts)? {
+        Some(h) => h,
+        None => detect_header(path, opts, &mut records, &mut head)?,
+    };
     let layout = Layout::resolve(path, opts, header.then(|| &head[0]), head[0].len())?;
 
     let mut out = RowSink {
@@ -318,34 +325,29 @@ fn parse(
     Ok(out.rows)
 }
 
-/// Up to `n` non-blank records from the start, read ahead so the header can be decided before
-/// any row is interned. Errors when the file has none.
-fn first_records(
+/// Reads non-blank records into `head` until it holds `n` or the file ends: the header is
+/// decided on these before any row is interned.
+fn read_ahead(
     path: &Path,
     records: &mut csv::ByteRecordsIntoIter<&[u8]>,
+    head: &mut Vec<csv::ByteRecord>,
     n: usize,
-) -> Result<Vec<csv::ByteRecord>> {
-    let mut head = Vec::with_capacity(n);
-    for rec in records.by_ref() {
-        let rec = rec.map_err(|e| csv_err(path, e))?;
-        if is_blank(&rec) {
-            continue;
-        }
-        head.push(rec);
-        if head.len() == n {
+) -> Result<()> {
+    while head.len() < n {
+        let Some(rec) = records.next() else {
             break;
+        };
+        let rec = rec.map_err(|e| csv_err(path, e))?;
+        if !is_blank(&rec) {
+            head.push(rec);
         }
     }
-    if head.is_empty() {
-        return Err(file_err(path, "file is empty".into()));
-    }
-    Ok(head)
+    Ok(())
 }
 
-/// Whether the first record is a header: as configured when `data.header` is set; always when
-/// a column is given by name, since names need a header to resolve against; otherwise when a
-/// field of the first row is not a number where the second row's is (a name over numbers).
-fn has_header(path: &Path, opts: &ReadOptions, head: &[csv::ByteRecord]) -> Result<bool> {
+/// The header as configured: `data.header` when set, and always when a column is given by
+/// name, since names need a header to resolve against. None: detect it.
+fn configured_header(path: &Path, opts: &ReadOptions) -> Result<Option<bool>> {
     let names_given = [&opts.user, &opts.item, &opts.rating, &opts.time]
         .iter()
         .any(|c| matches!(c, Some(Column::Name(_))));
@@ -354,16 +356,145 @@ fn has_header(path: &Path, opts: &ReadOptions, head: &[csv::ByteRecord]) -> Resu
             path,
             "columns are given by name but data.header is false; give column indices or set header: true".into(),
         )),
-        Some(h) => Ok(h),
-        None if names_given => Ok(true),
-        None => Ok(match head.get(1) {
-            Some(second) => head[0]
-                .iter()
-                .zip(second.iter())
-                .any(|(a, b)| !is_number(a) && is_number(b)),
-            None => false,
-        }),
+        Some(h) => Ok(Some(h)),
+        None if names_given => Ok(Some(true)),
+        None => Ok(None),
     }
+}
+
+/// Rows read ahead to see whether the first row's user and item occur again.
+const HEADER_LOOKAHEAD: usize = 1000;
+
+/// Whether the first record is a header, when the options do not say. It is when either
+///
+/// 1. a field of the first row is not a number where the second row's is (a name over
+///    numbers: `userId,movieId,rating` over `1,31,2.5`); or
+/// 2. with no such evidence (ids that are not numbers, no numeric column), the first row's
+///    user and item fields are both not numbers, at least one reads as a column name (a word
+///    such as `user`, `item`, `movie`, `product`, or a word ending in an id suffix such as
+///    `user_id`, `artistID`, `book-id`), and neither value occurs again in its column in the
+///    next HEADER_LOOKAHEAD rows: a header names each column once, while a real user or item
+///    id usually recurs. The recurrence test keeps a data row whose ids happen to be such
+///    words from being dropped.
+///
+/// A header of other words over non-numeric ids (`a,b` over `u1,i1`) cannot be told from
+/// data; `data.header: true` says it.
+fn detect_header(
+    path: &Path,
+    opts: &ReadOptions,
+    records: &mut csv::ByteRecordsIntoIter<&[u8]>,
+    head: &mut Vec<csv::ByteRecord>,
+) -> Result<bool> {
+    if let Some(second) = head.get(1) {
+        if head[0]
+            .iter()
+            .zip(second.iter())
+            .any(|(a, b)| !is_number(a) && is_number(b))
+        {
+            return Ok(true);
+        }
+    }
+    // Names are resolved by configured_header, so only indices (or the defaults) are left.
+    let index = |c: &Option<Column>, default: usize| match c {
+        Some(Column::Index(i)) => *i,
+        _ => default,
+    };
+    let columns = [index(&opts.user, 0), index(&opts.item, 1)];
+    let first: Vec<Vec<u8>> = match columns.map(|c| head[0].get(c)) {
+        [Some(u), Some(i)] => vec![u.to_vec(), i.to_vec()],
+        _ => return Ok(false),
+    };
+    if first.iter().any(|f| is_number(f)) || !first.iter().any(|f| looks_like_column_name(f)) {
+        return Ok(false);
+    }
+    read_ahead(path, records, head, 1 + HEADER_LOOKAHEAD)?;
+    let recurs = |c: usize, value: &[u8]| head[1..].iter().any(|r| r.get(c) == Some(value));
+    Ok(!columns.iter().zip(&first).any(|(&c, v)| recurs(c, v)))
+}
+
+/// Words that head user and item columns in public datasets and common exports, compared
+/// lowercased with separators removed (`User ID` is `userid`).
+const COLUMN_WORDS: &[&str] = &[
+    "user",
+    "users",
+    "userid",
+    "username",
+    "uid",
+    "customer",
+    "customerid",
+    "client",
+    "clientid",
+    "member",
+    "memberid",
+    "reviewer",
+    "reviewerid",
+    "visitor",
+    "visitorid",
+    "account",
+    "accountid",
+    "person",
+    "personid",
+    "session",
+    "sessionid",
+    "item",
+    "items",
+    "itemid",
+    "iid",
+    "product",
+    "productid",
+    "movie",
+    "movieid",
+    "film",
+    "filmid",
+    "book",
+    "bookid",
+    "isbn",
+    "asin",
+    "artist",
+    "artistid",
+    "track",
+    "trackid",
+    "song",
+    "songid",
+    "article",
+    "articleid",
+    "video",
+    "videoid",
+    "game",
+    "gameid",
+    "anime",
+    "animeid",
+    "business",
+    "businessid",
+    "recipe",
+    "recipeid",
+    "sku",
+    "id",
+    "name",
+    "title",
+];
+
+/// A column name: one of COLUMN_WORDS, or a word followed by an id suffix (`movie_id`,
+/// `book-id`, `item id`, `artistID`, `userId`); an id such as `squid` or `u17` is not.
+fn looks_like_column_name(field: &[u8]) -> bool {
+    let s = text(field);
+    let s = s.trim();
+    let squashed: String = s
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if COLUMN_WORDS.contains(&squashed.as_str()) {
+        return true;
+    }
+    let lower = s.to_ascii_lowercase();
+    let separated = ["_id", "-id", " id", ".id"]
+        .iter()
+        .any(|suffix| lower.len() > suffix.len() && lower.ends_with(suffix));
+    let camel = (s.ends_with("Id") || s.ends_with("ID"))
+        && s.len() > 2
+        && s.as_bytes()[s.len() - 3].is_ascii_lowercase();
+    separated || camel
 }
 
 /// Where each role's field is in a row, resolved once from the options and the header.

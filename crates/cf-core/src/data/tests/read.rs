@@ -569,3 +569,89 @@ fn nuls_on_both_sides_are_not_called_utf16() {
     let r = read_str(b"a\0\0b,x\n\0c,\0y\n".as_slice(), &ReadOptions::default()).unwrap();
     assert_eq!(r.pairs(), pairs(&[("a\0\0b", "x"), ("\0c", "\0y")]));
 }
+
+#[test]
+fn header_of_names_over_string_ids() {
+    let cases = [
+        ("user,item\nu1,i1\nu2,i1\n", ","),
+        ("user_id,item_id\nu1,i1\nu2,i1\n", ","),
+        ("userID\tartistID\nu1\ti1\nu2\ti1\n", "\t"),
+        ("customer;product\nu1;i1\nu2;i1\n", ";"),
+        ("User Id|Movie Id\nu1|i1\nu2|i1\n", "|"),
+        ("book-id,reviewer\nu1,i1\nu2,i1\n", ","),
+        ("\"member\",\"song\"\r\nu1,i1\r\nu2,i1\r\n", ","),
+    ];
+    for (content, d) in cases {
+        let r = read_str(content, &ReadOptions::default()).unwrap();
+        assert_eq!(
+            r.pairs(),
+            pairs(&[("u1", "i1"), ("u2", "i1")]),
+            "{d:?} {content:?}"
+        );
+        assert_eq!(r.rows.lines, vec![2, 3], "{content:?}");
+        assert_eq!(r.users.len(), 2, "the header is not an id: {content:?}");
+    }
+}
+
+#[test]
+fn header_of_names_with_indexed_columns() {
+    let opts = ReadOptions {
+        user: Some(Column::Index(2)),
+        item: Some(Column::Index(1)),
+        ..Default::default()
+    };
+    let r = read_str("session,product,customer\ns1,p1,c1\ns2,p2,c1\n", &opts).unwrap();
+    assert_eq!(r.pairs(), pairs(&[("c1", "p1"), ("c1", "p2")]));
+}
+
+#[test]
+fn string_ids_that_are_not_names_stay_data() {
+    for content in [
+        // No column word and no id suffix.
+        "alice,matrix\nbob,matrix\n",
+        "squid,u17\nx,y\n",
+        "a_b,c\nd,e\n",
+        // A word, but the item is a number: a data row (a numeric header would be rule 1).
+        "user,10\nu2,20\n",
+    ] {
+        let r = read_str(content, &ReadOptions::default()).unwrap();
+        assert_eq!(r.rows.len(), 2, "{content:?}");
+        assert_eq!(r.rows.lines, vec![1, 2], "{content:?}");
+    }
+}
+
+#[test]
+fn words_that_recur_are_ids_not_a_header() {
+    // "user" is a real user here: it has a second row, which a header never has.
+    let r = read_str("user,book\nuser,film\nann,book\n", &ReadOptions::default()).unwrap();
+    assert_eq!(
+        r.pairs(),
+        pairs(&[("user", "book"), ("user", "film"), ("ann", "book")])
+    );
+    // The same for the item column.
+    let r = read_str("u1,item\nu2,item\n", &ReadOptions::default()).unwrap();
+    assert_eq!(r.pairs(), pairs(&[("u1", "item"), ("u2", "item")]));
+}
+
+#[test]
+fn header_alone_is_not_an_interaction() {
+    let dir = TempDir::new("hdr-alone");
+    let path = dir.file("h.csv", "user,item\n");
+    let msg = file_error(read(&path, &ReadOptions::default()).unwrap_err(), &path);
+    assert_eq!(msg, "no data rows after the header");
+}
+
+#[test]
+fn rows_read_ahead_for_the_header_are_all_kept() {
+    // More rows than the look-ahead, none recurring: every one is loaded once, in order.
+    let mut content = String::from("userId,itemId\n");
+    for k in 0..1500 {
+        content.push_str(&format!("u{k},i{k}\n"));
+    }
+    let r = read_str(&content, &ReadOptions::default()).unwrap();
+    assert_eq!(r.rows.len(), 1500);
+    assert_eq!(r.rows.lines.first(), Some(&2));
+    assert_eq!(r.rows.lines.last(), Some(&1501));
+    assert_eq!(r.users.id(1499), Some("u1499"));
+    assert_eq!(r.rows.users, (0..1500).collect::<Vec<u32>>());
+}
