@@ -113,10 +113,16 @@ impl Log {
         part: Part,
         path: &Path,
         rows: &Rows,
-        needs_rating: bool,
+        prep: &PrepareOptions,
     ) -> Result<()> {
+        let needs_rating = prep.positive_threshold.is_some() || prep.values != Values::Binary;
         match (&rows.ratings, needs_rating) {
-            (Some(r), _) => self.ratings.extend_from_slice(r),
+            (Some(r), _) => {
+                if prep.values == Values::Binary && prep.positive_threshold.is_none() {
+                    refuse_non_positive(path, r, &rows.lines)?;
+                }
+                self.ratings.extend_from_slice(r)
+            }
             (None, false) => self.ratings.extend(std::iter::repeat_n(1.0, rows.len())),
             (None, true) => {
                 return Err(Error::File {
@@ -143,6 +149,24 @@ impl Log {
     }
 }
 
+/// Under `values: binary` with no threshold every row becomes a positive of weight 1, so a
+/// rating of 0 or below (a dislike, a "not interested", a zero play count) would silently turn
+/// into a like. Such a file needs a threshold that says what a positive is, or the ratings
+/// themselves as values; say so at the first such row.
+fn refuse_non_positive(path: &Path, ratings: &[f32], lines: &[u64]) -> Result<()> {
+    match ratings.iter().position(|&r| r <= 0.0) {
+        Some(k) => Err(Error::Parse {
+            path: path.to_path_buf(),
+            line: lines[k],
+            message: format!(
+                "rating {} is not positive, and values: binary with no positive_threshold would count it as a positive; set positive_threshold (rows below it are dropped) or values: rating|log1p",
+                ratings[k]
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 impl Dataset {
     /// One file (`part` None) or pre-split files (each tagged), read into shared id maps.
     pub fn load(
@@ -153,13 +177,12 @@ impl Dataset {
         if sources.is_empty() {
             return Err(Error::param("data", "no file given"));
         }
-        let needs_rating = prep.positive_threshold.is_some() || prep.values != Values::Binary;
         let mut user_ids = IdMap::new();
         let mut item_ids = IdMap::new();
         let mut log = Log::new();
         for (f, (part, path)) in sources.iter().enumerate() {
             let rows = read_rows(path, read, &mut user_ids, &mut item_ids)?;
-            log.append(f, part.unwrap_or(Part::Train), path, &rows, needs_rating)?;
+            log.append(f, part.unwrap_or(Part::Train), path, &rows, prep)?;
         }
         let pre_split = sources.iter().any(|(p, _)| p.is_some());
         let paths: Vec<&Path> = sources.iter().map(|(_, p)| p.as_path()).collect();

@@ -455,3 +455,65 @@ fn from_indices() {
         "the data has 1 user after filtering; collaborative filtering needs at least 2"
     );
 }
+
+#[test]
+fn binary_refuses_ratings_that_are_not_positive() {
+    let dir = TempDir::new("nonpos");
+    for (content, line, value) in [
+        ("1,10,5\n2,20,0\n1,20,-1\n", 2, "0"),
+        ("u,i,r\r\n1,10,5\r\n2,20,4\r\n1,20,-0.5\r\n", 4, "-0.5"),
+    ] {
+        let e = load_one(&dir, content, &PrepareOptions::default()).unwrap_err();
+        let path = dir.0.join("data.csv");
+        assert_eq!(e.code(), "ERR_CF_DATA");
+        let msg = super::parse_error(e, &path, line);
+        assert_eq!(
+            msg,
+            format!("rating {value} is not positive, and values: binary with no positive_threshold would count it as a positive; set positive_threshold (rows below it are dropped) or values: rating|log1p")
+        );
+    }
+}
+
+#[test]
+fn ratings_that_are_not_positive_are_fine_when_something_says_what_they_mean() {
+    let content = "1,10,5\n2,20,0\n2,10,3\n1,20,-1\n3,20,2\n";
+    // A threshold drops them.
+    let prep = PrepareOptions {
+        positive_threshold: Some(1.0),
+        ..Default::default()
+    };
+    let ds = load_str(content, &prep).unwrap();
+    assert_eq!(ds.values, vec![1.0, 1.0, 1.0]);
+    assert_eq!(ds.stats.below_threshold, 2);
+    // values: rating keeps a 0 as a 0 (a negative is refused by its own check).
+    let prep = PrepareOptions {
+        values: Values::Rating,
+        ..Default::default()
+    };
+    let ds = load_str("1,10,5\n2,20,0\n2,10,3\n", &prep).unwrap();
+    assert_eq!(ds.values, vec![5.0, 0.0, 3.0]);
+    // No rating column read: the third column is not a rating when user and item are given.
+    let read = ReadOptions {
+        user: Some(crate::data::read::Column::Index(0)),
+        item: Some(crate::data::read::Column::Index(1)),
+        ..Default::default()
+    };
+    let dir = TempDir::new("norating-read");
+    let path = dir.file("d.csv", content);
+    let ds = Dataset::load(&[(None, path)], &read, &PrepareOptions::default()).unwrap();
+    assert_eq!(ds.values, vec![1.0; 5]);
+}
+
+#[test]
+fn binary_refusal_names_the_pre_split_file() {
+    let dir = TempDir::new("nonpos-split");
+    let sources = pre_split(&dir, "1,10,5\n2,20,4\n", "1,20,3\n", "2,10,4\n1,30,0\n");
+    let e = Dataset::load(
+        &sources,
+        &ReadOptions::default(),
+        &PrepareOptions::default(),
+    )
+    .unwrap_err();
+    let msg = super::parse_error(e, &dir.0.join("test.csv"), 2);
+    assert!(msg.starts_with("rating 0 is not positive"), "{msg}");
+}
