@@ -4,3 +4,6 @@ pub mod prepare;
 pub mod read;
 pub mod seen;
 pub mod split;
+
+#[cfg(test)]
+mod tests;

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::ids::IdMap;
-use super::read::{read_rows, ReadOptions};
+use super::read::{read_rows, ReadOptions, Rows};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,14 +77,94 @@ pub struct Dataset {
     pub stats: PrepareStats,
 }
 
+/// Every row of every file, concatenated in file order, before any filtering.
 struct Log {
     users: Vec<u32>,
     items: Vec<u32>,
     ratings: Vec<f32>,
+    /// None as soon as one file has no time column: a time split needs every row's time.
     times: Option<Vec<i64>>,
     parts: Vec<Part>,
     /// (file, line) of each row, for messages.
-    origin: Vec<(u8, u64)>,
+    origin: Vec<(usize, u64)>,
+}
+
+impl Log {
+    fn new() -> Log {
+        Log {
+            users: Vec::new(),
+            items: Vec::new(),
+            ratings: Vec::new(),
+            times: Some(Vec::new()),
+            parts: Vec::new(),
+            origin: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Append file number `file`'s rows. A file without a rating column gives every row weight
+    /// 1, which is only right when nothing downstream reads the rating.
+    fn append(
+        &mut self,
+        file: usize,
+        part: Part,
+        path: &Path,
+        rows: &Rows,
+        prep: &PrepareOptions,
+    ) -> Result<()> {
+        let needs_rating = prep.positive_threshold.is_some() || prep.values != Values::Binary;
+        match (&rows.ratings, needs_rating) {
+            (Some(r), _) => {
+                if prep.values == Values::Binary && prep.positive_threshold.is_none() {
+                    refuse_non_positive(path, r, &rows.lines)?;
+                }
+                self.ratings.extend_from_slice(r)
+            }
+            (None, false) => self.ratings.extend(std::iter::repeat_n(1.0, rows.len())),
+            (None, true) => {
+                return Err(Error::File {
+                    path: path.to_path_buf(),
+                    message: "positive_threshold and values: rating|log1p need a rating column, and this file has none (set data.columns.rating)".into(),
+                })
+            }
+        }
+        match (&mut self.times, &rows.times) {
+            (Some(t), Some(rt)) => t.extend_from_slice(rt),
+            (t, _) => *t = None,
+        }
+        self.parts.extend(std::iter::repeat_n(part, rows.len()));
+        self.origin.extend(rows.lines.iter().map(|&l| (file, l)));
+        self.users.extend_from_slice(&rows.users);
+        self.items.extend_from_slice(&rows.items);
+        Ok(())
+    }
+
+    /// What makes two rows duplicates. The part is in it: the same pair in train and test
+    /// of pre-split files is two facts, not one.
+    fn key(&self, k: usize) -> (Part, u32, u32) {
+        (self.parts[k], self.users[k], self.items[k])
+    }
+}
+
+/// Under `values: binary` with no threshold every row becomes a positive of weight 1, so a
+/// rating of 0 or below (a dislike, a "not interested", a zero play count) would silently turn
+/// into a like. Such a file needs a threshold that says what a positive is, or the ratings
+/// themselves as values; say so at the first such row.
+fn refuse_non_positive(path: &Path, ratings: &[f32], lines: &[u64]) -> Result<()> {
+    match ratings.iter().position(|&r| r <= 0.0) {
+        Some(k) => Err(Error::Parse {
+            path: path.to_path_buf(),
+            line: lines[k],
+            message: format!(
+                "rating {} is not positive, and values: binary with no positive_threshold would count it as a positive; set positive_threshold (rows below it are dropped) or values: rating|log1p",
+                ratings[k]
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 impl Dataset {
@@ -97,38 +177,12 @@ impl Dataset {
         if sources.is_empty() {
             return Err(Error::param("data", "no file given"));
         }
-        let needs_rating = prep.positive_threshold.is_some() || prep.values != Values::Binary;
         let mut user_ids = IdMap::new();
         let mut item_ids = IdMap::new();
-        let mut log = Log {
-            users: Vec::new(),
-            items: Vec::new(),
-            ratings: Vec::new(),
-            times: Some(Vec::new()),
-            parts: Vec::new(),
-            origin: Vec::new(),
-        };
+        let mut log = Log::new();
         for (f, (part, path)) in sources.iter().enumerate() {
             let rows = read_rows(path, read, &mut user_ids, &mut item_ids)?;
-            match (&rows.ratings, needs_rating) {
-                (Some(r), _) => log.ratings.extend_from_slice(r),
-                (None, false) => log.ratings.extend(std::iter::repeat_n(1.0, rows.len())),
-                (None, true) => {
-                    return Err(Error::File {
-                        path: path.clone(),
-                        message: "positive_threshold and values: rating|log1p need a rating column, and this file has none (set data.columns.rating)".into(),
-                    })
-                }
-            }
-            match (&mut log.times, &rows.times) {
-                (Some(t), Some(rt)) => t.extend_from_slice(rt),
-                (t, _) => *t = None,
-            }
-            log.parts
-                .extend(std::iter::repeat_n(part.unwrap_or(Part::Train), rows.len()));
-            log.origin.extend(rows.lines.iter().map(|&l| (f as u8, l)));
-            log.users.extend_from_slice(&rows.users);
-            log.items.extend_from_slice(&rows.items);
+            log.append(f, part.unwrap_or(Part::Train), path, &rows, prep)?;
         }
         let pre_split = sources.iter().any(|(p, _)| p.is_some());
         let paths: Vec<&Path> = sources.iter().map(|(_, p)| p.as_path()).collect();
@@ -194,6 +248,9 @@ impl Dataset {
     }
 }
 
+/// Filters in a fixed order, each stage counted in the stats: duplicates are merged first (so
+/// a threshold sees the summed rating), then the threshold, then values, then minimum counts
+/// over what is left, and last the id maps are compacted to the ids that still have a row.
 fn prepare(
     log: Log,
     user_ids: IdMap,
@@ -202,146 +259,27 @@ fn prepare(
     prep: &PrepareOptions,
     paths: &[&Path],
 ) -> Result<Dataset> {
-    let rows_read = log.users.len();
-    let at = |k: usize| -> String {
-        let (f, line) = log.origin[k];
-        format!("{}:{line}", paths[f as usize].display())
-    };
+    let rows_read = log.len();
+    let mut merged = merge_duplicates(&log, prep.duplicates);
+    let duplicates_merged = rows_read - merged.keep.len();
 
-    // Duplicates of (part, user, item): group with a stable sort so "last" means last in file.
-    let mut order: Vec<usize> = (0..rows_read).collect();
-    order.sort_by_key(|&k| (log.parts[k], log.users[k], log.items[k]));
-    let mut keep: Vec<usize> = Vec::with_capacity(rows_read);
-    let mut rating = log.ratings.clone();
-    let mut time = log.times.clone();
-    let mut g = 0;
-    while g < order.len() {
-        let first = order[g];
-        let mut end = g + 1;
-        while end < order.len() {
-            let k = order[end];
-            if (log.parts[k], log.users[k], log.items[k])
-                != (log.parts[first], log.users[first], log.items[first])
-            {
-                break;
-            }
-            end += 1;
-        }
-        let last = order[end - 1];
-        if prep.duplicates == Duplicates::Sum && end - g > 1 {
-            rating[last] = order[g..end].iter().map(|&k| log.ratings[k]).sum();
-            if let (Some(t), Some(src)) = (time.as_mut(), log.times.as_ref()) {
-                t[last] = order[g..end].iter().map(|&k| src[k]).max().unwrap();
-            }
-        }
-        keep.push(last);
-        g = end;
-    }
-    let duplicates_merged = rows_read - keep.len();
-    keep.sort_unstable();
-
-    let before = keep.len();
+    let before = merged.keep.len();
     if let Some(t) = prep.positive_threshold {
-        keep.retain(|&k| rating[k] >= t);
+        merged.keep.retain(|&k| merged.rating[k] >= t);
     }
-    let below_threshold = before - keep.len();
+    let below_threshold = before - merged.keep.len();
 
-    let mut value = Vec::with_capacity(keep.len());
-    for &k in &keep {
-        let r = rating[k];
-        value.push(match prep.values {
-            Values::Binary => 1.0,
-            Values::Rating | Values::Log1p if r < 0.0 => {
-                return Err(Error::Data(format!(
-                    "{}: rating {r} is negative; values: rating and log1p need ratings >= 0",
-                    at(k)
-                )))
-            }
-            Values::Rating => r,
-            Values::Log1p => r.ln_1p(),
-        });
-    }
-
-    // Minimum counts, repeated until stable: removing an item can push a user below its bound.
-    let n_users = user_ids.len();
-    let n_items = item_ids.len();
-    let mut alive = vec![true; keep.len()];
-    let mut user_ok = vec![true; n_users];
-    let mut item_ok = vec![true; n_items];
-    loop {
-        let mut uc = vec![0u32; n_users];
-        let mut ic = vec![0u32; n_items];
-        for (j, &k) in keep.iter().enumerate() {
-            // Pre-split data counts its training rows only: those are what a model learns from.
-            if alive[j] && (!pre_split || log.parts[k] == Part::Train) {
-                uc[log.users[k] as usize] += 1;
-                ic[log.items[k] as usize] += 1;
-            }
-        }
-        let mut changed = false;
-        for (u, ok) in user_ok.iter_mut().enumerate() {
-            if *ok && uc[u] < prep.min_user_interactions.max(1) {
-                // A user only in valid/test of pre-split data stays, so evaluation can count it.
-                if pre_split && prep.min_user_interactions <= 1 {
-                    continue;
-                }
-                *ok = false;
-                changed = true;
-            }
-        }
-        for (i, ok) in item_ok.iter_mut().enumerate() {
-            if *ok && ic[i] < prep.min_item_interactions.max(1) {
-                // An item only in valid/test of pre-split data stays: it is a real (unreachable) hit.
-                if pre_split && prep.min_item_interactions <= 1 {
-                    continue;
-                }
-                *ok = false;
-                changed = true;
-            }
-        }
-        for (j, &k) in keep.iter().enumerate() {
-            if alive[j] && (!user_ok[log.users[k] as usize] || !item_ok[log.items[k] as usize]) {
-                alive[j] = false;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    let value = row_values(&log, &merged, prep.values, paths)?;
+    let alive = min_counts(
+        &log,
+        &merged.keep,
+        (user_ids.len(), item_ids.len()),
+        pre_split,
+        prep,
+    );
     let removed_by_min_counts = alive.iter().filter(|a| !**a).count();
 
-    let mut user_seen = vec![false; n_users];
-    let mut item_seen = vec![false; n_items];
-    for (j, &k) in keep.iter().enumerate() {
-        if alive[j] {
-            user_seen[log.users[k] as usize] = true;
-            item_seen[log.items[k] as usize] = true;
-        }
-    }
-    let (user_ids, user_remap) = user_ids.compact(&user_seen);
-    let (item_ids, item_remap) = item_ids.compact(&item_seen);
-
-    let mut ds = Dataset {
-        user_ids,
-        item_ids,
-        times: time.as_ref().map(|_| Vec::new()),
-        parts: pre_split.then(Vec::new),
-        ..Default::default()
-    };
-    for (j, &k) in keep.iter().enumerate() {
-        if !alive[j] {
-            continue;
-        }
-        ds.users.push(user_remap[log.users[k] as usize]);
-        ds.items.push(item_remap[log.items[k] as usize]);
-        ds.values.push(value[j]);
-        if let (Some(out), Some(t)) = (ds.times.as_mut(), time.as_ref()) {
-            out.push(t[k]);
-        }
-        if let Some(p) = ds.parts.as_mut() {
-            p.push(log.parts[k]);
-        }
-    }
+    let mut ds = assemble(&log, &merged, &alive, &value, user_ids, item_ids, pre_split);
     ds.stats = PrepareStats {
         rows_read,
         duplicates_merged,
@@ -358,6 +296,160 @@ fn prepare(
     }
     require_two(ds.n_users(), ds.n_items())?;
     Ok(ds)
+}
+
+/// The rows that survive duplicate merging.
+struct Merged {
+    /// Log positions of the kept rows, in file order.
+    keep: Vec<usize>,
+    /// Rating per log position; a kept row of a merged group holds the group's result.
+    rating: Vec<f32>,
+    /// Time per log position, like `rating`.
+    time: Option<Vec<i64>>,
+}
+
+/// One row per (part, user, item). Each group keeps its last row's position, so a merged
+/// interaction sits where its latest occurrence was; `Sum` adds the ratings and takes the
+/// latest time, `Last` keeps the last row as it is.
+fn merge_duplicates(log: &Log, how: Duplicates) -> Merged {
+    // A stable sort keeps file order inside a group, so "last" means last in the file.
+    let mut order: Vec<usize> = (0..log.len()).collect();
+    order.sort_by_key(|&k| log.key(k));
+    let mut merged = Merged {
+        keep: Vec::with_capacity(order.len()),
+        rating: log.ratings.clone(),
+        time: log.times.clone(),
+    };
+    for group in order.chunk_by(|&a, &b| log.key(a) == log.key(b)) {
+        let last = *group.last().expect("chunks are not empty");
+        if how == Duplicates::Sum && group.len() > 1 {
+            merged.rating[last] = group.iter().map(|&k| log.ratings[k]).sum();
+            if let (Some(t), Some(src)) = (merged.time.as_mut(), log.times.as_ref()) {
+                t[last] = group.iter().map(|&k| src[k]).max().unwrap();
+            }
+        }
+        merged.keep.push(last);
+    }
+    merged.keep.sort_unstable();
+    merged
+}
+
+/// The value each kept row carries (indexed like `merged.keep`).
+fn row_values(log: &Log, merged: &Merged, values: Values, paths: &[&Path]) -> Result<Vec<f32>> {
+    merged
+        .keep
+        .iter()
+        .map(|&k| {
+            let r = merged.rating[k];
+            Ok(match values {
+                Values::Binary => 1.0,
+                // A negative weight would make a confidence (ALS) or a log undefined.
+                Values::Rating | Values::Log1p if r < 0.0 => {
+                    let (f, line) = log.origin[k];
+                    return Err(Error::Data(format!(
+                        "{}:{line}: rating {r} is negative; values: rating and log1p need ratings >= 0",
+                        paths[f].display()
+                    )));
+                }
+                Values::Rating => r,
+                Values::Log1p => r.ln_1p(),
+            })
+        })
+        .collect()
+}
+
+/// Which kept rows survive the minimum user and item counts (indexed like `keep`). Repeated
+/// until stable: removing an item can push a user below its bound, and so on (k-core).
+fn min_counts(
+    log: &Log,
+    keep: &[usize],
+    (n_users, n_items): (usize, usize),
+    pre_split: bool,
+    prep: &PrepareOptions,
+) -> Vec<bool> {
+    let mut alive = vec![true; keep.len()];
+    let mut user_ok = vec![true; n_users];
+    let mut item_ok = vec![true; n_items];
+    loop {
+        let mut uc = vec![0u32; n_users];
+        let mut ic = vec![0u32; n_items];
+        for (j, &k) in keep.iter().enumerate() {
+            // Pre-split data counts its training rows only: those are what a model learns from.
+            if alive[j] && (!pre_split || log.parts[k] == Part::Train) {
+                uc[log.users[k] as usize] += 1;
+                ic[log.items[k] as usize] += 1;
+            }
+        }
+        let users_dropped = drop_below(&mut user_ok, &uc, prep.min_user_interactions, pre_split);
+        let items_dropped = drop_below(&mut item_ok, &ic, prep.min_item_interactions, pre_split);
+        for (j, &k) in keep.iter().enumerate() {
+            if alive[j] && (!user_ok[log.users[k] as usize] || !item_ok[log.items[k] as usize]) {
+                alive[j] = false;
+            }
+        }
+        if !users_dropped && !items_dropped {
+            return alive;
+        }
+    }
+}
+
+/// Clears `ok` for ids counted below `min`; true when any was cleared.
+fn drop_below(ok: &mut [bool], counts: &[u32], min: u32, pre_split: bool) -> bool {
+    // Without a bound, an id that is only in valid/test of pre-split data stays: evaluation
+    // counts it (a user to score, or a real if unreachable hit).
+    if pre_split && min <= 1 {
+        return false;
+    }
+    let mut changed = false;
+    for (ok, &c) in ok.iter_mut().zip(counts) {
+        if *ok && c < min.max(1) {
+            *ok = false;
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// The surviving rows over dense indices: ids without a surviving row leave the maps, and
+/// the rest are renumbered in their first-seen order.
+fn assemble(
+    log: &Log,
+    merged: &Merged,
+    alive: &[bool],
+    value: &[f32],
+    user_ids: IdMap,
+    item_ids: IdMap,
+    pre_split: bool,
+) -> Dataset {
+    let survivors = || merged.keep.iter().enumerate().filter(|&(j, _)| alive[j]);
+    let mut user_seen = vec![false; user_ids.len()];
+    let mut item_seen = vec![false; item_ids.len()];
+    for (_, &k) in survivors() {
+        user_seen[log.users[k] as usize] = true;
+        item_seen[log.items[k] as usize] = true;
+    }
+    let (user_ids, user_remap) = user_ids.compact(&user_seen);
+    let (item_ids, item_remap) = item_ids.compact(&item_seen);
+
+    let mut ds = Dataset {
+        user_ids,
+        item_ids,
+        times: merged.time.as_ref().map(|_| Vec::new()),
+        parts: pre_split.then(Vec::new),
+        ..Default::default()
+    };
+    for (j, &k) in survivors() {
+        ds.users.push(user_remap[log.users[k] as usize]);
+        ds.items.push(item_remap[log.items[k] as usize]);
+        ds.values.push(value[j]);
+        if let (Some(out), Some(t)) = (ds.times.as_mut(), merged.time.as_ref()) {
+            out.push(t[k]);
+        }
+        if let Some(p) = ds.parts.as_mut() {
+            p.push(log.parts[k]);
+        }
+    }
+    ds
 }
 
 /// Collaborative filtering needs someone to collaborate with.

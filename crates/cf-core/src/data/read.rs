@@ -160,9 +160,7 @@ pub fn read_rows(
     items: &mut IdMap,
 ) -> Result<Rows> {
     let mut content = read_bytes(path)?;
-    if content.starts_with(b"\xEF\xBB\xBF") {
-        content.drain(..3);
-    }
+    check_encoding(path, &mut content)?;
     let delimiter = match &opts.delimiter {
         Some(d) => d.clone(),
         None => detect_delimiter(path, &content)?,
@@ -176,6 +174,62 @@ pub fn read_rows(
         Delimiter::Byte(b) => (b, true),
     };
     parse(path, &content, byte, quoting, opts, users, items)
+}
+
+/// Strips a UTF-8 byte order mark, and refuses UTF-16 and UTF-32: read byte by byte, their
+/// NULs end up inside every field and the file fails much later as "not a number" or loads
+/// ids nobody can match, far from the cause.
+fn check_encoding(path: &Path, content: &mut Vec<u8>) -> Result<()> {
+    if content.starts_with(b"\xEF\xBB\xBF") {
+        content.drain(..3);
+        return Ok(());
+    }
+    // UTF-32's marks start like UTF-16's, so they are tested first.
+    let wide = if content.starts_with(&[0xFF, 0xFE, 0, 0]) {
+        Some(("UTF-32 (little-endian)", "UTF-32LE"))
+    } else if content.starts_with(&[0, 0, 0xFE, 0xFF]) {
+        Some(("UTF-32 (big-endian)", "UTF-32BE"))
+    } else if content.starts_with(&[0xFF, 0xFE]) {
+        Some(("UTF-16 (little-endian)", "UTF-16LE"))
+    } else if content.starts_with(&[0xFE, 0xFF]) {
+        Some(("UTF-16 (big-endian)", "UTF-16BE"))
+    } else {
+        utf16_without_bom(content)
+    };
+    match wide {
+        Some((name, iconv)) => Err(file_err(
+            path,
+            format!("file is {name}; convert it to UTF-8 (e.g. iconv -f {iconv} -t UTF-8)"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// UTF-16 with no byte order mark, told by its NULs. Text in UTF-8 or Latin-1 has none, and
+/// binary files have them at both even and odd offsets; UTF-16 writes each ASCII character
+/// (every delimiter, newline and digit) as a byte and a NUL, so its NULs sit almost all on one
+/// side. An eighth of the units is asked for, so ids in a non-Latin script (two non-NUL
+/// bytes each) do not hide it: a row has at least a delimiter and a newline in ASCII.
+fn utf16_without_bom(content: &[u8]) -> Option<(&'static str, &'static str)> {
+    let start = &content[..content.len().min(4096) & !1];
+    let units = start.len() / 2;
+    let nuls = |first: usize| {
+        start
+            .iter()
+            .skip(first)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count()
+    };
+    let (even, odd) = (nuls(0), nuls(1));
+    let one_sided = |side: usize, other: usize| side > 0 && 8 * side >= units && 10 * other <= side;
+    if one_sided(odd, even) {
+        Some(("UTF-16 (little-endian)", "UTF-16LE"))
+    } else if one_sided(even, odd) {
+        Some(("UTF-16 (big-endian)", "UTF-16BE"))
+    } else {
+        None
+    }
 }
 
 fn replace_double_colon(content: &[u8]) -> Vec<u8> {
@@ -193,13 +247,29 @@ fn replace_double_colon(content: &[u8]) -> Vec<u8> {
     out
 }
 
-struct Layout {
-    user: usize,
-    item: usize,
-    rating: Option<usize>,
-    time: Option<usize>,
-    /// Fields a row needs to have.
-    needed: usize,
+fn file_err(path: &Path, message: String) -> Error {
+    Error::File {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+fn parse_err(path: &Path, line: u64, message: String) -> Error {
+    Error::Parse {
+        path: path.to_path_buf(),
+        line,
+        message,
+    }
+}
+
+fn csv_err(path: &Path, e: csv::Error) -> Error {
+    let line = e.position().map(|p| p.line()).unwrap_or(0);
+    parse_err(path, line, format!("malformed row: {e}"))
+}
+
+/// A line of only whitespace: trimming leaves a single empty field.
+fn is_blank(rec: &csv::ByteRecord) -> bool {
+    rec.len() == 1 && rec[0].is_empty()
 }
 
 fn parse(
@@ -211,199 +281,400 @@ fn parse(
     users: &mut IdMap,
     items: &mut IdMap,
 ) -> Result<Rows> {
-    let file_err = |message: String| Error::File {
-        path: path.to_path_buf(),
-        message,
-    };
-    let parse_err = |line: u64, message: String| Error::Parse {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
-    let csv_err = |e: csv::Error| {
-        let line = e.position().map(|p| p.line()).unwrap_or(0);
-        parse_err(line, format!("malformed row: {e}"))
-    };
-
     let mut records = reader(content, delimiter, quoting).into_byte_records();
-    let mut head: Vec<csv::ByteRecord> = Vec::new();
-    for rec in records.by_ref() {
-        let rec = rec.map_err(csv_err)?;
-        if rec.len() == 1 && rec[0].is_empty() {
-            continue;
-        }
-        head.push(rec);
-        if head.len() == 2 {
-            break;
-        }
-    }
+    let mut head = Vec::new();
+    read_ahead(path, &mut records, &mut head, 2)?;
     if head.is_empty() {
-        return Err(file_err("file is empty".into()));
+        return Err(file_err(path, "file is empty".into()));
     }
+    let header = match configured_header(path, opts)? {
+        Some(h) => h,
+        None => detect_header(path, opts, &mut records, &mut head)?,
+    };
+    let layout = Layout::resolve(path, opts, header.then(|| &head[0]), head[0].len())?;
 
+    let mut out = RowSink {
+        path,
+        content,
+        layout: &layout,
+        users,
+        items,
+        rows: Rows {
+            ratings: layout.rating.map(|_| Vec::new()),
+            times: layout.time.map(|_| Vec::new()),
+            ..Rows::default()
+        },
+    };
+    // The records read ahead to decide on the header come first, then the rest of the file.
+    for rec in &head[usize::from(header)..] {
+        out.push(rec)?;
+    }
+    for rec in records {
+        out.push(&rec.map_err(|e| csv_err(path, e))?)?;
+    }
+    if out.rows.is_empty() {
+        return Err(file_err(
+            path,
+            if header {
+                "no data rows after the header".into()
+            } else {
+                "no data rows".into()
+            },
+        ));
+    }
+    Ok(out.rows)
+}
+
+/// Reads non-blank records into `head` until it holds `n` or the file ends: the header is
+/// decided on these before any row is interned.
+fn read_ahead(
+    path: &Path,
+    records: &mut csv::ByteRecordsIntoIter<&[u8]>,
+    head: &mut Vec<csv::ByteRecord>,
+    n: usize,
+) -> Result<()> {
+    while head.len() < n {
+        let Some(rec) = records.next() else {
+            break;
+        };
+        let rec = rec.map_err(|e| csv_err(path, e))?;
+        if !is_blank(&rec) {
+            head.push(rec);
+        }
+    }
+    Ok(())
+}
+
+/// The header as configured: `data.header` when set, and always when a column is given by
+/// name, since names need a header to resolve against. None: detect it.
+fn configured_header(path: &Path, opts: &ReadOptions) -> Result<Option<bool>> {
     let names_given = [&opts.user, &opts.item, &opts.rating, &opts.time]
         .iter()
         .any(|c| matches!(c, Some(Column::Name(_))));
-    let header = match opts.header {
-        Some(false) if names_given => {
-            return Err(file_err(
-                "columns are given by name but data.header is false; give column indices or set header: true".into(),
-            ))
-        }
-        Some(h) => h,
-        None if names_given => true,
-        // A header is a first line with a field that is not a number where the second line's is.
-        None => match head.get(1) {
-            Some(second) => head[0]
-                .iter()
-                .zip(second.iter())
-                .any(|(a, b)| !is_number(a) && is_number(b)),
-            None => false,
-        },
-    };
-
-    let width = head[0].len();
-    let names: Vec<String> = if header {
-        head[0].iter().map(|f| text(f).trim().to_string()).collect()
-    } else {
-        Vec::new()
-    };
-    let resolve = |col: &Column, role: &str| -> Result<usize> {
-        match col {
-            Column::Index(i) => Ok(*i),
-            Column::Name(n) => names.iter().position(|h| h == n).ok_or_else(|| {
-                file_err(format!(
-                    "no column named {n:?} for the {role} (header has: {})",
-                    names.join(", ")
-                ))
-            }),
-        }
-    };
-    let user = resolve(opts.user.as_ref().unwrap_or(&Column::Index(0)), "user")?;
-    let item = resolve(opts.item.as_ref().unwrap_or(&Column::Index(1)), "item")?;
-    let rating = match &opts.rating {
-        Some(c) => Some(resolve(c, "rating")?),
-        None if opts.user.is_none() && opts.item.is_none() && width > 2 => Some(2),
-        None => None,
-    };
-    let time = match &opts.time {
-        Some(c) => Some(resolve(c, "time")?),
-        None if opts.user.is_none() && opts.item.is_none() && width > 3 => Some(3),
-        None => None,
-    };
-    if user == item {
-        return Err(file_err(format!(
-            "the user and item columns are the same column (#{user})"
-        )));
+    match opts.header {
+        Some(false) if names_given => Err(file_err(
+            path,
+            "columns are given by name but data.header is false; give column indices or set header: true".into(),
+        )),
+        Some(h) => Ok(Some(h)),
+        None if names_given => Ok(Some(true)),
+        None => Ok(None),
     }
-    let needed = 1 + [Some(user), Some(item), rating, time]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(0);
-    let layout = Layout {
-        user,
-        item,
-        rating,
-        time,
-        needed,
+}
+
+/// Rows read ahead to see whether the first row's user and item occur again.
+const HEADER_LOOKAHEAD: usize = 1000;
+
+/// Whether the first record is a header, when the options do not say. It is when either
+///
+/// 1. a field of the first row is not a number where the second row's is (a name over
+///    numbers: `userId,movieId,rating` over `1,31,2.5`); or
+/// 2. with no such evidence (ids that are not numbers, no numeric column), the first row's
+///    user and item fields are both not numbers, at least one reads as a column name (a word
+///    such as `user`, `item`, `movie`, `product`, or a word ending in an id suffix such as
+///    `user_id`, `artistID`, `book-id`), and neither value occurs again in its column in the
+///    next HEADER_LOOKAHEAD rows: a header names each column once, while a real user or item
+///    id usually recurs. The recurrence test keeps a data row whose ids happen to be such
+///    words from being dropped.
+///
+/// A header of other words over non-numeric ids (`a,b` over `u1,i1`) cannot be told from
+/// data; `data.header: true` says it.
+fn detect_header(
+    path: &Path,
+    opts: &ReadOptions,
+    records: &mut csv::ByteRecordsIntoIter<&[u8]>,
+    head: &mut Vec<csv::ByteRecord>,
+) -> Result<bool> {
+    if let Some(second) = head.get(1) {
+        if head[0]
+            .iter()
+            .zip(second.iter())
+            .any(|(a, b)| !is_number(a) && is_number(b))
+        {
+            return Ok(true);
+        }
+    }
+    // Names are resolved by configured_header, so only indices (or the defaults) are left.
+    let index = |c: &Option<Column>, default: usize| match c {
+        Some(Column::Index(i)) => *i,
+        _ => default,
     };
-    let col_name = |i: usize| -> String {
-        names
+    let columns = [index(&opts.user, 0), index(&opts.item, 1)];
+    let first: Vec<Vec<u8>> = match columns.map(|c| head[0].get(c)) {
+        [Some(u), Some(i)] => vec![u.to_vec(), i.to_vec()],
+        _ => return Ok(false),
+    };
+    if first.iter().any(|f| is_number(f)) || !first.iter().any(|f| looks_like_column_name(f)) {
+        return Ok(false);
+    }
+    read_ahead(path, records, head, 1 + HEADER_LOOKAHEAD)?;
+    let recurs = |c: usize, value: &[u8]| head[1..].iter().any(|r| r.get(c) == Some(value));
+    Ok(!columns.iter().zip(&first).any(|(&c, v)| recurs(c, v)))
+}
+
+/// Words that head user and item columns in public datasets and common exports, compared
+/// lowercased with separators removed (`User ID` is `userid`).
+const COLUMN_WORDS: &[&str] = &[
+    "user",
+    "users",
+    "userid",
+    "username",
+    "uid",
+    "customer",
+    "customerid",
+    "client",
+    "clientid",
+    "member",
+    "memberid",
+    "reviewer",
+    "reviewerid",
+    "visitor",
+    "visitorid",
+    "account",
+    "accountid",
+    "person",
+    "personid",
+    "session",
+    "sessionid",
+    "item",
+    "items",
+    "itemid",
+    "iid",
+    "product",
+    "productid",
+    "movie",
+    "movieid",
+    "film",
+    "filmid",
+    "book",
+    "bookid",
+    "isbn",
+    "asin",
+    "artist",
+    "artistid",
+    "track",
+    "trackid",
+    "song",
+    "songid",
+    "article",
+    "articleid",
+    "video",
+    "videoid",
+    "game",
+    "gameid",
+    "anime",
+    "animeid",
+    "business",
+    "businessid",
+    "recipe",
+    "recipeid",
+    "sku",
+    "id",
+    "name",
+    "title",
+];
+
+/// A column name: one of COLUMN_WORDS, or a word followed by an id suffix (`movie_id`,
+/// `book-id`, `item id`, `artistID`, `userId`); an id such as `squid` or `u17` is not.
+fn looks_like_column_name(field: &[u8]) -> bool {
+    let s = text(field);
+    let s = s.trim();
+    let squashed: String = s
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if COLUMN_WORDS.contains(&squashed.as_str()) {
+        return true;
+    }
+    let lower = s.to_ascii_lowercase();
+    let separated = ["_id", "-id", " id", ".id"]
+        .iter()
+        .any(|suffix| lower.len() > suffix.len() && lower.ends_with(suffix));
+    let camel = (s.ends_with("Id") || s.ends_with("ID"))
+        && s.len() > 2
+        && s.as_bytes()[s.len() - 3].is_ascii_lowercase();
+    separated || camel
+}
+
+/// Where each role's field is in a row, resolved once from the options and the header.
+struct Layout {
+    user: usize,
+    item: usize,
+    rating: Option<usize>,
+    time: Option<usize>,
+    /// Fields a row needs to have.
+    needed: usize,
+    /// The header's names (empty without one), to name columns in messages.
+    names: Vec<String>,
+}
+
+impl Layout {
+    /// `width` is the first record's field count: rating and time columns are only assumed
+    /// (#2, #3) when neither user nor item is configured and the file is wide enough, so a
+    /// two-column file is read as plain positives.
+    fn resolve(
+        path: &Path,
+        opts: &ReadOptions,
+        header: Option<&csv::ByteRecord>,
+        width: usize,
+    ) -> Result<Layout> {
+        let names: Vec<String> = header
+            .map(|h| h.iter().map(|f| text(f).trim().to_string()).collect())
+            .unwrap_or_default();
+        let resolve = |col: &Column, role: &str| -> Result<usize> {
+            match col {
+                Column::Index(i) => Ok(*i),
+                Column::Name(n) => names.iter().position(|h| h == n).ok_or_else(|| {
+                    file_err(
+                        path,
+                        format!(
+                            "no column named {n:?} for the {role} (header has: {})",
+                            names.join(", ")
+                        ),
+                    )
+                }),
+            }
+        };
+        let defaults_apply = opts.user.is_none() && opts.item.is_none();
+        let user = resolve(opts.user.as_ref().unwrap_or(&Column::Index(0)), "user")?;
+        let item = resolve(opts.item.as_ref().unwrap_or(&Column::Index(1)), "item")?;
+        let rating = match &opts.rating {
+            Some(c) => Some(resolve(c, "rating")?),
+            None if defaults_apply && width > 2 => Some(2),
+            None => None,
+        };
+        let time = match &opts.time {
+            Some(c) => Some(resolve(c, "time")?),
+            None if defaults_apply && width > 3 => Some(3),
+            None => None,
+        };
+        if user == item {
+            return Err(file_err(
+                path,
+                format!("the user and item columns are the same column (#{user})"),
+            ));
+        }
+        let needed = 1 + [Some(user), Some(item), rating, time]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(0);
+        Ok(Layout {
+            user,
+            item,
+            rating,
+            time,
+            needed,
+            names,
+        })
+    }
+
+    fn column_name(&self, i: usize) -> String {
+        self.names
             .get(i)
             .map(|n| format!("column {n:?}"))
             .unwrap_or_else(|| format!("column #{i}"))
-    };
+    }
+}
 
-    let mut rows = Rows {
-        ratings: layout.rating.map(|_| Vec::new()),
-        times: layout.time.map(|_| Vec::new()),
-        ..Rows::default()
-    };
-    let mut push = |rec: &csv::ByteRecord| -> Result<()> {
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        if rec.len() == 1 && rec[0].is_empty() {
+/// Checks and converts rows into `rows`, interning ids into the shared maps.
+struct RowSink<'a> {
+    path: &'a Path,
+    /// The bytes the records come from, to find the line each one starts on.
+    content: &'a [u8],
+    layout: &'a Layout,
+    users: &'a mut IdMap,
+    items: &'a mut IdMap,
+    rows: Rows,
+}
+
+impl RowSink<'_> {
+    fn push(&mut self, rec: &csv::ByteRecord) -> Result<()> {
+        if is_blank(rec) {
             return Ok(());
         }
-        if rec.len() < layout.needed {
-            return Err(parse_err(
-                line,
-                format!(
-                    "expected at least {} fields, found {}",
-                    layout.needed,
-                    rec.len()
-                ),
-            ));
+        let line = record_line(self.content, rec);
+        let l = self.layout;
+        let err = |message: String| parse_err(self.path, line, message);
+        if rec.len() < l.needed {
+            return Err(err(format!(
+                "expected at least {} fields, found {}",
+                l.needed,
+                rec.len()
+            )));
         }
-        let uid = text(&rec[layout.user]);
-        let iid = text(&rec[layout.item]);
+        let uid = text(&rec[l.user]);
+        let iid = text(&rec[l.item]);
         if uid.is_empty() {
-            return Err(parse_err(
-                line,
-                format!("empty user id in {}", col_name(layout.user)),
-            ));
+            return Err(err(format!("empty user id in {}", l.column_name(l.user))));
         }
         if iid.is_empty() {
-            return Err(parse_err(
-                line,
-                format!("empty item id in {}", col_name(layout.item)),
-            ));
+            return Err(err(format!("empty item id in {}", l.column_name(l.item))));
         }
-        if let (Some(c), Some(out)) = (layout.rating, rows.ratings.as_mut()) {
-            let raw = text(&rec[c]);
-            let v: f32 = raw.parse().map_err(|_| {
-                parse_err(
-                    line,
-                    format!("{} value {raw:?} is not a number", col_name(c)),
-                )
-            })?;
-            if !v.is_finite() {
-                return Err(parse_err(
-                    line,
-                    format!("{} value {raw:?} is not finite", col_name(c)),
-                ));
-            }
+        // Convert every field before storing any, so a bad row leaves no trace in the maps.
+        let rating = l
+            .rating
+            .map(|c| {
+                parse_rating(&text(&rec[c]))
+                    .map_err(|why| err(format!("{} {why}", l.column_name(c))))
+            })
+            .transpose()?;
+        let time = l
+            .time
+            .map(|c| {
+                parse_time(&text(&rec[c])).map_err(|why| err(format!("{} {why}", l.column_name(c))))
+            })
+            .transpose()?;
+        if let (Some(v), Some(out)) = (rating, self.rows.ratings.as_mut()) {
             out.push(v);
         }
-        if let (Some(c), Some(out)) = (layout.time, rows.times.as_mut()) {
-            let raw = text(&rec[c]);
-            let t = raw
-                .parse::<i64>()
-                .ok()
-                .or_else(|| {
-                    raw.parse::<f64>()
-                        .ok()
-                        .filter(|t| t.is_finite())
-                        .map(|t| t as i64)
-                })
-                .ok_or_else(|| {
-                    parse_err(
-                        line,
-                        format!("{} value {raw:?} is not a timestamp number", col_name(c)),
-                    )
-                })?;
+        if let (Some(t), Some(out)) = (time, self.rows.times.as_mut()) {
             out.push(t);
         }
-        rows.users.push(users.intern(&uid));
-        rows.items.push(items.intern(&iid));
-        rows.lines.push(line);
+        self.rows.users.push(self.users.intern(&uid));
+        self.rows.items.push(self.items.intern(&iid));
+        self.rows.lines.push(line);
         Ok(())
-    };
+    }
+}
 
-    for (i, rec) in head.iter().enumerate() {
-        if !(header && i == 0) {
-            push(rec)?;
-        }
+/// A rating must be a finite number: NaN and infinities would poison every sum and model.
+/// The error completes "column X ...".
+fn parse_rating(raw: &str) -> Result<f32, String> {
+    let v: f32 = raw
+        .parse()
+        .map_err(|_| format!("value {raw:?} is not a number"))?;
+    if !v.is_finite() {
+        return Err(format!("value {raw:?} is not finite"));
     }
-    for rec in records {
-        push(&rec.map_err(csv_err)?)?;
-    }
-    if rows.is_empty() {
-        return Err(file_err(if header {
-            "no data rows after the header".into()
-        } else {
-            "no data rows".into()
-        }));
-    }
-    Ok(rows)
+    Ok(v)
+}
+
+/// Unix time as an integer, or as a float (some exports write `1.5e9` or fractional
+/// seconds), truncated to whole seconds. The error completes "column X ...".
+fn parse_time(raw: &str) -> Result<i64, String> {
+    raw.parse::<i64>()
+        .ok()
+        .or_else(|| {
+            raw.parse::<f64>()
+                .ok()
+                .filter(|t| t.is_finite())
+                .map(|t| t as i64)
+        })
+        .ok_or_else(|| format!("value {raw:?} is not a timestamp number"))
+}
+
+/// The 1-based line a record starts on. csv records the position where it began reading, which
+/// is before the blank lines it skips and before the `\n` of a CRLF that ended the previous
+/// record, so its line would point one or more lines too early; step over those bytes.
+fn record_line(content: &[u8], rec: &csv::ByteRecord) -> u64 {
+    let Some(pos) = rec.position() else { return 0 };
+    let start = (pos.byte() as usize).min(content.len());
+    let skipped = content[start..]
+        .iter()
+        .take_while(|&&b| b == b'\n' || b == b'\r')
+        .filter(|&&b| b == b'\n')
+        .count();
+    pos.line() + skipped as u64
 }
