@@ -4,7 +4,9 @@ import type { Matrix, NativeModel } from './types.js';
 
 /** Items ranked by how many users have them: the baseline every model is compared with. */
 export class Popularity extends Recommender {
-  static fit(train: Matrix): Popularity {
+  /** `params` must be empty (popularity has none); a key is an error from the core's spec. */
+  static fit(train: Matrix, params: Record<string, unknown> = {}): Popularity {
+    call(() => native().resolveParams('popularity', params));
     return new Popularity(call(() => native().popularityFit(train)));
   }
 

@@ -17,13 +17,7 @@ export interface ModelEntry {
 
 const REGISTRY: Record<ModelType, ModelEntry> = {
   als: { fit: (train, params, opts) => ALS.fit(train, params, opts), wrap: ALS.wrap },
-  popularity: {
-    fit: async (train, params) => {
-      if (Object.keys(params).length > 0) throw new CfError('ERR_CF_INVALID_ARG', `popularity takes no params (got ${Object.keys(params).join(', ')})`);
-      return Popularity.fit(train);
-    },
-    wrap: Popularity.wrap,
-  },
+  popularity: { fit: async (train, params) => Popularity.fit(train, params), wrap: Popularity.wrap },
 };
 
 /** The type every evaluation reports beside the configured models. */
