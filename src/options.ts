@@ -36,3 +36,12 @@ export function checkKeys(o: object | null | undefined, allowed: readonly string
     throw new CfError('ERR_CF_INVALID_ARG', `${what}: ${key} is not a known option (${hint})`);
   }
 }
+
+/** A value as config and option errors show it: strings quoted, containers by kind. */
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return JSON.stringify(v);
+  return String(v);
+}

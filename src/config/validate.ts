@@ -5,7 +5,7 @@
  * pile of branch errors with no single path a person could act on.
  */
 import { basename, extname } from 'node:path';
-import { closest } from '../options.js';
+import { closest, describeValue as describe } from '../options.js';
 import { ParamIssue, resolveParams, type ResolvedParams } from '../models/params.js';
 import {
   DELIMITERS,
@@ -50,13 +50,6 @@ export function formatKeyPath(path: KeyPath): string {
   return out;
 }
 
-function describe(v: unknown): string {
-  if (v === null || v === undefined) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return JSON.stringify(v);
-  return String(v);
-}
 
 function fail(path: KeyPath, problem: string, anchor: IssueAnchor = 'value'): never {
   throw new ConfigIssue(path, anchor, `${formatKeyPath(path)} ${problem}`);

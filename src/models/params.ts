@@ -1,6 +1,7 @@
 // Model parameters as the core describes them (spec.generated.ts): the API's option types,
 // the defaults, and the check the YAML validator runs without loading the addon. Nothing
 // here declares a parameter; a test keeps the generated file equal to describeModels().
+import { describeValue as describe } from '../options.js';
 import { MODEL_SPECS } from './spec.generated.js';
 
 export type ModelSpec = (typeof MODEL_SPECS)[number];
@@ -35,13 +36,6 @@ export function defaultsOf(type: ModelType, o: { camelCase?: boolean } = {}): Re
   return out;
 }
 
-function describe(v: unknown): string {
-  if (v === null || v === undefined) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return JSON.stringify(v);
-  return String(v);
-}
 
 /** What a value must be, in the core's words (params.rs `describe_bounds`). */
 function expected(p: ParamSpec): string {

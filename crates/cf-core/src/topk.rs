@@ -136,6 +136,11 @@ pub fn check_items(items: &[u32], values: &[f32], n_items: usize) -> Result<()> 
             ),
         ));
     }
+    check_strengths(values)
+}
+
+/// Interaction strengths (fold-in values) must be finite and >= 0.
+pub fn check_strengths(values: &[f32]) -> Result<()> {
     if let Some(pos) = values.iter().position(|v| !v.is_finite() || *v < 0.0) {
         let v = values[pos];
         let why = if v.is_finite() {
@@ -145,7 +150,9 @@ pub fn check_items(items: &[u32], values: &[f32], n_items: usize) -> Result<()> 
         };
         return Err(Error::param(
             "values",
-            format!("value {v} at position {pos} {why}; values are interaction strengths and must be finite and >= 0"),
+            format!(
+                "value {v} at position {pos} {why}; values are interaction strengths (confidence 1 + alpha * value) and must be finite and >= 0"
+            ),
         ));
     }
     Ok(())

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use cf_core::data::csr::Csr;
-use cf_core::models::als::{AlsModel, AlsParams, IterationReport, LongRows, Solver};
+use cf_core::models::als::{AlsModel, AlsParams, IterationReport, Solver};
 use cf_core::params::Params;
 use cf_core::pool::pool;
 use napi::bindgen_prelude::*;
@@ -18,6 +18,19 @@ use crate::options::{raw_params, Opts};
 
 fn not_als(type_name: &str) -> cf_core::Error {
     cf_core::Error::Unsupported(format!("this is a {type_name} model, not als"))
+}
+
+/// Run `f` on the ALS model inside `shared` (write lock; callers hold the writer lock).
+fn with_als_mut<R>(
+    shared: &Shared,
+    f: impl FnOnce(&mut AlsModel) -> cf_core::Result<R>,
+) -> cf_core::Result<R> {
+    let mut guard = shared.write();
+    let type_name = guard.type_name();
+    match guard.as_any_mut().downcast_mut::<AlsModel>() {
+        Some(a) => f(a),
+        None => Err(not_als(type_name)),
+    }
 }
 
 /// Run `f` on the ALS model inside `shared` (read lock).
@@ -83,29 +96,21 @@ impl Op for IterateOp {
 
     fn compute(&mut self) -> cf_core::Result<IterationReport> {
         let _writing = self.shared.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let mut guard = self.shared.write();
-        let type_name = guard.type_name();
-        let m = guard
-            .as_any_mut()
-            .downcast_mut::<AlsModel>()
-            .ok_or_else(|| not_als(type_name))?;
-        // Before anything is derived from a matrix that cannot be used.
-        m.check_shape(&self.data)?;
-        self.derived.check_values(&self.data)?;
-        // Built on the first iteration and kept with the matrix for the next ones.
-        let transposed = self.derived.transposed(&self.data);
-        let long = match m.params.solver {
-            Solver::Cg { .. } => {
-                let threads = pool(m.params.threads)?.current_num_threads();
-                Some(self.derived.long_items(&self.data, m.factors(), threads))
-            }
-            Solver::Cholesky => None,
-        };
-        m.iterate_checked(
-            &self.data,
-            &transposed,
-            long.as_deref().map(|l: &LongRows| l),
-        )
+        with_als_mut(&self.shared, |m| {
+            // Before anything is derived from a matrix that cannot be used.
+            m.check_shape(&self.data)?;
+            self.derived.check_values(&self.data)?;
+            // Built on the first iteration and kept with the matrix for the next ones.
+            let transposed = self.derived.transposed(&self.data);
+            let long = match m.params.solver {
+                Solver::Cg { .. } => {
+                    let threads = pool(m.params.threads)?.current_num_threads();
+                    Some(self.derived.long_items(&self.data, m.factors(), threads))
+                }
+                Solver::Cholesky => None,
+            };
+            m.iterate_checked(&self.data, &transposed, long.as_deref())
+        })
     }
 
     fn to_js(r: IterationReport) -> IterationInfo {
@@ -246,16 +251,10 @@ impl Op for PartialFitOp {
                 m.solve_partial_items(&self.ids, &self.rows)
             }
         })?;
-        let (n_users, n_items) = {
-            let mut guard = self.shared.write();
-            let type_name = guard.type_name();
-            let m = guard
-                .as_any_mut()
-                .downcast_mut::<AlsModel>()
-                .ok_or_else(|| not_als(type_name))?;
+        let (n_users, n_items) = with_als_mut(&self.shared, |m| {
             m.apply_partial(update)?;
-            (m.n_users, m.n_items)
-        };
+            Ok((m.n_users, m.n_items))
+        })?;
         if let Some(seen) = self.shared.seen_mut().as_mut() {
             if self.users {
                 seen.rows.replace(&self.ids, &self.rows, n_items)?;

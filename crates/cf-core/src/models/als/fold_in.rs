@@ -245,7 +245,7 @@ fn merge_list(ids: &[u32], values: &[f32], n: usize, side: Side) -> Result<(Vec<
             ),
         ));
     }
-    check_list_values(values)?;
+    crate::topk::check_strengths(values)?;
     let mut order: Vec<usize> = (0..ids.len()).collect();
     order.sort_by_key(|&j| ids[j]); // stable: repeats keep input order
     let mut out_ids: Vec<u32> = Vec::with_capacity(ids.len());
@@ -259,24 +259,6 @@ fn merge_list(ids: &[u32], values: &[f32], n: usize, side: Side) -> Result<(Vec<
         }
     }
     Ok((out_ids, out_vals))
-}
-
-fn check_list_values(values: &[f32]) -> Result<()> {
-    if let Some(pos) = values.iter().position(|v| !v.is_finite() || *v < 0.0) {
-        let v = values[pos];
-        let why = if v.is_finite() {
-            "is negative"
-        } else {
-            "is not finite"
-        };
-        return Err(Error::param(
-            "values",
-            format!(
-                "value {v} at position {pos} {why}; values are interaction strengths (confidence 1 + alpha * value) and must be finite and >= 0"
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Check a partial fit's ids and rows, then solve every row; returns the new factors, row j
