@@ -59,7 +59,7 @@ async function loadCsr(dir) {
     throw new Error(`${dir}: want uint32 indptr/indices and float32 data, got ${indptr.dtype}/${indices.dtype}/${data.dtype}`);
   }
   // fromCsr copies into Rust; the JS arrays become garbage when this returns.
-  return native.Matrix.fromCsr(indptr.data, indices.data, data.data, shape.rows, shape.cols);
+  return native().Matrix.fromCsr(indptr.data, indices.data, data.data, shape.rows, shape.cols);
 }
 
 let t0 = performance.now();
