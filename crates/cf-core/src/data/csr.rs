@@ -191,10 +191,17 @@ impl Csr {
         {
             return bad("indptr, indices and values lengths disagree".into());
         }
+        // All offsets first: with them non-decreasing up to the last (= the length), every
+        // row's slice is in bounds. Checked row by row instead, an offset past the end in the
+        // middle (0, 2, 999, 5) would be sliced before the next row could reject it.
+        if let Some(r) = self.indptr.windows(2).position(|w| w[0] > w[1]) {
+            return bad(format!(
+                "indptr decreases at row {r} ({} then {})",
+                self.indptr[r],
+                self.indptr[r + 1]
+            ));
+        }
         for r in 0..self.n_rows {
-            if self.indptr[r] > self.indptr[r + 1] {
-                return bad(format!("indptr decreases at row {r}"));
-            }
             let (cols, _) = self.row(r);
             if cols.windows(2).any(|w| w[0] >= w[1]) {
                 return bad(format!("row {r} has unsorted or repeated column indices"));
@@ -251,6 +258,21 @@ mod tests {
             .to_string()
             .contains("not finite"));
         assert!(Csr::from_coo(2, 2, &[0, 1], &[0], &[1.0]).is_err());
+    }
+
+    #[test]
+    fn validate_rejects_offsets_past_the_end_without_slicing_them() {
+        let csr = |indptr: Vec<usize>| Csr {
+            n_rows: 3,
+            n_cols: 4,
+            indptr,
+            indices: vec![0, 1, 1, 2, 3],
+            values: vec![1.0; 5],
+        };
+        assert!(csr(vec![0, 2, 3, 5]).validate().is_ok());
+        let e = csr(vec![0, 2, 999, 5]).validate().unwrap_err().to_string();
+        assert_eq!(e, "matrix: indptr decreases at row 2 (999 then 5)");
+        assert!(csr(vec![0, 3, 2, 5]).validate().is_err());
     }
 }
 
