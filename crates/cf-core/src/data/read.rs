@@ -19,10 +19,14 @@ impl Delimiter {
         match s {
             "::" => Ok(Delimiter::DoubleColon),
             "\\t" | "tab" => Ok(Delimiter::Byte(b'\t')),
-            _ if s.len() == 1 && s.is_ascii() => Ok(Delimiter::Byte(s.as_bytes()[0])),
+            // A quote or a line break cannot also separate fields: the reader would split
+            // rows into single fields and fail far from the cause.
+            _ if s.len() == 1 && s.is_ascii() && !matches!(s.as_bytes()[0], b'"' | b'\n' | b'\r') => {
+                Ok(Delimiter::Byte(s.as_bytes()[0]))
+            }
             _ => Err(Error::param(
                 "delimiter",
-                format!("must be one character or \"::\" (got {s:?})"),
+                format!("must be one character other than a quote or a line break, or \"::\" (got {s:?})"),
             )),
         }
     }
@@ -296,6 +300,7 @@ fn parse(
     let mut out = RowSink {
         path,
         content,
+        lines: LineCursor::default(),
         layout: &layout,
         users,
         items,
@@ -583,6 +588,7 @@ struct RowSink<'a> {
     path: &'a Path,
     /// The bytes the records come from, to find the line each one starts on.
     content: &'a [u8],
+    lines: LineCursor,
     layout: &'a Layout,
     users: &'a mut IdMap,
     items: &'a mut IdMap,
@@ -594,7 +600,7 @@ impl RowSink<'_> {
         if is_blank(rec) {
             return Ok(());
         }
-        let line = record_line(self.content, rec);
+        let line = self.lines.line_of(self.content, rec);
         let l = self.layout;
         let err = |message: String| parse_err(self.path, line, message);
         if rec.len() < l.needed {
@@ -639,42 +645,81 @@ impl RowSink<'_> {
     }
 }
 
+/// A field as messages quote it: at most 40 characters, so that a runaway field (a missing
+/// quote, a binary file) does not become a message of megabytes.
+fn shown(raw: &str) -> String {
+    const MAX: usize = 40;
+    match raw.char_indices().nth(MAX) {
+        None => format!("{raw:?}"),
+        Some((end, _)) => format!("{:?}... ({} bytes)", &raw[..end], raw.len()),
+    }
+}
+
 /// A rating must be a finite number: NaN and infinities would poison every sum and model.
 /// The error completes "column X ...".
 fn parse_rating(raw: &str) -> Result<f32, String> {
     let v: f32 = raw
         .parse()
-        .map_err(|_| format!("value {raw:?} is not a number"))?;
+        .map_err(|_| format!("value {} is not a number", shown(raw)))?;
     if !v.is_finite() {
-        return Err(format!("value {raw:?} is not finite"));
+        return Err(format!("value {} is not finite", shown(raw)));
     }
     Ok(v)
 }
 
 /// Unix time as an integer, or as a float (some exports write `1.5e9` or fractional
-/// seconds), truncated to whole seconds. The error completes "column X ...".
+/// seconds), truncated to whole seconds. A float beyond the 64-bit range is an error rather
+/// than a time clamped to the end of it. The error completes "column X ...".
 fn parse_time(raw: &str) -> Result<i64, String> {
-    raw.parse::<i64>()
-        .ok()
-        .or_else(|| {
-            raw.parse::<f64>()
-                .ok()
-                .filter(|t| t.is_finite())
-                .map(|t| t as i64)
-        })
-        .ok_or_else(|| format!("value {raw:?} is not a timestamp number"))
+    if let Ok(t) = raw.parse::<i64>() {
+        return Ok(t);
+    }
+    match raw.parse::<f64>() {
+        Ok(t) if t.is_finite() && t.abs() < 9.2e18 => Ok(t as i64),
+        Ok(_) => Err(format!(
+            "value {} is not a timestamp within the range of a 64-bit integer",
+            shown(raw)
+        )),
+        Err(_) => Err(format!("value {} is not a timestamp number", shown(raw))),
+    }
 }
 
-/// The 1-based line a record starts on. csv records the position where it began reading, which
-/// is before the blank lines it skips and before the `\n` of a CRLF that ended the previous
-/// record, so its line would point one or more lines too early; step over those bytes.
-fn record_line(content: &[u8], rec: &csv::ByteRecord) -> u64 {
-    let Some(pos) = rec.position() else { return 0 };
-    let start = (pos.byte() as usize).min(content.len());
-    let skipped = content[start..]
-        .iter()
-        .take_while(|&&b| b == b'\n' || b == b'\r')
-        .filter(|&&b| b == b'\n')
-        .count();
-    pos.line() + skipped as u64
+/// The line each record starts on, counted forward as records arrive in file order. A line
+/// ends at `\n`, `\r\n` or a lone `\r` (classic Mac files, which the reader also splits on;
+/// its own line count sees only `\n`). csv records the position where it began reading a
+/// record, which is before the blank lines it skips and before the `\n` of a CRLF that ended
+/// the previous record: those bytes are stepped over first.
+#[derive(Debug)]
+struct LineCursor {
+    byte: usize,
+    line: u64,
+}
+
+impl Default for LineCursor {
+    fn default() -> Self {
+        LineCursor { byte: 0, line: 1 }
+    }
+}
+
+impl LineCursor {
+    /// The 1-based line `rec` starts on; records must come in file order.
+    fn line_of(&mut self, content: &[u8], rec: &csv::ByteRecord) -> u64 {
+        let Some(pos) = rec.position() else { return 0 };
+        let mut start = (pos.byte() as usize).min(content.len());
+        while start < content.len() && matches!(content[start], b'\n' | b'\r') {
+            start += 1;
+        }
+        if start > self.byte {
+            let ends = content[self.byte..start]
+                .iter()
+                .enumerate()
+                .filter(|&(i, &b)| {
+                    b == b'\n' || (b == b'\r' && content.get(self.byte + i + 1) != Some(&b'\n'))
+                })
+                .count();
+            self.line += ends as u64;
+            self.byte = start;
+        }
+        self.line
+    }
 }

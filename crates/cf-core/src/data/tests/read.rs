@@ -27,7 +27,7 @@ fn delimiter_parse() {
     assert_eq!(Delimiter::parse("\t").unwrap(), Delimiter::Byte(b'\t'));
     assert_eq!(Delimiter::parse(",").unwrap(), Delimiter::Byte(b','));
     assert_eq!(Delimiter::parse(" ").unwrap(), Delimiter::Byte(b' '));
-    for bad in ["ab", "", "é", ":::"] {
+    for bad in ["ab", "", "é", ":::", "\"", "\n", "\r"] {
         match Delimiter::parse(bad) {
             Err(Error::InvalidParam { name, message }) => {
                 assert_eq!(name, "delimiter");
@@ -359,6 +359,49 @@ fn crlf_line_ends() {
     // Two columns and CRLF: the last id must not keep the '\r'.
     let r = read_str("u1\ti1\r\nu2\ti2\r\n", &ReadOptions::default()).unwrap();
     assert_eq!(r.pairs(), pairs(&[("u1", "i1"), ("u2", "i2")]));
+}
+
+#[test]
+fn cr_only_line_ends_count_as_lines() {
+    // Classic Mac files end lines with a lone '\r': rows split there, and so must line numbers.
+    let r = read_str("u,i,r\r1,10,4\r\r2,20,3\r", &ReadOptions::default()).unwrap();
+    assert_eq!(r.pairs(), pairs(&[("1", "10"), ("2", "20")]));
+    assert_eq!(r.rows.lines, vec![2, 4]);
+    let dir = TempDir::new("cr");
+    let path = dir.file("d.csv", "u,i,r\ra,b,3\rc,d,x\r");
+    let msg = parse_error(read(&path, &ReadOptions::default()).unwrap_err(), &path, 3);
+    assert_eq!(msg, "column \"r\" value \"x\" is not a number");
+    // Mixed ends, and a quoted field spanning lines, still count every line.
+    let r = read_str("1,10\r\n\"a\rb\",20\n3,30\r4,40\n", &ReadOptions::default()).unwrap();
+    assert_eq!(r.rows.lines, vec![1, 2, 4, 5]);
+}
+
+#[test]
+fn long_values_are_cut_short_in_messages() {
+    let dir = TempDir::new("long");
+    let long = "9".repeat(5000) + "x";
+    let path = dir.file("d.csv", format!("1,10,5,100\n2,20,4,{long}\n"));
+    let msg = parse_error(read(&path, &ReadOptions::default()).unwrap_err(), &path, 2);
+    assert_eq!(
+        msg,
+        format!(
+            "column #3 value \"{}\"... (5001 bytes) is not a timestamp number",
+            "9".repeat(40)
+        )
+    );
+}
+
+#[test]
+fn timestamps_beyond_64_bits_are_errors_not_clamped() {
+    let dir = TempDir::new("time");
+    for value in ["1e300", "-1e19", "inf"] {
+        let path = dir.file("d.csv", format!("1,10,5,100\n2,20,4,{value}\n"));
+        let msg = parse_error(read(&path, &ReadOptions::default()).unwrap_err(), &path, 2);
+        assert_eq!(
+            msg,
+            format!("column #3 value \"{value}\" is not a timestamp within the range of a 64-bit integer")
+        );
+    }
 }
 
 #[test]
