@@ -17,6 +17,16 @@ pub fn show(v: f64) -> String {
     }
 }
 
+/// A float32 as JavaScript would print the number it holds: `0.1`, not `0.10000000149011612`;
+/// `Infinity` and `NaN` as `show` writes them.
+pub fn show32(v: f32) -> String {
+    if v.is_finite() {
+        format!("{v}")
+    } else {
+        show(v as f64)
+    }
+}
+
 /// A whole number in `min..=max`.
 pub fn whole(name: &str, v: f64, min: u64, max: u64) -> Result<u64> {
     if v.is_finite() && v.fract() == 0.0 && v >= min as f64 && v <= max as f64 {
@@ -72,6 +82,10 @@ mod tests {
         assert!(e(count("k", 1e300, 1)).ends_with("(got 1e+300)"));
         assert_eq!(show(1e-7), "1e-7");
         assert_eq!(show(123456.0), "123456");
+        assert_eq!(show32(0.1), "0.1");
+        assert_eq!(show32(-2.0), "-2");
+        assert_eq!(show32(f32::INFINITY), "Infinity");
+        assert_eq!(show32(f32::NAN), "NaN");
         assert_eq!(index("user", 3.0, 4, "users").unwrap(), 3);
         assert_eq!(
             index("user", 4.0, 4, "users").unwrap_err().to_string(),

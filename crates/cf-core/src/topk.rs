@@ -151,7 +151,8 @@ pub fn check_strengths(values: &[f32]) -> Result<()> {
         return Err(Error::param(
             "values",
             format!(
-                "value {v} at position {pos} {why}; values are interaction strengths (confidence 1 + alpha * value) and must be finite and >= 0"
+                "value {} at position {pos} {why}; values are interaction strengths (confidence 1 + alpha * value) and must be finite and >= 0",
+                crate::args::show32(v)
             ),
         ));
     }

@@ -62,7 +62,10 @@ impl Csr {
         if let Some(k) = values.iter().position(|v| !v.is_finite()) {
             return Err(Error::param(
                 "values",
-                format!("value {} at position {k} is not finite", values[k]),
+                format!(
+                    "value {} at position {k} is not finite",
+                    crate::args::show32(values[k])
+                ),
             ));
         }
         // Counting sort by row keeps input order inside a row, then each row is sorted by column.
