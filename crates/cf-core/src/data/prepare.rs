@@ -222,11 +222,14 @@ impl Dataset {
         if let Some(k) = values.iter().position(|v| !v.is_finite()) {
             return Err(Error::param(
                 "values",
-                format!("value {} at position {k} is not finite", values[k]),
+                format!(
+                    "value {} at position {k} is not finite",
+                    crate::args::show32(values[k])
+                ),
             ));
         }
-        let n_users = users.iter().max().map_or(0, |&m| m as usize + 1);
-        let n_items = items.iter().max().map_or(0, |&m| m as usize + 1);
+        let n_users = id_space("users", &users)?;
+        let n_items = id_space("items", &items)?;
         let stats = PrepareStats {
             rows_read: n,
             users: n_users,
@@ -450,6 +453,33 @@ fn assemble(
         }
     }
     ds
+}
+
+/// What one id of `from_indices` costs: its decimal string, kept in the id list and the
+/// lookup table, with their allocations and bookkeeping (roughly; the exact figure depends
+/// on the allocator).
+const BYTES_PER_ID: usize = 96;
+
+/// How many ids `from_indices` makes for `indices`: every index up to the largest, since ids
+/// are the indices. They are checked to fit in memory before any is made: a stray 2^32 - 1
+/// would otherwise build four billion strings for minutes and then exhaust memory.
+fn id_space(name: &str, indices: &[u32]) -> Result<usize> {
+    // The first position of the largest index (max_by_key keeps the last of equals).
+    let Some((pos, &max)) = indices.iter().enumerate().rev().max_by_key(|&(_, &v)| v) else {
+        return Ok(0);
+    };
+    let n = max as usize + 1;
+    let bytes = n.saturating_mul(BYTES_PER_ID);
+    if Vec::<u8>::new().try_reserve_exact(bytes).is_err() {
+        return Err(Error::param(
+            name,
+            format!(
+                "index {max} at position {pos} makes {n} ids (every index up to the largest), which need about {} MiB, more memory than there is; pass dense indices 0..n",
+                bytes >> 20
+            ),
+        ));
+    }
+    Ok(n)
 }
 
 /// Collaborative filtering needs someone to collaborate with.

@@ -456,6 +456,35 @@ fn from_indices() {
     );
 }
 
+/// Whether the kernel refuses allocations larger than memory (Linux's default heuristic), which
+/// the id-space check relies on; with `vm.overcommit_memory = 1` every reservation succeeds.
+fn oversized_allocations_fail() -> bool {
+    std::fs::read_to_string("/proc/sys/vm/overcommit_memory").map_or(true, |m| m.trim() != "1")
+}
+
+#[test]
+fn from_indices_refuses_an_id_space_that_cannot_fit_in_memory() {
+    if !oversized_allocations_fail() {
+        return;
+    }
+    // Ids are the indices: 2^32 - 1 would be four billion ids, about 400 GB of strings.
+    let e =
+        Dataset::from_indices(vec![0, u32::MAX, 1], vec![0, 1, 1], vec![1.0; 3], None).unwrap_err();
+    assert_eq!(e.code(), "ERR_CF_INVALID_ARG");
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("users: index 4294967295 at position 1 makes 4294967296 ids"),
+        "{msg}"
+    );
+    let e =
+        Dataset::from_indices(vec![0, 1], vec![u32::MAX - 1, 0], vec![1.0; 2], None).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("items: index 4294967294 at position 0"),
+        "{e}"
+    );
+}
+
 #[test]
 fn binary_refuses_ratings_that_are_not_positive() {
     let dir = TempDir::new("nonpos");
