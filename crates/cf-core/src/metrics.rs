@@ -63,10 +63,30 @@ pub fn evaluate(
     if let Some(&k) = ks.iter().find(|&&k| k == 0) {
         return Err(Error::param("k", format!("must be >= 1 (got {k})")));
     }
-    if truth.n_cols != model.n_items() || train.n_cols != model.n_items() {
+    for (name, m) in [("train", train), ("truth", truth)] {
+        if m.n_cols != model.n_items() {
+            return Err(Error::param(
+                name,
+                format!(
+                    "matrix is {} x {}, but the model has {} items",
+                    m.n_rows,
+                    m.n_cols,
+                    model.n_items()
+                ),
+            ));
+        }
+    }
+    // Truth rows past the training matrix are users without training data (counted, not
+    // ranked); training rows past the model's users are a matrix of some other model.
+    if train.n_rows > model.n_users() {
         return Err(Error::param(
-            "truth",
-            "matrices and model disagree on the number of items",
+            "train",
+            format!(
+                "matrix is {} x {}, but the model has {} users",
+                train.n_rows,
+                train.n_cols,
+                model.n_users()
+            ),
         ));
     }
     let mut users = Vec::new();
@@ -158,5 +178,30 @@ mod tests {
         let get = |n: &str| big.metrics.iter().find(|(k, _)| k == n).unwrap().1;
         assert_abs_diff_eq!(get("hit_rate@1000000000"), 1.0);
         assert_abs_diff_eq!(get("recall@1000000000"), 1.0);
+    }
+
+    #[test]
+    fn evaluate_names_the_matrix_of_the_wrong_shape() {
+        use crate::models::popularity::Popularity;
+        let train = Csr::from_coo(3, 4, &[0, 1, 2], &[0, 1, 2], &[1.0; 3]).unwrap();
+        let pop = Popularity::fit(&train);
+        let narrow = Csr::empty(3, 2);
+        let e = |t: &Csr, u: &Csr| evaluate(&pop, t, &[], u, &[1]).unwrap_err().to_string();
+        assert_eq!(
+            e(&narrow, &train),
+            "train: matrix is 3 x 2, but the model has 4 items"
+        );
+        assert_eq!(
+            e(&train, &narrow),
+            "truth: matrix is 3 x 2, but the model has 4 items"
+        );
+        let tall = Csr::from_coo(5, 4, &[4], &[0], &[1.0]).unwrap();
+        assert_eq!(
+            e(&tall, &tall),
+            "train: matrix is 5 x 4, but the model has 3 users"
+        );
+        // Truth rows beyond training are users without training rows.
+        let r = evaluate(&pop, &train, &[], &tall, &[1]).unwrap();
+        assert_eq!((r.users_evaluated, r.users_without_train), (0, 1));
     }
 }
