@@ -19,10 +19,10 @@ pub struct LoadOptions {
     pub delimiter: Option<String>,
     pub header: Option<bool>,
     /// Column names (strings) or 0-based indices (numbers).
-    pub user: Option<Either<String, u32>>,
-    pub item: Option<Either<String, u32>>,
-    pub rating: Option<Either<String, u32>>,
-    pub time: Option<Either<String, u32>>,
+    pub user: Option<Either<String, f64>>,
+    pub item: Option<Either<String, f64>>,
+    pub rating: Option<Either<String, f64>>,
+    pub time: Option<Either<String, f64>>,
     pub positive_threshold: Option<f64>,
     pub values: Option<ValuesMode>,
     pub duplicates: Option<DuplicatesMode>,
@@ -92,17 +92,39 @@ fn min_count(name: &str, v: Option<f64>) -> Result<u32> {
     .map_err(to_napi)
 }
 
-fn column(c: &Option<Either<String, u32>>) -> Option<Column> {
-    c.as_ref().map(|c| match c {
-        Either::A(name) => Column::Name(name.clone()),
-        Either::B(i) => Column::Index(*i as usize),
-    })
+/// A column name, or a 0-based index checked whole and in range (as a u32, napi would wrap
+/// -1 to 4294967295 and 2^32 to 0, and cut 1.5 to 1).
+fn column(name: &str, c: &Option<Either<String, f64>>) -> Result<Option<Column>> {
+    c.as_ref()
+        .map(|c| match c {
+            Either::A(n) => Ok(Column::Name(n.clone())),
+            Either::B(i) => cf_core::args::whole(name, *i, 0, u32::MAX as u64)
+                .map(|i| Column::Index(i as usize))
+                .map_err(to_napi),
+        })
+        .transpose()
+}
+
+/// A file path as given; an empty one would be reported as "cannot read : no such file".
+fn file(name: &str, p: &Option<String>) -> Result<()> {
+    match p.as_deref() {
+        Some("") => Err(invalid(name, "is an empty path; give a file")),
+        _ => Ok(()),
+    }
 }
 
 #[napi]
 impl Dataset {
     #[napi(factory)]
     pub fn load(o: LoadOptions) -> Result<Dataset> {
+        for (name, p) in [
+            ("path", &o.path),
+            ("train", &o.train),
+            ("valid", &o.valid),
+            ("test", &o.test),
+        ] {
+            file(name, p)?;
+        }
         let sources: Vec<(Option<Part>, PathBuf)> = match (&o.path, &o.train) {
             (Some(p), None) => vec![(None, p.into())],
             (None, Some(t)) => [
@@ -123,17 +145,17 @@ impl Dataset {
                 .transpose()
                 .map_err(to_napi)?,
             header: o.header,
-            user: column(&o.user),
-            item: column(&o.item),
-            rating: column(&o.rating),
-            time: column(&o.time),
+            user: column("user", &o.user)?,
+            item: column("item", &o.item)?,
+            rating: column("rating", &o.rating)?,
+            time: column("time", &o.time)?,
         };
         let prep = PrepareOptions {
             positive_threshold: match o.positive_threshold {
                 Some(t) if !t.is_finite() => {
                     return Err(invalid(
                         "positiveThreshold",
-                        format!("must be a finite number (got {t})"),
+                        format!("must be a finite number (got {})", cf_core::args::show(t)),
                     ))
                 }
                 t => t.map(|t| t as f32),
@@ -166,13 +188,18 @@ impl Dataset {
         let vals = values
             .map(|v| v.to_vec())
             .unwrap_or_else(|| vec![1.0; users.len()]);
-        if let Some(pos) = times
-            .as_ref()
-            .and_then(|t| t.iter().position(|x| !x.is_finite()))
-        {
+        // Beyond the 64-bit range a time would be clamped to its end, silently sorting last.
+        if let Some((pos, x)) = times.as_ref().and_then(|t| {
+            t.iter()
+                .enumerate()
+                .find(|(_, x)| !(x.is_finite() && x.abs() < 9.2e18))
+        }) {
             return Err(invalid(
                 "times",
-                format!("value at position {pos} is not finite"),
+                format!(
+                    "value {} at position {pos} is not a finite time within the 64-bit range",
+                    cf_core::args::show(*x)
+                ),
             ));
         }
         let times = times.map(|t| t.iter().map(|&x| x as i64).collect());
@@ -216,7 +243,10 @@ impl Dataset {
                 f if (0.0..1.0).contains(&f) => Ok(f),
                 f => Err(invalid(
                     name,
-                    format!("must be a fraction in [0, 1) (got {f})"),
+                    format!(
+                        "must be a fraction in [0, 1) (got {})",
+                        cf_core::args::show(f)
+                    ),
                 )),
             }
         };
@@ -224,7 +254,13 @@ impl Dataset {
             if v.is_finite() && v.abs() < 9.0e15 {
                 Ok(v as i64)
             } else {
-                Err(invalid(name, format!("must be a finite time (got {v})")))
+                Err(invalid(
+                    name,
+                    format!(
+                        "must be a finite time, less than 9e15 in size (got {})",
+                        cf_core::args::show(v)
+                    ),
+                ))
             }
         };
         let seed = cf_core::args::whole("split.seed", o.seed.unwrap_or(42.0), 0, u32::MAX as u64)
