@@ -1,5 +1,5 @@
 import { call, native, type Binding } from './native.js';
-import { checkKeys } from './options.js';
+import { checkInstanceArg, checkKeys, checkNumberArg, checkOptionsObject } from './options.js';
 import type { DataConfig, SplitConfig } from './config/index.js';
 import type { Matrix } from './models/types.js';
 
@@ -81,6 +81,10 @@ export function loadOptionsFromConfig(d: DataConfig): LoadOptions {
 
 /** Indexed arrays straight into a dataset (ids are the indices' decimal strings). */
 export function datasetFromArrays(users: Uint32Array, items: Uint32Array, values?: Float32Array, times?: Float64Array): Dataset {
+  checkInstanceArg('users', users, Uint32Array);
+  checkInstanceArg('items', items, Uint32Array);
+  checkInstanceArg('values', values, Float32Array, { optional: true });
+  checkInstanceArg('times', times, Float64Array, { optional: true });
   return call(() => native().Dataset.fromArrays(users, items, values ?? null, times ?? null));
 }
 
@@ -94,6 +98,8 @@ export interface Splits {
 const SPLIT_KEYS = ['strategy', 'valid', 'test', 'seed', 'validCutoff', 'testCutoff'] as const;
 
 export function splitDataset(ds: Dataset, s: SplitOptions): Splits {
+  checkInstanceArg('dataset', ds, native().Dataset, { what: 'a Dataset (from loadDataset or datasetFromArrays)' });
+  checkOptionsObject('options', s);
   checkKeys(s, SPLIT_KEYS, 'splitDataset');
   const [train, valid, test] = call(() => ds.split({ ...s }));
   return { train: train!, valid: valid ?? null, test: test ?? null };
@@ -112,5 +118,10 @@ export function splitOptionsFromConfig(s: SplitConfig, preSplit: boolean): Split
 }
 
 export function matrixFromCoo(users: Uint32Array, items: Uint32Array, nUsers: number, nItems: number, values?: Float32Array): Matrix {
+  checkInstanceArg('users', users, Uint32Array);
+  checkInstanceArg('items', items, Uint32Array);
+  checkNumberArg('nUsers', nUsers);
+  checkNumberArg('nItems', nItems);
+  checkInstanceArg('values', values, Float32Array, { optional: true });
   return call(() => native().Matrix.fromCoo(users, items, values ?? null, nUsers, nItems));
 }

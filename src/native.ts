@@ -3,6 +3,7 @@
 // use, so the CLI's --help and config-only errors work without a built binary.
 import { createRequire } from 'node:module';
 import { CfError } from './errors.js';
+import { checkInstanceArg } from './options.js';
 import type * as Binding from '../binding.cjs';
 
 const require = createRequire(import.meta.url);
@@ -33,11 +34,18 @@ export function fromNative(err: unknown): unknown {
   if (err instanceof Error && !(err instanceof CfError)) {
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('ERR_CF_')) return new CfError(code, err.message, { cause: err });
-    if (code === 'InvalidArg' || code === 'NumberExpected' || code === 'StringExpected' || code === 'ObjectExpected') {
+    // napi's statuses for a value of the wrong type all end in Expected (BooleanExpected,
+    // ArrayExpected, BigintExpected, ...).
+    if (code === 'InvalidArg' || (typeof code === 'string' && code.endsWith('Expected'))) {
       return new CfError('ERR_CF_INVALID_ARG', err.message, { cause: err });
     }
   }
   return err;
+}
+
+/** A Matrix argument; `optional` lets null and undefined through. */
+export function checkMatrix(name: string, v: unknown, optional = false): void {
+  checkInstanceArg(name, v, native().Matrix, { what: "a Matrix (from matrixFromCoo, a split or a model's train)", optional });
 }
 
 /** Call into the binding, mapping its errors. */

@@ -45,3 +45,45 @@ export function describeValue(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   return String(v);
 }
+
+/** What a JS value is, for "must be X (got Y)" messages about API arguments. */
+export function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (Array.isArray(v)) return 'an array';
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  if (typeof v === 'object') {
+    const name = (v as object).constructor?.name;
+    return name && name !== 'Object' ? `a ${name}` : 'an object';
+  }
+  if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)})`;
+  return typeof v === 'number' ? 'a number' : `a ${typeof v}`;
+}
+
+const invalidArg = (name: string, problem: string): CfError => new CfError('ERR_CF_INVALID_ARG', `${name}: ${problem}`);
+
+/**
+ * An options or params argument: absent, or a plain object. Anything else would be spread
+ * into one (a string into {0: 'f', ...}) and reported as an unknown option "0".
+ */
+export function checkOptionsObject(name: string, o: unknown): void {
+  if (o === undefined || o === null) return;
+  if (typeof o !== 'object' || Array.isArray(o) || ArrayBuffer.isView(o)) {
+    throw invalidArg(name, `must be an object of options (got ${kindOf(o)})`);
+  }
+}
+
+/** A number argument (the binding checks it is whole and in range, naming it too). */
+export function checkNumberArg(name: string, v: unknown): asserts v is number {
+  if (typeof v !== 'number') throw invalidArg(name, `must be a number (got ${kindOf(v)})`);
+}
+
+/**
+ * An argument that must be an instance of `type` (a typed array, a binding class): the
+ * binding's own messages ("Expected Uint32Array, got Int32Array", "Failed to recover
+ * `Matrix` type from napi value") name no argument. `what` defaults to "a <class name>".
+ */
+export function checkInstanceArg(name: string, v: unknown, type: abstract new (...a: never[]) => object, o: { what?: string; optional?: boolean } = {}): void {
+  if (o.optional && (v === undefined || v === null)) return;
+  if (!(v instanceof type)) throw invalidArg(name, `must be ${o.what ?? `a ${type.name}`} (got ${kindOf(v)})`);
+}

@@ -1,4 +1,6 @@
-import { call, callAsync, native } from '../native.js';
+import { CfError } from '../errors.js';
+import { call, callAsync, checkMatrix, native } from '../native.js';
+import { checkInstanceArg, checkKeys, checkOptionsObject, kindOf } from '../options.js';
 import { defaultsOf, type ParamsOf } from './params.js';
 import { Recommender, toIndices, toValues } from './recommender.js';
 import type { FitOptions, FoldInOptions, Matrix, NativeModel, TopK } from './types.js';
@@ -13,6 +15,7 @@ export const ALS_DEFAULTS = Object.freeze(defaultsOf('als', { camelCase: true })
 export class ALS extends Recommender {
   /** Fit on a user x item matrix; each iteration runs off the JS thread. */
   static async fit(data: Matrix, params: AlsParams = {}, opts: FitOptions = {}): Promise<ALS> {
+    checkFitOptions(opts, ['signal', 'onProgress']);
     const model = ALS.init(data, params);
     const iterations = model.params.iterations as number;
     for (let i = 0; i < iterations; i++) {
@@ -26,6 +29,7 @@ export class ALS extends Recommender {
   }
 
   static fitSync(data: Matrix, params: AlsParams = {}, opts: Pick<FitOptions, 'onProgress'> = {}): ALS {
+    checkFitOptions(opts, ['onProgress']);
     const model = ALS.init(data, params);
     const iterations = model.params.iterations as number;
     for (let i = 0; i < iterations; i++) {
@@ -37,11 +41,19 @@ export class ALS extends Recommender {
   }
 
   private static init(data: Matrix, params: AlsParams): ALS {
+    checkMatrix('data', data);
+    checkOptionsObject('params', params);
+    if (data.nRows === 0 || data.nCols === 0) {
+      throw new CfError('ERR_CF_INVALID_ARG', `data: the matrix is ${data.nRows} x ${data.nCols}; ALS needs at least one user and one item`);
+    }
     return new ALS(call(() => native().alsInit({ ...params }, data.nRows, data.nCols)));
   }
 
   /** A fitted model from row-major factor arrays (e.g. read back from .npy files). */
   static fromFactors(params: AlsParams, userFactors: Float32Array, itemFactors: Float32Array): ALS {
+    checkOptionsObject('params', params);
+    checkInstanceArg('userFactors', userFactors, Float32Array);
+    checkInstanceArg('itemFactors', itemFactors, Float32Array);
     return new ALS(call(() => native().alsFromFactors({ ...params }, userFactors, itemFactors)));
   }
 
@@ -83,6 +95,7 @@ export class ALS extends Recommender {
 
   /** Items most similar (cosine) to an item not in the model, folded in from its users. */
   similarToNewItem(users: Uint32Array | number[], opts: FoldInOptions = {}): TopK {
+    checkOptionsObject('options', opts);
     const ids = toIndices('users', users);
     return call(() => native().alsSimilarToNewItem(this.inner, ids, { ...opts, values: toValues(opts.values) }));
   }
@@ -103,12 +116,14 @@ export class ALS extends Recommender {
    * `recommend` then filters the given row for these users (see {@link Recommender.train}).
    */
   async partialFitUsers(users: Uint32Array | number[], rows: Matrix): Promise<void> {
+    checkMatrix('rows', rows);
     const ids = toIndices('users', users);
     await callAsync(() => native().alsPartialFit(this.inner, true, ids, rows));
   }
 
   /** {@link ALS.partialFitUsers} on the calling thread (about 0.1 ms per user at 64 factors). */
   partialFitUsersSync(users: Uint32Array | number[], rows: Matrix): void {
+    checkMatrix('rows', rows);
     const ids = toIndices('users', users);
     call(() => native().alsPartialFitSync(this.inner, true, ids, rows));
   }
@@ -118,12 +133,25 @@ export class ALS extends Recommender {
    * (items.length x nUsers) lists the users of `items[j]`. Same rules as partialFitUsers.
    */
   async partialFitItems(items: Uint32Array | number[], rows: Matrix): Promise<void> {
+    checkMatrix('rows', rows);
     const ids = toIndices('items', items);
     await callAsync(() => native().alsPartialFit(this.inner, false, ids, rows));
   }
 
   partialFitItemsSync(items: Uint32Array | number[], rows: Matrix): void {
+    checkMatrix('rows', rows);
     const ids = toIndices('items', items);
     call(() => native().alsPartialFitSync(this.inner, false, ids, rows));
   }
+}
+
+/** Fit options are checked like model params: a misspelt onProgress would otherwise never be called. */
+function checkFitOptions(opts: unknown, allowed: readonly string[]): void {
+  checkOptionsObject('options', opts);
+  checkKeys(opts as object | undefined, allowed, 'options');
+  const o = (opts ?? {}) as FitOptions;
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+    throw new CfError('ERR_CF_INVALID_ARG', `onProgress: must be a function (got ${kindOf(o.onProgress)})`);
+  }
+  checkInstanceArg('signal', o.signal, AbortSignal, { optional: true });
 }

@@ -1,6 +1,7 @@
 // Model parameters as the core describes them (spec.generated.ts): the API's option types,
 // the defaults, and the check the YAML validator runs without loading the addon. Nothing
 // here declares a parameter; a test keeps the generated file equal to describeModels().
+import { CfError } from '../errors.js';
 import { describeValue as describe } from '../options.js';
 import { MODEL_SPECS } from './spec.generated.js';
 
@@ -31,8 +32,10 @@ export const camel = (s: string): string => s.replace(/_([a-z])/g, (_, c: string
 
 /** The defaults of a model type, snake_case (`camelCase: true` for the API's spelling). */
 export function defaultsOf(type: ModelType, o: { camelCase?: boolean } = {}): ResolvedParams {
+  const spec = specOf(type);
+  if (!spec) throw new CfError('ERR_CF_INVALID_ARG', `type: unknown model type ${JSON.stringify(type)} (known: ${MODEL_TYPES.join(', ')})`);
   const out: ResolvedParams = {};
-  for (const p of specOf(type)!.params) out[o.camelCase ? camel(p.name) : p.name] = p.default;
+  for (const p of spec.params) out[o.camelCase ? camel(p.name) : p.name] = p.default;
   return out;
 }
 

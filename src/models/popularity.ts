@@ -1,4 +1,5 @@
-import { call, native } from '../native.js';
+import { call, checkMatrix, native } from '../native.js';
+import { checkOptionsObject } from '../options.js';
 import { Recommender } from './recommender.js';
 import type { Matrix, NativeModel } from './types.js';
 
@@ -6,6 +7,8 @@ import type { Matrix, NativeModel } from './types.js';
 export class Popularity extends Recommender {
   /** `params` must be empty (popularity has none); a key is an error from the core's spec. */
   static fit(train: Matrix, params: Record<string, unknown> = {}): Popularity {
+    checkMatrix('train', train);
+    checkOptionsObject('params', params);
     call(() => native().resolveParams('popularity', params));
     return new Popularity(call(() => native().popularityFit(train)));
   }

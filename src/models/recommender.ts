@@ -2,7 +2,8 @@
 // known and new users, similar items, evaluation, params and the seen rows. A model's
 // class adds only what its type alone does.
 import { CfError } from '../errors.js';
-import { call, callAsync } from '../native.js';
+import { call, callAsync, checkMatrix } from '../native.js';
+import { checkInstanceArg, checkNumberArg, checkOptionsObject, kindOf } from '../options.js';
 import type { ResolvedParams } from './params.js';
 import type { EvalResult, EvaluateOptions, FoldInOptions, Matrix, NativeModel, RecommendOptions, TopK } from './types.js';
 
@@ -37,11 +38,14 @@ export class Recommender {
   }
 
   set train(m: Matrix | null) {
+    checkMatrix('train', m, true);
     call(() => (this.inner.train = m));
   }
 
   /** Top-k items for a known user (row index); see {@link RecommendOptions} for filtering. */
   recommend(user: number, opts: RecommendOptions = {}): TopK {
+    checkNumberArg('user', user);
+    checkOptionsObject('options', opts);
     return call(() => this.inner.recommend(user, { ...opts }));
   }
 
@@ -50,18 +54,25 @@ export class Recommender {
    * given items are left out. Repeated items are summed. An empty list is an error.
    */
   recommendForItems(items: Uint32Array | number[], opts: FoldInOptions = {}): TopK {
+    checkOptionsObject('options', opts);
     const ids = toIndices('items', items);
     return call(() => this.inner.recommendForItems(ids, { ...opts, values: toValues(opts.values) }));
   }
 
   /** Items most similar to `item` (cosine of factors for factor models), itself left out. */
   similarItems(item: number, opts: { k?: number } = {}): TopK {
+    checkNumberArg('item', item);
+    checkOptionsObject('options', opts);
     return call(() => this.inner.similarItems(item, { ...opts }));
   }
 
   /** Ranking metrics on `truth`, off the JS thread. */
   async evaluate(train: Matrix, truth: Matrix, o: EvaluateOptions): Promise<EvalResult> {
-    const { signal, ...rest } = o;
+    checkMatrix('train', train);
+    checkMatrix('truth', truth);
+    checkOptionsObject('options', o);
+    const { signal, ...rest } = o ?? {};
+    checkInstanceArg('signal', signal, AbortSignal, { optional: true });
     const r = await callAsync(() => this.inner.evaluate(train, truth, rest, signal));
     const metrics: Record<string, number> = {};
     r.names.forEach((n, i) => (metrics[n] = r.values[i]!));
@@ -69,19 +80,45 @@ export class Recommender {
   }
 }
 
-/** Index lists cross as Uint32Array; a number[] is checked first so -1 or 1.5 never wrap. */
+/** An entry of a number list as messages show it: strings quoted, holes named. */
+const entry = (v: unknown): string => (v === undefined ? 'an empty slot' : typeof v === 'number' ? String(v) : kindOf(v));
+
+/**
+ * Index lists cross as Uint32Array; a number[] is checked first so -1 or 1.5 never wrap.
+ * Every slot is visited (forEach skips the holes of a sparse array, which would become 0).
+ */
 export function toIndices(what: string, xs: Uint32Array | number[]): Uint32Array {
   if (xs instanceof Uint32Array) return xs;
-  if (!Array.isArray(xs)) throw new CfError('ERR_CF_INVALID_ARG', `${what} must be a Uint32Array or an array of indices`);
-  xs.forEach((v, j) => {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffff_ffff) {
-      throw new CfError('ERR_CF_INVALID_ARG', `${what}: ${v} at position ${j} is not a non-negative integer index`);
+  if (!Array.isArray(xs)) throw new CfError('ERR_CF_INVALID_ARG', `${what}: must be a Uint32Array or an array of indices (got ${kindOf(xs)})`);
+  for (let j = 0; j < xs.length; j++) {
+    const v: unknown = xs[j];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) {
+      throw new CfError('ERR_CF_INVALID_ARG', `${what}: ${entry(v)} at position ${j} is not a non-negative integer index`);
     }
-  });
+  }
   return Uint32Array.from(xs);
 }
 
+const F32_MAX = 3.4028234663852886e38;
+
+/**
+ * Values cross as Float32Array. Other lists are checked first: an entry that is not a number
+ * (or a hole) would become NaN, one beyond float32 range Infinity, and the core would then
+ * report a value the caller never passed. NaN, negative and infinite numbers are the core's
+ * to reject, by position.
+ */
 export function toValues(xs: Float32Array | number[] | null | undefined): Float32Array | null {
   if (xs === undefined || xs === null) return null;
-  return xs instanceof Float32Array ? xs : Float32Array.from(xs);
+  if (xs instanceof Float32Array) return xs;
+  const given: unknown = xs;
+  if (!Array.isArray(given) && !(ArrayBuffer.isView(given) && !(given instanceof DataView))) {
+    throw new CfError('ERR_CF_INVALID_ARG', `values: must be a Float32Array or an array of numbers (got ${kindOf(xs)})`);
+  }
+  const list = xs as ArrayLike<unknown>;
+  for (let j = 0; j < list.length; j++) {
+    const v = list[j];
+    if (typeof v !== 'number') throw new CfError('ERR_CF_INVALID_ARG', `values: ${entry(v)} at position ${j} is not a number`);
+    if (Number.isFinite(v) && Math.abs(v) > F32_MAX) throw new CfError('ERR_CF_INVALID_ARG', `values: ${v} at position ${j} is beyond the float32 range`);
+  }
+  return Float32Array.from(list as ArrayLike<number>);
 }
