@@ -178,8 +178,8 @@ models: [{ type: als }]
   });
 
   it('rejects k 0 and an empty k list', () => {
-    expect(rejection(`${MINIMAL}evaluate:\n  k: [10, 0]\n`)).toBe('config.yaml:7: evaluate.k[1] must be an integer >= 1 (got 0)');
-    expect(rejection(`${MINIMAL}evaluate: { k: 0 }\n`)).toBe('config.yaml:6: evaluate.k must be an integer >= 1 (got 0)');
+    expect(rejection(`${MINIMAL}evaluate:\n  k: [10, 0]\n`)).toBe('config.yaml:7: evaluate.k[1] must be an integer in [1, 4294967295] (got 0)');
+    expect(rejection(`${MINIMAL}evaluate: { k: 0 }\n`)).toBe('config.yaml:6: evaluate.k must be an integer in [1, 4294967295] (got 0)');
     expect(rejection(`${MINIMAL}evaluate:\n  k: []\n`)).toBe('config.yaml:7: evaluate.k must list at least one cutoff');
   });
 

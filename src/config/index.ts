@@ -1,3 +1,3 @@
 export * from './schema.js';
-export { loadConfig, parseConfig } from './load.js';
+export { checkConfig, loadConfig, parseConfig } from './load.js';
 export { formatKeyPath, validateConfig } from './validate.js';

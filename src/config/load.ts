@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { CfError, CfErrorCode } from '../errors.js';
+import { kindOf } from '../options.js';
 import type { Config } from './schema.js';
 import { ConfigIssue, validateConfig, type IssueAnchor, type KeyPath } from './validate.js';
 
@@ -17,15 +18,33 @@ function readReason(err: unknown): string {
   return err instanceof Error ? firstLine(err.message) : String(err);
 }
 
+/**
+ * Why `bytes` are not UTF-8 text a YAML parser should see, or null. UTF-16 and UTF-32 (with a
+ * byte order mark or without: NULs) and binary files would otherwise parse as one long scalar
+ * and be reported as "the config must be a mapping" with the bytes quoted.
+ */
+function notText(bytes: Buffer): string | null {
+  const bom = bytes[0] === 0xff && bytes[1] === 0xfe ? 'FF FE' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'FE FF' : null;
+  if (bom) return `the config file is UTF-16 or UTF-32 (it starts with the byte order mark ${bom}); save it as UTF-8`;
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) return `the config file is not UTF-8 text (byte ${nul} is NUL: UTF-16 without a byte order mark, or a binary file); save it as UTF-8`;
+  return null;
+}
+
 /** Reads and validates a config file; every failure, a missing file included, is an ERR_CF_CONFIG. */
 export function loadConfig(path: string): Config {
-  let text: string;
+  if (typeof path !== 'string' || path === '') {
+    throw configError(`the config path must be a non-empty string (got ${typeof path === 'string' ? 'an empty string' : kindOf(path)})`);
+  }
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (err) {
     throw configError(`${path}: cannot read the config file: ${readReason(err)}`, err);
   }
-  return parseConfig(text, path);
+  const why = notText(bytes);
+  if (why) throw configError(`${path}: ${why}`);
+  return parseConfig(bytes.toString('utf8'), path);
 }
 
 /** 1-based line of the key or value at `path`, or of the deepest ancestor that exists. */
@@ -51,8 +70,22 @@ function lineOf(doc: Document, lines: LineCounter, path: KeyPath, anchor: IssueA
   return range ? lines.linePos(range[0]).line : null;
 }
 
+/**
+ * A config built in code (what `runTrain` is given) checked like a file: the same rules and
+ * key paths, without lines. A config from `loadConfig` passes unchanged.
+ */
+export function checkConfig(value: unknown, sourceName = 'config'): Config {
+  try {
+    return validateConfig(value, sourceName);
+  } catch (err) {
+    if (!(err instanceof ConfigIssue)) throw err;
+    throw configError(`${sourceName}: ${err.message}`);
+  }
+}
+
 /** Validates config text; `sourceName` prefixes every message and names the default output folder. */
 export function parseConfig(text: string, sourceName: string): Config {
+  if (typeof text !== 'string') throw configError(`${String(sourceName)}: the config text must be a string (got ${kindOf(text)})`);
   const lines = new LineCounter();
   // A BOM is legal in YAML but some editors' BOMs confuse downstream tooling; drop it up front.
   const doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter: lines, prettyErrors: false, uniqueKeys: true });

@@ -114,6 +114,12 @@ export interface Config {
 // Seeds cross into Rust; u32 fits whatever integer type the binding picks.
 export const MAX_SEED = 0xffff_ffff;
 
+/** Counts and indices that cross into Rust (k, column indices, k-core bounds) are u32 there. */
+export const MAX_U32 = 0xffff_ffff;
+
+/** Time cutoffs cross as doubles and become 64-bit seconds: beyond this they would not be exact. */
+export const MAX_CUTOFF = 9e15;
+
 export function defaultSplit(): LeaveLastOutSplitConfig {
   return { strategy: 'leave-last-out', valid: 1, test: 1, seed: 42 };
 }

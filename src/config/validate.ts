@@ -10,7 +10,9 @@ import { ParamIssue, resolveParams, type ResolvedParams } from '../models/params
 import {
   DELIMITERS,
   DUPLICATE_MODES,
+  MAX_CUTOFF,
   MAX_SEED,
+  MAX_U32,
   MODEL_TYPES,
   SPLIT_STRATEGIES,
   VALUE_MODES,
@@ -138,8 +140,8 @@ function withDefault<T>(o: Raw, key: string, path: KeyPath, fallback: T, check: 
 }
 
 function column(v: unknown, path: KeyPath): ColumnRef {
-  if ((typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isInteger(v) && v >= 0)) return v;
-  fail(path, `must be a column name (string) or a 0-based column index (integer >= 0) (got ${describe(v)})`);
+  if ((typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_U32)) return v;
+  fail(path, `must be a column name (string) or a 0-based column index (integer in [0, ${MAX_U32}]) (got ${describe(v)})`);
 }
 
 const DATA_KEYS = [
@@ -205,8 +207,8 @@ function validateData(v: unknown): DataConfig {
     positive_threshold,
     values,
     duplicates: withDefault(o, 'duplicates', p, 'sum', (x, q) => oneOf(x, q, DUPLICATE_MODES)),
-    min_user_interactions: withDefault(o, 'min_user_interactions', p, 1, (x, q) => int(x, q, 1)),
-    min_item_interactions: withDefault(o, 'min_item_interactions', p, 1, (x, q) => int(x, q, 1)),
+    min_user_interactions: withDefault(o, 'min_user_interactions', p, 1, (x, q) => int(x, q, 1, MAX_U32)),
+    min_item_interactions: withDefault(o, 'min_item_interactions', p, 1, (x, q) => int(x, q, 1, MAX_U32)),
   };
 }
 
@@ -248,7 +250,7 @@ function validateSplit(v: unknown, data: DataConfig): SplitConfig {
     }
     case 'time': {
       if (data.columns !== null && data.columns.time === null) fail(['split', 'strategy'], 'time needs a time column (data.columns.time)');
-      const cutoff = (x: unknown, q: KeyPath): number => num(x, q);
+      const cutoff = (x: unknown, q: KeyPath): number => num(x, q, { min: -MAX_CUTOFF, max: MAX_CUTOFF, minExclusive: true, maxExclusive: true });
       const test_cutoff = cutoff(req(o, 'test_cutoff', p), ['split', 'test_cutoff']);
       const valid_cutoff = withDefault<number | null>(o, 'valid_cutoff', p, null, cutoff);
       if (valid_cutoff !== null && valid_cutoff >= test_cutoff) {
@@ -310,11 +312,11 @@ function validateEvaluate(v: unknown): EvaluateConfig {
   const kRaw = opt(o, 'k');
   let k = d.k;
   if (typeof kRaw === 'number') {
-    k = [int(kRaw, ['evaluate', 'k'], 1)];
+    k = [int(kRaw, ['evaluate', 'k'], 1, MAX_U32)];
   } else if (kRaw !== undefined) {
     if (!Array.isArray(kRaw)) fail(['evaluate', 'k'], `must be an integer >= 1 or a list of them (got ${describe(kRaw)})`);
     if (kRaw.length === 0) fail(['evaluate', 'k'], 'must list at least one cutoff');
-    k = [...new Set(kRaw.map((x: unknown, i) => int(x, ['evaluate', 'k', i], 1)))].sort((a, b) => a - b);
+    k = [...new Set(kRaw.map((x: unknown, i) => int(x, ['evaluate', 'k', i], 1, MAX_U32)))].sort((a, b) => a - b);
   }
   return { k, filter_seen: withDefault(o, 'filter_seen', p, d.filter_seen, bool) };
 }

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config/index.js';
+import { checkConfig, type Config } from '../config/index.js';
 import { loadDataset, loadOptionsFromConfig, splitDataset, splitOptionsFromConfig } from '../data.js';
 import { saveModel } from '../artifacts/model-io.js';
 import { checkOutputFolder } from '../artifacts/output.js';
@@ -43,7 +43,9 @@ async function hashFiles(paths: string[]): Promise<string> {
   return `sha256:${h.digest('hex')}`;
 }
 
-export async function runTrain(config: Config, hooks: TrainHooks = {}): Promise<TrainReport> {
+export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<TrainReport> {
+  // A config built in code gets the checks a file gets, rather than a TypeError mid-run.
+  const config = checkConfig(given);
   const log = hooks.log ?? (() => {});
   const d = config.data;
   const files = [d.path, d.train, d.valid, d.test].filter((p): p is string => p !== null);
