@@ -5,10 +5,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CfError } from '../errors.js';
+import { MODEL_TYPES } from '../models/params.js';
 import { wrapModel } from '../models/registry.js';
-import type { Recommender } from '../models/recommender.js';
+import { Recommender } from '../models/recommender.js';
+import { checkOptionsObject, kindOf } from '../options.js';
 import type { Matrix } from '../models/types.js';
-import { call, native, type Binding } from '../native.js';
+import { native, type Binding } from '../native.js';
 import { readNpy, writeNpy, type NpyArray } from './npy.js';
 import { writeJsonAtomic } from './atomic.js';
 import { resolveFolder, writeFolderAtomic } from './publish.js';
@@ -37,7 +39,23 @@ export interface LoadedModel {
   meta: Record<string, unknown>;
 }
 
+/** `ids` must be an array of strings: anything else would be saved and refused by loadModel. */
+function checkIds(name: string, ids: unknown): void {
+  if (!Array.isArray(ids)) throw new CfError('ERR_CF_INVALID_ARG', `saveModel: ${name} must be an array of strings (got ${kindOf(ids)})`);
+  for (let j = 0; j < ids.length; j++) {
+    if (typeof ids[j] !== 'string') throw new CfError('ERR_CF_INVALID_ARG', `saveModel: ${name}[${j}] must be a string (got ${kindOf(ids[j])})`);
+  }
+}
+
 export async function saveModel(dir: string, model: Recommender, info: SaveInfo): Promise<void> {
+  if (typeof dir !== 'string' || dir === '') throw new CfError('ERR_CF_INVALID_ARG', `saveModel: dir must be a non-empty path (got ${kindOf(dir)})`);
+  if (!(model instanceof Recommender)) {
+    throw new CfError('ERR_CF_INVALID_ARG', `saveModel: model must be a fitted model (ALS, Popularity, or one from loadModel) (got ${kindOf(model)})`);
+  }
+  checkOptionsObject('saveModel: info', info);
+  if (!info) throw new CfError('ERR_CF_INVALID_ARG', 'saveModel: info with userIds and itemIds is required');
+  checkIds('userIds', info.userIds);
+  checkIds('itemIds', info.itemIds);
   const t = info.train ?? model.train;
   if (!t) throw new CfError('ERR_CF_INVALID_ARG', 'saveModel: the model has no training matrix; pass info.train');
   if (info.userIds.length !== t.nRows || info.itemIds.length !== t.nCols) {
@@ -73,11 +91,19 @@ export async function saveModel(dir: string, model: Recommender, info: SaveInfo)
   });
 }
 
+/** A JSON file: unreadable is ERR_CF_IO, readable but not JSON is ERR_CF_DATA; both name it. */
 async function readJson(path: string): Promise<unknown> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(path, 'utf8'));
+    text = await readFile(path, 'utf8');
   } catch (cause) {
-    throw new CfError('ERR_CF_IO', `cannot read ${path}: ${(cause as Error).message}`, { cause });
+    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message;
+    throw new CfError('ERR_CF_IO', `cannot read ${path}: ${reason}`, { cause });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new CfError('ERR_CF_DATA', `${path}: not valid JSON: ${(cause as Error).message}`, { cause });
   }
 }
 
@@ -99,39 +125,77 @@ async function readArray(dir: string, name: string, shape: unknown): Promise<Npy
   return a;
 }
 
+/** The training matrix's three arrays, each of the dtype saveModel writes. */
+const TRAIN_ARRAYS = { train_indptr: '<u4', train_indices: '<u4', train_values: '<f4' } as const;
+
+/** Names model.json may list as arrays: file names in the folder, never paths out of it. */
+const ARRAY_NAME = /^[A-Za-z0-9_]+$/;
+
 export async function loadModel(folder: string): Promise<LoadedModel> {
   // Every file from the one version the folder points at now, even if a publish follows.
   const dir = await resolveFolder(folder);
   const metaPath = join(dir, 'model.json');
-  const meta = (await readJson(metaPath)) as Record<string, unknown>;
-  if (!READABLE_VERSIONS.includes(meta.format_version as number)) {
-    throw new CfError('ERR_CF_IO', `${metaPath}: unsupported format_version ${String(meta.format_version)}`);
+  const bad = (file: string, why: string): CfError => new CfError('ERR_CF_DATA', `${file}: ${why}`);
+  const meta = await readJson(metaPath);
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) throw bad(metaPath, `must be a JSON object (got ${kindOf(meta)})`);
+  const m = meta as Record<string, unknown>;
+  if (!READABLE_VERSIONS.includes(m.format_version as number)) {
+    throw bad(metaPath, `unsupported format_version ${JSON.stringify(m.format_version) ?? 'undefined'} (this version of cf-native reads ${READABLE_VERSIONS.join(' and ')})`);
   }
-  const shapes = (meta.shapes ?? {}) as Record<string, unknown>;
+  if (typeof m.type !== 'string' || !(MODEL_TYPES as string[]).includes(m.type)) {
+    throw bad(metaPath, `type ${JSON.stringify(m.type) ?? 'undefined'} is not a known model type (known: ${MODEL_TYPES.join(', ')})`);
+  }
+  const type = m.type;
+  const params = m.params ?? {};
+  if (typeof params !== 'object' || Array.isArray(params)) throw bad(metaPath, `params must be an object (got ${kindOf(params)})`);
+  // The core's checks, named as model.json's keys (format 1 saved camelCase; both resolve).
+  const nat = native();
+  try {
+    nat.resolveParams(type, params);
+  } catch (err) {
+    throw bad(metaPath, `params.${(err as Error).message}`);
+  }
+  const shapes = m.shapes;
+  if (shapes === null || typeof shapes !== 'object' || Array.isArray(shapes)) throw bad(metaPath, `shapes must be an object of array shapes (got ${kindOf(shapes)})`);
+  const names = Object.keys(shapes).filter((n) => n !== 'train');
+  const odd = names.find((n) => !ARRAY_NAME.test(n));
+  if (odd !== undefined) throw bad(metaPath, `shapes lists an array named ${JSON.stringify(odd)}; names are letters, digits and '_'`);
   const userIds = await readIds(join(dir, 'user_ids.json'));
   const itemIds = await readIds(join(dir, 'item_ids.json'));
   const [indptr, indices, values] = await Promise.all(
-    ['train_indptr', 'train_indices', 'train_values'].map((n) => readArray(dir, n, undefined)),
+    Object.entries(TRAIN_ARRAYS).map(async ([n, dtype]) => {
+      const a = await readArray(dir, n, undefined);
+      if (a.dtype !== dtype) throw bad(join(dir, `${n}.npy`), `must be ${dtype} (got ${a.dtype})`);
+      return a;
+    }),
   );
-  const train = call(() =>
-    native().Matrix.fromCsr(indptr!.data as Uint32Array, indices!.data as Uint32Array, values!.data as Float32Array, userIds.length, itemIds.length),
-  );
+  if (indptr!.data.length !== userIds.length + 1) {
+    throw bad(join(dir, 'user_ids.json'), `has ${userIds.length} ids, but train_indptr.npy has ${indptr!.data.length - 1} rows`);
+  }
+  let train: Matrix;
+  try {
+    train = nat.Matrix.fromCsr(indptr!.data as Uint32Array, indices!.data as Uint32Array, values!.data as Float32Array, userIds.length, itemIds.length);
+  } catch (err) {
+    const files = Object.keys(TRAIN_ARRAYS).map((n) => `${n}.npy`).join(', ');
+    throw bad(dir, `the training matrix in ${files} (${userIds.length} users x ${itemIds.length} items) is malformed: ${(err as Error).message}`);
+  }
   const arrays: Binding.ModelArray[] = [];
-  for (const name of Object.keys(shapes).filter((n) => n !== 'train')) {
-    const a = await readArray(dir, name, shapes[name]);
-    if (!(a.data instanceof Float32Array)) throw new CfError('ERR_CF_DATA', `${join(dir, `${name}.npy`)}: must be float32`);
+  for (const name of names) {
+    const a = await readArray(dir, name, (shapes as Record<string, unknown>)[name]);
+    if (!(a.data instanceof Float32Array)) throw bad(join(dir, `${name}.npy`), `must be float32 (got ${a.dtype})`);
     arrays.push({ name, shape: a.shape, data: a.data });
   }
-  const inner = call(() => {
-    try {
-      return native().loadModel(String(meta.type), (meta.params ?? {}) as object, arrays, userIds.length, itemIds.length);
-    } catch (err) {
-      // Name the folder: the core names the array or parameter at fault.
-      if (err instanceof Error) err.message = `${folder}: ${err.message}`;
-      throw err;
-    }
-  });
+  let inner: Binding.Model;
+  try {
+    inner = nat.loadModel(type, params, arrays, userIds.length, itemIds.length);
+  } catch (err) {
+    // Everything the core was given came from the folder, so any refusal is a malformed
+    // file. Its message starts with the array at fault: name that file, else the folder.
+    const message = (err as Error).message;
+    const array = /^(\w+): /.exec(message)?.[1];
+    throw bad(array !== undefined && names.includes(array) ? join(dir, `${array}.npy`) : folder, message);
+  }
   const model = wrapModel(inner);
   model.train = train;
-  return { model, userIds, itemIds, train, meta };
+  return { model, userIds, itemIds, train, meta: m };
 }
