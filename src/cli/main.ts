@@ -24,11 +24,25 @@ cli
 cli.help();
 cli.version(packageVersion());
 
+/** An option as the user typed it: cac reports `--bogus-flag` camelCased, as `--bogusFlag`. */
+function typed(name: string): string {
+  const key = (arg: string) => arg.replace(/^-+/, '').split('=')[0]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  const arg = process.argv.slice(2).find((a) => a.startsWith('-') && key(a) === name.replace(/^-+/, ''));
+  return arg ? arg.split('=')[0]! : name;
+}
+
+const GLOBAL_OPTIONS = ['--', 'help', 'h', 'version', 'v'];
+
 try {
   cli.parse(process.argv, { run: false });
   if (!cli.matchedCommand) {
+    // Without a command cac checks no options: `cf-native --bogus` would print the help and exit 0.
+    const unknown = Object.keys(cli.options).find((o) => !GLOBAL_OPTIONS.includes(o));
     if (cli.args.length > 0) {
       console.error(`cf-native: unknown command ${cli.args[0]} (try --help)`);
+      process.exitCode = 2;
+    } else if (unknown !== undefined) {
+      console.error(`cf-native: unknown option ${typed(unknown.length === 1 ? `-${unknown}` : `--${unknown}`)} (try --help)`);
       process.exitCode = 2;
     } else if (!cli.options.help && !cli.options.version) {
       cli.outputHelp();
@@ -37,6 +51,8 @@ try {
     await cli.runMatchedCommand();
   }
 } catch (err) {
-  console.error(`cf-native: ${isCfError(err) ? err.message : String((err as Error)?.message ?? err)}`);
+  const message = isCfError(err) ? err.message : String((err as Error)?.message ?? err);
+  const option = /^Unknown option `(.+)`$/.exec(message);
+  console.error(`cf-native: ${option ? `unknown option ${typed(option[1]!)} (try --help)` : message}`);
   process.exitCode = 2;
 }

@@ -11,8 +11,10 @@ export async function runTrainCommand(configPath: string | undefined, o: { quiet
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
   try {
-    const config: Config = configPath ? loadConfig(configPath) : demoConfig();
-    if (!configPath) say('no config given: training the demo on the embedded ml-latest-small dataset');
+    // An empty argument (`train "$CONFIG"` with the variable unset) is a config path that
+    // names nothing, not a request for the demo.
+    const config: Config = configPath !== undefined ? loadConfig(configPath) : demoConfig();
+    if (configPath === undefined) say('no config given: training the demo on the embedded ml-latest-small dataset');
     const report = await runTrain(config, {
       log: say,
       onProgress: (name, p) =>
