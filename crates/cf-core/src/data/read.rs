@@ -530,15 +530,28 @@ impl Layout {
         let resolve = |col: &Column, role: &str| -> Result<usize> {
             match col {
                 Column::Index(i) => Ok(*i),
-                Column::Name(n) => names.iter().position(|h| h == n).ok_or_else(|| {
-                    file_err(
-                        path,
-                        format!(
-                            "no column named {n:?} for the {role} (header has: {})",
-                            names.join(", ")
-                        ),
-                    )
-                }),
+                Column::Name(n) => {
+                    let at: Vec<usize> = (0..names.len()).filter(|&i| names[i] == *n).collect();
+                    match at[..] {
+                        [i] => Ok(i),
+                        [] => Err(file_err(
+                            path,
+                            format!(
+                                "no column named {n:?} for the {role} (header has: {})",
+                                names.join(", ")
+                            ),
+                        )),
+                        // Taking the first would silently read whichever column came first.
+                        _ => Err(file_err(
+                            path,
+                            format!(
+                                "the header names {} columns {n:?} (#{}), so the {role} column is ambiguous; give it by 0-based index",
+                                at.len(),
+                                at.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", #")
+                            ),
+                        )),
+                    }
+                }
             }
         };
         let defaults_apply = opts.user.is_none() && opts.item.is_none();

@@ -260,6 +260,27 @@ fn missing_named_column_names_the_file_and_the_header() {
 }
 
 #[test]
+fn a_name_the_header_repeats_is_ambiguous() {
+    let dir = TempDir::new("dup");
+    let path = dir.file("d.csv", "id,id,rating\n1,10,5\n2,20,4\n");
+    let msg = file_error(read(&path, &names("id", "rating")).unwrap_err(), &path);
+    assert_eq!(
+        msg,
+        "the header names 2 columns \"id\" (#0, #1), so the user column is ambiguous; give it by 0-based index"
+    );
+    // Repeated names that no role refers to are fine.
+    let r = read(
+        &path,
+        &ReadOptions {
+            header: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(r.pairs(), pairs(&[("1", "10"), ("2", "20")]));
+}
+
+#[test]
 fn same_user_and_item_column_is_an_error() {
     let dir = TempDir::new("same");
     let path = dir.file("d.csv", "1,2\n3,4\n");
