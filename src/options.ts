@@ -48,14 +48,17 @@ export function describeValue(v: unknown): string {
 }
 
 /** What a JS value is, for "must be X (got Y)" messages about API arguments. */
+/** "a Float32Array", "an Int32Array". */
+const a = (name: string): string => `${/^[AEIO]/i.test(name) ? 'an' : 'a'} ${name}`;
+
 export function kindOf(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
   if (Array.isArray(v)) return 'an array';
-  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  if (ArrayBuffer.isView(v)) return a(v.constructor.name);
   if (typeof v === 'object') {
     const name = (v as object).constructor?.name;
-    return name && name !== 'Object' ? `a ${name}` : 'an object';
+    return name && name !== 'Object' ? a(name) : 'an object';
   }
   if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)})`;
   return typeof v === 'number' ? 'a number' : `a ${typeof v}`;
@@ -82,9 +85,9 @@ export function checkNumberArg(name: string, v: unknown): asserts v is number {
 /**
  * An argument that must be an instance of `type` (a typed array, a binding class): the
  * binding's own messages ("Expected Uint32Array, got Int32Array", "Failed to recover
- * `Matrix` type from napi value") name no argument. `what` defaults to "a <class name>".
+ * `Matrix` type from napi value") name no argument. `what` defaults to the class name with its article.
  */
 export function checkInstanceArg(name: string, v: unknown, type: abstract new (...a: never[]) => object, o: { what?: string; optional?: boolean } = {}): void {
   if (o.optional && (v === undefined || v === null)) return;
-  if (!(v instanceof type)) throw invalidArg(name, `must be ${o.what ?? `a ${type.name}`} (got ${kindOf(v)})`);
+  if (!(v instanceof type)) throw invalidArg(name, `must be ${o.what ?? a(type.name)} (got ${kindOf(v)})`);
 }
