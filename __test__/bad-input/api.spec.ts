@@ -222,6 +222,19 @@ describe('API calls with bad arguments: a CfError with its code, naming the argu
   });
 });
 
+// Left open: ALS parameters that are finite and within the spec but too large for float32
+// arithmetic are accepted, and the fit is silently wrong. With the CG solver, alpha 1e30 (or
+// confidence log with epsilon 1e-320) leaves the seeded initial factors untouched, and
+// regularization 1e30 gives NaN factors whose recommendations are empty; the exact solver
+// says "not positive definite; increase regularization", the wrong advice for an overflowing
+// confidence. A fix needs either upper bounds in the ALS spec (a change to the documented
+// parameters) or a non-finite check inside the CG hot loop: a decision for the maintainers.
+describe('too large for float32', () => {
+  it.todo('ALS.fit with alpha 1e30 (CG) is ERR_CF_NUMERIC or ERR_CF_INVALID_ARG, not the initial factors returned as a fit');
+  it.todo('ALS.fit with regularization 1e30 (CG) is an error, not NaN factors and empty recommendations');
+  it.todo('ALS.fit with alpha 1e30 (cholesky) names the overflowing confidence, not "increase regularization"');
+});
+
 describe('accepted, and documented as such', () => {
   it('a Float64Array of fold-in values is converted', () => {
     expect(als.recommendForItems([0, 1], { values: Float64Array.of(1, 2) as never }).ids.length).toBeGreaterThan(0);
