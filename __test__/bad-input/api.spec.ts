@@ -196,7 +196,7 @@ const cases: Case[] = [
   ['saveModel: no info', () => saveModel(join(out, 'x'), als, undefined as never), INVALID, /^saveModel: info with userIds and itemIds is required$/],
   ['saveModel: numbers as ids', () => saveModel(join(out, 'x'), als, { userIds: [1, 2, 3] as never, itemIds: ids.itemIds }), INVALID, /^saveModel: userIds\[0\] must be a string \(got a number\)$/],
   ['saveModel: ids that do not match the matrix', () => saveModel(join(out, 'x'), als, { userIds: ['a'], itemIds: ids.itemIds }), INVALID, /^saveModel: 1 user ids and 4 item ids do not match the 3 x 4 training matrix$/],
-  ['saveModel: under /proc', () => saveModel('/proc/cf-native-x', als, ids), 'ERR_CF_IO', /^\/proc\/cf-native-x: /],
+  ...(process.platform === 'linux' ? [['saveModel: under /proc', () => saveModel('/proc/cf-native-x', als, ids), 'ERR_CF_IO', /^\/proc\/cf-native-x: /] as Case] : []),
 ];
 
 describe('API calls with bad arguments: a CfError with its code, naming the argument', () => {
