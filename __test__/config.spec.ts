@@ -170,7 +170,7 @@ models: [{ type: als }]
 
   it('rejects a wrong type', () => {
     expect(rejection(`${MINIMAL}    params: { regularization: "high" }\n`)).toBe(
-      'config.yaml:6: models[0].params.regularization must be a finite number >= 0 (got "high")',
+      'config.yaml:6: models[0].params.regularization must be a finite number >= 0 and <= 1000000000 (got "high")',
     );
     expect(rejection(MINIMAL.replace('models:\n  - type: als\n', 'models: { type: als }\n'))).toBe(
       'config.yaml:4: models must be a list of models (got a mapping)',

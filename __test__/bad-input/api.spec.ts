@@ -222,17 +222,25 @@ describe('API calls with bad arguments: a CfError with its code, naming the argu
   });
 });
 
-// Left open: ALS parameters that are finite and within the spec but too large for float32
-// arithmetic are accepted, and the fit is silently wrong. With the CG solver, alpha 1e30 (or
-// confidence log with epsilon 1e-320) leaves the seeded initial factors untouched, and
-// regularization 1e30 gives NaN factors whose recommendations are empty; the exact solver
-// says "not positive definite; increase regularization", the wrong advice for an overflowing
-// confidence. A fix needs either upper bounds in the ALS spec (a change to the documented
-// parameters) or a non-finite check inside the CG hot loop: a decision for the maintainers.
+// ALS parameters and data too large for float32 arithmetic used to fit silently wrong
+// (unchanged or NaN factors). The spec bounds alpha, regularization and epsilon, and a fit
+// checks the confidence of the largest value before the first iteration.
 describe('too large for float32', () => {
-  it.todo('ALS.fit with alpha 1e30 (CG) is ERR_CF_NUMERIC or ERR_CF_INVALID_ARG, not the initial factors returned as a fit');
-  it.todo('ALS.fit with regularization 1e30 (CG) is an error, not NaN factors and empty recommendations');
-  it.todo('ALS.fit with alpha 1e30 (cholesky) names the overflowing confidence, not "increase regularization"');
+  const huge = matrixFromCoo(u32(0, 1, 2), u32(0, 1, 2), 3, 4, Float32Array.of(1, 1e30, 2));
+  it.each([
+    [{ alpha: 1e30 }, /^alpha: must be a finite number >= 0 and <= 1000000 \(got 1e\+30\)$/],
+    [{ regularization: 1e30 }, /^regularization: must be a finite number >= 0 and <= 1000000000 \(got 1e\+30\)$/],
+    [{ confidence: 'log' as const, epsilon: 1e-320 }, /^epsilon: must be a finite number >= 0\.000001 and <= 1000000000/],
+  ])('ALS.fit with %o is refused by the spec', async (params, re) => {
+    const e = await failure(() => ALS.fit(m, params));
+    expect(e.code).toBe(INVALID);
+    expect(e.message).toMatch(re);
+  });
+  it.each(['cg', 'cholesky'] as const)('a value whose confidence overflows is ERR_CF_NUMERIC naming it (%s)', async (solver) => {
+    const e = await failure(() => ALS.fit(huge, { solver, alpha: 1e6 }));
+    expect(e.code).toBe('ERR_CF_NUMERIC');
+    expect(e.message).toMatch(/^the largest value, 1e\+?30, has confidence .* too large for float32 arithmetic/);
+  });
 });
 
 describe('accepted, and documented as such', () => {

@@ -17,8 +17,9 @@ export const MODEL_SPECS = [
         "name": "regularization",
         "kind": "float",
         "min": 0,
+        "max": 1000000000,
         "default": 50,
-        "doc": "L2 penalty on every factor (lambda)."
+        "doc": "L2 penalty on every factor (lambda); at most 1e9, beyond which float32 solves lose every data term."
       },
       {
         "name": "scale_regularization",
@@ -30,8 +31,9 @@ export const MODEL_SPECS = [
         "name": "alpha",
         "kind": "float",
         "min": 0,
+        "max": 1000000,
         "default": 10,
-        "doc": "Confidence slope: c = 1 + alpha * r (or the log form)."
+        "doc": "Confidence slope: c = 1 + alpha * r (or the log form); at most 1e6, so confidences stay finite in float32."
       },
       {
         "name": "confidence",
@@ -46,10 +48,10 @@ export const MODEL_SPECS = [
       {
         "name": "epsilon",
         "kind": "float",
-        "min": 0,
-        "minExclusive": true,
+        "min": 0.000001,
+        "max": 1000000000,
         "default": 1,
-        "doc": "Scale of r in the log confidence."
+        "doc": "Scale of r in the log confidence (1e-6 to 1e9)."
       },
       {
         "name": "iterations",

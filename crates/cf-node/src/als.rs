@@ -99,7 +99,7 @@ impl Op for IterateOp {
         with_als_mut(&self.shared, |m| {
             // Before anything is derived from a matrix that cannot be used.
             m.check_shape(&self.data)?;
-            self.derived.check_values(&self.data)?;
+            m.check_confidence(self.derived.check_values(&self.data)?)?;
             // Built on the first iteration and kept with the matrix for the next ones.
             let transposed = self.derived.transposed(&self.data);
             let long = match m.params.solver {

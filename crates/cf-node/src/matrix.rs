@@ -17,21 +17,22 @@ pub struct Matrix {
 
 #[derive(Default)]
 pub(crate) struct Derived {
-    /// Set once every value was found a finite number >= 0, as ALS needs: the matrix never
-    /// changes, so a success is checked once (a failure is an error each time).
-    values_ok: OnceLock<()>,
+    /// The largest value, set once every value was found a finite number >= 0, as ALS needs:
+    /// the matrix never changes, so a success is checked once (a failure is an error each time).
+    max_value: OnceLock<f32>,
     transposed: OnceLock<Arc<Csr>>,
     /// For the last (factors, threads) asked for: the grouping depends on both.
     long_items: Mutex<Option<((usize, usize), Arc<LongRows>)>>,
 }
 
 impl Derived {
-    pub(crate) fn check_values(&self, csr: &Csr) -> cf_core::Result<()> {
-        if self.values_ok.get().is_none() {
-            cf_core::models::als::check_values(csr)?;
-            let _ = self.values_ok.set(());
+    /// The largest value of `csr` once its values passed ALS's check.
+    pub(crate) fn check_values(&self, csr: &Csr) -> cf_core::Result<f32> {
+        if let Some(&m) = self.max_value.get() {
+            return Ok(m);
         }
-        Ok(())
+        let m = cf_core::models::als::check_values(csr)?;
+        Ok(*self.max_value.get_or_init(|| m))
     }
 
     pub(crate) fn transposed(&self, csr: &Csr) -> Arc<Csr> {

@@ -199,7 +199,21 @@ impl AlsModel {
     /// The data must match the model's shape and hold finite values >= 0 (confidences).
     pub fn check_data(&self, user_items: &Csr) -> Result<()> {
         self.check_shape(user_items)?;
-        check_values(user_items)
+        self.check_confidence(check_values(user_items)?)
+    }
+
+    /// The confidence of the largest value (`check_values` returns it) must be finite in
+    /// float32: a huge rating times alpha would overflow and the fit would come out silently
+    /// wrong (unchanged or NaN factors).
+    pub fn check_confidence(&self, max_value: f32) -> Result<()> {
+        let c = self.params.confidence(max_value);
+        if !c.is_finite() || !(c * c).is_finite() {
+            return Err(Error::Numeric(format!(
+                "the largest value, {max_value:e}, has confidence {c:e} with alpha {}, too large for float32 arithmetic; scale the values down (values: log1p) or lower alpha",
+                self.params.alpha
+            )));
+        }
+        Ok(())
     }
 
     /// The shape half of `check_data`: O(1), for callers that checked the values once.
@@ -230,7 +244,7 @@ impl AlsModel {
         item_users: &Csr,
         long_items: Option<&LongRows>,
     ) -> Result<IterationReport> {
-        check_values(user_items)?;
+        self.check_confidence(check_values(user_items)?)?;
         self.iterate_checked(user_items, item_users, long_items)
     }
 
@@ -358,8 +372,8 @@ impl AlsModel {
 }
 
 /// Every value of `m` must be a finite number >= 0 (ALS reads values as confidences); the
-/// error names the first one that is not, with its row and column.
-pub fn check_values(m: &Csr) -> Result<()> {
+/// error names the first one that is not, with its row and column. Returns the largest.
+pub fn check_values(m: &Csr) -> Result<f32> {
     if let Some(pos) = m.values.iter().position(|v| !(*v >= 0.0) || !v.is_finite()) {
         let row = m.indptr.partition_point(|&p| p <= pos) - 1;
         return Err(Error::param(
@@ -370,7 +384,7 @@ pub fn check_values(m: &Csr) -> Result<()> {
             ),
         ));
     }
-    Ok(())
+    Ok(m.values.iter().fold(0f32, |a, &b| a.max(b)))
 }
 
 /// YᵀY for the half-step that solves `x` given `y`. With CG, both sides are first rotated

@@ -65,9 +65,9 @@ pub static SPEC: &[ParamSpec] = &[
     },
     ParamSpec {
         name: "regularization",
-        kind: Kind::Float { min: 0.0, min_exclusive: false, max: f64::INFINITY },
+        kind: Kind::Float { min: 0.0, min_exclusive: false, max: 1e9 },
         default: D::Num(50.0),
-        doc: "L2 penalty on every factor (lambda).",
+        doc: "L2 penalty on every factor (lambda); at most 1e9, beyond which float32 solves lose every data term.",
     },
     ParamSpec {
         name: "scale_regularization",
@@ -77,9 +77,9 @@ pub static SPEC: &[ParamSpec] = &[
     },
     ParamSpec {
         name: "alpha",
-        kind: Kind::Float { min: 0.0, min_exclusive: false, max: f64::INFINITY },
+        kind: Kind::Float { min: 0.0, min_exclusive: false, max: 1e6 },
         default: D::Num(10.0),
-        doc: "Confidence slope: c = 1 + alpha * r (or the log form).",
+        doc: "Confidence slope: c = 1 + alpha * r (or the log form); at most 1e6, so confidences stay finite in float32.",
     },
     ParamSpec {
         name: "confidence",
@@ -89,9 +89,9 @@ pub static SPEC: &[ParamSpec] = &[
     },
     ParamSpec {
         name: "epsilon",
-        kind: Kind::Float { min: 0.0, min_exclusive: true, max: f64::INFINITY },
+        kind: Kind::Float { min: 1e-6, min_exclusive: false, max: 1e9 },
         default: D::Num(1.0),
-        doc: "Scale of r in the log confidence.",
+        doc: "Scale of r in the log confidence (1e-6 to 1e9).",
     },
     ParamSpec {
         name: "iterations",

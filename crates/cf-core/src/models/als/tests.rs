@@ -923,3 +923,31 @@ fn float16_copy_is_made_only_where_float16_holds_the_table() {
     assert!(half_copy(&single, &y).is_none());
     assert!(half_copy(&params(Solver::Cholesky), &y).is_none());
 }
+
+#[test]
+fn a_confidence_that_overflows_float32_is_an_error_before_any_iteration() {
+    let m = Csr::from_coo(2, 2, &[0, 1], &[0, 1], &[1.0, 1e30]).unwrap();
+    let p = AlsParams {
+        factors: 2,
+        alpha: 1e6,
+        ..AlsParams::default()
+    };
+    let e = AlsModel::fit(p.clone(), &m, |_| true).unwrap_err();
+    assert_eq!(e.code(), "ERR_CF_NUMERIC");
+    assert!(
+        e.to_string()
+            .starts_with("the largest value, 1e30, has confidence 1.00000004e36"),
+        "{e}"
+    );
+    let mut model = AlsModel::new(p, 2, 2).unwrap();
+    assert!(model.iterate(&m, &m.transpose()).is_err());
+    // The same value with a small enough alpha fits.
+    let ok = AlsParams {
+        factors: 2,
+        alpha: 1.0,
+        iterations: 1,
+        ..AlsParams::default()
+    };
+    let small = Csr::from_coo(2, 2, &[0, 1], &[0, 1], &[1.0, 1e15]).unwrap();
+    assert!(AlsModel::fit(ok, &small, |_| true).is_ok());
+}
