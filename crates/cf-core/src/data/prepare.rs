@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::ids::IdMap;
-use super::read::{read_rows, ReadOptions, Rows};
+use super::read::{rows_from_bytes, ReadOptions, Rows};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +174,22 @@ impl Dataset {
         read: &ReadOptions,
         prep: &PrepareOptions,
     ) -> Result<Dataset> {
+        Self::load_with(sources, read, prep, |path| {
+            std::fs::read(path).map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        })
+    }
+
+    /// `load` with each file's bytes (gzip or not) from `fetch` instead of the disk; the
+    /// paths still name the files in errors. The fuzz targets (crates/cf-core/fuzz) enter here.
+    pub fn load_with(
+        sources: &[(Option<Part>, PathBuf)],
+        read: &ReadOptions,
+        prep: &PrepareOptions,
+        mut fetch: impl FnMut(&Path) -> Result<Vec<u8>>,
+    ) -> Result<Dataset> {
         if sources.is_empty() {
             return Err(Error::param("data", "no file given"));
         }
@@ -181,7 +197,7 @@ impl Dataset {
         let mut item_ids = IdMap::new();
         let mut log = Log::new();
         for (f, (part, path)) in sources.iter().enumerate() {
-            let rows = read_rows(path, read, &mut user_ids, &mut item_ids)?;
+            let rows = rows_from_bytes(path, fetch(path)?, read, &mut user_ids, &mut item_ids)?;
             log.append(f, part.unwrap_or(Part::Train), path, &rows, prep)?;
         }
         let pre_split = sources.iter().any(|(p, _)| p.is_some());

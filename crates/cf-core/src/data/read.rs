@@ -79,20 +79,26 @@ impl Rows {
 
 /// The whole file, decompressed when it starts with the gzip magic.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let io = |source| Error::Io {
+    let raw = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let raw = std::fs::read(path).map_err(io)?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(io)?;
-        Ok(out)
-    } else {
-        Ok(raw)
+    })?;
+    decompress(path, raw)
+}
+
+/// `raw` as is, or decompressed when it starts with the gzip magic; `path` names it in errors.
+pub fn decompress(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>> {
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok(raw);
     }
+    let mut out = Vec::with_capacity(raw.len() * 4);
+    flate2::read::MultiGzDecoder::new(&raw[..])
+        .read_to_end(&mut out)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(out)
 }
 
 fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
@@ -159,7 +165,23 @@ pub fn read_rows(
     users: &mut IdMap,
     items: &mut IdMap,
 ) -> Result<Rows> {
-    let mut content = read_bytes(path)?;
+    let raw = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    rows_from_bytes(path, raw, opts, users, items)
+}
+
+/// `read_rows` over a file's bytes (gzip or not) already in memory; `path` names them in
+/// errors. The fuzz targets (crates/cf-core/fuzz) enter here.
+pub fn rows_from_bytes(
+    path: &Path,
+    raw: Vec<u8>,
+    opts: &ReadOptions,
+    users: &mut IdMap,
+    items: &mut IdMap,
+) -> Result<Rows> {
+    let mut content = decompress(path, raw)?;
     check_encoding(path, &mut content)?;
     let delimiter = match &opts.delimiter {
         Some(d) => d.clone(),
