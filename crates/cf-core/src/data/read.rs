@@ -577,11 +577,14 @@ impl Layout {
                 format!("the user and item columns are the same column (#{user})"),
             ));
         }
-        let needed = 1 + [Some(user), Some(item), rating, time]
+        // Saturating: an index of usize::MAX (a Rust caller's; JS ones are u32) is a row too
+        // short for it, not an overflow.
+        let needed = [Some(user), Some(item), rating, time]
             .into_iter()
             .flatten()
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .saturating_add(1);
         Ok(Layout {
             user,
             item,

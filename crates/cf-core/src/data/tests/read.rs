@@ -290,6 +290,28 @@ fn too_few_fields_names_file_and_line() {
 }
 
 #[test]
+fn largest_column_index_is_a_short_row_not_an_overflow() {
+    // Found by the `read` fuzz target: `1 + usize::MAX` fields needed overflowed, a panic in
+    // debug builds and in release a count of 0 that let `rec[usize::MAX]` index out of bounds.
+    let dir = TempDir::new("huge-index");
+    let path = dir.file("d.csv", "1,10\n2,20\n");
+    for index in [u32::MAX as usize, usize::MAX] {
+        let opts = ReadOptions {
+            rating: Some(Column::Index(index)),
+            ..Default::default()
+        };
+        let msg = parse_error(read(&path, &opts).unwrap_err(), &path, 1);
+        assert_eq!(
+            msg,
+            format!(
+                "expected at least {} fields, found 2",
+                index.saturating_add(1)
+            )
+        );
+    }
+}
+
+#[test]
 fn bad_values_name_file_line_column_and_value() {
     let dir = TempDir::new("bad");
     for (value, what) in [
