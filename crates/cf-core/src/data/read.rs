@@ -519,6 +519,33 @@ fn looks_like_column_name(field: &[u8]) -> bool {
     separated || camel
 }
 
+/// The header's names for a message, which must stay one line of reasonable length: a
+/// quoted name may hold a newline, and a first row taken as the header may be the whole file
+/// (a delimiter that never occurs). Names with control characters are shown escaped, long
+/// names and long lists cut.
+fn header_list(names: &[String]) -> String {
+    const NAMES: usize = 20;
+    const CHARS: usize = 40;
+    let mut out: Vec<String> = names
+        .iter()
+        .take(NAMES)
+        .map(|n| {
+            let cut = n.chars().count() > CHARS;
+            let short: String = n.chars().take(CHARS).collect();
+            match (short.chars().any(char::is_control), cut) {
+                (false, false) => short,
+                (false, true) => format!("{short}..."),
+                (true, false) => format!("{short:?}"),
+                (true, true) => format!("{short:?}..."),
+            }
+        })
+        .collect();
+    if names.len() > NAMES {
+        out.push(format!("... {} more", names.len() - NAMES));
+    }
+    out.join(", ")
+}
+
 /// Where each role's field is in a row, resolved once from the options and the header.
 struct Layout {
     user: usize,
@@ -552,7 +579,7 @@ impl Layout {
                         path,
                         format!(
                             "no column named {n:?} for the {role} (header has: {})",
-                            names.join(", ")
+                            header_list(&names)
                         ),
                     )
                 }),

@@ -260,6 +260,41 @@ fn missing_named_column_names_the_file_and_the_header() {
 }
 
 #[test]
+fn missing_named_column_message_is_one_short_line() {
+    // Found by the `read` fuzz target: header names went into the message as they were, so a
+    // quoted name with a newline, or a first "row" that is the whole file, made a message of
+    // many lines (the CLI prints errors as one line).
+    let dir = TempDir::new("header-list");
+    let path = dir.file("q.csv", "\"user\nid\",item\n1,2\n");
+    let opts = ReadOptions {
+        delimiter: Some(Delimiter::Byte(b',')),
+        ..names("user", "item")
+    };
+    let msg = file_error(read(&path, &opts).unwrap_err(), &path);
+    assert_eq!(
+        msg,
+        "no column named \"user\" for the user (header has: \"user\\nid\", item)"
+    );
+    let long = format!("{},x\n1,2\n", "a".repeat(100));
+    let path = dir.file("long.csv", long);
+    let msg = file_error(read(&path, &names("user", "item")).unwrap_err(), &path);
+    assert_eq!(
+        msg,
+        format!(
+            "no column named \"user\" for the user (header has: {}..., x)",
+            "a".repeat(40)
+        )
+    );
+    let wide = (0..25)
+        .map(|i| format!("c{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let path = dir.file("wide.csv", format!("{wide}\n"));
+    let msg = file_error(read(&path, &names("user", "item")).unwrap_err(), &path);
+    assert!(msg.ends_with("c18, c19, ... 5 more)"), "{msg}");
+}
+
+#[test]
 fn same_user_and_item_column_is_an_error() {
     let dir = TempDir::new("same");
     let path = dir.file("d.csv", "1,2\n3,4\n");
