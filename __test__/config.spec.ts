@@ -156,6 +156,17 @@ models: [{ type: als }]
     );
   });
 
+  it('quotes an unknown key that would break the line, and cuts a long one', () => {
+    // Found by the config fuzz target: a quoted key holding a CR or newline went into the message raw.
+    expect(rejection(`${MINIMAL}split: { "te\\rst": 1 }\n`)).toBe(
+      'config.yaml:6: unknown key split."te\\rst" (did you mean test?)',
+    );
+    expect(rejection(`${MINIMAL}"a\\nb": 1\n`)).toBe('config.yaml:6: unknown key "a\\nb" (expected one of: data, split, models, evaluate, output)');
+    expect(rejection(`${MINIMAL}${'k'.repeat(100)}: 1\n`)).toBe(
+      `config.yaml:6: unknown key "${'k'.repeat(60)}..." (expected one of: data, split, models, evaluate, output)`,
+    );
+  });
+
   it('rejects an unknown ALS param on its line', () => {
     expect(rejection(`${MINIMAL}    params:\n      factors: 8\n      factrs: 9\n`)).toBe(
       'config.yaml:8: unknown key models[0].params.factrs (did you mean factors?)',
