@@ -167,6 +167,19 @@ models: [{ type: als }]
     );
   });
 
+  it('reports a mapping used as a key without a Node warning on stderr', () => {
+    // Found by the config fuzz target: the YAML library warned through process.emitWarning.
+    const warnings: unknown[] = [];
+    const emit = process.emitWarning;
+    process.emitWarning = ((w: unknown) => void warnings.push(w)) as typeof process.emitWarning;
+    try {
+      expect(rejection(`${MINIMAL}? { a: 1 }\n: 2\n`)).toMatch(/^config\.yaml:\d+: unknown key \{ a: 1 \} \(expected one of: data, split, models, evaluate, output\)$/);
+    } finally {
+      process.emitWarning = emit;
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it('rejects an unknown ALS param on its line', () => {
     expect(rejection(`${MINIMAL}    params:\n      factors: 8\n      factrs: 9\n`)).toBe(
       'config.yaml:8: unknown key models[0].params.factrs (did you mean factors?)',

@@ -55,7 +55,9 @@ function lineOf(doc: Document, lines: LineCounter, path: KeyPath, anchor: IssueA
 export function parseConfig(text: string, sourceName: string): Config {
   const lines = new LineCounter();
   // A BOM is legal in YAML but some editors' BOMs confuse downstream tooling; drop it up front.
-  const doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': the library's warnings (a mapping or list used as a key) would go to
+  // stderr as a Node warning next to our own message; such a key is reported as unknown instead.
+  const doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const syntax = doc.errors[0];
   if (syntax) {
     // The library's own wording for this one tells a programmer to call another function.
