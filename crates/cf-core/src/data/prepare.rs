@@ -359,6 +359,16 @@ fn row_values(log: &Log, merged: &Merged, values: Values, paths: &[&Path]) -> Re
             let r = merged.rating[k];
             Ok(match values {
                 Values::Binary => 1.0,
+                // Each rating is finite, but duplicates summed in f32 can overflow; an infinite
+                // weight would poison every sum downstream (the split refuses it, far from here).
+                Values::Rating | Values::Log1p if !r.is_finite() => {
+                    let (f, line) = log.origin[k];
+                    return Err(Error::Data(format!(
+                        "{}:{line}: the ratings of this row's user and item sum to {} (duplicates: sum), beyond a 32-bit float; use duplicates: last or smaller ratings",
+                        paths[f].display(),
+                        crate::args::show(f64::from(r))
+                    )));
+                }
                 // A negative weight would make a confidence (ALS) or a log undefined.
                 Values::Rating | Values::Log1p if r < 0.0 => {
                     let (f, line) = log.origin[k];
