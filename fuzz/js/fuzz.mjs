@@ -67,6 +67,7 @@ const start = Date.now();
 const until = start + seconds * 1000;
 
 const crashes = new Map(); // signature -> { count, file, message }
+const killers = new Set(); // hashes of inputs that hung or killed a worker: the next one skips them
 let crashInputs = 0;
 let added = 0; // corpus entries found by finished workers
 let last = { corpus: 0, added: 0, features: 0 };
@@ -80,11 +81,17 @@ function record(kind, message, stack, input) {
   const gist = message.replace(/"(?:[^"\\]|\\.)*"|'[^']*'|\([^)]*\)/g, 'S').replace(/\d+/g, 'N').slice(0, 120);
   const signature = `${kind}|${gist}|${frame.trim().replace(/:\d+:\d+\)?$/, '')}`;
   const hash = createHash('sha1').update(input).digest('hex');
+  if (kind !== 'exception' && kind !== 'warning') killers.add(hash);
+  const seenBefore = crashes.get(signature);
+  // A few inputs per bug are plenty to reproduce and minimize it.
+  if (seenBefore && seenBefore.count >= 10) {
+    seenBefore.count++;
+    return;
+  }
   mkdirSync(artifacts, { recursive: true });
   const file = join(artifacts, `${kind}-${hash}`);
   writeFileSync(file, input);
   writeFileSync(`${file}.txt`, `${kind}: ${message}\n${stack}\n`);
-  const seenBefore = crashes.get(signature);
   if (seenBefore) {
     seenBefore.count++;
     return;
@@ -96,7 +103,7 @@ function record(kind, message, stack, input) {
 function spawn() {
   return new Promise((resolve) => {
     const worker = new Worker(join(here, 'worker.mjs'), {
-      workerData: { target, until, seed: (seed + restarts * 7919) >>> 0, seedDirs, corpusDir, shared, maxLen },
+      workerData: { target, until, seed: (seed + restarts * 7919) >>> 0, seedDirs, corpusDir, shared, maxLen, skip: [...killers] },
       resourceLimits: { maxOldGenerationSizeMb: 1024 },
     });
     let finished = false;
@@ -117,7 +124,7 @@ function spawn() {
     worker.on('message', (m) => {
       if (m.type === 'crash') record(m.kind, m.message, m.stack, Buffer.from(m.input));
       else if (m.type === 'stats') last = m;
-      else if (m.type === 'loaded') console.log(`loaded ${m.loaded} inputs: corpus ${m.corpus}, ${m.features} coverage features`);
+      else if (m.type === 'loaded' && restarts === 0) console.log(`loaded ${m.loaded} inputs: corpus ${m.corpus}, ${m.features} coverage features`);
       else if (m.type === 'done') finished = true;
     });
     worker.on('error', (err) => {

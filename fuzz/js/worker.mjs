@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { mutator, rng } from './mutate.mjs';
 
-const { target, until, seed, seedDirs, corpusDir, shared, maxLen } = workerData;
+const { target, until, seed, seedDirs, corpusDir, shared, maxLen, skip } = workerData;
 const state = new Int32Array(shared, 0, 4); // [executions, running, input length, -]
 const current = new Uint8Array(shared, 16, maxLen);
 
@@ -107,6 +107,8 @@ for (const dir of [...seedDirs, corpusDir]) {
   }
   for (const name of names) {
     const input = readFileSync(join(dir, name));
+    // An input that hung or killed an earlier worker would only do it again.
+    if (skip.includes(hashOf(input))) continue;
     loaded++;
     // Seeds always stay, so splicing has the whole committed corpus to draw on.
     if (execute(input) > 0 || dir !== corpusDir) keep(input, false);
