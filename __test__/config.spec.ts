@@ -290,6 +290,15 @@ models: [{ type: als }]
     );
   });
 
+  it('keeps a YAML syntax error on one line when the source it quotes holds a CR', () => {
+    // Found by the config fuzz target: the parser quotes source text ("Not a YAML token: ..."),
+    // and only \n ended the first line, so a lone CR (old Mac line ends) split the message.
+    expect(rejection('data: | x\r  y\n')).toBe('config.yaml:1: YAML syntax error: Not a YAML token: x');
+    expect(rejection(`data: | x\u0001${'y'.repeat(200)}\n`)).toBe(
+      `config.yaml:1: YAML syntax error: Not a YAML token: x\\u0001${'y'.repeat(100)}...`,
+    );
+  });
+
   it('rejects an empty file and a file of comments', () => {
     expect(rejection('')).toBe('config.yaml: the config file is empty (expected keys data, models, ...)');
     expect(rejection('# nothing\n\n')).toBe('config.yaml: the config file is empty (expected keys data, models, ...)');

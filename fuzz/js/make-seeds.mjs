@@ -54,6 +54,7 @@ const variants = {
   'time-split.yaml': 'data:\n  path: d.dat\n  delimiter: "::"\n  columns: { user: 0, item: 1, rating: 2, time: 3 }\n  positive_threshold: 3.5\nsplit:\n  strategy: time\n  valid_cutoff: 1000000000\n  test_cutoff: 1100000000\nmodels:\n  - type: als\n',
   'anchors.yaml': 'base: &p { factors: 16, iterations: 3 }\n',
   'regress-cr-in-key.yaml': 'data: { path: x.csv }\nsplit: { "te\\rst": 1 }\nmodels: [{ type: als }]\n',
+  'regress-cr-in-syntax-error.yaml': 'data: | x\r  y\nmodels: [{ type: als }]\n',
   'regress-mapping-key.yaml': 'data: { path: x.csv }\nmodels: [{ type: als }]\n? { a: 1 }\n: 2\n',
   'anchors-valid.yaml': 'data: { path: &f x.csv }\nmodels:\n  - type: als\n    name: &n first\n    params: &p { factors: 16, iterations: 3 }\n  - type: als\n    name: second\n    params: *p\noutput: *f\n',
 };

@@ -7,7 +7,16 @@ import { ConfigIssue, validateConfig, type IssueAnchor, type KeyPath } from './v
 const configError = (message: string, cause?: unknown): CfError =>
   new CfError(CfErrorCode.CONFIG, message, cause === undefined ? undefined : { cause });
 
-const firstLine = (s: string): string => s.split('\n', 1)[0]!.trim();
+/**
+ * Library text (the YAML parser's, the file system's) for a one-line message: its first line,
+ * a lone CR ending a line too (the parser quotes source text, and old Mac files end lines so),
+ * other control characters escaped as in JSON, at most 120 characters.
+ */
+function firstLine(s: string): string {
+  const line = s.split(/\r\n|\r|\n/, 1)[0]!.trim();
+  const cut = line.length > 120 ? `${line.slice(0, 120)}...` : line;
+  return /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(cut) ? JSON.stringify(cut).slice(1, -1) : cut;
+}
 
 function readReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | null)?.code;
