@@ -156,6 +156,30 @@ models: [{ type: als }]
     );
   });
 
+  it('quotes an unknown key that would break the line, and cuts a long one', () => {
+    // Found by the config fuzz target: a quoted key holding a CR or newline went into the message raw.
+    expect(rejection(`${MINIMAL}split: { "te\\rst": 1 }\n`)).toBe(
+      'config.yaml:6: unknown key split."te\\rst" (did you mean test?)',
+    );
+    expect(rejection(`${MINIMAL}"a\\nb": 1\n`)).toBe('config.yaml:6: unknown key "a\\nb" (expected one of: data, split, models, evaluate, output)');
+    expect(rejection(`${MINIMAL}${'k'.repeat(100)}: 1\n`)).toBe(
+      `config.yaml:6: unknown key "${'k'.repeat(60)}..." (expected one of: data, split, models, evaluate, output)`,
+    );
+  });
+
+  it('reports a mapping used as a key without a Node warning on stderr', () => {
+    // Found by the config fuzz target: the YAML library warned through process.emitWarning.
+    const warnings: unknown[] = [];
+    const emit = process.emitWarning;
+    process.emitWarning = ((w: unknown) => void warnings.push(w)) as typeof process.emitWarning;
+    try {
+      expect(rejection(`${MINIMAL}? { a: 1 }\n: 2\n`)).toMatch(/^config\.yaml:\d+: unknown key \{ a: 1 \} \(expected one of: data, split, models, evaluate, output\)$/);
+    } finally {
+      process.emitWarning = emit;
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it('rejects an unknown ALS param on its line', () => {
     expect(rejection(`${MINIMAL}    params:\n      factors: 8\n      factrs: 9\n`)).toBe(
       'config.yaml:8: unknown key models[0].params.factrs (did you mean factors?)',
@@ -263,6 +287,15 @@ models: [{ type: als }]
     expect(rejection('data:\n  path: a\n  path: b\n')).toBe('config.yaml:3: YAML syntax error: Map keys must be unique');
     expect(rejection(`${MINIMAL}---\nmodels: []\n`)).toBe(
       'config.yaml:6: YAML syntax error: a config is a single YAML document (found a second ---)',
+    );
+  });
+
+  it('keeps a YAML syntax error on one line when the source it quotes holds a CR', () => {
+    // Found by the config fuzz target: the parser quotes source text ("Not a YAML token: ..."),
+    // and only \n ended the first line, so a lone CR (old Mac line ends) split the message.
+    expect(rejection('data: | x\r  y\n')).toBe('config.yaml:1: YAML syntax error: Not a YAML token: x');
+    expect(rejection(`data: | x\u0001${'y'.repeat(200)}\n`)).toBe(
+      `config.yaml:1: YAML syntax error: Not a YAML token: x\\u0001${'y'.repeat(100)}...`,
     );
   });
 

@@ -147,6 +147,33 @@ describe('readNpy', () => {
     await expect(readNpy(join(dir, 'absent.npy'))).rejects.toThrow(/absent\.npy: cannot read \.npy file: no such file/);
   });
 
+  it('quotes header text on one line, escaped and cut', () => {
+    // Found by the npy fuzz target: dtype and shape text went into messages raw, newlines and all.
+    const npy = (dict: string): Buffer => {
+      const prefix = Buffer.from('\x93NUMPY\x01\x00\x00\x00', 'latin1');
+      const header = Buffer.from(`${dict}\n`, 'latin1');
+      prefix.writeUInt16LE(header.length, 8);
+      return Buffer.concat([prefix, header]);
+    };
+    const message = (bytes: Buffer): string => {
+      try {
+        decodeNpy(bytes, 'x.npy');
+      } catch (err) {
+        expect(isCfError(err, 'ERR_CF_IO')).toBe(true);
+        return (err as CfError).message;
+      }
+      throw new Error('was accepted');
+    };
+    const dtypes = "(expected one of '<f4', '<u4', '<i4', '<f8')";
+    expect(message(npy("{'descr': '<f\r4', 'fortran_order': False, 'shape': (2,), }"))).toBe(`x.npy: invalid .npy file: unsupported dtype '<f\\r4' ${dtypes}`);
+    expect(message(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,\n x), }"))).toBe('x.npy: invalid .npy file: malformed shape (2,\\n x)');
+    expect(message(npy(`{'descr': '${'f'.repeat(500)}', 'fortran_order': False, 'shape': (2,), }`))).toBe(
+      `x.npy: invalid .npy file: unsupported dtype '${'f'.repeat(80)}...' ${dtypes}`,
+    );
+    const header = `{'descr': '<f4',\n${' '.repeat(300)}}`;
+    expect(message(npy(header))).toBe(`x.npy: invalid .npy file: malformed header ${JSON.stringify(`${header.slice(0, 200)}...`)}`);
+  });
+
   it('decodes numpy version 2.0 headers and unaligned input by copying', () => {
     const dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }";
     const header = Buffer.from(`${dict}${' '.repeat(64 - ((12 + dict.length + 1) % 64))}\n`, 'latin1');

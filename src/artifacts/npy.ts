@@ -76,22 +76,33 @@ export async function writeNpy(path: string, data: NpyData, shape: readonly numb
   await writeFileAtomic(path, [npyHeader(dtype, shape), BIG_ENDIAN_HOST ? swapped(bytes, data.BYTES_PER_ELEMENT) : bytes]);
 }
 
+/**
+ * Header text quoted in a message: messages are one line (the CLI prints them so), and a
+ * header can hold any byte and be as long as the file. Text past `max` characters is cut,
+ * and control characters come out escaped as in JSON.
+ */
+const cut = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}...` : text);
+function shown(text: string, max = 80): string {
+  const short = cut(text, max);
+  return /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(short) ? JSON.stringify(short).slice(1, -1) : short;
+}
+
 function parseHeader(text: string, bad: (why: string) => never): { dtype: NpyDtype; shape: number[] } {
   const dict = text.trim();
   const keys = [...dict.matchAll(/'(\w+)'\s*:/g)].map((m) => m[1]);
-  if (!dict.startsWith('{') || !dict.endsWith('}') || keys.length !== 3) bad(`malformed header ${JSON.stringify(dict)}`);
+  if (!dict.startsWith('{') || !dict.endsWith('}') || keys.length !== 3) bad(`malformed header ${JSON.stringify(cut(dict, 200))}`);
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(dict)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(dict)?.[1];
   const shape = /'shape'\s*:\s*\(([^)]*)\)/.exec(dict)?.[1];
-  if (descr === undefined || fortran === undefined || shape === undefined) bad(`malformed header ${JSON.stringify(dict)}`);
-  if (!(descr in ARRAYS)) bad(`unsupported dtype '${descr}' (expected one of ${Object.keys(ARRAYS).map((d) => `'${d}'`).join(', ')})`);
+  if (descr === undefined || fortran === undefined || shape === undefined) bad(`malformed header ${JSON.stringify(cut(dict, 200))}`);
+  if (!(descr in ARRAYS)) bad(`unsupported dtype '${shown(descr)}' (expected one of ${Object.keys(ARRAYS).map((d) => `'${d}'`).join(', ')})`);
   if (fortran === 'True') bad('Fortran-order arrays are not supported; save with C order');
   const dims = shape.split(',').map((d) => d.trim());
   if (dims.at(-1) === '') dims.pop();
   // Python 2 era numpy wrote long integers with an L suffix.
-  if (!dims.every((d) => /^\d+L?$/.test(d))) bad(`malformed shape (${shape})`);
+  if (!dims.every((d) => /^\d+L?$/.test(d))) bad(`malformed shape (${shown(shape)})`);
   const numbers = dims.map((d) => Number.parseInt(d, 10));
-  if (!numbers.every(Number.isSafeInteger)) bad(`shape (${shape}) is too large`);
+  if (!numbers.every(Number.isSafeInteger)) bad(`shape (${shown(shape)}) is too large`);
   return { dtype: descr as NpyDtype, shape: numbers };
 }
 

@@ -8,7 +8,16 @@ import { ConfigIssue, validateConfig, type IssueAnchor, type KeyPath } from './v
 const configError = (message: string, cause?: unknown): CfError =>
   new CfError(CfErrorCode.CONFIG, message, cause === undefined ? undefined : { cause });
 
-const firstLine = (s: string): string => s.split('\n', 1)[0]!.trim();
+/**
+ * Library text (the YAML parser's, the file system's) for a one-line message: its first line,
+ * a lone CR ending a line too (the parser quotes source text, and old Mac files end lines so),
+ * other control characters escaped as in JSON, at most 120 characters.
+ */
+function firstLine(s: string): string {
+  const line = s.split(/\r\n|\r|\n/, 1)[0]!.trim();
+  const cut = line.length > 120 ? `${line.slice(0, 120)}...` : line;
+  return /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(cut) ? JSON.stringify(cut).slice(1, -1) : cut;
+}
 
 function readReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | null)?.code;
@@ -88,7 +97,9 @@ export function parseConfig(text: string, sourceName: string): Config {
   if (typeof text !== 'string') throw configError(`${String(sourceName)}: the config text must be a string (got ${kindOf(text)})`);
   const lines = new LineCounter();
   // A BOM is legal in YAML but some editors' BOMs confuse downstream tooling; drop it up front.
-  const doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': the library's warnings (a mapping or list used as a key) would go to
+  // stderr as a Node warning next to our own message; such a key is reported as unknown instead.
+  const doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const syntax = doc.errors[0];
   if (syntax) {
     // The library's own wording for this one tells a programmer to call another function.

@@ -46,9 +46,19 @@ export class ConfigIssue extends Error {
 
 type Raw = Record<string, unknown>;
 
+/**
+ * A key as written, unless it could break the one-line message it goes into: a key with a
+ * control character (a quoted YAML key may hold a newline) or over 60 characters is shown
+ * JSON-quoted, and cut.
+ */
+function keyText(key: string): string {
+  if (key.length <= 60 && !/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(key)) return key;
+  return JSON.stringify(key.length > 60 ? `${key.slice(0, 60)}...` : key);
+}
+
 export function formatKeyPath(path: KeyPath): string {
   let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? keyText(seg) : `.${keyText(seg)}`;
   return out;
 }
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::ids::IdMap;
-use super::read::{read_rows, ReadOptions, Rows};
+use super::read::{rows_from_bytes, ReadOptions, Rows};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +174,22 @@ impl Dataset {
         read: &ReadOptions,
         prep: &PrepareOptions,
     ) -> Result<Dataset> {
+        Self::load_with(sources, read, prep, |path| {
+            std::fs::read(path).map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        })
+    }
+
+    /// `load` with each file's bytes (gzip or not) from `fetch` instead of the disk; the
+    /// paths still name the files in errors. The fuzz targets (crates/cf-core/fuzz) enter here.
+    pub fn load_with(
+        sources: &[(Option<Part>, PathBuf)],
+        read: &ReadOptions,
+        prep: &PrepareOptions,
+        mut fetch: impl FnMut(&Path) -> Result<Vec<u8>>,
+    ) -> Result<Dataset> {
         if sources.is_empty() {
             return Err(Error::param("data", "no file given"));
         }
@@ -181,7 +197,7 @@ impl Dataset {
         let mut item_ids = IdMap::new();
         let mut log = Log::new();
         for (f, (part, path)) in sources.iter().enumerate() {
-            let rows = read_rows(path, read, &mut user_ids, &mut item_ids)?;
+            let rows = rows_from_bytes(path, fetch(path)?, read, &mut user_ids, &mut item_ids)?;
             log.append(f, part.unwrap_or(Part::Train), path, &rows, prep)?;
         }
         let pre_split = sources.iter().any(|(p, _)| p.is_some());
@@ -346,6 +362,16 @@ fn row_values(log: &Log, merged: &Merged, values: Values, paths: &[&Path]) -> Re
             let r = merged.rating[k];
             Ok(match values {
                 Values::Binary => 1.0,
+                // Each rating is finite, but duplicates summed in f32 can overflow; an infinite
+                // weight would poison every sum downstream (the split refuses it, far from here).
+                Values::Rating | Values::Log1p if !r.is_finite() => {
+                    let (f, line) = log.origin[k];
+                    return Err(Error::Data(format!(
+                        "{}:{line}: the ratings of this row's user and item sum to {} (duplicates: sum), beyond a 32-bit float; use duplicates: last or smaller ratings",
+                        paths[f].display(),
+                        crate::args::show(f64::from(r))
+                    )));
+                }
                 // A negative weight would make a confidence (ALS) or a log undefined.
                 Values::Rating | Values::Log1p if r < 0.0 => {
                     let (f, line) = log.origin[k];

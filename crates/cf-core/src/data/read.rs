@@ -83,20 +83,26 @@ impl Rows {
 
 /// The whole file, decompressed when it starts with the gzip magic.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let io = |source| Error::Io {
+    let raw = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let raw = std::fs::read(path).map_err(io)?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(io)?;
-        Ok(out)
-    } else {
-        Ok(raw)
+    })?;
+    decompress(path, raw)
+}
+
+/// `raw` as is, or decompressed when it starts with the gzip magic; `path` names it in errors.
+pub fn decompress(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>> {
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok(raw);
     }
+    let mut out = Vec::with_capacity(raw.len() * 4);
+    flate2::read::MultiGzDecoder::new(&raw[..])
+        .read_to_end(&mut out)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(out)
 }
 
 fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
@@ -163,7 +169,23 @@ pub fn read_rows(
     users: &mut IdMap,
     items: &mut IdMap,
 ) -> Result<Rows> {
-    let mut content = read_bytes(path)?;
+    let raw = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    rows_from_bytes(path, raw, opts, users, items)
+}
+
+/// `read_rows` over a file's bytes (gzip or not) already in memory; `path` names them in
+/// errors. The fuzz targets (crates/cf-core/fuzz) enter here.
+pub fn rows_from_bytes(
+    path: &Path,
+    raw: Vec<u8>,
+    opts: &ReadOptions,
+    users: &mut IdMap,
+    items: &mut IdMap,
+) -> Result<Rows> {
+    let mut content = decompress(path, raw)?;
     check_encoding(path, &mut content)?;
     let delimiter = match &opts.delimiter {
         Some(d) => d.clone(),
@@ -502,6 +524,33 @@ fn looks_like_column_name(field: &[u8]) -> bool {
     separated || camel
 }
 
+/// The header's names for a message, which must stay one line of reasonable length: a
+/// quoted name may hold a newline, and a first row taken as the header may be the whole file
+/// (a delimiter that never occurs). Names with control characters are shown escaped, long
+/// names and long lists cut.
+fn header_list(names: &[String]) -> String {
+    const NAMES: usize = 20;
+    const CHARS: usize = 40;
+    let mut out: Vec<String> = names
+        .iter()
+        .take(NAMES)
+        .map(|n| {
+            let cut = n.chars().count() > CHARS;
+            let short: String = n.chars().take(CHARS).collect();
+            match (short.chars().any(char::is_control), cut) {
+                (false, false) => short,
+                (false, true) => format!("{short}..."),
+                (true, false) => format!("{short:?}"),
+                (true, true) => format!("{short:?}..."),
+            }
+        })
+        .collect();
+    if names.len() > NAMES {
+        out.push(format!("... {} more", names.len() - NAMES));
+    }
+    out.join(", ")
+}
+
 /// Where each role's field is in a row, resolved once from the options and the header.
 struct Layout {
     user: usize,
@@ -538,7 +587,7 @@ impl Layout {
                             path,
                             format!(
                                 "no column named {n:?} for the {role} (header has: {})",
-                                names.join(", ")
+                                header_list(&names)
                             ),
                         )),
                         // Taking the first would silently read whichever column came first.
@@ -573,11 +622,14 @@ impl Layout {
                 format!("the user and item columns are the same column (#{user})"),
             ));
         }
-        let needed = 1 + [Some(user), Some(item), rating, time]
+        // Saturating: an index of usize::MAX (a Rust caller's; JS ones are u32) is a row too
+        // short for it, not an overflow.
+        let needed = [Some(user), Some(item), rating, time]
             .into_iter()
             .flatten()
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .saturating_add(1);
         Ok(Layout {
             user,
             item,

@@ -141,6 +141,49 @@ fn negative_ratings_are_refused_by_rating_and_log1p() {
 }
 
 #[test]
+fn summed_duplicates_beyond_f32_are_an_error_naming_the_row() {
+    // Found writing the fuzz targets' invariants (values are finite): two ratings of 3e38
+    // summed to an infinite value, which the dataset kept and only Csr::from_coo refused
+    // later, as a bad argument (ERR_CF_INVALID_ARG) naming no file.
+    for (values, sum) in [(Values::Rating, "Infinity"), (Values::Log1p, "Infinity")] {
+        let dir = TempDir::new("overflow");
+        let prep = PrepareOptions {
+            values,
+            ..Default::default()
+        };
+        let e = load_one(&dir, "1,10,3e38\n2,20,1\n1,10,3e38\n", &prep).unwrap_err();
+        let path = dir.0.join("data.csv");
+        assert_eq!(
+            data_message(e),
+            format!(
+                "{}:3: the ratings of this row's user and item sum to {sum} (duplicates: sum), beyond a 32-bit float; use duplicates: last or smaller ratings",
+                path.display()
+            )
+        );
+    }
+    let prep = PrepareOptions {
+        values: Values::Rating,
+        ..Default::default()
+    };
+    let e = load_str("1,10,-3e38\n2,20,1\n1,10,-3e38\n", &prep).unwrap_err();
+    assert!(
+        data_message(e).contains(":3: the ratings of this row's user and item sum to -Infinity")
+    );
+    // Kept as they are, or as a positive of weight 1, they are fine.
+    for prep in [
+        PrepareOptions {
+            values: Values::Rating,
+            duplicates: Duplicates::Last,
+            ..Default::default()
+        },
+        PrepareOptions::default(),
+    ] {
+        let ds = load_str("1,10,3e38\n2,20,1\n1,10,3e38\n", &prep).unwrap();
+        assert!(ds.values.iter().all(|v| v.is_finite()));
+    }
+}
+
+#[test]
 fn rating_needed_but_absent() {
     let dir = TempDir::new("norating");
     for prep in [

@@ -281,6 +281,41 @@ fn a_name_the_header_repeats_is_ambiguous() {
 }
 
 #[test]
+fn missing_named_column_message_is_one_short_line() {
+    // Found by the `read` fuzz target: header names went into the message as they were, so a
+    // quoted name with a newline, or a first "row" that is the whole file, made a message of
+    // many lines (the CLI prints errors as one line).
+    let dir = TempDir::new("header-list");
+    let path = dir.file("q.csv", "\"user\nid\",item\n1,2\n");
+    let opts = ReadOptions {
+        delimiter: Some(Delimiter::Byte(b',')),
+        ..names("user", "item")
+    };
+    let msg = file_error(read(&path, &opts).unwrap_err(), &path);
+    assert_eq!(
+        msg,
+        "no column named \"user\" for the user (header has: \"user\\nid\", item)"
+    );
+    let long = format!("{},x\n1,2\n", "a".repeat(100));
+    let path = dir.file("long.csv", long);
+    let msg = file_error(read(&path, &names("user", "item")).unwrap_err(), &path);
+    assert_eq!(
+        msg,
+        format!(
+            "no column named \"user\" for the user (header has: {}..., x)",
+            "a".repeat(40)
+        )
+    );
+    let wide = (0..25)
+        .map(|i| format!("c{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let path = dir.file("wide.csv", format!("{wide}\n"));
+    let msg = file_error(read(&path, &names("user", "item")).unwrap_err(), &path);
+    assert!(msg.ends_with("c18, c19, ... 5 more)"), "{msg}");
+}
+
+#[test]
 fn same_user_and_item_column_is_an_error() {
     let dir = TempDir::new("same");
     let path = dir.file("d.csv", "1,2\n3,4\n");
@@ -308,6 +343,28 @@ fn too_few_fields_names_file_and_line() {
     let path = dir.file("n.csv", "a,b,user,item\n1,2,3,4\n1,2,3\n");
     let msg = parse_error(read(&path, &names("user", "item")).unwrap_err(), &path, 3);
     assert_eq!(msg, "expected at least 4 fields, found 3");
+}
+
+#[test]
+fn largest_column_index_is_a_short_row_not_an_overflow() {
+    // Found by the `read` fuzz target: `1 + usize::MAX` fields needed overflowed, a panic in
+    // debug builds and in release a count of 0 that let `rec[usize::MAX]` index out of bounds.
+    let dir = TempDir::new("huge-index");
+    let path = dir.file("d.csv", "1,10\n2,20\n");
+    for index in [u32::MAX as usize, usize::MAX] {
+        let opts = ReadOptions {
+            rating: Some(Column::Index(index)),
+            ..Default::default()
+        };
+        let msg = parse_error(read(&path, &opts).unwrap_err(), &path, 1);
+        assert_eq!(
+            msg,
+            format!(
+                "expected at least {} fields, found 2",
+                index.saturating_add(1)
+            )
+        );
+    }
 }
 
 #[test]
