@@ -6,7 +6,7 @@
 //! | byte | knob |
 //! | --- | --- |
 //! | 0 | delimiter: detect, `,` tab `::` `\|` `;` space, or byte 1 (7 and up) |
-//! | 1 | the raw delimiter byte for choice 7 (any ASCII byte, `"` and `\n` included) |
+//! | 1 | the raw delimiter byte for choice 7 (any ASCII byte; `"`, `\n`, `\r` mean detect) |
 //! | 2 | header: detect, true, false |
 //! | 3 | user column (low nibble), item column (high nibble), see `column` |
 //! | 4 | rating column (low nibble), time column (high nibble) |
@@ -74,8 +74,12 @@ pub fn options(b: &[u8; OPTION_BYTES]) -> Options {
         4 => Some(Delimiter::Byte(b'|')),
         5 => Some(Delimiter::Byte(b';')),
         6 => Some(Delimiter::Byte(b' ')),
-        // What Delimiter::parse accepts: any one ASCII character.
-        _ => Some(Delimiter::Byte(b[1] & 0x7f)),
+        // What Delimiter::parse accepts: one ASCII character other than a quote or a line
+        // break (those it refuses; here they mean "detect").
+        _ => match b[1] & 0x7f {
+            b'"' | b'\n' | b'\r' => None,
+            c => Some(Delimiter::Byte(c)),
+        },
     };
     let header = [None, Some(true), Some(false)][usize::from(b[2] % 3)];
     let read = ReadOptions {
