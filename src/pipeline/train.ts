@@ -93,11 +93,13 @@ export async function runTrain(config: Config, hooks: TrainHooks = {}): Promise<
         ? baselineModel
         : await fitModel(mc.type, train, mc.params, {
             signal: hooks.signal,
+            valid,
             onProgress: (p) => hooks.onProgress?.(mc.name, p),
           });
     const trainSeconds = (performance.now() - started) / 1000;
     const scores = model === baselineModel ? baseline : await evaluate(model);
     const dir = join(output, mc.name);
+    const curve = model.learningCurve();
     const metrics = {
       model: mc.type,
       name: mc.name,
@@ -110,6 +112,7 @@ export async function runTrain(config: Config, hooks: TrainHooks = {}): Promise<
       users_evaluated: usersEvaluated,
       users_without_train: usersWithoutTrain,
       data_hash: dataHash,
+      ...(curve ? { curve } : {}),
     };
     await saveModel(dir, model, { userIds, itemIds, train, dataHash, files: { 'metrics.json': metrics } });
     const result: ModelResult = {
