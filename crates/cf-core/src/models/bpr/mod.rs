@@ -163,15 +163,17 @@ fn diff_dot(u: &[f32], a: &[f32], b: &[f32]) -> f32 {
     let n = u.len();
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [0f32; 8];
-    let chunks = n / 8;
-    for c in 0..chunks {
-        let o = c * 8;
+    for ((uc, ac), bc) in u
+        .chunks_exact(8)
+        .zip(a.chunks_exact(8))
+        .zip(b.chunks_exact(8))
+    {
         for l in 0..8 {
-            acc[l] += u[o + l] * (a[o + l] - b[o + l]);
+            acc[l] += uc[l] * (ac[l] - bc[l]);
         }
     }
     let mut tail = 0f32;
-    for f in chunks * 8..n {
+    for f in n / 8 * 8..n {
         tail += u[f] * (a[f] - b[f]);
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
@@ -182,19 +184,18 @@ fn sigmoid_neg(x: f32) -> f32 {
     1.0 / (1.0 + x.exp())
 }
 
-/// -ln σ(x), stable for large |x|.
+/// -ln σ(x) from x and z = σ(-x) (already computed by the step): one logarithm.
 #[inline(always)]
-fn neg_log_sigmoid(x: f32) -> f64 {
-    let x = x as f64;
-    if x > 0.0 {
-        (-x).exp().ln_1p()
+fn neg_log_sigmoid(x: f32, z: f32) -> f32 {
+    if x < -16.0 {
+        -x
     } else {
-        -x + x.exp().ln_1p()
+        -(1.0 - z).ln()
     }
 }
 
 /// One SGD step on a triple: u, v_i, v_j are rows of `d` = k (+1 bias) columns; the user's
-/// bias column (1.0) is not updated. Returns x_uij before the step.
+/// bias column (1.0) is not updated. Returns x_uij before the step and z.
 ///   z = σ(-x_uij); u += lr (z (v_i - v_j) - λ u); v_i += lr (z u - λ v_i);
 ///   v_j += lr (-z u - λ v_j); b_i += lr (z - λ b_i); b_j += lr (-z - λ b_j)
 /// (all from the values before the step).
@@ -206,7 +207,7 @@ pub(crate) fn sgd_step(
     k: usize,
     lr: f32,
     reg: f32,
-) -> f32 {
+) -> (f32, f32) {
     let x = diff_dot(u, vi, vj);
     let z = sigmoid_neg(x);
     let d = u.len();
@@ -224,7 +225,7 @@ pub(crate) fn sgd_step(
         vi[k] = a + lr * (z - reg * a);
         vj[k] = b + lr * (-z - reg * b);
     }
-    x
+    (x, z)
 }
 
 #[derive(Clone, Copy)]
@@ -260,7 +261,7 @@ struct Rows<'a> {
 
 /// One AdamW step on a triple; the gradient is that of -ln σ(x_uij) + λ/2 |row|².
 #[inline(always)]
-fn adamw_step(u: Rows, i: Rows, j: Rows, k: usize, reg: f32, h: &AdamHyper) -> f32 {
+fn adamw_step(u: Rows, i: Rows, j: Rows, k: usize, reg: f32, h: &AdamHyper) -> (f32, f32) {
     let x = diff_dot(u.p, i.p, j.p);
     let z = sigmoid_neg(x);
     let d = u.p.len();
@@ -299,13 +300,13 @@ fn adamw_step(u: Rows, i: Rows, j: Rows, k: usize, reg: f32, h: &AdamHyper) -> f
         adam_apply(&mut i.p[k], &mut i.m[k], &mut i.v[k], -z + reg * a, h, ci);
         adam_apply(&mut j.p[k], &mut j.m[k], &mut j.v[k], z + reg * b, h, cj);
     }
-    x
+    (x, z)
 }
 
 /// What an epoch derives from the data and its block maps.
 struct Plan {
-    /// Training pairs per cell (user block * B + item block), users in block order.
-    cells: Vec<Vec<(u32, u32)>>,
+    /// Training pairs per cell (user block * B + item block), by user in block order.
+    cells: Vec<CellPairs>,
     /// Samples per cell.
     samples: Vec<u64>,
     /// Items of each item block.
@@ -315,6 +316,33 @@ struct Plan {
     /// Per item block, its items in the hard pool (mixed sampler).
     hard_in: Vec<Vec<u32>>,
     skipped_users: usize,
+}
+
+/// One cell's training pairs as runs of one user each: run r is user `users[r]` with the
+/// (sorted) items `items[starts[r]..starts[r + 1]]`. A user's run is also all of that user's
+/// positives in the cell's item block, so negatives (drawn from that block) are verified
+/// against it without touching the user's full row elsewhere in memory.
+#[derive(Default)]
+struct CellPairs {
+    users: Vec<u32>,
+    starts: Vec<u32>,
+    items: Vec<u32>,
+    /// The run of each pair.
+    runs: Vec<u32>,
+}
+
+impl CellPairs {
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    /// The run holding pair `t`.
+    #[inline(always)]
+    fn run_of(&self, t: usize) -> usize {
+        self.runs[t] as usize
+    }
 }
 
 /// A seeded random map of `n` rows to `blocks` blocks of near-equal size: the rows of each
@@ -348,23 +376,32 @@ impl Plan {
         }
         let n_items = train.n_cols;
         let full = |u: u32| n_items > 0 && train.row_len(u as usize) >= n_items;
-        let per_block: Vec<Vec<Vec<(u32, u32)>>> = users
+        let per_block: Vec<Vec<CellPairs>> = users
             .par_iter()
             .map(|us| {
-                let mut cells = vec![Vec::new(); b];
+                let mut cells: Vec<CellPairs> = (0..b).map(|_| CellPairs::default()).collect();
                 for &u in us {
                     if full(u) {
                         continue;
                     }
                     for &i in train.row(u as usize).0 {
-                        cells[block_of[i as usize] as usize].push((u, i));
+                        let c = &mut cells[block_of[i as usize] as usize];
+                        if c.users.last() != Some(&u) {
+                            c.users.push(u);
+                            c.starts.push(c.items.len() as u32);
+                        }
+                        c.items.push(i);
+                        c.runs.push(c.users.len() as u32 - 1);
                     }
+                }
+                for c in &mut cells {
+                    c.starts.push(c.items.len() as u32);
                 }
                 cells
             })
             .collect();
         let skipped_users = (0..train.n_rows as u32).filter(|&u| full(u)).count();
-        let cells: Vec<Vec<(u32, u32)>> = per_block.into_iter().flatten().collect();
+        let cells: Vec<CellPairs> = per_block.into_iter().flatten().collect();
         let used: u64 = cells.iter().map(|c| c.len() as u64).sum();
         let total = match p.samples_per_epoch {
             0 => used,
@@ -471,13 +508,13 @@ fn draw_uniform(
 
 struct Cell<'a> {
     p: &'a BprParams,
-    train: &'a Csr,
     plan: &'a Plan,
     t: &'a Tables,
     lr: f32,
 }
 
 impl Cell<'_> {
+    #[inline(always)]
     fn negative(
         &self,
         g: &mut SplitMix64,
@@ -550,7 +587,25 @@ impl Cell<'_> {
         }
     }
 
-    fn run(&self, cell: usize, ib: usize, mut g: SplitMix64) -> CellStats {
+    fn run(&self, cell: usize, ib: usize, g: SplitMix64) -> CellStats {
+        #[cfg(target_arch = "x86_64")]
+        if crate::linalg::simd::Isa::detect() == crate::linalg::simd::Isa::Avx2Fma {
+            // SAFETY: the CPU has AVX2 and FMA (detected).
+            return unsafe { self.run_avx2(cell, ib, g) };
+        }
+        self.run_portable(cell, ib, g)
+    }
+
+    /// The same code compiled for AVX2: wider vectors, the same operations in the same
+    /// order (Rust never fuses a multiply and an add on its own), so the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_avx2(&self, cell: usize, ib: usize, g: SplitMix64) -> CellStats {
+        self.run_portable(cell, ib, g)
+    }
+
+    #[inline(always)]
+    fn run_portable(&self, cell: usize, ib: usize, mut g: SplitMix64) -> CellStats {
         let mut st = CellStats::default();
         let pairs = &self.plan.cells[cell];
         let n = self.plan.samples[cell];
@@ -567,10 +622,12 @@ impl Cell<'_> {
             weight_decay: self.p.weight_decay,
         };
         let reg = self.p.regularization;
+        let len = pairs.len() as u64;
         for s in 0..n {
-            let (u, i) = pairs[order[(s % pairs.len() as u64) as usize] as usize];
-            let row = self.train.row(u as usize).0;
-            let (u, i) = (u as usize, i as usize);
+            let t = order[(s % len) as usize] as usize;
+            let r = pairs.run_of(t);
+            let row = &pairs.items[pairs.starts[r] as usize..pairs.starts[r + 1] as usize];
+            let (u, i) = (pairs.users[r] as usize, pairs.items[t] as usize);
             // SAFETY: user u is in this cell's user block, items i and j in its item block;
             // no other cell of the sub-epoch touches those rows, and i != j (j is unseen).
             let uf = unsafe { self.t.users.slice(u * d, d) };
@@ -580,7 +637,7 @@ impl Cell<'_> {
             };
             let j = j as usize;
             let (vi, vj) = unsafe { (self.t.items.slice(i * d, d), self.t.items.slice(j * d, d)) };
-            let x = match (&self.t.adam, &self.t.adam_t) {
+            let (x, z) = match (&self.t.adam, &self.t.adam_t) {
                 (Some([um, uv, im, iv]), Some([ut, it])) => unsafe {
                     adamw_step(
                         Rows {
@@ -609,7 +666,7 @@ impl Cell<'_> {
                 _ => sgd_step(uf, vi, vj, k, self.lr, reg),
             };
             st.samples += 1;
-            st.loss += neg_log_sigmoid(x);
+            st.loss += neg_log_sigmoid(x, z) as f64;
             st.right += u64::from(x > 0.0);
         }
         st
@@ -772,7 +829,6 @@ impl BprModel {
             };
             let cell = Cell {
                 p,
-                train,
                 plan: &plan,
                 t: &tables,
                 lr,
