@@ -53,7 +53,9 @@ export async function main(argv) {
   const env = { OMP_NUM_THREADS: String(threads), CF_NATIVE_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: '1' };
   const shared = { factors: Number(o.factors), learningRate: Number(o['learning-rate']), regularization: Number(o.regularization), seed: Number(o.seed), threads };
   const id = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + 'Z' + (o.quick ? '-quick' : '');
-  const results = { id, command: `npm run bench -- bpr ${argv.join(' ')}`.trim(), shared, threads, load_before: readFileSync('/proc/loadavg', 'utf8').trim(), workloads: [] };
+  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', 'crates', 'src'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() !== '';
+  const results = { id, git: git + (dirty ? '+dirty' : ''), command: `npm run bench -- bpr ${argv.join(' ')}`.trim(), shared, threads, load_before: readFileSync('/proc/loadavg', 'utf8').trim(), workloads: [] };
   for (const name of o.workloads.split(',')) {
     const w = WORKLOADS[name];
     if (!w) throw new Error(`unknown workload ${name}`);
@@ -120,7 +122,7 @@ function render(res) {
   const lines = [
     `# BPR: cf-native vs implicit 0.7.3`,
     '',
-    `Reproduce: \`${res.command}\` (run ${res.id}; ${res.threads} threads; factors ${res.shared.factors}, learning rate ${res.shared.learningRate}, regularization ${res.shared.regularization}, seed ${res.shared.seed}; load average before ${res.load_before}, after ${res.load_after}).`,
+    `Reproduce: \`${res.command}\` (run ${res.id} at ${res.git ?? '?'}; ${res.threads} threads; factors ${res.shared.factors}, learning rate ${res.shared.learningRate}, regularization ${res.shared.regularization}, seed ${res.shared.seed}; load average before ${res.load_before}, after ${res.load_after}).`,
     '',
     'Speed: median over epochs of samples/s (samples = triples used for an update; implicit: nnz per epoch), median over rounds. cf-native here uses the uniform sampler; implicit its own (a random matrix entry: popularity-weighted), both verified against the user\'s row. Quality: bench/python/evaluate.py on the 20 % held-out split, after the same number of epochs, same hyperparameters (not tuned per engine).',
     '',
