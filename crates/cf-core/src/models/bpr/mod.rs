@@ -613,8 +613,17 @@ impl Cell<'_> {
             return st;
         }
         let (k, d) = (self.p.factors, self.p.width());
-        let mut order: Vec<u32> = (0..pairs.len() as u32).collect();
-        g.shuffle(&mut order);
+        // Users in a random order, each user's pairs in a random order and together, so the
+        // user's row is reused from L1 by consecutive samples (a cell holds few samples per
+        // user: shuffling all pairs made nearly every sample fetch a cold user row).
+        let mut runs: Vec<u32> = (0..pairs.users.len() as u32).collect();
+        g.shuffle(&mut runs);
+        let mut order: Vec<u32> = Vec::with_capacity(pairs.len());
+        for &r in &runs {
+            let at = order.len();
+            order.extend(pairs.starts[r as usize]..pairs.starts[r as usize + 1]);
+            g.shuffle(&mut order[at..]);
+        }
         let hyper = AdamHyper {
             lr: self.lr,
             beta1: self.p.beta1,
