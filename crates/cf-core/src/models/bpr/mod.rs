@@ -116,8 +116,8 @@ struct Adam {
 struct Best {
     epoch: usize,
     metric: f64,
-    users: AlignedVec,
-    items: AlignedVec,
+    /// The epoch's (user, item) factors until `finish` puts them back.
+    factors: Option<(AlignedVec, AlignedVec)>,
 }
 
 pub struct BprModel {
@@ -890,8 +890,7 @@ impl BprModel {
                     self.best = Some(Best {
                         epoch: done,
                         metric: m,
-                        users: self.user_factors.clone(),
-                        items: self.item_factors.clone(),
+                        factors: Some((self.user_factors.clone(), self.item_factors.clone())),
                     });
                     self.bad_evals = 0;
                 } else {
@@ -930,16 +929,12 @@ impl BprModel {
     }
 
     /// End of a fit: with validation, put back the best evaluated epoch's factors.
+    /// Epochs run after `finish` continue from the kept factors (AdamW's moments restart);
+    /// a later `finish` puts back a better epoch only if one was found since.
     pub fn finish(&mut self) {
-        if let Some(b) = self.best.take() {
-            self.user_factors = b.users;
-            self.item_factors = b.items;
-            self.best = Some(Best {
-                epoch: b.epoch,
-                metric: b.metric,
-                users: AlignedVec::zeros(0),
-                items: AlignedVec::zeros(0),
-            });
+        if let Some((users, items)) = self.best.as_mut().and_then(|b| b.factors.take()) {
+            self.user_factors = users;
+            self.item_factors = items;
         }
         self.adam = None;
     }

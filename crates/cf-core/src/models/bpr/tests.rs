@@ -359,6 +359,14 @@ fn early_stopping_restores_the_best_epoch() {
     assert_eq!(m.item_factors.to_vec(), short.item_factors.to_vec());
     let again = m.validation_ndcg(&train, &valid).unwrap();
     assert_eq!(again, vals[best - 1]);
+    // Training on after the fit, then finishing again, keeps a whole model.
+    let mut m = m;
+    let n = m.user_factors.len();
+    m.epoch(&train, Some(&valid)).unwrap();
+    m.finish();
+    m.finish();
+    assert_eq!(m.user_factors.len(), n);
+    assert!(m.user_factors.iter().all(|v| v.is_finite()));
 }
 
 #[test]
