@@ -23,6 +23,7 @@ const { values: o } = parseArgs({
     reg: { type: 'string', default: '0.001,0.01,0.05' },
     epochs: { type: 'string', default: '50,100,200' },
     samplers: { type: 'string', default: 'uniform,dns' },
+    engines: { type: 'string', default: 'cf-native,implicit' },
   },
 });
 const list = (s) => s.split(',').map((x) => x.trim());
@@ -44,8 +45,8 @@ for (const name of list(o.datasets)) {
   const fit = join(dir, 'fit');
   const configs = [];
   for (const lr of list(o.lr)) for (const reg of list(o.reg)) for (const ep of list(o.epochs)) {
-    configs.push({ engine: 'implicit', lr: Number(lr), reg: Number(reg), epochs: Number(ep) });
-    for (const s of list(o.samplers)) configs.push({ engine: 'cf-native', sampler: s, lr: Number(lr), reg: Number(reg), epochs: Number(ep) });
+    if (list(o.engines).includes('implicit')) configs.push({ engine: 'implicit', lr: Number(lr), reg: Number(reg), epochs: Number(ep) });
+    if (list(o.engines).includes('cf-native')) for (const s of list(o.samplers)) configs.push({ engine: 'cf-native', sampler: s, lr: Number(lr), reg: Number(reg), epochs: Number(ep) });
   }
   const fitOne = (c, matrix, dest) => {
     if (c.engine === 'implicit') {
@@ -81,7 +82,8 @@ writeFileSync(join(BENCH, 'results', `bpr-tune-${id}.json`), JSON.stringify(out,
 const lines = ['| dataset | engine | lr | reg | epochs | valid NDCG@10 | test NDCG@10 | test vs implicit |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
 for (const [name, d] of Object.entries(out.datasets)) {
   for (const [k, c] of Object.entries(d.best)) {
-    lines.push(`| ${name} | ${k} | ${c.lr} | ${c.reg} | ${c.epochs} | ${c.valid.toFixed(4)} | ${c.test.toFixed(4)} | ${(c.test / d.best.implicit.test).toFixed(3)}x |`);
+    const vs = d.best.implicit ? `${(c.test / d.best.implicit.test).toFixed(3)}x` : '—';
+    lines.push(`| ${name} | ${k} | ${c.lr} | ${c.reg} | ${c.epochs} | ${c.valid.toFixed(4)} | ${c.test.toFixed(4)} | ${vs} |`);
   }
 }
 process.stdout.write(`Reproduce: \`${out.command}\` (run ${id})\n\n${lines.join('\n')}\n`);

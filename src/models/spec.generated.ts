@@ -135,7 +135,7 @@ export const MODEL_SPECS = [
         "name": "regularization",
         "kind": "float",
         "min": 0,
-        "default": 0.01,
+        "default": 0.05,
         "doc": "L2 penalty in the gradient of every updated row (lambda)."
       },
       {
@@ -239,7 +239,7 @@ export const MODEL_SPECS = [
           "dns",
           "mixed"
         ],
-        "default": "uniform",
+        "default": "dns",
         "doc": "Negatives (always items the user has not seen): uniform; popularity (^popularity_beta); dns (best-scored of dns_candidates uniform ones); mixed (hard_fraction from the hard_top_n most popular, the rest uniform)."
       },
       {

@@ -83,6 +83,7 @@ fn one_sample_epoch_is_one_hand_step() {
         epochs: 1,
         learning_rate: 0.5,
         regularization: 0.1,
+        sampler: Sampler::Uniform,
         ..BprParams::default()
     };
     let mut m = BprModel::new(p.clone(), 1, 2).unwrap();
@@ -120,6 +121,10 @@ fn factors_are_bitwise_identical_on_1_2_and_16_threads() {
     let train = random_csr(300, 200, 12, 7);
     let variants = [
         params(),
+        BprParams {
+            sampler: Sampler::Uniform,
+            ..params()
+        },
         BprParams {
             sampler: Sampler::Popularity,
             ..params()
@@ -333,6 +338,8 @@ fn early_stopping_restores_the_best_epoch() {
         warmup_epochs: 40,
         patience: 3,
         k: 10,
+        regularization: 0.01,
+        sampler: Sampler::Uniform,
         ..BprParams::default()
     };
     let m = fit_with(p.clone(), &train, Some(&valid));
