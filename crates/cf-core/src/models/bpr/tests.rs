@@ -477,7 +477,11 @@ fn speed_on_the_ml20m_shape() {
             .unwrap_or(d)
     };
     let scale = env("BPR_SPEED_SCALE", 1);
-    let (nu, ni, nnz) = (136_677 / scale, 20_108 / scale, 9_851_985 / scale);
+    let (nu, ni, nnz) = if std::env::var("BPR_SPEED_LASTFM").is_ok() {
+        (358_868 / scale, 292_385 / scale, 19_179_911 / scale)
+    } else {
+        (136_677 / scale, 20_108 / scale, 9_851_985 / scale)
+    };
     let mut g = SplitMix64::new(1);
     // P(user) ~ rank^-0.6, P(item) ~ rank^-0.9 by inverse-CDF tables, ids permuted.
     let cdf = |n: usize, e: f64| {
