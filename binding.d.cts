@@ -123,6 +123,33 @@ export declare function alsPrepareFoldIn(model: ModelHandle): void
 /** Items closest by cosine to an item absent from training, folded in from its users. */
 export declare function alsSimilarToNewItem(model: Model, users: Uint32Array, options?: { k?: number; values?: Float32Array | null }): TopK
 
+/** One epoch off the JS thread; with `valid`, evaluated as the params say. */
+export declare function bprEpoch(model: ModelHandle, train: Matrix, valid?: Matrix | undefined | null, signal?: AbortSignal | undefined | null): Promise<EpochInfo>
+
+export declare function bprEpochSync(model: ModelHandle, train: Matrix, valid?: Matrix | undefined | null): EpochInfo
+
+/** Row-major copies of the user (`users` true) or item factor rows (`width` columns). */
+export declare function bprFactors(model: ModelHandle, users: boolean): Float32Array
+
+/** The end of a fit: with validation, the best evaluated epoch's factors are put back. */
+export declare function bprFinish(model: ModelHandle): void
+
+/** The factor row of a user not in training (deterministic gradient steps; see the core). */
+export declare function bprFoldIn(model: ModelHandle, items: Uint32Array, values?: Float32Array | undefined | null): Float32Array
+
+export declare function bprInfo(model: ModelHandle): BprInfo
+
+export interface BprInfo {
+  factors: number
+  /** Columns of a factor row: factors, + 1 when the item bias is on. */
+  width: number
+  epochsDone: number
+  bestEpoch?: number
+}
+
+/** A model with seeded initial factors for `nUsers` x `nItems`, ready for `bprEpoch`. */
+export declare function bprInit(params: Record<string, unknown> | undefined | null, nUsers: number, nItems: number): ModelHandle
+
 export interface DatasetStats {
   rowsRead: number
   duplicatesMerged: number
@@ -138,6 +165,24 @@ export declare function describeModels(): Array<ModelDescription>
 
 /** What repeated (user, item) rows become. */
 export type DuplicatesMode = 'sum' | 'last'
+
+export interface EpochInfo {
+  epoch: number
+  seconds: number
+  learningRate: number
+  samples: number
+  /** Mean -ln σ(x_uij) of the epoch's samples (before each update). */
+  loss: number
+  /** Share of the epoch's sampled pairs ranked right before their update. */
+  auc: number
+  /** Validation NDCG@k when evaluated this epoch. */
+  valid?: number
+  bestEpoch?: number
+  /** The fit is over (last epoch, or patience ran out). */
+  stop: boolean
+  negatives: NegativeInfo
+  skippedUsers: number
+}
 
 export interface EvalResult {
   usersEvaluated: number
@@ -189,6 +234,16 @@ export interface ModelDescription {
   name: string
   doc: string
   params: Array<ParamDescription>
+}
+
+export interface NegativeInfo {
+  uniform: number
+  popularity: number
+  dnsCandidates: number
+  hard: number
+  hardFallback: number
+  rejected: number
+  skippedSamples: number
 }
 
 export interface ParamDescription {

@@ -38,6 +38,12 @@ const USAGE = `usage: npm run bench -- als [options]
   --retries N           run a fit again (up to N times) when other processes used > ${BUSY} cores during it (default 1)
   --data-dir DIR        real datasets (default ../shared/data)`;
 
+// `npm run bench -- bpr ...` is the BPR benchmark (bench/bpr.mjs), with its own options.
+if (process.argv[2] === 'bpr') {
+  const { main: bpr } = await import('./bpr.mjs');
+  process.exit(await bpr(process.argv.slice(3)));
+}
+
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
   options: {

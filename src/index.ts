@@ -1,5 +1,6 @@
 // Public API of cf-native.
 export { ALS, ALS_DEFAULTS, type AlsParams } from './models/als.js';
+export { BPR, BPR_DEFAULTS, type BprParams, type BprEpoch, type BprProgress, type BprFitOptions } from './models/bpr.js';
 export { Popularity } from './models/popularity.js';
 export { Recommender } from './models/recommender.js';
 export { fitModel, modelEntry, BASELINE_TYPE } from './models/registry.js';

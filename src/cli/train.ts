@@ -18,7 +18,7 @@ export async function runTrainCommand(configPath: string | undefined, o: { quiet
     const report = await runTrain(config, {
       log: say,
       onProgress: (name, p) =>
-        say(`${name}: iteration ${p.iteration}/${p.iterations} ${p.seconds.toFixed(3)}s${p.loss === null ? '' : ` loss ${p.loss.toFixed(5)}`}`),
+        say(`${name}: iteration ${p.iteration}/${p.iterations} ${p.seconds.toFixed(3)}s${p.loss === null ? '' : ` loss ${p.loss.toFixed(5)}`}${p.valid == null ? '' : ` valid ${p.valid.toFixed(4)}`}`),
     });
     const ks = config.evaluate.k;
     const cols = ks.flatMap((k) => [`recall@${k}`, `ndcg@${k}`]);

@@ -66,6 +66,11 @@ export class Recommender {
     return call(() => this.inner.similarItems(item, { ...opts }));
   }
 
+  /** Per-epoch reports of the fit that made this model, for models that keep one (else null). */
+  learningCurve(): object[] | null {
+    return null;
+  }
+
   /** Ranking metrics on `truth`, off the JS thread. */
   async evaluate(train: Matrix, truth: Matrix, o: EvaluateOptions): Promise<EvalResult> {
     checkMatrix('train', train);

@@ -3,6 +3,7 @@
 // from the core (spec.generated.ts). Adding a model: one entry below.
 import { CfError } from '../errors.js';
 import { ALS } from './als.js';
+import { BPR } from './bpr.js';
 import { type ModelType, MODEL_TYPES } from './params.js';
 import { Popularity } from './popularity.js';
 import type { Recommender } from './recommender.js';
@@ -17,6 +18,7 @@ export interface ModelEntry {
 
 const REGISTRY: Record<ModelType, ModelEntry> = {
   als: { fit: (train, params, opts) => ALS.fit(train, params, opts), wrap: ALS.wrap },
+  bpr: { fit: (train, params, opts) => BPR.fit(train, params, opts), wrap: BPR.wrap },
   popularity: { fit: async (train, params) => Popularity.fit(train, params), wrap: Popularity.wrap },
 };
 

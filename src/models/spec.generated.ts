@@ -114,6 +114,218 @@ export const MODEL_SPECS = [
     ]
   },
   {
+    "name": "bpr",
+    "doc": "Bayesian personalised ranking (Rendle et al. 2009) with an item bias, verified negatives (uniform, popularity, DNS, hard-negative mixer), SGD or AdamW, block-scheduled: the same seed gives the same model on any thread count.",
+    "params": [
+      {
+        "name": "factors",
+        "kind": "int",
+        "min": 1,
+        "max": 4096,
+        "default": 64,
+        "doc": "Latent factors per user and item (an item bias, when on, is one more column)."
+      },
+      {
+        "name": "learning_rate",
+        "kind": "float",
+        "min": 0,
+        "minExclusive": true,
+        "default": 0.05,
+        "doc": "Step size (the peak of the schedule)."
+      },
+      {
+        "name": "regularization",
+        "kind": "float",
+        "min": 0,
+        "default": 0.05,
+        "doc": "L2 penalty in the gradient of every updated row (lambda)."
+      },
+      {
+        "name": "item_bias",
+        "kind": "bool",
+        "default": true,
+        "doc": "Learn an item bias, stored as an extra factor column (users hold 1.0 there), so scoring stays one dot product."
+      },
+      {
+        "name": "epochs",
+        "kind": "int",
+        "min": 1,
+        "max": 100000,
+        "default": 100,
+        "doc": "Passes of samples_per_epoch samples each (at most; early stopping may end sooner)."
+      },
+      {
+        "name": "optimizer",
+        "kind": "choice",
+        "values": [
+          "sgd",
+          "adamw"
+        ],
+        "default": "sgd",
+        "doc": "sgd: plain SGD; adamw: Adam with decoupled weight decay, moments per factor row."
+      },
+      {
+        "name": "weight_decay",
+        "kind": "float",
+        "min": 0,
+        "default": 0,
+        "doc": "AdamW's decoupled weight decay (ignored by sgd)."
+      },
+      {
+        "name": "beta1",
+        "kind": "float",
+        "min": 0,
+        "max": 0.9999,
+        "default": 0.9,
+        "doc": "AdamW's first-moment decay."
+      },
+      {
+        "name": "beta2",
+        "kind": "float",
+        "min": 0,
+        "max": 0.9999,
+        "default": 0.999,
+        "doc": "AdamW's second-moment decay."
+      },
+      {
+        "name": "lr_schedule",
+        "kind": "choice",
+        "values": [
+          "constant",
+          "step",
+          "cosine",
+          "warmup"
+        ],
+        "default": "constant",
+        "doc": "Learning rate per epoch: constant; step (x lr_gamma every lr_step_epochs); cosine (to 0 at the last epoch); warmup (linear over warmup_epochs, then constant)."
+      },
+      {
+        "name": "lr_step_epochs",
+        "kind": "int",
+        "min": 1,
+        "max": 100000,
+        "default": 10,
+        "doc": "Epochs between decays of the step schedule."
+      },
+      {
+        "name": "lr_gamma",
+        "kind": "float",
+        "min": 0,
+        "minExclusive": true,
+        "max": 1,
+        "default": 0.5,
+        "doc": "Factor of each decay of the step schedule."
+      },
+      {
+        "name": "warmup_epochs",
+        "kind": "int",
+        "min": 1,
+        "max": 100000,
+        "default": 5,
+        "doc": "Epochs of the linear warm-up."
+      },
+      {
+        "name": "samples_per_epoch",
+        "kind": "int",
+        "min": 0,
+        "max": 1099511627776,
+        "default": 0,
+        "doc": "(user, positive, negative) triples per epoch; 0 = as many as training positives."
+      },
+      {
+        "name": "sampler",
+        "kind": "choice",
+        "values": [
+          "uniform",
+          "popularity",
+          "dns",
+          "mixed"
+        ],
+        "default": "dns",
+        "doc": "Negatives (always items the user has not seen): uniform; popularity (^popularity_beta); dns (best-scored of dns_candidates uniform ones); mixed (hard_fraction from the hard_top_n most popular, the rest uniform)."
+      },
+      {
+        "name": "dns_candidates",
+        "kind": "int",
+        "min": 1,
+        "max": 1000,
+        "default": 3,
+        "doc": "Uniform candidates scored per negative by the dns sampler."
+      },
+      {
+        "name": "hard_fraction",
+        "kind": "float",
+        "min": 0,
+        "max": 1,
+        "default": 0.3,
+        "doc": "Share of the mixed sampler's negatives drawn from the hard pool."
+      },
+      {
+        "name": "hard_top_n",
+        "kind": "int",
+        "min": 1,
+        "max": 2147483648,
+        "default": 100,
+        "doc": "Size of the mixed sampler's hard pool: the most popular items."
+      },
+      {
+        "name": "popularity_beta",
+        "kind": "float",
+        "min": 0,
+        "default": 1,
+        "doc": "Exponent of popularity in the popularity sampler (0 = uniform)."
+      },
+      {
+        "name": "blocks",
+        "kind": "int",
+        "min": 1,
+        "max": 1024,
+        "default": 32,
+        "doc": "Users and items are cut into this many blocks per epoch; cells sharing no rows run in parallel. Part of the result's identity (the thread count is not)."
+      },
+      {
+        "name": "seed",
+        "kind": "int",
+        "min": 0,
+        "max": 4294967295,
+        "default": 42,
+        "doc": "Seed of the factors and every sample; the same seed gives the same model on any thread count."
+      },
+      {
+        "name": "threads",
+        "kind": "int",
+        "min": 0,
+        "max": 1024,
+        "default": 0,
+        "doc": "Worker threads; 0 = all cores (or CF_NATIVE_NUM_THREADS)."
+      },
+      {
+        "name": "eval_every",
+        "kind": "int",
+        "min": 1,
+        "max": 100000,
+        "default": 1,
+        "doc": "With a validation matrix: epochs between evaluations (the best evaluated epoch is kept)."
+      },
+      {
+        "name": "patience",
+        "kind": "int",
+        "min": 0,
+        "max": 100000,
+        "default": 0,
+        "doc": "Stop after this many evaluations without a better validation NDCG@k (0 = never stop early); needs a validation matrix."
+      },
+      {
+        "name": "k",
+        "kind": "int",
+        "min": 1,
+        "max": 100000,
+        "default": 10,
+        "doc": "Cut-off of the validation NDCG."
+      }
+    ]
+  },
+  {
     "name": "popularity",
     "doc": "Items ranked by how many users have them; the baseline of every evaluation.",
     "params": []

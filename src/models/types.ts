@@ -49,9 +49,13 @@ export interface FitProgress {
   iterations: number;
   seconds: number;
   loss: number | null;
+  /** The validation metric of this iteration, for models that validate during a fit. */
+  valid?: number | null;
 }
 
 export interface FitOptions {
   signal?: AbortSignal;
+  /** A validation matrix, for models that validate during a fit (others ignore it). */
+  valid?: Matrix | null;
   onProgress?: (p: FitProgress) => void;
 }

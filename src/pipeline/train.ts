@@ -95,11 +95,13 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
         ? baselineModel
         : await fitModel(mc.type, train, mc.params, {
             signal: hooks.signal,
+            valid,
             onProgress: (p) => hooks.onProgress?.(mc.name, p),
           });
     const trainSeconds = (performance.now() - started) / 1000;
     const scores = model === baselineModel ? baseline : await evaluate(model);
     const dir = join(output, mc.name);
+    const curve = model.learningCurve();
     const metrics = {
       model: mc.type,
       name: mc.name,
@@ -112,6 +114,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
       users_evaluated: usersEvaluated,
       users_without_train: usersWithoutTrain,
       data_hash: dataHash,
+      ...(curve ? { curve } : {}),
     };
     await saveModel(dir, model, { userIds, itemIds, train, dataHash, files: { 'metrics.json': metrics } });
     const result: ModelResult = {

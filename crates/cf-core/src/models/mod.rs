@@ -9,6 +9,7 @@
 //! then one `pub mod` line and one `MODEL_TYPES` entry below.
 
 pub mod als;
+pub mod bpr;
 pub mod factor;
 pub mod popularity;
 
@@ -97,7 +98,7 @@ pub struct ModelType {
 }
 
 /// Every model type, in the order docs list them.
-pub static MODEL_TYPES: &[&ModelType] = &[&als::TYPE, &popularity::TYPE];
+pub static MODEL_TYPES: &[&ModelType] = &[&als::TYPE, &bpr::TYPE, &popularity::TYPE];
 
 /// The type called `name`, or an error listing the known ones.
 pub fn model_type(name: &str) -> Result<&'static ModelType> {

@@ -1,0 +1,1074 @@
+//! Bayesian personalised ranking (Rendle et al. 2009): matrix factorisation trained on
+//! (user, positive, negative) triples, float32, deterministic at any thread count.
+//!
+//! Parallel schedule (DSGD strata, Gemulla et al. 2011): every epoch draws a seeded random
+//! map of users to `blocks` blocks and of items to `blocks` blocks (the count is a parameter
+//! of the model, not the thread count). Sub-epoch `s` runs the cells (b, (b + s) mod B) for
+//! b in 0..B: they share no user and no item row, so they run in parallel without locks,
+//! each sequentially with its own SplitMix64 derived from (seed, epoch, s, b). A cell draws
+//! its positives from the training pairs in its cell and its negatives from its item block.
+//! The factors therefore depend on (seed, blocks, data, params) only, never on the threads,
+//! and a cell's rows stay in cache (the source of the single-core speed).
+//!
+//! Negatives are always items the user has no entry for, checked by binary search in the
+//! user's sorted row; a draw that hits a positive is rejected and redrawn (at most
+//! `MAX_TRIES` times, then the sample is skipped and counted). Users who have every item
+//! have no negative at all: they are left out of sampling and counted (`skipped_users`).
+//! Explicitly disliked items are not a negative source: the loader drops rows below
+//! `positive_threshold` rather than keeping them, so the mixer's hard pool is the most
+//! popular unseen items only.
+
+mod model;
+mod params;
+#[cfg(test)]
+mod tests;
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+pub use model::TYPE;
+pub use params::{BprParams, Optimizer, Sampler, Schedule, SPEC};
+
+use crate::data::csr::Csr;
+use crate::error::{Error, Result};
+use crate::linalg::AlignedVec;
+use crate::models::Recommender;
+use crate::params::{Checked, IntoChecked};
+use crate::pool::pool;
+use crate::rng::SplitMix64;
+
+const STREAM_USERS: u64 = 1;
+const STREAM_ITEMS: u64 = 2;
+const STREAM_USER_MAP: u64 = 3;
+const STREAM_ITEM_MAP: u64 = 4;
+const STREAM_CELLS: u64 = 5;
+const STREAM_FOLD_IN: u64 = 6;
+/// Draws per negative before the sample is given up (counted in `skipped_samples`).
+const MAX_TRIES: usize = 64;
+const ADAM_EPSILON: f32 = 1e-8;
+
+/// Where one epoch's negatives came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NegativeCounts {
+    /// Accepted uniform negatives (the mixer's uniform share included).
+    pub uniform: u64,
+    /// Accepted popularity-weighted negatives.
+    pub popularity: u64,
+    /// Accepted DNS candidates (dns_candidates per negative; the best one is used).
+    pub dns_candidates: u64,
+    /// Accepted negatives from the mixer's hard pool.
+    pub hard: u64,
+    /// Hard draws that fell back to uniform (the block's hard pool empty or all seen).
+    pub hard_fallback: u64,
+    /// Draws that hit one of the user's positives and were redrawn.
+    pub rejected: u64,
+    /// Samples given up after MAX_TRIES rejections.
+    pub skipped_samples: u64,
+}
+
+impl NegativeCounts {
+    fn add(&mut self, o: &NegativeCounts) {
+        self.uniform += o.uniform;
+        self.popularity += o.popularity;
+        self.dns_candidates += o.dns_candidates;
+        self.hard += o.hard;
+        self.hard_fallback += o.hard_fallback;
+        self.rejected += o.rejected;
+        self.skipped_samples += o.skipped_samples;
+    }
+}
+
+/// One point of the learning curve.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochReport {
+    /// 1-based.
+    pub epoch: usize,
+    pub seconds: f64,
+    pub learning_rate: f32,
+    /// Triples used for an update.
+    pub samples: u64,
+    /// Mean of -ln σ(x_uij) over the epoch's samples, before each update.
+    pub loss: f64,
+    /// Share of the epoch's samples ranked right (x_uij > 0) before their update: a train
+    /// AUC estimate from sampled pairs.
+    pub auc: f64,
+    /// Validation NDCG@k, when evaluated this epoch.
+    pub valid: Option<f64>,
+    /// The best evaluated epoch so far (its factors are what `finish` keeps).
+    pub best_epoch: Option<usize>,
+    /// True when the fit is over: the last epoch, or patience ran out.
+    pub stop: bool,
+    pub negatives: NegativeCounts,
+    /// Users with every item (no negative exists), left out of sampling.
+    pub skipped_users: usize,
+}
+
+struct Adam {
+    user_m: Vec<f32>,
+    user_v: Vec<f32>,
+    item_m: Vec<f32>,
+    item_v: Vec<f32>,
+    user_t: Vec<u32>,
+    item_t: Vec<u32>,
+}
+
+struct Best {
+    epoch: usize,
+    metric: f64,
+    /// The epoch's (user, item) factors until `finish` puts them back.
+    factors: Option<(AlignedVec, AlignedVec)>,
+}
+
+pub struct BprModel {
+    pub params: Checked<BprParams>,
+    pub n_users: usize,
+    pub n_items: usize,
+    /// Row-major n_users x width (factors, then 1.0 when item_bias is on).
+    pub user_factors: AlignedVec,
+    /// Row-major n_items x width (factors, then the item bias when on).
+    pub item_factors: AlignedVec,
+    pub epochs_done: usize,
+    /// Every epoch's report so far.
+    pub curve: Vec<EpochReport>,
+    adam: Option<Adam>,
+    best: Option<Best>,
+    bad_evals: usize,
+    stopped: bool,
+}
+
+fn init_factors(p: &BprParams, stream: u64, rows: usize, bias: f32) -> AlignedVec {
+    let (k, d) = (p.factors, p.width());
+    let mut f = AlignedVec::zeros(rows * d);
+    let scale = 1.0 / k as f32;
+    f.par_chunks_mut(d).enumerate().for_each(|(r, row)| {
+        let mut g = SplitMix64::derive(p.seed, stream, r as u64);
+        row[..k]
+            .iter_mut()
+            .for_each(|v| *v = (g.next_f32() - 0.5) * scale);
+        if p.item_bias {
+            row[k] = bias;
+        }
+    });
+    f
+}
+
+fn next_f64(g: &mut SplitMix64) -> f64 {
+    (g.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// Σ u[f] (a[f] - b[f]) with eight accumulators (vectorises; fixed order).
+#[inline(always)]
+fn diff_dot(u: &[f32], a: &[f32], b: &[f32]) -> f32 {
+    let n = u.len();
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0f32; 8];
+    for ((uc, ac), bc) in u
+        .chunks_exact(8)
+        .zip(a.chunks_exact(8))
+        .zip(b.chunks_exact(8))
+    {
+        for l in 0..8 {
+            acc[l] += uc[l] * (ac[l] - bc[l]);
+        }
+    }
+    let mut tail = 0f32;
+    for f in n / 8 * 8..n {
+        tail += u[f] * (a[f] - b[f]);
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+#[inline(always)]
+fn sigmoid_neg(x: f32) -> f32 {
+    1.0 / (1.0 + x.exp())
+}
+
+/// -ln σ(x) from x and z = σ(-x) (already computed by the step): one logarithm.
+#[inline(always)]
+fn neg_log_sigmoid(x: f32, z: f32) -> f32 {
+    if x < -16.0 {
+        -x
+    } else {
+        -(1.0 - z).ln()
+    }
+}
+
+/// One SGD step on a triple: u, v_i, v_j are rows of `d` = k (+1 bias) columns; the user's
+/// bias column (1.0) is not updated. Returns x_uij before the step and z.
+///   z = σ(-x_uij); u += lr (z (v_i - v_j) - λ u); v_i += lr (z u - λ v_i);
+///   v_j += lr (-z u - λ v_j); b_i += lr (z - λ b_i); b_j += lr (-z - λ b_j)
+/// (all from the values before the step).
+#[inline(always)]
+pub(crate) fn sgd_step(
+    u: &mut [f32],
+    vi: &mut [f32],
+    vj: &mut [f32],
+    k: usize,
+    lr: f32,
+    reg: f32,
+) -> (f32, f32) {
+    let x = diff_dot(u, vi, vj);
+    let z = sigmoid_neg(x);
+    let d = u.len();
+    {
+        let (u, vi, vj) = (&mut u[..k], &mut vi[..k], &mut vj[..k]);
+        for f in 0..k {
+            let (uf, a, b) = (u[f], vi[f], vj[f]);
+            u[f] = uf + lr * (z * (a - b) - reg * uf);
+            vi[f] = a + lr * (z * uf - reg * a);
+            vj[f] = b + lr * (-z * uf - reg * b);
+        }
+    }
+    if d > k {
+        let (a, b) = (vi[k], vj[k]);
+        vi[k] = a + lr * (z - reg * a);
+        vj[k] = b + lr * (-z - reg * b);
+    }
+    (x, z)
+}
+
+#[derive(Clone, Copy)]
+struct AdamHyper {
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    weight_decay: f32,
+}
+
+/// Bias corrections 1 / (1 - β₁ᵗ), 1 / (1 - β₂ᵗ) after bumping the row's step count.
+#[inline(always)]
+fn corrections(h: &AdamHyper, t: &mut u32) -> (f32, f32) {
+    *t = t.saturating_add(1);
+    let t = (*t).min(i32::MAX as u32) as i32;
+    (1.0 / (1.0 - h.beta1.powi(t)), 1.0 / (1.0 - h.beta2.powi(t)))
+}
+
+#[inline(always)]
+fn adam_apply(p: &mut f32, m: &mut f32, v: &mut f32, g: f32, h: &AdamHyper, c: (f32, f32)) {
+    *m = h.beta1 * *m + (1.0 - h.beta1) * g;
+    *v = h.beta2 * *v + (1.0 - h.beta2) * g * g;
+    *p -= h.lr * ((*m * c.0) / ((*v * c.1).sqrt() + ADAM_EPSILON) + h.weight_decay * *p);
+}
+
+/// The rows of one factor matrix and their AdamW moments, for one triple.
+struct Rows<'a> {
+    p: &'a mut [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+    t: &'a mut u32,
+}
+
+/// One AdamW step on a triple; the gradient is that of -ln σ(x_uij) + λ/2 |row|².
+#[inline(always)]
+fn adamw_step(u: Rows, i: Rows, j: Rows, k: usize, reg: f32, h: &AdamHyper) -> (f32, f32) {
+    let x = diff_dot(u.p, i.p, j.p);
+    let z = sigmoid_neg(x);
+    let d = u.p.len();
+    let cu = corrections(h, u.t);
+    let ci = corrections(h, i.t);
+    let cj = corrections(h, j.t);
+    for f in 0..k {
+        let (uf, a, b) = (u.p[f], i.p[f], j.p[f]);
+        adam_apply(
+            &mut u.p[f],
+            &mut u.m[f],
+            &mut u.v[f],
+            -z * (a - b) + reg * uf,
+            h,
+            cu,
+        );
+        adam_apply(
+            &mut i.p[f],
+            &mut i.m[f],
+            &mut i.v[f],
+            -z * uf + reg * a,
+            h,
+            ci,
+        );
+        adam_apply(
+            &mut j.p[f],
+            &mut j.m[f],
+            &mut j.v[f],
+            z * uf + reg * b,
+            h,
+            cj,
+        );
+    }
+    if d > k {
+        let (a, b) = (i.p[k], j.p[k]);
+        adam_apply(&mut i.p[k], &mut i.m[k], &mut i.v[k], -z + reg * a, h, ci);
+        adam_apply(&mut j.p[k], &mut j.m[k], &mut j.v[k], z + reg * b, h, cj);
+    }
+    (x, z)
+}
+
+/// What an epoch derives from the data and its block maps.
+struct Plan {
+    /// Training pairs per cell (user block * B + item block), by user in block order.
+    cells: Vec<CellPairs>,
+    /// Samples per cell.
+    samples: Vec<u64>,
+    /// Items of each item block.
+    items_in: Vec<Vec<u32>>,
+    /// Per item block, the cumulative popularity^beta of `items_in` (popularity sampler).
+    pop_cdf: Vec<Vec<f64>>,
+    /// Per item block, its items in the hard pool (mixed sampler).
+    hard_in: Vec<Vec<u32>>,
+    skipped_users: usize,
+}
+
+/// One cell's training pairs as runs of one user each: run r is user `users[r]` with the
+/// (sorted) items `items[starts[r]..starts[r + 1]]`. A user's run is also all of that user's
+/// positives in the cell's item block, so negatives (drawn from that block) are verified
+/// against it without touching the user's full row elsewhere in memory.
+#[derive(Default)]
+struct CellPairs {
+    users: Vec<u32>,
+    starts: Vec<u32>,
+    items: Vec<u32>,
+    /// The run of each pair.
+    runs: Vec<u32>,
+}
+
+impl CellPairs {
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    /// The run holding pair `t`.
+    #[inline(always)]
+    fn run_of(&self, t: usize) -> usize {
+        self.runs[t] as usize
+    }
+}
+
+/// A seeded random map of `n` rows to `blocks` blocks of near-equal size: the rows of each
+/// block, in the map's order.
+fn block_map(seed: u64, stream: u64, epoch: usize, n: usize, blocks: usize) -> Vec<Vec<u32>> {
+    let mut perm: Vec<u32> = (0..n as u32).collect();
+    SplitMix64::derive(seed, stream, epoch as u64).shuffle(&mut perm);
+    (0..blocks)
+        .map(|b| perm[b * n / blocks..(b + 1) * n / blocks].to_vec())
+        .collect()
+}
+
+/// The `n` most popular items (ties to the lower index).
+fn hard_pool(counts: &[u32], n: usize) -> Vec<u32> {
+    let mut ids: Vec<u32> = (0..counts.len() as u32).collect();
+    ids.sort_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
+    ids.truncate(n);
+    ids
+}
+
+impl Plan {
+    fn build(p: &BprParams, train: &Csr, epoch: usize) -> Plan {
+        let b = p.blocks;
+        let users = block_map(p.seed, STREAM_USER_MAP, epoch, train.n_rows, b);
+        let items_in = block_map(p.seed, STREAM_ITEM_MAP, epoch, train.n_cols, b);
+        let mut block_of = vec![0u32; train.n_cols];
+        for (bi, items) in items_in.iter().enumerate() {
+            for &i in items {
+                block_of[i as usize] = bi as u32;
+            }
+        }
+        let n_items = train.n_cols;
+        let full = |u: u32| n_items > 0 && train.row_len(u as usize) >= n_items;
+        let per_block: Vec<Vec<CellPairs>> = users
+            .par_iter()
+            .map(|us| {
+                let mut cells: Vec<CellPairs> = (0..b).map(|_| CellPairs::default()).collect();
+                for &u in us {
+                    if full(u) {
+                        continue;
+                    }
+                    for &i in train.row(u as usize).0 {
+                        let c = &mut cells[block_of[i as usize] as usize];
+                        if c.users.last() != Some(&u) {
+                            c.users.push(u);
+                            c.starts.push(c.items.len() as u32);
+                        }
+                        c.items.push(i);
+                        c.runs.push(c.users.len() as u32 - 1);
+                    }
+                }
+                for c in &mut cells {
+                    c.starts.push(c.items.len() as u32);
+                }
+                cells
+            })
+            .collect();
+        let skipped_users = (0..train.n_rows as u32).filter(|&u| full(u)).count();
+        let cells: Vec<CellPairs> = per_block.into_iter().flatten().collect();
+        let used: u64 = cells.iter().map(|c| c.len() as u64).sum();
+        let total = match p.samples_per_epoch {
+            0 => used,
+            n => n as u64,
+        };
+        let mut samples = Vec::with_capacity(cells.len());
+        let mut cum = 0u64;
+        for c in &cells {
+            let start = (total as u128 * cum as u128 / used.max(1) as u128) as u64;
+            cum += c.len() as u64;
+            let end = (total as u128 * cum as u128 / used.max(1) as u128) as u64;
+            samples.push(end - start);
+        }
+        let counts = if matches!(p.sampler, Sampler::Popularity | Sampler::Mixed) {
+            train.col_counts()
+        } else {
+            Vec::new()
+        };
+        let pop_cdf = if p.sampler == Sampler::Popularity {
+            items_in
+                .iter()
+                .map(|items| {
+                    let mut acc = 0f64;
+                    items
+                        .iter()
+                        .map(|&i| {
+                            acc += (counts[i as usize] as f64).powf(p.popularity_beta as f64);
+                            acc
+                        })
+                        .collect()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let hard_in = if p.sampler == Sampler::Mixed {
+            let mut hard_in = vec![Vec::new(); b];
+            for i in hard_pool(&counts, p.hard_top_n) {
+                hard_in[block_of[i as usize] as usize].push(i);
+            }
+            hard_in
+        } else {
+            Vec::new()
+        };
+        Plan {
+            cells,
+            samples,
+            items_in,
+            pop_cdf,
+            hard_in,
+            skipped_users,
+        }
+    }
+}
+
+/// A raw pointer that may cross threads: the schedule guarantees the rows each cell
+/// touches are disjoint from every other cell's in the same sub-epoch.
+#[derive(Clone, Copy)]
+struct SyncPtr<T>(*mut T);
+unsafe impl<T> Send for SyncPtr<T> {}
+unsafe impl<T> Sync for SyncPtr<T> {}
+
+impl<T> SyncPtr<T> {
+    /// SAFETY: the caller holds the only access to `[at, at + len)` for the returned
+    /// lifetime, and the range is inside the allocation.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slice<'a>(&self, at: usize, len: usize) -> &'a mut [T] {
+        std::slice::from_raw_parts_mut(self.0.add(at), len)
+    }
+}
+
+const PREFETCH_AHEAD: u64 = 3;
+
+/// Ask for the cache lines of the row at `at` (a hint; never faults).
+#[inline(always)]
+fn prefetch_row(table: &SyncPtr<f32>, at: usize, d: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = table.0.wrapping_add(at) as *const i8;
+        let mut o = 0;
+        while o < d * 4 {
+            // SAFETY: a prefetch is a hint: it reads nothing and cannot fault.
+            unsafe { _mm_prefetch(p.wrapping_add(o), _MM_HINT_T0) };
+            o += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (table, at, d);
+}
+
+struct Tables {
+    users: SyncPtr<f32>,
+    items: SyncPtr<f32>,
+    adam: Option<[SyncPtr<f32>; 4]>,
+    adam_t: Option<[SyncPtr<u32>; 2]>,
+}
+
+#[derive(Default)]
+struct CellStats {
+    samples: u64,
+    loss: f64,
+    right: u64,
+    neg: NegativeCounts,
+}
+
+/// Draw an unseen item of `items` (uniform), or None after MAX_TRIES hits on `row`.
+#[inline(always)]
+fn draw_uniform(
+    g: &mut SplitMix64,
+    items: &[u32],
+    row: &[u32],
+    neg: &mut NegativeCounts,
+) -> Option<u32> {
+    for _ in 0..MAX_TRIES {
+        let j = items[g.below(items.len() as u64) as usize];
+        if row.binary_search(&j).is_err() {
+            return Some(j);
+        }
+        neg.rejected += 1;
+    }
+    None
+}
+
+struct Cell<'a> {
+    p: &'a BprParams,
+    plan: &'a Plan,
+    t: &'a Tables,
+    lr: f32,
+}
+
+impl Cell<'_> {
+    #[inline(always)]
+    fn negative(
+        &self,
+        g: &mut SplitMix64,
+        ib: usize,
+        u: &[f32],
+        row: &[u32],
+        neg: &mut NegativeCounts,
+    ) -> Option<u32> {
+        let items = &self.plan.items_in[ib];
+        match self.p.sampler {
+            Sampler::Uniform => {
+                let j = draw_uniform(g, items, row, neg)?;
+                neg.uniform += 1;
+                Some(j)
+            }
+            Sampler::Popularity => {
+                let cdf = &self.plan.pop_cdf[ib];
+                let total = *cdf.last()?;
+                for _ in 0..MAX_TRIES {
+                    let j = if total > 0.0 {
+                        let r = next_f64(g) * total;
+                        items[cdf.partition_point(|&c| c <= r).min(items.len() - 1)]
+                    } else {
+                        items[g.below(items.len() as u64) as usize]
+                    };
+                    if row.binary_search(&j).is_err() {
+                        neg.popularity += 1;
+                        return Some(j);
+                    }
+                    neg.rejected += 1;
+                }
+                None
+            }
+            Sampler::Dns => {
+                let d = self.p.width();
+                let mut best: Option<(u32, f32)> = None;
+                for _ in 0..self.p.dns_candidates {
+                    let Some(j) = draw_uniform(g, items, row, neg) else {
+                        continue;
+                    };
+                    neg.dns_candidates += 1;
+                    // SAFETY: item j is in this cell's item block (read only here).
+                    let vj = unsafe { self.t.items.slice(j as usize * d, d) };
+                    let s = crate::linalg::dot(u, vj);
+                    if best.is_none_or(|(_, b)| s > b) {
+                        best = Some((j, s));
+                    }
+                }
+                best.map(|(j, _)| j)
+            }
+            Sampler::Mixed => {
+                let hard = &self.plan.hard_in[ib];
+                if g.next_f32() < self.p.hard_fraction {
+                    if !hard.is_empty() {
+                        for _ in 0..MAX_TRIES.min(2 * hard.len()) {
+                            let j = hard[g.below(hard.len() as u64) as usize];
+                            if row.binary_search(&j).is_err() {
+                                neg.hard += 1;
+                                return Some(j);
+                            }
+                            neg.rejected += 1;
+                        }
+                    }
+                    neg.hard_fallback += 1;
+                }
+                let j = draw_uniform(g, items, row, neg)?;
+                neg.uniform += 1;
+                Some(j)
+            }
+        }
+    }
+
+    fn run(&self, cell: usize, ib: usize, g: SplitMix64) -> CellStats {
+        #[cfg(target_arch = "x86_64")]
+        if crate::linalg::simd::Isa::detect() == crate::linalg::simd::Isa::Avx2Fma {
+            // SAFETY: the CPU has AVX2 and FMA (detected).
+            return unsafe { self.run_avx2(cell, ib, g) };
+        }
+        self.run_portable(cell, ib, g)
+    }
+
+    /// The same code compiled for AVX2: wider vectors, the same operations in the same
+    /// order (Rust never fuses a multiply and an add on its own), so the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_avx2(&self, cell: usize, ib: usize, g: SplitMix64) -> CellStats {
+        self.run_portable(cell, ib, g)
+    }
+
+    #[inline(always)]
+    fn run_portable(&self, cell: usize, ib: usize, mut g: SplitMix64) -> CellStats {
+        let mut st = CellStats::default();
+        let pairs = &self.plan.cells[cell];
+        let n = self.plan.samples[cell];
+        if pairs.is_empty() || n == 0 {
+            return st;
+        }
+        let (k, d) = (self.p.factors, self.p.width());
+        // Users in a random order, each user's pairs in a random order and together, so the
+        // user's row is reused from L1 by consecutive samples (a cell holds few samples per
+        // user: shuffling all pairs made nearly every sample fetch a cold user row).
+        let mut runs: Vec<u32> = (0..pairs.users.len() as u32).collect();
+        g.shuffle(&mut runs);
+        let mut order: Vec<u32> = Vec::with_capacity(pairs.len());
+        for &r in &runs {
+            let at = order.len();
+            order.extend(pairs.starts[r as usize]..pairs.starts[r as usize + 1]);
+            g.shuffle(&mut order[at..]);
+        }
+        let hyper = AdamHyper {
+            lr: self.lr,
+            beta1: self.p.beta1,
+            beta2: self.p.beta2,
+            weight_decay: self.p.weight_decay,
+        };
+        let reg = self.p.regularization;
+        let len = pairs.len() as u64;
+        for s in 0..n {
+            // The rows of the third sample ahead, on their way to cache while this one runs:
+            // a cell holds only a few samples per user and item, so most rows come in cold
+            // (1 thread: ML-20M shape 5.4 -> 7-8.5, Last.fm shape 2.7 -> 3.4 M samples/s).
+            let ahead = order[((s + PREFETCH_AHEAD) % len) as usize] as usize;
+            prefetch_row(
+                &self.t.users,
+                pairs.users[pairs.run_of(ahead)] as usize * d,
+                d,
+            );
+            prefetch_row(&self.t.items, pairs.items[ahead] as usize * d, d);
+            let t = order[(s % len) as usize] as usize;
+            let r = pairs.run_of(t);
+            let row = &pairs.items[pairs.starts[r] as usize..pairs.starts[r + 1] as usize];
+            let (u, i) = (pairs.users[r] as usize, pairs.items[t] as usize);
+            // SAFETY: user u is in this cell's user block, items i and j in its item block;
+            // no other cell of the sub-epoch touches those rows, and i != j (j is unseen).
+            let uf = unsafe { self.t.users.slice(u * d, d) };
+            let Some(j) = self.negative(&mut g, ib, uf, row, &mut st.neg) else {
+                st.neg.skipped_samples += 1;
+                continue;
+            };
+            let j = j as usize;
+            let (vi, vj) = unsafe { (self.t.items.slice(i * d, d), self.t.items.slice(j * d, d)) };
+            let (x, z) = match (&self.t.adam, &self.t.adam_t) {
+                (Some([um, uv, im, iv]), Some([ut, it])) => unsafe {
+                    adamw_step(
+                        Rows {
+                            p: uf,
+                            m: um.slice(u * d, d),
+                            v: uv.slice(u * d, d),
+                            t: &mut ut.slice(u, 1)[0],
+                        },
+                        Rows {
+                            p: vi,
+                            m: im.slice(i * d, d),
+                            v: iv.slice(i * d, d),
+                            t: &mut it.slice(i, 1)[0],
+                        },
+                        Rows {
+                            p: vj,
+                            m: im.slice(j * d, d),
+                            v: iv.slice(j * d, d),
+                            t: &mut it.slice(j, 1)[0],
+                        },
+                        k,
+                        reg,
+                        &hyper,
+                    )
+                },
+                _ => sgd_step(uf, vi, vj, k, self.lr, reg),
+            };
+            st.samples += 1;
+            st.loss += neg_log_sigmoid(x, z) as f64;
+            st.right += u64::from(x > 0.0);
+        }
+        st
+    }
+}
+
+impl BprModel {
+    /// A model with seeded initial factors (uniform in ±0.5 / factors; item biases 0).
+    pub fn new(
+        params: impl IntoChecked<BprParams>,
+        n_users: usize,
+        n_items: usize,
+    ) -> Result<Self> {
+        let params = params.into_checked()?;
+        let p = pool(params.threads)?;
+        let (user_factors, item_factors) = p.install(|| {
+            (
+                init_factors(&params, STREAM_USERS, n_users, 1.0),
+                init_factors(&params, STREAM_ITEMS, n_items, 0.0),
+            )
+        });
+        Ok(BprModel {
+            params,
+            n_users,
+            n_items,
+            user_factors,
+            item_factors,
+            epochs_done: 0,
+            curve: Vec::new(),
+            adam: None,
+            best: None,
+            bad_evals: 0,
+            stopped: false,
+        })
+    }
+
+    /// A fitted model from saved factor rows (`width` columns each).
+    pub fn from_factors(
+        params: impl IntoChecked<BprParams>,
+        user_factors: Vec<f32>,
+        item_factors: Vec<f32>,
+    ) -> Result<Self> {
+        let params = params.into_checked()?;
+        let d = params.width();
+        if user_factors.len() % d != 0 || item_factors.len() % d != 0 {
+            return Err(Error::param(
+                "factors",
+                format!(
+                    "factor arrays ({} and {} values) are not multiples of the row width {d}",
+                    user_factors.len(),
+                    item_factors.len()
+                ),
+            ));
+        }
+        if user_factors
+            .iter()
+            .chain(&item_factors)
+            .any(|v| !v.is_finite())
+        {
+            return Err(Error::param(
+                "factors",
+                "factor arrays contain NaN or infinite values",
+            ));
+        }
+        Ok(BprModel {
+            n_users: user_factors.len() / d,
+            n_items: item_factors.len() / d,
+            params,
+            user_factors: user_factors.into(),
+            item_factors: item_factors.into(),
+            epochs_done: 0,
+            curve: Vec::new(),
+            adam: None,
+            best: None,
+            bad_evals: 0,
+            stopped: false,
+        })
+    }
+
+    /// Columns per factor row (factors, + 1 with the item bias).
+    pub fn width(&self) -> usize {
+        self.params.width()
+    }
+
+    /// The epoch whose factors `finish` keeps (None without validation).
+    pub fn best_epoch(&self) -> Option<usize> {
+        self.best.as_ref().map(|b| b.epoch)
+    }
+
+    /// Shapes and the patience/validation rule, before any work.
+    pub fn check_inputs(&self, train: &Csr, valid: Option<&Csr>) -> Result<()> {
+        if train.n_rows != self.n_users || train.n_cols != self.n_items {
+            return Err(Error::param(
+                "interactions",
+                format!(
+                    "matrix is {} x {} but the model is {} users x {} items",
+                    train.n_rows, train.n_cols, self.n_users, self.n_items
+                ),
+            ));
+        }
+        match valid {
+            Some(v) if v.n_rows != self.n_users || v.n_cols != self.n_items => Err(Error::param(
+                "valid",
+                format!(
+                    "validation matrix is {} x {} but training is {} x {}",
+                    v.n_rows, v.n_cols, self.n_users, self.n_items
+                ),
+            )),
+            None if self.params.patience > 0 => Err(Error::param(
+                "patience",
+                format!(
+                    "is {} but no validation matrix was given (pass valid, or patience 0)",
+                    self.params.patience
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// One epoch; with `valid`, evaluated every eval_every epochs (and at the last one),
+    /// keeping the best epoch's factors for `finish`.
+    pub fn epoch(&mut self, train: &Csr, valid: Option<&Csr>) -> Result<EpochReport> {
+        self.check_inputs(train, valid)?;
+        let start = Instant::now();
+        let params = self.params.clone();
+        let p: &BprParams = &params;
+        let e = self.epochs_done;
+        let lr = p.lr_at(e);
+        if p.optimizer == Optimizer::AdamW && self.adam.is_none() {
+            self.adam = Some(Adam {
+                user_m: vec![0.0; self.user_factors.len()],
+                user_v: vec![0.0; self.user_factors.len()],
+                item_m: vec![0.0; self.item_factors.len()],
+                item_v: vec![0.0; self.item_factors.len()],
+                user_t: vec![0; self.n_users],
+                item_t: vec![0; self.n_items],
+            });
+        }
+        let threads = pool(p.threads)?;
+        let b = p.blocks;
+        let (stats, skipped_users) = threads.install(|| {
+            let plan = Plan::build(p, train, e);
+            let tables = Tables {
+                users: SyncPtr(self.user_factors.as_mut_ptr()),
+                items: SyncPtr(self.item_factors.as_mut_ptr()),
+                adam: self.adam.as_mut().map(|a| {
+                    [
+                        SyncPtr(a.user_m.as_mut_ptr()),
+                        SyncPtr(a.user_v.as_mut_ptr()),
+                        SyncPtr(a.item_m.as_mut_ptr()),
+                        SyncPtr(a.item_v.as_mut_ptr()),
+                    ]
+                }),
+                adam_t: self.adam.as_mut().map(|a| {
+                    [
+                        SyncPtr(a.user_t.as_mut_ptr()),
+                        SyncPtr(a.item_t.as_mut_ptr()),
+                    ]
+                }),
+            };
+            let cell = Cell {
+                p,
+                plan: &plan,
+                t: &tables,
+                lr,
+            };
+            let epoch_seed = SplitMix64::derive(p.seed, STREAM_CELLS, e as u64).next_u64();
+            let mut all = Vec::with_capacity(b * b);
+            for s in 0..b {
+                // The B cells of a sub-epoch share no user and no item row.
+                let sub: Vec<CellStats> = (0..b)
+                    .into_par_iter()
+                    .with_max_len(1)
+                    .map(|ub| {
+                        let ib = (ub + s) % b;
+                        let g = SplitMix64::derive(epoch_seed, s as u64, ub as u64);
+                        cell.run(ub * b + ib, ib, g)
+                    })
+                    .collect();
+                all.extend(sub);
+            }
+            (all, plan.skipped_users)
+        });
+        let mut negatives = NegativeCounts::default();
+        let (mut samples, mut loss, mut right) = (0u64, 0f64, 0u64);
+        for c in &stats {
+            negatives.add(&c.neg);
+            samples += c.samples;
+            loss += c.loss;
+            right += c.right;
+        }
+        if self
+            .user_factors
+            .iter()
+            .chain(self.item_factors.iter())
+            .any(|v| !v.is_finite())
+        {
+            return Err(Error::Numeric(format!(
+                "factors became NaN or infinite in epoch {}; lower learning_rate (now {})",
+                e + 1,
+                p.learning_rate
+            )));
+        }
+        self.epochs_done += 1;
+        let done = self.epochs_done;
+        let mut metric = None;
+        if let Some(v) = valid {
+            if done % p.eval_every == 0 || done >= p.epochs {
+                let m = threads.install(|| self.validation_ndcg(train, v))?;
+                metric = Some(m);
+                if self.best.as_ref().is_none_or(|b| m > b.metric) {
+                    self.best = Some(Best {
+                        epoch: done,
+                        metric: m,
+                        factors: Some((self.user_factors.clone(), self.item_factors.clone())),
+                    });
+                    self.bad_evals = 0;
+                } else {
+                    self.bad_evals += 1;
+                    if p.patience > 0 && self.bad_evals >= p.patience {
+                        self.stopped = true;
+                    }
+                }
+            }
+        }
+        let report = EpochReport {
+            epoch: done,
+            seconds: start.elapsed().as_secs_f64(),
+            learning_rate: lr,
+            samples,
+            loss: loss / samples.max(1) as f64,
+            auc: right as f64 / samples.max(1) as f64,
+            valid: metric,
+            best_epoch: self.best_epoch(),
+            stop: self.stopped || done >= p.epochs,
+            negatives,
+            skipped_users,
+        };
+        self.curve.push(report.clone());
+        Ok(report)
+    }
+
+    fn validation_ndcg(&self, train: &Csr, valid: &Csr) -> Result<f64> {
+        let k = self.params.k;
+        let r = crate::metrics::evaluate(self as &dyn Recommender, train, &[train], valid, &[k])?;
+        let name = format!("ndcg@{k}");
+        Ok(r.metrics
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0.0, |(_, v)| *v))
+    }
+
+    /// End of a fit: with validation, put back the best evaluated epoch's factors.
+    /// Epochs run after `finish` continue from the kept factors (AdamW's moments restart);
+    /// a later `finish` puts back a better epoch only if one was found since.
+    pub fn finish(&mut self) {
+        if let Some((users, items)) = self.best.as_mut().and_then(|b| b.factors.take()) {
+            self.user_factors = users;
+            self.item_factors = items;
+        }
+        self.adam = None;
+    }
+
+    /// Fit from scratch: epochs until the last one or until patience runs out, then the
+    /// best epoch's factors when validating. `on_epoch` returns false to cancel.
+    pub fn fit(
+        params: impl IntoChecked<BprParams>,
+        train: &Csr,
+        valid: Option<&Csr>,
+        mut on_epoch: impl FnMut(&EpochReport) -> bool,
+    ) -> Result<Self> {
+        let mut m = BprModel::new(params, train.n_rows, train.n_cols)?;
+        m.check_inputs(train, valid)?;
+        loop {
+            let r = m.epoch(train, valid)?;
+            if !on_epoch(&r) {
+                return Err(Error::Cancelled);
+            }
+            if r.stop {
+                break;
+            }
+        }
+        m.finish();
+        Ok(m)
+    }
+
+    /// The factor row of a user not in training, from the items they interacted with
+    /// (checked ids; values weight each item's steps, repeats summed): item factors fixed,
+    /// the user row starts at zero (bias column 1.0) and takes `epochs` passes over the
+    /// items, each step against one uniform unseen negative from the whole catalogue, with
+    /// the model's optimizer, schedule and regularization, and a generator seeded by the
+    /// model's seed: the same items always give the same row. Someone who has every item
+    /// (or none) gets the zero row.
+    pub fn fold_in_user(&self, items: &[u32], values: &[f32]) -> Result<Vec<f32>> {
+        crate::topk::check_items(items, values, self.n_items)?;
+        let p: &BprParams = &self.params;
+        let (k, d) = (p.factors, p.width());
+        let mut x = vec![0f32; d];
+        if p.item_bias {
+            x[k] = 1.0;
+        }
+        let mut pairs: Vec<(u32, f32)> =
+            items.iter().copied().zip(values.iter().copied()).collect();
+        pairs.sort_by_key(|&(i, _)| i);
+        let mut seen: Vec<u32> = Vec::with_capacity(pairs.len());
+        let mut weight: Vec<f32> = Vec::with_capacity(pairs.len());
+        for (i, v) in pairs {
+            if seen.last() == Some(&i) {
+                *weight.last_mut().unwrap() += v;
+            } else {
+                seen.push(i);
+                weight.push(v);
+            }
+        }
+        if seen.is_empty() || seen.len() >= self.n_items {
+            return Ok(x);
+        }
+        let all: Vec<u32> = (0..self.n_items as u32).collect();
+        let mut g = SplitMix64::derive(p.seed, STREAM_FOLD_IN, 0);
+        let mut neg = NegativeCounts::default();
+        let (mut m, mut v, mut t) = (vec![0f32; d], vec![0f32; d], 0u32);
+        let mut grad = vec![0f32; k];
+        for e in 0..p.epochs {
+            let lr = p.lr_at(e);
+            for (&i, &w) in seen.iter().zip(&weight) {
+                if w == 0.0 {
+                    continue;
+                }
+                let Some(j) = draw_uniform(&mut g, &all, &seen, &mut neg) else {
+                    continue;
+                };
+                let vi = &self.item_factors[i as usize * d..i as usize * d + d];
+                let vj = &self.item_factors[j as usize * d..j as usize * d + d];
+                let z = w * sigmoid_neg(diff_dot(&x, vi, vj));
+                for f in 0..k {
+                    grad[f] = -z * (vi[f] - vj[f]) + p.regularization * x[f];
+                }
+                match p.optimizer {
+                    Optimizer::Sgd => {
+                        for f in 0..k {
+                            x[f] -= lr * grad[f];
+                        }
+                    }
+                    Optimizer::AdamW => {
+                        let h = AdamHyper {
+                            lr,
+                            beta1: p.beta1,
+                            beta2: p.beta2,
+                            weight_decay: p.weight_decay,
+                        };
+                        let c = corrections(&h, &mut t);
+                        for f in 0..k {
+                            adam_apply(&mut x[f], &mut m[f], &mut v[f], grad[f], &h, c);
+                        }
+                    }
+                }
+            }
+        }
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Numeric(
+                "the folded-in user vector is not finite; lower learning_rate".into(),
+            ));
+        }
+        Ok(x)
+    }
+}

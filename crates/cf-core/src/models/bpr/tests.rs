@@ -1,0 +1,539 @@
+use super::*;
+use crate::models::factor::FactorModel;
+use crate::models::Model;
+use crate::params::Params;
+
+/// A random user x item matrix: each user gets `per_user` distinct items, skewed toward low
+/// indices so there are popular items.
+fn random_csr(n_users: usize, n_items: usize, per_user: usize, seed: u64) -> Csr {
+    let mut g = SplitMix64::new(seed);
+    let (mut rows, mut cols) = (Vec::new(), Vec::new());
+    for u in 0..n_users {
+        let mut items: Vec<u32> = Vec::new();
+        while items.len() < per_user.min(n_items) {
+            let a = g.below(n_items as u64);
+            let b = g.below(n_items as u64);
+            let i = a.min(b) as u32;
+            if !items.contains(&i) {
+                items.push(i);
+            }
+        }
+        for i in items {
+            rows.push(u as u32);
+            cols.push(i);
+        }
+    }
+    let vals = vec![1.0; rows.len()];
+    Csr::from_coo(n_users, n_items, &rows, &cols, &vals).unwrap()
+}
+
+fn params() -> BprParams {
+    BprParams {
+        factors: 16,
+        epochs: 5,
+        blocks: 8,
+        learning_rate: 0.05,
+        ..BprParams::default()
+    }
+}
+
+#[test]
+fn sgd_step_matches_a_hand_computation() {
+    let mut u = [0.1f32, -0.2, 1.0];
+    let mut vi = [0.3f32, 0.4, 0.05];
+    let mut vj = [-0.1f32, 0.2, -0.02];
+    let (lr, reg) = (0.1f32, 0.01f32);
+    // By hand: x = 0.1 (0.3 + 0.1) - 0.2 (0.4 - 0.2) + 1 (0.05 + 0.02) = 0.04 - 0.04 + 0.07.
+    let x = 0.07f64;
+    let z = 1.0 / (1.0 + x.exp());
+    let (lr64, reg64) = (0.1f64, 0.01f64);
+    let eu = [
+        0.1 + lr64 * (z * 0.4 - reg64 * 0.1),
+        -0.2 + lr64 * (z * 0.2 + reg64 * 0.2),
+    ];
+    let ei = [
+        0.3 + lr64 * (z * 0.1 - reg64 * 0.3),
+        0.4 + lr64 * (z * -0.2 - reg64 * 0.4),
+        0.05 + lr64 * (z - reg64 * 0.05),
+    ];
+    let ej = [
+        -0.1 + lr64 * (-z * 0.1 + reg64 * 0.1),
+        0.2 + lr64 * (z * 0.2 - reg64 * 0.2),
+        -0.02 + lr64 * (-z + reg64 * 0.02),
+    ];
+    let (got_x, _) = sgd_step(&mut u, &mut vi, &mut vj, 2, lr, reg);
+    assert!((got_x as f64 - x).abs() < 1e-6);
+    for f in 0..2 {
+        assert!((u[f] as f64 - eu[f]).abs() < 1e-6, "u[{f}]");
+    }
+    assert_eq!(u[2], 1.0, "the user's bias column stays 1");
+    for f in 0..3 {
+        assert!((vi[f] as f64 - ei[f]).abs() < 1e-6, "vi[{f}]");
+        assert!((vj[f] as f64 - ej[f]).abs() < 1e-6, "vj[{f}]");
+    }
+}
+
+#[test]
+fn one_sample_epoch_is_one_hand_step() {
+    // One user with item 0 of two: the only triple is (0, 0, 1).
+    let train = Csr::from_coo(1, 2, &[0], &[0], &[1.0]).unwrap();
+    let p = BprParams {
+        factors: 2,
+        blocks: 1,
+        epochs: 1,
+        learning_rate: 0.5,
+        regularization: 0.1,
+        sampler: Sampler::Uniform,
+        ..BprParams::default()
+    };
+    let mut m = BprModel::new(p.clone(), 1, 2).unwrap();
+    let u0: Vec<f64> = m.user_factors.iter().map(|&v| v as f64).collect();
+    let y0: Vec<f64> = m.item_factors.iter().map(|&v| v as f64).collect();
+    assert_eq!(u0[2], 1.0);
+    assert_eq!((y0[2], y0[5]), (0.0, 0.0));
+    assert!(
+        u0[..2].iter().chain(&y0[..2]).all(|v| v.abs() <= 0.25),
+        "init in ±0.5/factors"
+    );
+    let r = m.epoch(&train, None).unwrap();
+    assert_eq!(r.samples, 1);
+    assert_eq!(r.negatives.uniform, 1);
+    let x: f64 = (0..3).map(|f| u0[f] * (y0[f] - y0[3 + f])).sum();
+    let z = 1.0 / (1.0 + x.exp());
+    let (lr, reg) = (0.5, 0.1f64);
+    for f in 0..2 {
+        let (uf, a, b) = (u0[f], y0[f], y0[3 + f]);
+        assert!((m.user_factors[f] as f64 - (uf + lr * (z * (a - b) - reg * uf))).abs() < 1e-6);
+        assert!((m.item_factors[f] as f64 - (a + lr * (z * uf - reg * a))).abs() < 1e-6);
+        assert!((m.item_factors[3 + f] as f64 - (b + lr * (-z * uf - reg * b))).abs() < 1e-6);
+    }
+    assert!((m.item_factors[2] as f64 - lr * z).abs() < 1e-6);
+    assert!((m.item_factors[5] as f64 + lr * z).abs() < 1e-6);
+    assert!((r.loss - (1.0 + (-x).exp()).ln()).abs() < 1e-5);
+}
+
+fn fit_with(p: BprParams, train: &Csr, valid: Option<&Csr>) -> BprModel {
+    BprModel::fit(p, train, valid, |_| true).unwrap()
+}
+
+#[test]
+fn factors_are_bitwise_identical_on_1_2_and_16_threads() {
+    let train = random_csr(300, 200, 12, 7);
+    let variants = [
+        params(),
+        BprParams {
+            sampler: Sampler::Uniform,
+            ..params()
+        },
+        BprParams {
+            sampler: Sampler::Popularity,
+            ..params()
+        },
+        BprParams {
+            sampler: Sampler::Dns,
+            ..params()
+        },
+        BprParams {
+            sampler: Sampler::Mixed,
+            hard_top_n: 30,
+            ..params()
+        },
+        BprParams {
+            optimizer: Optimizer::AdamW,
+            learning_rate: 0.01,
+            weight_decay: 0.01,
+            ..params()
+        },
+        BprParams {
+            item_bias: false,
+            lr_schedule: Schedule::Cosine,
+            samples_per_epoch: 777,
+            ..params()
+        },
+    ];
+    for p in variants {
+        let fits: Vec<BprModel> = [1, 2, 16]
+            .iter()
+            .map(|&t| {
+                fit_with(
+                    BprParams {
+                        threads: t,
+                        ..p.clone()
+                    },
+                    &train,
+                    None,
+                )
+            })
+            .collect();
+        for m in &fits[1..] {
+            assert!(
+                m.user_factors
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .eq(fits[0].user_factors.iter().map(|v| v.to_bits())),
+                "user factors differ across threads for {p:?}"
+            );
+            assert!(
+                m.item_factors
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .eq(fits[0].item_factors.iter().map(|v| v.to_bits())),
+                "item factors differ across threads for {p:?}"
+            );
+            assert_eq!(
+                m.curve,
+                fits[0]
+                    .curve
+                    .iter()
+                    .map(|r| EpochReport {
+                        seconds: m.curve[r.epoch - 1].seconds,
+                        ..r.clone()
+                    })
+                    .collect::<Vec<_>>()
+            );
+        }
+        // The seed matters.
+        let other = fit_with(
+            BprParams {
+                seed: 43,
+                ..p.clone()
+            },
+            &train,
+            None,
+        );
+        assert_ne!(other.user_factors.to_vec(), fits[0].user_factors.to_vec());
+    }
+}
+
+#[test]
+fn no_sampler_returns_a_positive() {
+    let train = random_csr(120, 60, 25, 3);
+    for sampler in [
+        Sampler::Uniform,
+        Sampler::Popularity,
+        Sampler::Dns,
+        Sampler::Mixed,
+    ] {
+        let p = BprParams {
+            sampler,
+            blocks: 4,
+            hard_top_n: 10,
+            hard_fraction: 0.5,
+            ..params()
+        };
+        let mut m = BprModel::new(p.clone(), 120, 60).unwrap();
+        let plan = Plan::build(&p, &train, 0);
+        let d = p.width();
+        let tables = Tables {
+            users: SyncPtr(m.user_factors.as_mut_ptr()),
+            items: SyncPtr(m.item_factors.as_mut_ptr()),
+            adam: None,
+            adam_t: None,
+        };
+        let cell = Cell {
+            p: &p,
+            plan: &plan,
+            t: &tables,
+            lr: 0.1,
+        };
+        let mut g = SplitMix64::new(1);
+        let mut neg = NegativeCounts::default();
+        let mut drawn = 0;
+        for u in 0..120usize {
+            let row = train.row(u).0;
+            let uf = m.user_factors[u * d..u * d + d].to_vec();
+            for ib in 0..4 {
+                for _ in 0..20 {
+                    if let Some(j) = cell.negative(&mut g, ib, &uf, row, &mut neg) {
+                        assert!(
+                            row.binary_search(&j).is_err(),
+                            "{sampler:?} drew positive {j} for user {u}"
+                        );
+                        assert!(
+                            plan.items_in[ib].contains(&j),
+                            "negative outside the cell's block"
+                        );
+                        drawn += 1;
+                    }
+                }
+            }
+        }
+        assert!(drawn > 5000, "{sampler:?}: only {drawn} negatives");
+        assert!(
+            neg.rejected > 0,
+            "{sampler:?}: a 40 % dense matrix must reject some draws"
+        );
+        match sampler {
+            Sampler::Mixed => assert!(neg.hard > 0 && neg.uniform > 0),
+            Sampler::Dns => assert!(neg.dns_candidates > 0),
+            Sampler::Popularity => assert!(neg.popularity > 0),
+            Sampler::Uniform => assert!(neg.uniform > 0),
+        }
+    }
+}
+
+#[test]
+fn users_with_every_item_are_skipped_and_counted() {
+    // User 0 has all 5 items; user 1 has two; user 2 none.
+    let rows = [0u32, 0, 0, 0, 0, 1, 1];
+    let cols = [0u32, 1, 2, 3, 4, 1, 3];
+    let train = Csr::from_coo(3, 5, &rows, &cols, &[1.0; 7]).unwrap();
+    let p = BprParams {
+        factors: 4,
+        blocks: 2,
+        epochs: 3,
+        ..BprParams::default()
+    };
+    let m = fit_with(p.clone(), &train, None);
+    for r in &m.curve {
+        assert_eq!(r.skipped_users, 1);
+        assert_eq!(r.samples + r.negatives.skipped_samples, 2);
+    }
+    // Everyone has everything: no sample at all, and no endless loop.
+    let full = Csr::from_coo(2, 2, &[0, 0, 1, 1], &[0, 1, 0, 1], &[1.0; 4]).unwrap();
+    let m = fit_with(p, &full, None);
+    assert_eq!(m.curve[0].skipped_users, 2);
+    assert_eq!(m.curve[0].samples, 0);
+}
+
+/// Two clusters of users, each with its own items; each user's validation item is one of
+/// its cluster's items held out of its training row.
+fn clustered(nu: usize, ni: usize, per_user: usize, seed: u64) -> (Csr, Csr) {
+    let mut g = SplitMix64::new(seed);
+    let (mut tr, mut tc, mut vr, mut vc) = (vec![], vec![], vec![], vec![]);
+    let half = ni as u64 / 2;
+    for u in 0..nu as u32 {
+        let base = if (u as usize) < nu / 2 { 0 } else { half };
+        let mut items = vec![];
+        while items.len() < per_user + 1 {
+            let i = (base + g.below(half)) as u32;
+            if !items.contains(&i) {
+                items.push(i);
+            }
+        }
+        vr.push(u);
+        vc.push(items.pop().unwrap());
+        for i in items {
+            tr.push(u);
+            tc.push(i);
+        }
+    }
+    let train = Csr::from_coo(nu, ni, &tr, &tc, &vec![1.0; tr.len()]).unwrap();
+    let valid = Csr::from_coo(nu, ni, &vr, &vc, &vec![1.0; vr.len()]).unwrap();
+    (train, valid)
+}
+
+#[test]
+fn early_stopping_restores_the_best_epoch() {
+    // Validation improves while the warm-up learning rate is small, then AdamW steps of a
+    // learning rate of 1 late in the warm-up scramble the factors and it gets worse.
+    let (train, valid) = clustered(80, 60, 6, 11);
+    let p = BprParams {
+        factors: 8,
+        blocks: 4,
+        epochs: 60,
+        optimizer: Optimizer::AdamW,
+        learning_rate: 1.0,
+        lr_schedule: Schedule::Warmup,
+        warmup_epochs: 40,
+        patience: 3,
+        k: 10,
+        regularization: 0.01,
+        sampler: Sampler::Uniform,
+        ..BprParams::default()
+    };
+    let m = fit_with(p.clone(), &train, Some(&valid));
+    let best = m.best_epoch().unwrap();
+    let vals: Vec<f64> = m.curve.iter().map(|r| r.valid.unwrap()).collect();
+    assert!(m.epochs_done < 60, "patience stopped the fit: {vals:?}");
+    assert_eq!(m.epochs_done, best + 3, "{vals:?}");
+    assert!(best > 1, "validation improved first: {vals:?}");
+    assert!(
+        vals[best - 1] > *vals.last().unwrap(),
+        "validation got worse: {vals:?}"
+    );
+    // The kept factors are the best epoch's: the same as a fit that ran exactly that long.
+    let short = fit_with(
+        BprParams {
+            epochs: best,
+            patience: 0,
+            ..p.clone()
+        },
+        &train,
+        None,
+    );
+    assert_eq!(m.user_factors.to_vec(), short.user_factors.to_vec());
+    assert_eq!(m.item_factors.to_vec(), short.item_factors.to_vec());
+    let again = m.validation_ndcg(&train, &valid).unwrap();
+    assert_eq!(again, vals[best - 1]);
+    // Training on after the fit, then finishing again, keeps a whole model.
+    let mut m = m;
+    let n = m.user_factors.len();
+    m.epoch(&train, Some(&valid)).unwrap();
+    m.finish();
+    m.finish();
+    assert_eq!(m.user_factors.len(), n);
+    assert!(m.user_factors.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn bad_inputs_are_coded_errors() {
+    let train = random_csr(20, 10, 3, 1);
+    let p = BprParams {
+        factors: 4,
+        epochs: 2,
+        patience: 2,
+        ..BprParams::default()
+    };
+    let e = BprModel::fit(p.clone(), &train, None, |_| true)
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "ERR_CF_INVALID_ARG");
+    assert!(e.to_string().starts_with("patience:"), "{e}");
+    let other = random_csr(20, 11, 3, 1);
+    let e = BprModel::fit(p, &train, Some(&other), |_| true)
+        .err()
+        .unwrap();
+    assert!(e.to_string().starts_with("valid:"), "{e}");
+    let e = BprModel::fit(
+        BprParams {
+            learning_rate: f32::NAN,
+            ..params()
+        },
+        &train,
+        None,
+        |_| true,
+    )
+    .err()
+    .unwrap();
+    assert!(e.to_string().starts_with("learning_rate:"), "{e}");
+    let e = BprModel::fit(params(), &train, None, |_| false)
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "ERR_CF_CANCELLED");
+}
+
+#[test]
+fn fold_in_is_deterministic_and_ranks_like_training() {
+    let train = random_csr(200, 100, 10, 5);
+    let m = fit_with(
+        BprParams {
+            epochs: 20,
+            ..params()
+        },
+        &train,
+        None,
+    );
+    let items = train.row(3).0.to_vec();
+    let ones = vec![1.0; items.len()];
+    let a = m.fold_in_user(&items, &ones).unwrap();
+    let b = m.fold_in_user(&items, &ones).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.len(), m.width());
+    assert_eq!(a[16], 1.0);
+    // The folded-in vector points the same way as the trained one.
+    let u = &m.user_factors[3 * m.width()..4 * m.width() - 1];
+    let cos = crate::linalg::dot(&a[..16], u)
+        / (crate::linalg::dot(&a[..16], &a[..16]).sqrt() * crate::linalg::dot(u, u).sqrt());
+    assert!(cos > 0.3, "cosine {cos}");
+    // Repeats are summed; empty gives the zero row.
+    let z = m.fold_in_user(&[], &[]).unwrap();
+    assert!(z[..16].iter().all(|&v| v == 0.0));
+    assert!(m.fold_in_user(&[1000], &[1.0]).is_err());
+}
+
+#[test]
+fn saved_arrays_load_back() {
+    let train = random_csr(50, 30, 5, 2);
+    let m = fit_with(params(), &train, None);
+    let arrays = m.arrays();
+    assert_eq!(arrays[1].shape, vec![30, 17]);
+    let raw: Vec<(String, crate::params::Value)> = m
+        .params()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let back = (TYPE.load)(raw.clone(), arrays.clone(), 50, 30).unwrap();
+    let mut s1 = vec![0f32; 30];
+    let mut s2 = vec![0f32; 30];
+    m.score_user(4, &mut s1);
+    back.score_user(4, &mut s2);
+    assert_eq!(s1, s2);
+    assert!((TYPE.load)(raw, arrays, 50, 31).is_err());
+    assert_eq!(FactorModel::factors(&m), 17);
+    assert!(BprParams::from_raw([("hard_fraction", crate::params::Value::Num(2.0))]).is_err());
+}
+
+/// Not a test: samples/s on an ML-20M-shaped power-law matrix (BPR_SPEED_SCALE divides the
+/// shape, BPR_SPEED_THREADS / BPR_SPEED_BLOCKS / BPR_SPEED_SAMPLER pick the run).
+///   cargo test -p cf-core --profile ci speed_on_the_ml20m_shape -- --ignored --nocapture
+#[test]
+#[ignore]
+fn speed_on_the_ml20m_shape() {
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let scale = env("BPR_SPEED_SCALE", 1);
+    let (nu, ni, nnz) = if std::env::var("BPR_SPEED_LASTFM").is_ok() {
+        (358_868 / scale, 292_385 / scale, 19_179_911 / scale)
+    } else {
+        (136_677 / scale, 20_108 / scale, 9_851_985 / scale)
+    };
+    let mut g = SplitMix64::new(1);
+    // P(user) ~ rank^-0.6, P(item) ~ rank^-0.9 by inverse-CDF tables, ids permuted.
+    let cdf = |n: usize, e: f64| {
+        let mut acc = 0.0;
+        let mut c: Vec<f64> = (1..=n)
+            .map(|r| {
+                acc += (r as f64).powf(-e);
+                acc
+            })
+            .collect();
+        c.iter_mut().for_each(|v| *v /= acc);
+        c
+    };
+    let (cu, ci) = (cdf(nu, 0.6), cdf(ni, 0.9));
+    let mut pu: Vec<u32> = (0..nu as u32).collect();
+    let mut pi: Vec<u32> = (0..ni as u32).collect();
+    g.shuffle(&mut pu);
+    g.shuffle(&mut pi);
+    let (mut rows, mut cols) = (Vec::with_capacity(nnz), Vec::with_capacity(nnz));
+    for _ in 0..nnz {
+        let u = cu.partition_point(|&c| c < next_f64(&mut g)).min(nu - 1);
+        let i = ci.partition_point(|&c| c < next_f64(&mut g)).min(ni - 1);
+        rows.push(pu[u]);
+        cols.push(pi[i]);
+    }
+    let vals = vec![1.0; nnz];
+    let train = Csr::from_coo(nu, ni, &rows, &cols, &vals).unwrap();
+    let sampler = match std::env::var("BPR_SPEED_SAMPLER").as_deref() {
+        Ok("dns") => Sampler::Dns,
+        Ok("popularity") => Sampler::Popularity,
+        Ok("mixed") => Sampler::Mixed,
+        _ => Sampler::Uniform,
+    };
+    let p = BprParams {
+        factors: env("BPR_SPEED_FACTORS", 64),
+        item_bias: env("BPR_SPEED_BIAS", 1) == 1,
+        epochs: 3,
+        blocks: env("BPR_SPEED_BLOCKS", 32),
+        threads: env("BPR_SPEED_THREADS", 2),
+        sampler,
+        ..BprParams::default()
+    };
+    let mut m = BprModel::new(p.clone(), nu, ni).unwrap();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let plan = Plan::build(&m.params, &train, 0);
+        let plan_s = t.elapsed().as_secs_f64();
+        drop(plan);
+        let r = m.epoch(&train, None).unwrap();
+        eprintln!(
+            "{} x {}, nnz {}: {:.2} M samples/s ({:.3} s/epoch, plan {:.3} s) blocks {} threads {} {:?}",
+            nu, ni, train.nnz(), r.samples as f64 / r.seconds / 1e6, r.seconds, plan_s, p.blocks, p.threads, p.sampler
+        );
+    }
+}
