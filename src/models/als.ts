@@ -1,8 +1,8 @@
 import { CfError } from '../errors.js';
 import { call, callAsync, checkMatrix, native } from '../native.js';
-import { checkInstanceArg, checkKeys, checkOptionsObject, kindOf } from '../options.js';
+import { checkInstanceArg, checkOptionsObject } from '../options.js';
 import { defaultsOf, type ParamsOf } from './params.js';
-import { Recommender, toIndices, toValues } from './recommender.js';
+import { checkFitOptions, Recommender, toIndices, toValues } from './recommender.js';
 import type { FitOptions, FoldInOptions, Matrix, NativeModel, TopK } from './types.js';
 
 /** ALS options (camelCase); names, bounds and defaults come from the core's spec. */
@@ -15,7 +15,7 @@ export const ALS_DEFAULTS = Object.freeze(defaultsOf('als', { camelCase: true })
 export class ALS extends Recommender {
   /** Fit on a user x item matrix; each iteration runs off the JS thread. */
   static async fit(data: Matrix, params: AlsParams = {}, opts: FitOptions = {}): Promise<ALS> {
-    checkFitOptions(opts, ['signal', 'onProgress']);
+    checkFitOptions(opts, ['signal', 'valid', 'onProgress']);
     const model = ALS.init(data, params);
     const iterations = model.params.iterations as number;
     for (let i = 0; i < iterations; i++) {
@@ -29,7 +29,7 @@ export class ALS extends Recommender {
   }
 
   static fitSync(data: Matrix, params: AlsParams = {}, opts: Pick<FitOptions, 'onProgress'> = {}): ALS {
-    checkFitOptions(opts, ['onProgress']);
+    checkFitOptions(opts, ['valid', 'onProgress']);
     const model = ALS.init(data, params);
     const iterations = model.params.iterations as number;
     for (let i = 0; i < iterations; i++) {
@@ -145,13 +145,3 @@ export class ALS extends Recommender {
   }
 }
 
-/** Fit options are checked like model params: a misspelt onProgress would otherwise never be called. */
-function checkFitOptions(opts: unknown, allowed: readonly string[]): void {
-  checkOptionsObject('options', opts);
-  checkKeys(opts as object | undefined, allowed, 'options');
-  const o = (opts ?? {}) as FitOptions;
-  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
-    throw new CfError('ERR_CF_INVALID_ARG', `onProgress: must be a function (got ${kindOf(o.onProgress)})`);
-  }
-  checkInstanceArg('signal', o.signal, AbortSignal, { optional: true });
-}

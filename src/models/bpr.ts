@@ -1,6 +1,6 @@
 import { call, callAsync, native, type Binding } from '../native.js';
 import { defaultsOf, type ParamsOf } from './params.js';
-import { Recommender, toIndices, toValues } from './recommender.js';
+import { checkFitOptions, Recommender, toIndices, toValues } from './recommender.js';
 import type { FitOptions, FitProgress, Matrix, NativeModel } from './types.js';
 
 /** BPR options (camelCase); names, bounds and defaults come from the core's spec. */
@@ -28,6 +28,7 @@ export class BPR extends Recommender {
 
   /** Fit on a user x item matrix; each epoch runs off the JS thread. */
   static async fit(data: Matrix, params: BprParams = {}, opts: BprFitOptions = {}): Promise<BPR> {
+    checkFitOptions(opts, ['signal', 'valid', 'onProgress']);
     const model = BPR.init(data, params);
     const epochs = model.params.epochs as number;
     const valid = opts.valid ?? null;
@@ -44,6 +45,7 @@ export class BPR extends Recommender {
   }
 
   static fitSync(data: Matrix, params: BprParams = {}, opts: Omit<BprFitOptions, 'signal'> = {}): BPR {
+    checkFitOptions(opts, ['valid', 'onProgress']);
     const model = BPR.init(data, params);
     const epochs = model.params.epochs as number;
     const valid = opts.valid ?? null;

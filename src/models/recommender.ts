@@ -3,9 +3,9 @@
 // class adds only what its type alone does.
 import { CfError } from '../errors.js';
 import { call, callAsync, checkMatrix } from '../native.js';
-import { checkInstanceArg, checkNumberArg, checkOptionsObject, kindOf } from '../options.js';
+import { checkInstanceArg, checkKeys, checkNumberArg, checkOptionsObject, kindOf } from '../options.js';
 import type { ResolvedParams } from './params.js';
-import type { EvalResult, EvaluateOptions, FoldInOptions, Matrix, NativeModel, RecommendOptions, TopK } from './types.js';
+import type { EvalResult, EvaluateOptions, FitOptions, FoldInOptions, Matrix, NativeModel, RecommendOptions, TopK } from './types.js';
 
 export class Recommender {
   constructor(readonly inner: NativeModel) {}
@@ -126,4 +126,20 @@ export function toValues(xs: Float32Array | number[] | null | undefined): Float3
     if (Number.isFinite(v) && Math.abs(v) > F32_MAX) throw new CfError('ERR_CF_INVALID_ARG', `values: ${v} at position ${j} is beyond the float32 range`);
   }
   return Float32Array.from(list as ArrayLike<number>);
+}
+
+/**
+ * Fit options are checked like model params: a misspelt onProgress would otherwise never be
+ * called. Every model's fit takes the same keys (a model that does not validate during a fit
+ * ignores `valid`); the sync forms take no `signal`.
+ */
+export function checkFitOptions(opts: unknown, allowed: readonly (keyof FitOptions)[]): void {
+  checkOptionsObject('options', opts);
+  checkKeys(opts as object | undefined, allowed, 'options');
+  const o = (opts ?? {}) as FitOptions;
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+    throw new CfError('ERR_CF_INVALID_ARG', `onProgress: must be a function (got ${kindOf(o.onProgress)})`);
+  }
+  checkInstanceArg('signal', o.signal, AbortSignal, { optional: true });
+  if (o.valid !== undefined && o.valid !== null) checkMatrix('valid', o.valid);
 }
