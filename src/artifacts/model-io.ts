@@ -50,7 +50,7 @@ function checkIds(name: string, ids: unknown): void {
 export async function saveModel(dir: string, model: Recommender, info: SaveInfo): Promise<void> {
   if (typeof dir !== 'string' || dir === '') throw new CfError('ERR_CF_INVALID_ARG', `saveModel: dir must be a non-empty path (got ${kindOf(dir)})`);
   if (!(model instanceof Recommender)) {
-    throw new CfError('ERR_CF_INVALID_ARG', `saveModel: model must be a fitted model (ALS, Popularity, or one from loadModel) (got ${kindOf(model)})`);
+    throw new CfError('ERR_CF_INVALID_ARG', `saveModel: model must be a fitted model (from a model class's fit, or from loadModel) (got ${kindOf(model)})`);
   }
   checkOptionsObject('saveModel: info', info);
   if (!info) throw new CfError('ERR_CF_INVALID_ARG', 'saveModel: info with userIds and itemIds is required');

@@ -16,34 +16,8 @@ use crate::matrix::{Derived, Matrix};
 use crate::model::{ModelHandle, Shared, TopK};
 use crate::options::{raw_params, Opts};
 
-fn not_als(type_name: &str) -> cf_core::Error {
-    cf_core::Error::Unsupported(format!("this is a {type_name} model, not als"))
-}
-
-/// Run `f` on the ALS model inside `shared` (write lock; callers hold the writer lock).
-fn with_als_mut<R>(
-    shared: &Shared,
-    f: impl FnOnce(&mut AlsModel) -> cf_core::Result<R>,
-) -> cf_core::Result<R> {
-    let mut guard = shared.write();
-    let type_name = guard.type_name();
-    match guard.as_any_mut().downcast_mut::<AlsModel>() {
-        Some(a) => f(a),
-        None => Err(not_als(type_name)),
-    }
-}
-
-/// Run `f` on the ALS model inside `shared` (read lock).
-fn with_als<R>(
-    shared: &Shared,
-    f: impl FnOnce(&AlsModel) -> cf_core::Result<R>,
-) -> cf_core::Result<R> {
-    let m = shared.read();
-    match m.as_any().downcast_ref::<AlsModel>() {
-        Some(a) => f(a),
-        None => Err(not_als(m.type_name())),
-    }
-}
+/// The type name ALS answers to (errors name it when a model of another type is given).
+const ALS: &str = cf_core::models::als::TYPE.name;
 
 fn checked_params(params: Option<Object>) -> Result<cf_core::params::Checked<AlsParams>> {
     let raw = raw_params(params)?;
@@ -96,7 +70,7 @@ impl Op for IterateOp {
 
     fn compute(&mut self) -> cf_core::Result<IterationReport> {
         let _writing = self.shared.writer.lock().unwrap_or_else(|e| e.into_inner());
-        with_als_mut(&self.shared, |m| {
+        self.shared.with_mut::<AlsModel, _>(ALS, |m| {
             // Before anything is derived from a matrix that cannot be used.
             m.check_shape(&self.data)?;
             m.check_confidence(self.derived.check_values(&self.data)?)?;
@@ -124,7 +98,10 @@ impl Op for IterateOp {
 
 fn iterate_op(model: &ModelHandle, data: &Matrix) -> Result<IterateOp> {
     // Shape only here; the values are checked once per matrix, off the JS thread.
-    with_als(&model.shared, |m| m.check_shape(&data.csr)).map_err(to_napi)?;
+    model
+        .shared
+        .with::<AlsModel, _>(ALS, |m| m.check_shape(&data.csr))
+        .map_err(to_napi)?;
     Ok(IterateOp {
         shared: model.shared.clone(),
         data: data.csr.clone(),
@@ -155,27 +132,31 @@ pub struct AlsInfo {
 
 #[napi]
 pub fn als_info(model: &ModelHandle) -> Result<AlsInfo> {
-    with_als(&model.shared, |m| {
-        Ok(AlsInfo {
-            factors: m.factors() as u32,
-            iterations_done: m.iterations_done as u32,
+    model
+        .shared
+        .with::<AlsModel, _>(ALS, |m| {
+            Ok(AlsInfo {
+                factors: m.factors() as u32,
+                iterations_done: m.iterations_done as u32,
+            })
         })
-    })
-    .map_err(to_napi)
+        .map_err(to_napi)
 }
 
 /// Row-major copies of the user (`users` true) or item factors.
 #[napi]
 pub fn als_factors(model: &ModelHandle, users: bool) -> Result<Float32Array> {
-    with_als(&model.shared, |m| {
-        Ok(if users {
-            m.user_factors.to_vec()
-        } else {
-            m.item_factors.to_vec()
+    model
+        .shared
+        .with::<AlsModel, _>(ALS, |m| {
+            Ok(if users {
+                m.user_factors.to_vec()
+            } else {
+                m.item_factors.to_vec()
+            })
         })
-    })
-    .map(Float32Array::new)
-    .map_err(to_napi)
+        .map(Float32Array::new)
+        .map_err(to_napi)
 }
 
 fn values_or_ones(ids: &[u32], values: Option<Float32Array>) -> Vec<f32> {
@@ -192,21 +173,26 @@ pub fn als_fold_in(
     values: Option<Float32Array>,
 ) -> Result<Float32Array> {
     let vals = values_or_ones(&ids, values);
-    with_als(&model.shared, |m| {
-        if user {
-            m.fold_in_user(&ids, &vals)
-        } else {
-            m.fold_in_item(&ids, &vals)
-        }
-    })
-    .map(Float32Array::new)
-    .map_err(to_napi)
+    model
+        .shared
+        .with::<AlsModel, _>(ALS, |m| {
+            if user {
+                m.fold_in_user(&ids, &vals)
+            } else {
+                m.fold_in_item(&ids, &vals)
+            }
+        })
+        .map(Float32Array::new)
+        .map_err(to_napi)
 }
 
 /// Compute the Gram matrices fold-in uses now instead of on the first fold-in.
 #[napi]
 pub fn als_prepare_fold_in(model: &ModelHandle) -> Result<()> {
-    with_als(&model.shared, |m| m.prepare_fold_in()).map_err(to_napi)
+    model
+        .shared
+        .with::<AlsModel, _>(ALS, |m| m.prepare_fold_in())
+        .map_err(to_napi)
 }
 
 /// Items closest by cosine to an item absent from training, folded in from its users.
@@ -224,7 +210,9 @@ pub fn als_similar_to_new_item(
         None => 10,
     };
     let vals = o.f32s("values")?.unwrap_or_else(|| vec![1.0; users.len()]);
-    with_als(&model.shared, |m| m.similar_to_new_item(&users, &vals, k))
+    model
+        .shared
+        .with::<AlsModel, _>(ALS, |m| m.similar_to_new_item(&users, &vals, k))
         .map(TopK::from_pairs)
         .map_err(to_napi)
 }
@@ -244,14 +232,14 @@ impl Op for PartialFitOp {
     /// then the seen rows follow (users' rows replace theirs; new items widen them).
     fn compute(&mut self) -> cf_core::Result<()> {
         let _writing = self.shared.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let update = with_als(&self.shared, |m| {
+        let update = self.shared.with::<AlsModel, _>(ALS, |m| {
             if self.users {
                 m.solve_partial_users(&self.ids, &self.rows)
             } else {
                 m.solve_partial_items(&self.ids, &self.rows)
             }
         })?;
-        let (n_users, n_items) = with_als_mut(&self.shared, |m| {
+        let (n_users, n_items) = self.shared.with_mut::<AlsModel, _>(ALS, |m| {
             m.apply_partial(update)?;
             Ok((m.n_users, m.n_items))
         })?;

@@ -16,32 +16,8 @@ use crate::matrix::Matrix;
 use crate::model::{ModelHandle, Shared};
 use crate::options::raw_params;
 
-fn not_bpr(type_name: &str) -> cf_core::Error {
-    cf_core::Error::Unsupported(format!("this is a {type_name} model, not bpr"))
-}
-
-fn with_bpr_mut<R>(
-    shared: &Shared,
-    f: impl FnOnce(&mut BprModel) -> cf_core::Result<R>,
-) -> cf_core::Result<R> {
-    let mut guard = shared.write();
-    let type_name = guard.type_name();
-    match guard.as_any_mut().downcast_mut::<BprModel>() {
-        Some(m) => f(m),
-        None => Err(not_bpr(type_name)),
-    }
-}
-
-fn with_bpr<R>(
-    shared: &Shared,
-    f: impl FnOnce(&BprModel) -> cf_core::Result<R>,
-) -> cf_core::Result<R> {
-    let m = shared.read();
-    match m.as_any().downcast_ref::<BprModel>() {
-        Some(b) => f(b),
-        None => Err(not_bpr(m.type_name())),
-    }
-}
+/// The type name BPR answers to (errors name it when a model of another type is given).
+const BPR: &str = cf_core::models::bpr::TYPE.name;
 
 /// A model with seeded initial factors for `nUsers` x `nItems`, ready for `bprEpoch`.
 #[napi(
@@ -124,9 +100,8 @@ impl Op for EpochOp {
 
     fn compute(&mut self) -> cf_core::Result<EpochReport> {
         let _writing = self.shared.writer.lock().unwrap_or_else(|e| e.into_inner());
-        with_bpr_mut(&self.shared, |m| {
-            m.epoch(&self.train, self.valid.as_deref())
-        })
+        self.shared
+            .with_mut::<BprModel, _>(BPR, |m| m.epoch(&self.train, self.valid.as_deref()))
     }
 
     fn to_js(r: EpochReport) -> EpochInfo {
@@ -137,10 +112,10 @@ impl Op for EpochOp {
 fn epoch_op(model: &ModelHandle, train: &Matrix, valid: Option<&Matrix>) -> Result<EpochOp> {
     let valid = valid.map(|v| v.csr.clone());
     // Shapes and patience without validation fail here, before any work.
-    with_bpr(&model.shared, |m| {
-        m.check_inputs(&train.csr, valid.as_deref())
-    })
-    .map_err(to_napi)?;
+    model
+        .shared
+        .with::<BprModel, _>(BPR, |m| m.check_inputs(&train.csr, valid.as_deref()))
+        .map_err(to_napi)?;
     Ok(EpochOp {
         shared: model.shared.clone(),
         train: train.csr.clone(),
@@ -176,11 +151,13 @@ pub fn bpr_finish(model: &ModelHandle) -> Result<()> {
         .writer
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    with_bpr_mut(&model.shared, |m| {
-        m.finish();
-        Ok(())
-    })
-    .map_err(to_napi)
+    model
+        .shared
+        .with_mut::<BprModel, _>(BPR, |m| {
+            m.finish();
+            Ok(())
+        })
+        .map_err(to_napi)
 }
 
 #[napi(object)]
@@ -194,29 +171,33 @@ pub struct BprInfo {
 
 #[napi]
 pub fn bpr_info(model: &ModelHandle) -> Result<BprInfo> {
-    with_bpr(&model.shared, |m| {
-        Ok(BprInfo {
-            factors: m.params.factors as u32,
-            width: m.width() as u32,
-            epochs_done: m.epochs_done as u32,
-            best_epoch: m.best_epoch().map(|e| e as u32),
+    model
+        .shared
+        .with::<BprModel, _>(BPR, |m| {
+            Ok(BprInfo {
+                factors: m.params.factors as u32,
+                width: m.width() as u32,
+                epochs_done: m.epochs_done as u32,
+                best_epoch: m.best_epoch().map(|e| e as u32),
+            })
         })
-    })
-    .map_err(to_napi)
+        .map_err(to_napi)
 }
 
 /// Row-major copies of the user (`users` true) or item factor rows (`width` columns).
 #[napi]
 pub fn bpr_factors(model: &ModelHandle, users: bool) -> Result<Float32Array> {
-    with_bpr(&model.shared, |m| {
-        Ok(if users {
-            m.user_factors.to_vec()
-        } else {
-            m.item_factors.to_vec()
+    model
+        .shared
+        .with::<BprModel, _>(BPR, |m| {
+            Ok(if users {
+                m.user_factors.to_vec()
+            } else {
+                m.item_factors.to_vec()
+            })
         })
-    })
-    .map(Float32Array::new)
-    .map_err(to_napi)
+        .map(Float32Array::new)
+        .map_err(to_napi)
 }
 
 /// The factor row of a user not in training (deterministic gradient steps; see the core).
@@ -227,7 +208,9 @@ pub fn bpr_fold_in(
     values: Option<Float32Array>,
 ) -> Result<Float32Array> {
     let vals = values.map_or_else(|| vec![1.0; items.len()], |v| v.to_vec());
-    with_bpr(&model.shared, |m| m.fold_in_user(&items, &vals))
+    model
+        .shared
+        .with::<BprModel, _>(BPR, |m| m.fold_in_user(&items, &vals))
         .map(Float32Array::new)
         .map_err(to_napi)
 }

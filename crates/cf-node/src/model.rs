@@ -43,9 +43,41 @@ impl Shared {
     pub(crate) fn seen_mut(&self) -> RwLockWriteGuard<'_, Option<Seen>> {
         self.seen.write().unwrap_or_else(|e| e.into_inner())
     }
+    /// Run `f` on the model as a `T`, the type called `name` (read lock); a model of another
+    /// type is ERR_CF_UNSUPPORTED naming both. A type's own functions go through here.
+    pub(crate) fn with<T: 'static, R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&T) -> cf_core::Result<R>,
+    ) -> cf_core::Result<R> {
+        let m = self.read();
+        match m.as_any().downcast_ref::<T>() {
+            Some(t) => f(t),
+            None => Err(not_a(m.type_name(), name)),
+        }
+    }
+
+    /// `with` under the write lock (callers hold `writer`).
+    pub(crate) fn with_mut<T: 'static, R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut T) -> cf_core::Result<R>,
+    ) -> cf_core::Result<R> {
+        let mut m = self.write();
+        let type_name = m.type_name();
+        match m.as_any_mut().downcast_mut::<T>() {
+            Some(t) => f(t),
+            None => Err(not_a(type_name, name)),
+        }
+    }
+
     fn seen(&self) -> RwLockReadGuard<'_, Option<Seen>> {
         self.seen.read().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+fn not_a(type_name: &str, wanted: &str) -> cf_core::Error {
+    cf_core::Error::Unsupported(format!("this is a {type_name} model, not {wanted}"))
 }
 
 /// A fitted (or fitting) model of any type.
