@@ -126,7 +126,7 @@ const cases: Case[] = [
   ['ALS.fit: factors 4097', () => ALS.fit(m, { factors: 4097 }), INVALID, /^factors: must be an integer in 1\.\.=4096 \(got 4097\)$/],
   ['ALS.fit: a parameter given twice', () => ALS.fit(m, { cgSteps: 2, cg_steps: 3 } as never), INVALID, /is given twice \(snake_case and camelCase\)$/],
   ['ALS.fit: exact solve with no regularization', () => ALS.fit(matrixFromCoo(u32(0, 1), u32(0, 0), 2, 3), { factors: 8, iterations: 1, regularization: 0, solver: 'cholesky' }), 'ERR_CF_NUMERIC', /is not positive definite; increase regularization \(now 0\)$/],
-  ['ALS.fromFactors: lengths not multiples of factors', () => ALS.fromFactors({ factors: 2 }, new Float32Array(3), new Float32Array(4)), INVALID, /^factors: factor arrays \(3 and 4 values\) are not multiples of factors = 2$/],
+  ['ALS.fromFactors: lengths not multiples of factors', () => ALS.fromFactors({ factors: 2 }, new Float32Array(3), new Float32Array(4)), INVALID, /^factors: factor arrays \(3 and 4 values\) are not multiples of the row width 2$/],
   ['ALS.fromFactors: NaN factor', () => ALS.fromFactors({ factors: 2 }, Float32Array.of(NaN, 1), new Float32Array(4)), INVALID, /^factors: factor arrays contain NaN or infinite values$/],
   ['ALS.fromFactors: a Float64Array', () => ALS.fromFactors({ factors: 2 }, new Float64Array(4) as never, new Float32Array(4)), INVALID, /^userFactors: must be a Float32Array \(got a Float64Array\)$/],
   ['Popularity.fit: train an object', () => Popularity.fit({} as never), INVALID, /^train: must be a Matrix/],

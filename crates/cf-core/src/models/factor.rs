@@ -21,6 +21,28 @@ pub trait FactorModel: Send + Sync {
     fn fold_in_user(&self, items: &[u32], values: &[f32]) -> Result<Vec<f32>>;
 }
 
+/// Saved factor arrays of rows `width` wide: whole rows, finite values. Returns the number of
+/// user and item rows.
+pub fn check_factor_arrays(user: &[f32], item: &[f32], width: usize) -> Result<(usize, usize)> {
+    if user.len() % width != 0 || item.len() % width != 0 {
+        return Err(Error::param(
+            "factors",
+            format!(
+                "factor arrays ({} and {} values) are not multiples of the row width {width}",
+                user.len(),
+                item.len()
+            ),
+        ));
+    }
+    if user.iter().chain(item).any(|v| !v.is_finite()) {
+        return Err(Error::param(
+            "factors",
+            "factor arrays contain NaN or infinite values",
+        ));
+    }
+    Ok((user.len() / width, item.len() / width))
+}
+
 /// Scores of every item for a user vector `x`: one dot product per item row.
 pub fn score_vector(item_factors: &[f32], k: usize, x: &[f32], out: &mut [f32]) {
     if k % LANES == 0 {

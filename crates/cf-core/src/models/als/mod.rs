@@ -149,30 +149,14 @@ impl AlsModel {
         item_factors: Vec<f32>,
     ) -> Result<Self> {
         let params = params.into_checked()?;
-        let k = params.factors;
-        if user_factors.len() % k != 0 || item_factors.len() % k != 0 {
-            return Err(Error::param(
-                "factors",
-                format!(
-                    "factor arrays ({} and {} values) are not multiples of factors = {k}",
-                    user_factors.len(),
-                    item_factors.len()
-                ),
-            ));
-        }
-        if user_factors
-            .iter()
-            .chain(&item_factors)
-            .any(|v| !v.is_finite())
-        {
-            return Err(Error::param(
-                "factors",
-                "factor arrays contain NaN or infinite values",
-            ));
-        }
+        let (n_users, n_items) = crate::models::factor::check_factor_arrays(
+            &user_factors,
+            &item_factors,
+            params.factors,
+        )?;
         Ok(AlsModel {
-            n_users: user_factors.len() / k,
-            n_items: item_factors.len() / k,
+            n_users,
+            n_items,
             params,
             user_factors: user_factors.into(),
             item_factors: item_factors.into(),
