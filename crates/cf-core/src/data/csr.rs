@@ -98,7 +98,14 @@ impl Csr {
             row_buf.sort_by_key(|&(c, _)| c);
             for &(c, v) in &row_buf {
                 if indices.len() > *out_indptr.last().unwrap() && *indices.last().unwrap() == c {
-                    *vals.last_mut().unwrap() += v;
+                    let sum: &mut f32 = vals.last_mut().unwrap();
+                    *sum += v;
+                    if !sum.is_finite() {
+                        return Err(Error::param(
+                            "values",
+                            format!("the repeated entries of row {r}, column {c} sum past float32 (to {sum})"),
+                        ));
+                    }
                 } else {
                     indices.push(c);
                     vals.push(v);
@@ -244,6 +251,16 @@ mod tests {
         assert_eq!(t.indices, vec![0, 2, 0]);
         assert_eq!(t.values, vec![3.0, 5.0, 7.0]);
         assert_eq!(t.transpose(), m);
+    }
+
+    #[test]
+    fn from_coo_rejects_duplicates_that_sum_past_float32() {
+        let e = Csr::from_coo(2, 2, &[1, 1], &[0, 0], &[3e38, 3e38]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "values: the repeated entries of row 1, column 0 sum past float32 (to inf)"
+        );
+        assert!(Csr::from_coo(2, 2, &[1, 1], &[0, 0], &[1e38, 1e38]).is_ok());
     }
 
     #[test]
