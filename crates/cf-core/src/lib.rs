@@ -4,6 +4,7 @@
 pub mod args;
 pub mod data;
 pub mod error;
+pub mod export;
 pub mod linalg;
 pub mod metrics;
 pub mod models;
