@@ -5,8 +5,6 @@
 
 use super::Recommender;
 use crate::error::{Error, Result};
-use crate::linalg::simd::{Isa, LANES};
-use crate::linalg::{cosine_scores, dot};
 use crate::topk::select;
 
 pub trait FactorModel: Send + Sync {
@@ -43,29 +41,28 @@ pub fn check_factor_arrays(user: &[f32], item: &[f32], width: usize) -> Result<(
     Ok((user.len() / width, item.len() / width))
 }
 
-/// Scores of every item for a user vector `x`: one dot product per item row.
+/// Scores of every item for a user vector `x`, as the top-K engine computes them (one
+/// fused multiply-add per factor, in factor order).
 pub fn score_vector(item_factors: &[f32], k: usize, x: &[f32], out: &mut [f32]) {
-    if k % LANES == 0 {
-        // Item rows are already 8-aligned in length: score them as one block with the
-        // vector kernel (four rows per reduction).
-        Isa::detect().dots(item_factors, k, x, out);
-    } else {
-        for (o, y) in out.iter_mut().zip(item_factors.chunks_exact(k)) {
-            *o = dot(x, y);
-        }
-    }
+    crate::topk::dense::scores(&crate::topk::kernel::Packed::new(item_factors, k), x, out)
 }
 
 /// The `k` items closest to `q` by cosine, `exclude` (sorted) left out. Items with a zero
-/// vector, and every item for a zero `q`, score -inf and rank nothing.
+/// vector, and every item for a zero `q`, rank nothing.
 pub fn similar_to_vector(
     item_factors: &[f32],
     q: &[f32],
     k: usize,
     exclude: &[u32],
 ) -> Vec<(u32, f32)> {
-    let mut scores = vec![0f32; item_factors.len() / q.len().max(1)];
-    cosine_scores(q, item_factors, &mut scores);
+    let f = q.len().max(1);
+    let norms = crate::topk::inverse_norms(item_factors, f);
+    let qn = crate::topk::inverse_norms(q, f)[0];
+    let mut scores = vec![0f32; item_factors.len() / f];
+    score_vector(item_factors, f, q, &mut scores);
+    for (s, n) in scores.iter_mut().zip(&norms) {
+        *s = *s * n * qn;
+    }
     select(&scores, k, &[exclude])
 }
 
@@ -91,17 +88,25 @@ impl<T: FactorModel> Recommender for T {
     }
 
     fn similar_items(&self, item: u32, k: usize) -> Result<Vec<(u32, f32)>> {
-        let f = self.factors();
-        let i = item as usize;
-        let q = self.item_factors().get(i * f..i * f + f).ok_or_else(|| {
-            Error::param(
-                "item",
-                format!(
-                    "index {item} is out of range (model has {} items)",
-                    self.n_items()
-                ),
-            )
-        })?;
-        Ok(similar_to_vector(self.item_factors(), q, k, &[item]))
+        let lists = crate::topk::similar(
+            self,
+            crate::topk::Side::Items,
+            &[item],
+            crate::topk::Measure::Cosine,
+            &crate::topk::Request::new(k),
+        )?;
+        Ok(lists.pairs(0))
+    }
+
+    fn factor_view(&self) -> Option<super::Factors<'_>> {
+        Some(super::Factors {
+            users: self.user_factors(),
+            items: self.item_factors(),
+            f: self.factors(),
+        })
+    }
+
+    fn fold_in_vector(&self, items: &[u32], values: &[f32]) -> Result<Option<Vec<f32>>> {
+        self.fold_in_user(items, values).map(Some)
     }
 }

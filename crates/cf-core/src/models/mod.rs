@@ -31,6 +31,24 @@ pub trait Recommender: Send + Sync {
     fn score_new_user(&self, items: &[u32], values: &[f32], out: &mut [f32]) -> Result<()>;
     /// The `k` items most similar to `item` (< n_items), best first, the item itself left out.
     fn similar_items(&self, item: u32, k: usize) -> Result<Vec<(u32, f32)>>;
+    /// The factor matrices of a model scored by dot products: the top-K engine's fast path
+    /// (tiled GEMM) and similar users. None for other models.
+    fn factor_view(&self) -> Option<Factors<'_>> {
+        None
+    }
+    /// The factor row of someone not in the model, for models with [`Recommender::factor_view`]
+    /// (checked ids and values, as `score_new_user`).
+    fn fold_in_vector(&self, _items: &[u32], _values: &[f32]) -> Result<Option<Vec<f32>>> {
+        Ok(None)
+    }
+}
+
+/// Row-major user and item factors, `f` per row.
+#[derive(Clone, Copy, Debug)]
+pub struct Factors<'a> {
+    pub users: &'a [f32],
+    pub items: &'a [f32],
+    pub f: usize,
 }
 
 /// A named float32 array of a model, as saved (`<name>.npy`) and loaded.

@@ -743,7 +743,10 @@ fn recommend_for_items_excludes_the_given_items() {
     // Scores are the folded-in vector against each item.
     let x = model.fold_in_user(&given, &[1.0; 4]).unwrap();
     for &(i, s) in &rec {
-        assert_eq!(s, dot(&x, model.item_vector(i as usize)));
+        assert_eq!(
+            s,
+            crate::topk::dense::dot_fma(&x, model.item_vector(i as usize))
+        );
     }
 }
 

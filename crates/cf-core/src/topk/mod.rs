@@ -3,8 +3,26 @@
 //!
 //! Ties go to the lower item index, so results are deterministic. `k` larger than the
 //! number of items returns every rankable item (nothing is allocated beyond that).
+//!
+//! Factor models go through one engine ([`dense`]: tiled GEMM fused with bounded selection,
+//! filters applied during selection); other models score a row at a time and share the same
+//! selection and filters.
 
-use rayon::prelude::*;
+pub mod dense;
+pub mod filter;
+pub mod heap;
+pub mod kernel;
+mod query;
+pub mod scan;
+mod stats;
+#[cfg(test)]
+mod tests;
+
+pub use query::*;
+pub use stats::*;
+
+use heap::Best;
+use scan::scan;
 
 use crate::data::csr::Csr;
 use crate::error::{Error, Result};
@@ -34,33 +52,11 @@ impl SeenItems for Csr {
 /// The k best (item, score) pairs, best first, skipping items in any of the sorted `exclude`
 /// lists and non-finite scores.
 pub fn select(scores: &[f32], k: usize, exclude: &[&[u32]]) -> Vec<(u32, f32)> {
-    let k = k.min(scores.len());
-    let mut best: Vec<(u32, f32)> = Vec::with_capacity(k + 1);
-    if k == 0 {
-        return best;
-    }
-    let mut cursors = vec![0usize; exclude.len()];
-    for (i, &s) in scores.iter().enumerate() {
-        let i = i as u32;
-        let mut skip = false;
-        for (c, list) in cursors.iter_mut().zip(exclude) {
-            while *c < list.len() && list[*c] < i {
-                *c += 1;
-            }
-            skip |= *c < list.len() && list[*c] == i;
-        }
-        if skip || !s.is_finite() {
-            continue;
-        }
-        // Strictly greater: an equal score never displaces a lower index.
-        if best.len() == k && s <= best[k - 1].1 {
-            continue;
-        }
-        let pos = best.partition_point(|&(_, b)| b >= s);
-        best.insert(pos, (i, s));
-        best.truncate(k);
-    }
-    best
+    let mut best = Best::new(k.min(scores.len()));
+    scan(scores, &mut best, &|j| j as u32, &mut |i| {
+        exclude.iter().all(|l| l.binary_search(&i).is_err())
+    });
+    best.into_sorted()
 }
 
 /// `k` must be at least 1; it is capped at the number of items.
@@ -84,7 +80,7 @@ pub fn check_user(model: &dyn Recommender, user: u32) -> Result<()> {
     Ok(())
 }
 
-fn check_sources(model: &dyn Recommender, exclude: &[&dyn SeenItems]) -> Result<()> {
+pub(crate) fn check_sources(model: &dyn Recommender, exclude: &[&dyn SeenItems]) -> Result<()> {
     // Fewer columns is fine: a matrix from before items were added (partial fit) has never
     // seen them. Rows past its end (users added since) have nothing to filter.
     for m in exclude {
@@ -100,22 +96,6 @@ fn check_sources(model: &dyn Recommender, exclude: &[&dyn SeenItems]) -> Result<
         }
     }
     Ok(())
-}
-
-/// Top-k for one known user, items of every `exclude` source left out.
-pub fn recommend(
-    model: &dyn Recommender,
-    user: u32,
-    k: usize,
-    exclude: &[&dyn SeenItems],
-) -> Result<Vec<(u32, f32)>> {
-    check_user(model, user)?;
-    let k = check_k(k, model.n_items())?;
-    check_sources(model, exclude)?;
-    let mut scores = vec![0f32; model.n_items()];
-    model.score_user(user as usize, &mut scores);
-    let lists: Vec<&[u32]> = exclude.iter().map(|m| m.seen(user as usize)).collect();
-    Ok(select(&scores, k, &lists))
 }
 
 /// Item ids with their values (1 each when `values` is None): same length, ids in range,
@@ -159,6 +139,33 @@ pub fn check_strengths(values: &[f32]) -> Result<()> {
     Ok(())
 }
 
+/// Top-k for one known user, items of every `exclude` source left out.
+pub fn recommend(
+    model: &dyn Recommender,
+    user: u32,
+    k: usize,
+    exclude: &[&dyn SeenItems],
+) -> Result<Vec<(u32, f32)>> {
+    check_user(model, user)?;
+    let mut req = Request::new(k);
+    req.exclude = exclude.to_vec();
+    Ok(recommend_users(model, &[user], &req)?.pairs(0))
+}
+
+/// Top-k for each user, padded with (u32::MAX, NaN) when fewer items remain; `k` is capped
+/// at the number of items, and the rows are `k.min(n_items)` wide.
+pub fn recommend_batch(
+    model: &dyn Recommender,
+    users: &[u32],
+    k: usize,
+    exclude: &[&dyn SeenItems],
+) -> Result<(Vec<u32>, Vec<f32>)> {
+    let mut req = Request::new(k);
+    req.exclude = exclude.to_vec();
+    let l = recommend_users(model, users, &req)?;
+    Ok((l.ids, l.scores))
+}
+
 /// Top-k for someone not in the model, from the items they interacted with (fold-in); those
 /// items are left out of the ranking.
 pub fn recommend_for_items(
@@ -167,23 +174,10 @@ pub fn recommend_for_items(
     values: &[f32],
     k: usize,
 ) -> Result<Vec<(u32, f32)>> {
-    let k = check_k(k, model.n_items())?;
-    check_items(items, values, model.n_items())?;
-    if items.is_empty() {
-        return Err(Error::param(
-            "items",
-            "is empty: fold-in needs at least one item (rank by popularity for users without history)",
-        ));
-    }
-    let mut scores = vec![0f32; model.n_items()];
-    model.score_new_user(items, values, &mut scores)?;
-    let mut seen = items.to_vec();
-    seen.sort_unstable();
-    seen.dedup();
-    Ok(select(&scores, k, &[&seen]))
+    recommend_items(model, items, values, &Request::new(k))
 }
 
-/// Items most similar to `item`, the item itself left out.
+/// Items most similar to `item` by the model's own measure, the item itself left out.
 pub fn similar_items(model: &dyn Recommender, item: u32, k: usize) -> Result<Vec<(u32, f32)>> {
     let k = check_k(k, model.n_items())?;
     if item as usize >= model.n_items() {
@@ -198,44 +192,8 @@ pub fn similar_items(model: &dyn Recommender, item: u32, k: usize) -> Result<Vec
     model.similar_items(item, k)
 }
 
-/// Top-k for each user, padded with (u32::MAX, NaN) when fewer items remain; `k` is capped
-/// at the number of items, and the rows are `k.min(n_items)` wide.
-pub fn recommend_batch(
-    model: &dyn Recommender,
-    users: &[u32],
-    k: usize,
-    exclude: &[&dyn SeenItems],
-) -> Result<(Vec<u32>, Vec<f32>)> {
-    let k = check_k(k, model.n_items())?;
-    check_sources(model, exclude)?;
-    if let Some(&u) = users.iter().find(|&&u| u as usize >= model.n_users()) {
-        check_user(model, u)?;
-    }
-    let n_items = model.n_items();
-    let rows: Vec<Vec<(u32, f32)>> = users
-        .par_iter()
-        .map_init(
-            || vec![0f32; n_items],
-            |buf, &u| {
-                model.score_user(u as usize, buf);
-                let lists: Vec<&[u32]> = exclude.iter().map(|m| m.seen(u as usize)).collect();
-                select(buf, k, &lists)
-            },
-        )
-        .collect();
-    let mut ids = vec![u32::MAX; users.len() * k];
-    let mut scores = vec![f32::NAN; users.len() * k];
-    for (r, row) in rows.iter().enumerate() {
-        for (j, &(i, s)) in row.iter().enumerate() {
-            ids[r * k + j] = i;
-            scores[r * k + j] = s;
-        }
-    }
-    Ok((ids, scores))
-}
-
 #[cfg(test)]
-mod tests {
+mod unit {
     use super::*;
     use crate::models::popularity::Popularity;
 

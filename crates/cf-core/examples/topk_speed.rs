@@ -1,0 +1,108 @@
+//! Dev loop for the top-K engine: batch and single-query throughput on random factors.
+//! `cargo run --release --example topk_speed -- USERS ITEMS FACTORS K THREADS [SINGLE_CALLS]`
+use std::time::Instant;
+
+use cf_core::models::factor::FactorModel;
+use cf_core::topk::kernel::{self, Packed};
+use cf_core::topk::{self, Measure, Request, Side};
+
+struct Random {
+    f: usize,
+    users: Vec<f32>,
+    items: Vec<f32>,
+}
+
+impl FactorModel for Random {
+    fn factors(&self) -> usize {
+        self.f
+    }
+    fn user_factors(&self) -> &[f32] {
+        &self.users
+    }
+    fn item_factors(&self) -> &[f32] {
+        &self.items
+    }
+    fn fold_in_user(&self, _: &[u32], _: &[f32]) -> cf_core::Result<Vec<f32>> {
+        unreachable!()
+    }
+}
+
+fn rnd(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        })
+        .collect()
+}
+
+fn main() {
+    let a: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let (nu, ni, f, k, threads) = (a[0], a[1], a[2], a[3], a[4]);
+    let singles = a.get(5).copied().unwrap_or(200);
+    let m = Random {
+        f,
+        users: rnd(nu * f, 1),
+        items: rnd(ni * f, 2),
+    };
+    let pool = cf_core::pool::pool(threads).unwrap();
+    let users: Vec<u32> = (0..nu as u32).collect();
+    let req = Request::new(k);
+    pool.install(|| {
+        for round in 0..3 {
+            let t = Instant::now();
+            let l = topk::recommend_users(&m, &users, &req).unwrap();
+            let s = t.elapsed().as_secs_f64();
+            let gf = 2.0 * (f * ni * nu) as f64 / s / 1e9;
+            println!(
+                "round {round}: batch {nu} users x {ni} items f={f} k={k} threads={threads}: {:.3} s, {:.0} users/s, {:.0} GF/s (check {})",
+                s,
+                nu as f64 / s,
+                gf,
+                l.ids[0]
+            );
+        }
+        // The scoring kernel alone over the same tiles, one thread: the floor that selection
+        // adds to.
+        let packed = Packed::new(&m.items, f);
+        let nb = nu.min(4096);
+        let panels = ni.div_ceil(16);
+        let mut buf = vec![0f32; 64 * 16 * 64];
+        let t = Instant::now();
+        for u in (0..nb).step_by(64) {
+            for p in (0..panels).step_by(64) {
+                let pn = 64.min(panels - p);
+                kernel::scores(&packed, p, pn, &m.users[u * f..(u + 64) * f], 64, &mut buf);
+            }
+        }
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "kernel only, 1 thread: {:.0} users/s, {:.0} GF/s ({})",
+            nb as f64 / s,
+            2.0 * (f * ni * nb) as f64 / s / 1e9,
+            buf[7]
+        );
+        let mut req = Request::new(k);
+        req.items_packed = Some(&packed);
+        let mut times = Vec::new();
+        for u in 0..singles {
+            let t = Instant::now();
+            let l = topk::recommend_users(&m, &[u as u32], &req).unwrap();
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            assert!(l.ids[0] != u32::MAX);
+        }
+        times.sort_by(f64::total_cmp);
+        println!("single call: median {:.3} ms, p90 {:.3} ms", times[times.len() / 2], times[times.len() * 9 / 10]);
+        let items: Vec<u32> = (0..(ni.min(20000)) as u32).collect();
+        let t = Instant::now();
+        topk::similar(&m, Side::Items, &items, Measure::Cosine, &req).unwrap();
+        let s = t.elapsed().as_secs_f64();
+        println!("similar items batch of {}: {:.0} items/s", items.len(), items.len() as f64 / s);
+    });
+}

@@ -1,0 +1,213 @@
+//! Top-K over dot products of factor rows: query rows (users, or items for similar-items)
+//! against target rows packed in panels ([`kernel`]), tile by tile. Each tile's scores stay
+//! in cache and stream straight into per-query heaps, so the full score matrix is never
+//! built.
+//!
+//! Every path computes a score as [`dot_fma`] does, so results do not depend on blocking,
+//! batching, the thread count or the CPU's vector width.
+
+use rayon::prelude::*;
+
+use super::heap::Best;
+use super::kernel::{self, Packed, PANEL};
+use super::scan::scan;
+
+pub use super::kernel::dot_fma;
+
+/// Panels per tile: 64 x 16 targets; a 64-query tile of scores is 256 KiB.
+const TILE_PANELS: usize = 64;
+/// Queries per block.
+const BLOCK_QUERIES: usize = 64;
+/// A single query splits its targets across threads in chunks of this many panels.
+const SPLIT_PANELS: usize = 256;
+
+/// Packed target rows, optionally a subset (in increasing order) and scaled.
+pub struct Targets<'a> {
+    pub packed: &'a Packed,
+    /// Target j is item `ids[j]` (a candidate list); else item j.
+    pub ids: Option<&'a [u32]>,
+    /// Per-target factor applied to its score (1/norm for cosine); NaN drops the target.
+    pub scale: Option<&'a [f32]>,
+}
+
+impl Targets<'_> {
+    pub fn len(&self) -> usize {
+        self.packed.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    #[inline]
+    fn item(&self, j: usize) -> u32 {
+        match self.ids {
+            Some(ids) => ids[j],
+            None => j as u32,
+        }
+    }
+}
+
+/// Query vectors: rows of a matrix picked by index, each with an optional score scale.
+pub struct Queries<'a> {
+    pub rows: &'a [f32],
+    pub pick: &'a [u32],
+    /// Per query (by position); NaN makes every score NaN (nothing ranks).
+    pub scale: Option<&'a [f32]>,
+}
+
+impl Queries<'_> {
+    fn row(&self, pos: usize, f: usize) -> &[f32] {
+        let r = self.pick[pos] as usize;
+        &self.rows[r * f..r * f + f]
+    }
+}
+
+/// Whether query `pos` may return `item`.
+pub trait Admit: Sync {
+    /// A per-query predicate, built once per query (e.g. its seen list located).
+    fn for_query(&self, pos: usize) -> impl FnMut(u32) -> bool + '_;
+}
+
+fn apply_scale(row: &mut [f32], target_scale: Option<&[f32]>, query_scale: Option<f32>) {
+    if let Some(s) = target_scale {
+        for (x, s) in row.iter_mut().zip(s) {
+            *x *= s;
+        }
+    }
+    if let Some(q) = query_scale {
+        for x in row.iter_mut() {
+            *x *= q;
+        }
+    }
+}
+
+/// Top-`k` targets for every query, into `ids`/`scores` (queries x k, padded with
+/// (u32::MAX, NaN)). Runs on the current rayon pool.
+pub fn top_k(
+    queries: &Queries,
+    targets: &Targets,
+    k: usize,
+    admit: &impl Admit,
+    ids: &mut [u32],
+    scores: &mut [f32],
+) {
+    let n = queries.pick.len();
+    if n == 0 || k == 0 {
+        return;
+    }
+    debug_assert!(ids.len() == n * k && scores.len() == n * k);
+    let threads = rayon::current_num_threads().max(1);
+    let panels = targets.len().div_ceil(PANEL);
+    if n < 2 * threads && threads > 1 && panels >= 2 * SPLIT_PANELS {
+        for (pos, (ids, scores)) in ids.chunks_mut(k).zip(scores.chunks_mut(k)).enumerate() {
+            one_query_split(queries, pos, targets, k, admit, ids, scores);
+        }
+        return;
+    }
+    let block = BLOCK_QUERIES.min(n.div_ceil(threads)).max(1);
+    ids.par_chunks_mut(block * k)
+        .zip(scores.par_chunks_mut(block * k))
+        .enumerate()
+        .for_each(|(bi, (ids, scores))| {
+            let from = bi * block;
+            let b = ids.len() / k;
+            let mut best: Vec<Best> = (0..b).map(|_| Best::new(k)).collect();
+            let mut keeps: Vec<_> = (0..b).map(|j| admit.for_query(from + j)).collect();
+            run(queries, from, b, targets, 0, panels, &mut best, &mut keeps);
+            for (j, best) in best.iter_mut().enumerate() {
+                best.drain_into(
+                    &mut ids[j * k..(j + 1) * k],
+                    &mut scores[j * k..(j + 1) * k],
+                );
+            }
+        });
+}
+
+/// Queries `from..from + b` against panels `p0..p1`, offered to `best`.
+#[allow(clippy::too_many_arguments)]
+fn run<K: FnMut(u32) -> bool>(
+    queries: &Queries,
+    from: usize,
+    b: usize,
+    targets: &Targets,
+    p0: usize,
+    p1: usize,
+    best: &mut [Best],
+    keeps: &mut [K],
+) {
+    let f = targets.packed.factors();
+    let mut q = vec![0f32; b * f];
+    for j in 0..b {
+        q[j * f..j * f + f].copy_from_slice(queries.row(from + j, f));
+    }
+    let n_t = targets.len();
+    let mut buf = vec![0f32; TILE_PANELS * PANEL * b];
+    let mut p = p0;
+    while p < p1 {
+        let pn = TILE_PANELS.min(p1 - p);
+        let w = pn * PANEL;
+        kernel::scores(targets.packed, p, pn, &q, b, &mut buf);
+        let t0 = p * PANEL;
+        let t = w.min(n_t - t0);
+        for j in 0..b {
+            let row = &mut buf[j * w..j * w + t];
+            let qs = queries.scale.map(|s| s[from + j]);
+            apply_scale(row, targets.scale.map(|s| &s[t0..t0 + t]), qs);
+            scan(row, &mut best[j], &|x| targets.item(t0 + x), &mut keeps[j]);
+        }
+        p += pn;
+    }
+}
+
+/// One query against many targets: chunks of panels in parallel, partial heaps merged.
+fn one_query_split(
+    queries: &Queries,
+    pos: usize,
+    targets: &Targets,
+    k: usize,
+    admit: &impl Admit,
+    ids: &mut [u32],
+    scores: &mut [f32],
+) {
+    let panels = targets.len().div_ceil(PANEL);
+    let chunks: Vec<usize> = (0..panels).step_by(SPLIT_PANELS).collect();
+    let parts: Vec<Best> = chunks
+        .par_iter()
+        .map(|&c0| {
+            let mut best = [Best::new(k)];
+            let mut keep = [admit.for_query(pos)];
+            run(
+                queries,
+                pos,
+                1,
+                targets,
+                c0,
+                (c0 + SPLIT_PANELS).min(panels),
+                &mut best,
+                &mut keep,
+            );
+            let [best] = best;
+            best
+        })
+        .collect();
+    let mut all = Best::new(k);
+    for p in &parts {
+        all.merge(p);
+    }
+    all.drain_into(ids, scores);
+}
+
+/// Scores of every target for one query `x`, as [`top_k`] computes them.
+pub fn scores(packed: &Packed, x: &[f32], out: &mut [f32]) {
+    let n = packed.len();
+    let panels = n.div_ceil(PANEL);
+    let mut buf = vec![0f32; TILE_PANELS * PANEL];
+    let mut p = 0;
+    while p < panels {
+        let pn = TILE_PANELS.min(panels - p);
+        kernel::scores(packed, p, pn, x, 1, &mut buf);
+        let t0 = p * PANEL;
+        let t = (pn * PANEL).min(n - t0);
+        out[t0..t0 + t].copy_from_slice(&buf[..t]);
+        p += pn;
+    }
+}

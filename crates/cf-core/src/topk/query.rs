@@ -1,0 +1,437 @@
+//! The top-K operations every model answers: lists for known users (one or a batch), for a
+//! user folded in from their items, and similar items or users. Arguments are checked here,
+//! before anything is allocated for them.
+
+use rayon::prelude::*;
+
+use super::dense::{self, Queries, Targets};
+use super::filter::{Filter, ItemSet};
+use super::heap::Best;
+use super::kernel::Packed;
+use super::scan::scan;
+use super::{check_items, check_k, check_sources, SeenItems};
+use crate::error::{Error, Result};
+use crate::models::Recommender;
+
+/// What to return and what to leave out.
+pub struct Request<'a> {
+    /// List length; capped at the items that can be returned.
+    pub k: usize,
+    /// Per-user sources of items to leave out (training rows, an exclude matrix).
+    pub exclude: Vec<&'a dyn SeenItems>,
+    /// Items no list may contain (an item mask, e.g. items no longer sold); any order.
+    pub exclude_items: &'a [u32],
+    /// Only these items may be returned; any order, repeats allowed. None: every item.
+    pub candidates: Option<&'a [u32]>,
+    /// The model's item factors already packed (a cache kept by whoever holds the model);
+    /// packed per call when None or of another shape.
+    pub items_packed: Option<&'a Packed>,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(k: usize) -> Self {
+        Request {
+            k,
+            exclude: Vec::new(),
+            exclude_items: &[],
+            candidates: None,
+            items_packed: None,
+        }
+    }
+}
+
+/// Ranked lists, `width` entries a row, padded with (u32::MAX, NaN) when fewer items remain.
+#[derive(Debug, Clone)]
+pub struct Lists {
+    pub ids: Vec<u32>,
+    pub scores: Vec<f32>,
+    pub width: usize,
+}
+
+impl Lists {
+    fn new(rows: usize, width: usize) -> Self {
+        Lists {
+            ids: vec![u32::MAX; rows * width],
+            scores: vec![f32::NAN; rows * width],
+            width,
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.ids.len().checked_div(self.width).unwrap_or(0)
+    }
+
+    /// Row `r` without its padding, as (item, score) pairs.
+    pub fn pairs(&self, r: usize) -> Vec<(u32, f32)> {
+        let w = self.width;
+        self.ids[r * w..(r + 1) * w]
+            .iter()
+            .zip(&self.scores[r * w..(r + 1) * w])
+            .take_while(|(&i, _)| i != u32::MAX)
+            .map(|(&i, &s)| (i, s))
+            .collect()
+    }
+}
+
+/// A request checked against the catalogue: the candidate list sorted and deduplicated, the
+/// item mask as a bit set, the list width.
+struct Checked {
+    width: usize,
+    banned: Option<ItemSet>,
+    candidates: Option<Vec<u32>>,
+}
+
+fn check_ids(what: &str, ids: &[u32], n: usize, noun: &str) -> Result<()> {
+    if let Some(pos) = ids.iter().position(|&i| i as usize >= n) {
+        return Err(Error::param(
+            what,
+            format!(
+                "index {} at position {pos} is out of range (model has {n} {noun})",
+                ids[pos]
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_request(req: &Request, n_items: usize) -> Result<Checked> {
+    let k = check_k(req.k, n_items)?;
+    check_ids("excludeItems", req.exclude_items, n_items, "items")?;
+    let banned = (!req.exclude_items.is_empty()).then(|| ItemSet::new(n_items, req.exclude_items));
+    let candidates = match req.candidates {
+        None => None,
+        Some([]) => {
+            return Err(Error::param(
+                "candidates",
+                "is empty: no item could be returned (leave it out to rank every item)",
+            ))
+        }
+        Some(c) => {
+            check_ids("candidates", c, n_items, "items")?;
+            let mut c = c.to_vec();
+            c.sort_unstable();
+            c.dedup();
+            Some(c)
+        }
+    };
+    let width = k.min(candidates.as_ref().map_or(n_items, Vec::len));
+    Ok(Checked {
+        width,
+        banned,
+        candidates,
+    })
+}
+
+fn check_users(users: &[u32], n_users: usize) -> Result<()> {
+    check_ids("users", users, n_users, "users")
+}
+
+/// The packed target rows a request ranks: every row (the cache when it fits), or the
+/// candidates' rows.
+fn targets_of<'p>(
+    rows: &[f32],
+    f: usize,
+    candidates: &Option<Vec<u32>>,
+    cache: Option<&'p Packed>,
+    owned: &'p mut Option<Packed>,
+) -> &'p Packed {
+    match (candidates, cache) {
+        (None, Some(p)) if p.matches(rows.len() / f.max(1), f) => p,
+        (None, _) => owned.insert(Packed::new(rows, f)),
+        (Some(c), _) => owned.insert(Packed::gather(rows, f, c)),
+    }
+}
+
+/// Top-k lists for known users (rows of the model), run on the current rayon pool.
+pub fn recommend_users(model: &dyn Recommender, users: &[u32], req: &Request) -> Result<Lists> {
+    check_users(users, model.n_users())?;
+    check_sources(model, &req.exclude)?;
+    let c = check_request(req, model.n_items())?;
+    let mut out = Lists::new(users.len(), c.width);
+    if c.width == 0 || users.is_empty() {
+        return Ok(out);
+    }
+    let filter = Filter {
+        seen: &req.exclude,
+        users,
+        banned: c.banned.as_ref(),
+        own: None,
+    };
+    match model.factor_view() {
+        Some(fm) => {
+            let mut owned = None;
+            let targets = Targets {
+                packed: targets_of(fm.items, fm.f, &c.candidates, req.items_packed, &mut owned),
+                ids: c.candidates.as_deref(),
+                scale: None,
+            };
+            let queries = Queries {
+                rows: fm.users,
+                pick: users,
+                scale: None,
+            };
+            dense::top_k(
+                &queries,
+                &targets,
+                c.width,
+                &filter,
+                &mut out.ids,
+                &mut out.scores,
+            );
+        }
+        None => by_rows(model.n_items(), &c, &filter, &mut out, |pos, buf| {
+            model.score_user(users[pos] as usize, buf);
+            Ok(())
+        })?,
+    }
+    Ok(out)
+}
+
+/// The path of models without factors: score a full row, then the same selection.
+fn by_rows(
+    n_items: usize,
+    c: &Checked,
+    filter: &Filter,
+    out: &mut Lists,
+    score: impl Fn(usize, &mut [f32]) -> Result<()> + Sync,
+) -> Result<()> {
+    use super::dense::Admit;
+    let w = c.width;
+    out.ids
+        .par_chunks_mut(w)
+        .zip(out.scores.par_chunks_mut(w))
+        .enumerate()
+        .try_for_each_init(
+            || (vec![0f32; n_items], Vec::new(), Best::new(w)),
+            |(buf, picked, best), (pos, (ids, scores))| {
+                score(pos, buf)?;
+                best.reset(w);
+                let mut keep = filter.for_query(pos);
+                match &c.candidates {
+                    Some(cand) => {
+                        picked.clear();
+                        picked.extend(cand.iter().map(|&i| buf[i as usize]));
+                        scan(picked, best, &|j| cand[j], &mut keep);
+                    }
+                    None => scan(buf, best, &|j| j as u32, &mut keep),
+                }
+                best.drain_into(ids, scores);
+                Ok(())
+            },
+        )
+}
+
+/// One item list, sorted, as an exclusion source for a single query (row 0).
+struct OwnItems(Vec<u32>, usize);
+
+impl SeenItems for OwnItems {
+    fn seen(&self, user: usize) -> &[u32] {
+        if user == 0 {
+            &self.0
+        } else {
+            &[]
+        }
+    }
+    fn n_cols(&self) -> usize {
+        self.1
+    }
+}
+
+/// Top-k for someone not in the model, from the items they interacted with (fold-in); those
+/// items are left out of the ranking, as are `req.exclude_items`.
+pub fn recommend_items(
+    model: &dyn Recommender,
+    items: &[u32],
+    values: &[f32],
+    req: &Request,
+) -> Result<Vec<(u32, f32)>> {
+    let c = check_request(req, model.n_items())?;
+    check_items(items, values, model.n_items())?;
+    if items.is_empty() {
+        return Err(Error::param(
+            "items",
+            "is empty: fold-in needs at least one item (rank by popularity for users without history)",
+        ));
+    }
+    let mut own = items.to_vec();
+    own.sort_unstable();
+    own.dedup();
+    let own = OwnItems(own, model.n_items());
+    let sources: [&dyn SeenItems; 1] = [&own];
+    let filter = Filter {
+        seen: &sources,
+        users: &[0],
+        banned: c.banned.as_ref(),
+        own: None,
+    };
+    let mut out = Lists::new(1, c.width);
+    if c.width == 0 {
+        return Ok(Vec::new());
+    }
+    match (model.fold_in_vector(items, values)?, model.factor_view()) {
+        (Some(x), Some(fm)) => {
+            let mut owned = None;
+            let targets = Targets {
+                packed: targets_of(fm.items, fm.f, &c.candidates, req.items_packed, &mut owned),
+                ids: c.candidates.as_deref(),
+                scale: None,
+            };
+            let queries = Queries {
+                rows: &x,
+                pick: &[0],
+                scale: None,
+            };
+            dense::top_k(
+                &queries,
+                &targets,
+                c.width,
+                &filter,
+                &mut out.ids,
+                &mut out.scores,
+            );
+        }
+        _ => by_rows(model.n_items(), &c, &filter, &mut out, |_, buf| {
+            model.score_new_user(items, values, buf)
+        })?,
+    }
+    Ok(out.pairs(0))
+}
+
+/// Which rows a similarity query compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Items,
+    Users,
+}
+
+/// How two factor rows are compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    /// Dot product over the product of norms; rows of zero length match nothing.
+    Cosine,
+    Dot,
+}
+
+/// 1 / norm of each row; NaN for a zero row, so that it ranks nowhere.
+pub fn inverse_norms(rows: &[f32], f: usize) -> Vec<f32> {
+    rows.par_chunks(f.max(1))
+        .map(|r| {
+            let n = dense::dot_fma(r, r).sqrt();
+            if n > 0.0 {
+                1.0 / n
+            } else {
+                f32::NAN
+            }
+        })
+        .collect()
+}
+
+/// The rows most similar to each of `queries` (item or user indices), each query left out
+/// of its own list. For users, `req.candidates` and `req.exclude_items` name users.
+pub fn similar(
+    model: &dyn Recommender,
+    side: Side,
+    queries: &[u32],
+    measure: Measure,
+    req: &Request,
+) -> Result<Lists> {
+    let (n, noun) = match side {
+        Side::Items => (model.n_items(), "items"),
+        Side::Users => (model.n_users(), "users"),
+    };
+    let what = match side {
+        Side::Items => "items",
+        Side::Users => "users",
+    };
+    check_ids(what, queries, n, noun)?;
+    if !req.exclude.is_empty() {
+        return Err(Error::param(
+            "exclude",
+            "similar lists take no per-user exclusion matrix",
+        ));
+    }
+    let c = check_request(req, n)?;
+    let Some(fm) = model.factor_view() else {
+        return by_model(model, side, queries, req, c.width);
+    };
+    let rows = match side {
+        Side::Items => fm.items,
+        Side::Users => fm.users,
+    };
+    let mut out = Lists::new(queries.len(), c.width);
+    if c.width == 0 || queries.is_empty() {
+        return Ok(out);
+    }
+    let norms = (measure == Measure::Cosine).then(|| inverse_norms(rows, fm.f));
+    let cache = match side {
+        Side::Items => req.items_packed,
+        Side::Users => None,
+    };
+    let mut owned = None;
+    let packed = targets_of(rows, fm.f, &c.candidates, cache, &mut owned);
+    let target_scale = match (&norms, &c.candidates) {
+        (Some(nm), Some(cand)) => Some(cand.iter().map(|&i| nm[i as usize]).collect()),
+        (Some(nm), None) => Some(nm.clone()),
+        _ => None,
+    };
+    let query_scale: Option<Vec<f32>> = norms
+        .as_ref()
+        .map(|nm| queries.iter().map(|&q| nm[q as usize]).collect());
+    let targets = Targets {
+        packed,
+        ids: c.candidates.as_deref(),
+        scale: target_scale.as_deref(),
+    };
+    let q = Queries {
+        rows,
+        pick: queries,
+        scale: query_scale.as_deref(),
+    };
+    let filter = Filter {
+        seen: &[],
+        users: &[],
+        banned: c.banned.as_ref(),
+        own: Some(queries),
+    };
+    dense::top_k(
+        &q,
+        &targets,
+        c.width,
+        &filter,
+        &mut out.ids,
+        &mut out.scores,
+    );
+    Ok(out)
+}
+
+/// Similar items of a model without factors: its own answer, one query at a time, without
+/// filters (none of those models takes them).
+fn by_model(
+    model: &dyn Recommender,
+    side: Side,
+    queries: &[u32],
+    req: &Request,
+    width: usize,
+) -> Result<Lists> {
+    if side == Side::Users || req.candidates.is_some() || !req.exclude_items.is_empty() {
+        // Ask the model once, so its own message (e.g. unsupported) is what the caller sees.
+        if let Some(&q) = queries.first() {
+            model.similar_items(q, req.k)?;
+        }
+        return Err(Error::Unsupported(format!(
+            "similar {} with filters needs a factor model",
+            match side {
+                Side::Items => "items",
+                Side::Users => "users",
+            }
+        )));
+    }
+    let mut out = Lists::new(queries.len(), width);
+    for (r, &q) in queries.iter().enumerate() {
+        for (j, (i, s)) in model.similar_items(q, width)?.into_iter().enumerate() {
+            out.ids[r * width + j] = i;
+            out.scores[r * width + j] = s;
+        }
+    }
+    Ok(out)
+}

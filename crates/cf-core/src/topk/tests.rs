@@ -1,0 +1,277 @@
+//! The engine against a brute-force full sort: random factors (small integers, so that many
+//! scores tie and the tie rule is exercised, and general floats), every filter, batches and
+//! single queries, 1, 2 and 5 threads.
+
+use super::kernel::{dot_fma, Packed};
+use super::*;
+use crate::data::csr::Csr;
+use crate::models::factor::FactorModel;
+
+struct Fm {
+    f: usize,
+    u: Vec<f32>,
+    i: Vec<f32>,
+}
+
+impl FactorModel for Fm {
+    fn factors(&self) -> usize {
+        self.f
+    }
+    fn user_factors(&self) -> &[f32] {
+        &self.u
+    }
+    fn item_factors(&self) -> &[f32] {
+        &self.i
+    }
+    fn fold_in_user(&self, items: &[u32], _: &[f32]) -> crate::Result<Vec<f32>> {
+        // Any deterministic vector will do: the mean of the items' rows.
+        let mut x = vec![0f32; self.f];
+        for &i in items {
+            for (a, b) in x.iter_mut().zip(&self.i[i as usize * self.f..]) {
+                *a += b;
+            }
+        }
+        Ok(x)
+    }
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn model(nu: usize, ni: usize, f: usize, ints: bool, seed: u64) -> Fm {
+    let mut r = Rng(seed);
+    let mut v = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                if ints {
+                    r.below(5) as f32 - 2.0
+                } else {
+                    (r.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+                }
+            })
+            .collect()
+    };
+    Fm {
+        f,
+        u: v(nu * f),
+        i: v(ni * f),
+    }
+}
+
+fn seen_matrix(nu: usize, ni: usize, seed: u64) -> Csr {
+    let mut r = Rng(seed);
+    let (mut rows, mut cols) = (Vec::new(), Vec::new());
+    for u in 0..nu {
+        for _ in 0..r.below(ni as u64 / 2 + 1) {
+            rows.push(u as u32);
+            cols.push(r.below(ni as u64) as u32);
+        }
+    }
+    let vals = vec![1.0; rows.len()];
+    let mut m = Csr::from_coo(nu, ni, &rows, &cols, &vals).unwrap();
+    // Repeated draws were summed; the values do not matter here.
+    m.values.iter_mut().for_each(|v| *v = 1.0);
+    m
+}
+
+/// The reference: score everything, drop what is filtered, sort by (score desc, index asc).
+fn brute(scores: &[f32], k: usize, keep: impl Fn(u32) -> bool) -> Vec<(u32, f32)> {
+    let mut all: Vec<(u32, f32)> = scores
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| s.is_finite() && keep(*i as u32))
+        .map(|(i, &s)| (i as u32, s))
+        .collect();
+    all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    all.truncate(k);
+    all
+}
+
+fn user_scores(m: &Fm, u: usize) -> Vec<f32> {
+    let f = m.f;
+    m.i.chunks(f)
+        .map(|y| dot_fma(&m.u[u * f..u * f + f], y))
+        .collect()
+}
+
+#[test]
+fn batches_match_a_full_sort_with_every_filter_at_any_thread_count() {
+    for (case, &(nu, ni, f, ints)) in [
+        (70, 300, 8, true),
+        (9, 1000, 33, false),
+        (130, 50, 64, true),
+        (3, 9000, 16, false),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let m = model(nu, ni, f, ints, 11 + case as u64);
+        let seen = seen_matrix(nu, ni, 5 + case as u64);
+        let mut r = Rng(99 + case as u64);
+        let banned: Vec<u32> = (0..ni / 7).map(|_| r.below(ni as u64) as u32).collect();
+        let cands: Vec<u32> = (0..ni / 2).map(|_| r.below(ni as u64) as u32).collect();
+        let users: Vec<u32> = (0..nu as u32).rev().chain([0, 0]).collect();
+        for k in [1, 7, ni + 5] {
+            for (with_cands, with_banned, with_seen) in [
+                (false, false, false),
+                (true, true, true),
+                (false, true, false),
+                (true, false, true),
+            ] {
+                let mut req = Request::new(k);
+                if with_seen {
+                    req.exclude = vec![&seen];
+                }
+                if with_banned {
+                    req.exclude_items = &banned;
+                }
+                if with_cands {
+                    req.candidates = Some(&cands);
+                }
+                let mut results = Vec::new();
+                for threads in [1, 2, 5] {
+                    let pool = crate::pool::pool(threads).unwrap();
+                    results.push(pool.install(|| recommend_users(&m, &users, &req).unwrap()));
+                }
+                for other in &results[1..] {
+                    assert_eq!(
+                        other.ids, results[0].ids,
+                        "case {case}: thread counts differ"
+                    );
+                    let bits = |l: &Lists| l.scores.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(other), bits(&results[0]));
+                }
+                let got = &results[0];
+                for (r, &u) in users.iter().enumerate() {
+                    let s = user_scores(&m, u as usize);
+                    let want = brute(&s, got.width, |i| {
+                        (!with_seen || !seen.contains(u as usize, i))
+                            && (!with_banned || !banned.contains(&i))
+                            && (!with_cands || cands.contains(&i))
+                    });
+                    assert_eq!(got.pairs(r), want, "case {case} k {k} user {u}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn single_queries_split_across_threads_match_the_batch() {
+    // Enough items for a lone query to be split into chunks across threads.
+    let m = model(4, 40_000, 8, true, 3);
+    let users = [2u32, 0];
+    let req = Request::new(25);
+    let batch = crate::pool::pool(1)
+        .unwrap()
+        .install(|| recommend_users(&m, &users, &req).unwrap());
+    for threads in [2, 3] {
+        let pool = crate::pool::pool(threads).unwrap();
+        for (r, &u) in users.iter().enumerate() {
+            let one = pool.install(|| recommend_users(&m, &[u], &req).unwrap());
+            assert_eq!(one.pairs(0), batch.pairs(r));
+            assert_eq!(
+                one.pairs(0),
+                brute(&user_scores(&m, u as usize), 25, |_| true)
+            );
+        }
+    }
+}
+
+#[test]
+fn a_cached_pack_of_another_shape_is_not_used() {
+    let m = model(5, 40, 4, false, 8);
+    let other = Packed::new(&m.i[..20 * 4], 4);
+    let mut req = Request::new(5);
+    req.items_packed = Some(&other);
+    let got = recommend_users(&m, &[1], &req).unwrap();
+    assert_eq!(got.pairs(0), brute(&user_scores(&m, 1), 5, |_| true));
+}
+
+#[test]
+fn similar_items_and_users_match_a_full_sort() {
+    let mut m = model(60, 80, 6, true, 21);
+    // A zero item matches nothing by cosine and is matched by nothing.
+    m.i[3 * 6..4 * 6].fill(0.0);
+    let f = m.f;
+    let norm = |v: &[f32]| dot_fma(v, v).sqrt();
+    for (side, rows, n) in [(Side::Items, &m.i, 80usize), (Side::Users, &m.u, 60)] {
+        let queries: Vec<u32> = (0..n as u32).collect();
+        for measure in [Measure::Cosine, Measure::Dot] {
+            let got = similar(&m, side, &queries, measure, &Request::new(9)).unwrap();
+            for &q in &queries {
+                let x = &rows[q as usize * f..q as usize * f + f];
+                let s: Vec<f32> = rows
+                    .chunks(f)
+                    .map(|y| match measure {
+                        Measure::Dot => dot_fma(x, y),
+                        Measure::Cosine => {
+                            let (a, b) = (norm(y), norm(x));
+                            let (a, b) = (
+                                if a > 0.0 { 1.0 / a } else { f32::NAN },
+                                if b > 0.0 { 1.0 / b } else { f32::NAN },
+                            );
+                            dot_fma(x, y) * a * b
+                        }
+                    })
+                    .collect();
+                let want = brute(&s, got.width, |i| i != q);
+                assert_eq!(got.pairs(q as usize), want, "{side:?} {measure:?} {q}");
+            }
+        }
+    }
+    let zero = similar(&m, Side::Items, &[3], Measure::Cosine, &Request::new(5)).unwrap();
+    assert!(zero.pairs(0).is_empty());
+}
+
+#[test]
+fn fold_in_lists_leave_out_the_given_items_and_the_mask() {
+    let m = model(5, 300, 8, true, 4);
+    let given = [5u32, 9, 5];
+    let banned = [1u32, 2];
+    let mut req = Request::new(20);
+    req.exclude_items = &banned;
+    let got = recommend_items(&m, &given, &[1.0; 3], &req).unwrap();
+    let x = m.fold_in_user(&given, &[]).unwrap();
+    let s: Vec<f32> = m.i.chunks(8).map(|y| dot_fma(&x, y)).collect();
+    assert_eq!(got, brute(&s, 20, |i| ![5, 9, 1, 2].contains(&i)));
+}
+
+#[test]
+fn bad_requests_are_coded_errors_naming_the_argument() {
+    let m = model(5, 30, 4, false, 1);
+    let e = |req: &Request| recommend_users(&m, &[0], req).unwrap_err().to_string();
+    let mut req = Request::new(3);
+    req.candidates = Some(&[]);
+    assert!(e(&req).starts_with("candidates: is empty"), "{}", e(&req));
+    req.candidates = Some(&[1, 30]);
+    assert_eq!(
+        e(&req),
+        "candidates: index 30 at position 1 is out of range (model has 30 items)"
+    );
+    let mut req = Request::new(3);
+    req.exclude_items = &[99];
+    assert!(e(&req).starts_with("excludeItems: index 99 at position 0"));
+    assert!(e(&Request::new(0)).starts_with("k: must be >= 1"));
+    let err = recommend_users(&m, &[0, 5], &Request::new(2)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "users: index 5 at position 1 is out of range (model has 5 users)"
+    );
+    // k beyond what the candidates allow: rows as wide as the candidates.
+    let mut req = Request::new(50);
+    req.candidates = Some(&[4, 4, 2]);
+    let l = recommend_users(&m, &[1, 2], &req).unwrap();
+    assert_eq!(l.width, 2);
+    assert!(l.ids.iter().all(|&i| i == 2 || i == 4));
+}
