@@ -60,18 +60,41 @@ export declare class Model {
   /** Set (or clear) the training matrix; forgets the rows of earlier partial fits. */
   set train(m: Matrix | undefined | null)
   /**
-   * Top-k items for a known user. Options: `k` (10; capped at the number of items),
-   * `filterSeen` (true: leave out the user's training items), `exclude` (a Matrix whose
-   * row is left out instead of the training row).
+   * Top-k items for a known user. Options: `k` (10; capped at the items that can be
+   * returned), `filterSeen` (true: leave out the user's training items), `exclude` (a
+   * Matrix whose row is left out instead of the training row), `excludeItems` (items no
+   * list may hold), `candidates` (only these items may be returned).
    */
-  recommend(user: number, options?: { k?: number; filterSeen?: boolean; exclude?: Matrix | null }): TopK
+  recommend(user: number, options?: { k?: number; filterSeen?: boolean; exclude?: Matrix | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }): TopK
+  /** `recommend` for many users at once, off the JS thread. */
+  recommendMany(users: Uint32Array, options?: { k?: number; filterSeen?: boolean; exclude?: Matrix | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }, signal?: AbortSignal): Promise<Lists>
+  recommendManySync(users: Uint32Array, options?: { k?: number; filterSeen?: boolean; exclude?: Matrix | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }): Lists
+  /**
+   * Items most similar to `item`, itself left out. Options: `k`, `measure` ("cosine", the
+   * default, or "dot"), `excludeItems`, `candidates`.
+   */
+  similarItems(item: number, options?: { k?: number; measure?: 'cosine' | 'dot'; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }): TopK
+  similarItemsMany(items: Uint32Array, options?: { k?: number; measure?: 'cosine' | 'dot'; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }, signal?: AbortSignal): Promise<Lists>
+  similarItemsManySync(items: Uint32Array, options?: { k?: number; measure?: 'cosine' | 'dot'; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }): Lists
+  /**
+   * Users most similar to `user` (by their factors), themselves left out. Options: `k`,
+   * `measure`, `excludeItems` and `candidates` (here: user indices).
+   */
+  similarUsers(user: number, options?: { k?: number; measure?: 'cosine' | 'dot'; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }): TopK
+  similarUsersMany(users: Uint32Array, options?: { k?: number; measure?: 'cosine' | 'dot'; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }, signal?: AbortSignal): Promise<Lists>
+  similarUsersManySync(users: Uint32Array, options?: { k?: number; measure?: 'cosine' | 'dot'; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }): Lists
+  /**
+   * Quantiles of the top-k scores of a sample of users (seen items filtered), to put
+   * scores of different models on one scale. Options: `sample` (1000 users), `k` (10).
+   * Null for a model with no user or item.
+   */
+  scoreStats(options?: { sample?: number; k?: number }): ScoreStats | null
   /**
    * Top-k for someone not in the model, from item indices (fold-in); the given items are
-   * left out. Options: `k`, `values` (Float32Array, one per item; default 1 each).
+   * left out. Options: `k`, `values` (Float32Array, one per item; default 1 each),
+   * `excludeItems`, `candidates` (as in `recommend`).
    */
-  recommendForItems(items: Uint32Array, options?: { k?: number; values?: Float32Array | null }): TopK
-  /** Items most similar to `item`, itself left out. Options: `k`. */
-  similarItems(item: number, options?: { k?: number }): TopK
+  recommendForItems(items: Uint32Array, options?: { k?: number; values?: Float32Array | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }): TopK
   /**
    * Ranking metrics of the model on `truth`, off the JS thread. Options: `k` (a number or
    * a list; required), `filterSeen` (true), `alsoExclude` (a Matrix, e.g. validation when
@@ -198,6 +221,18 @@ export interface IterationInfo {
 }
 
 /**
+ * Lists for many queries: row r is `ids[r * k .. (r + 1) * k]`, best first; rows with fewer
+ * items than `k` are padded with id 4294967295 and score NaN.
+ */
+export interface Lists {
+  ids: Uint32Array
+  scores: Float32Array
+  /** Row width: the `k` asked for, capped at the items (or candidates) there are. */
+  k: number
+  rows: number
+}
+
+/**
  * A saved model back from its type, params (as saved), arrays and the id maps' sizes; every
  * array's shape is checked against the params and sizes.
  */
@@ -270,6 +305,16 @@ export declare function popularityFit(train: Matrix): Model
  * a fit of that type would use, or the error it would raise.
  */
 export declare function resolveParams(typeName: string, params?: object | undefined | null): Record<string, number | boolean | string>
+
+export interface ScoreStats {
+  users: number
+  k: number
+  min: number
+  p01: number
+  p50: number
+  p99: number
+  max: number
+}
 
 export interface SplitOptions {
   strategy: Strategy

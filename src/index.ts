@@ -2,11 +2,24 @@
 export { ALS, ALS_DEFAULTS, type AlsParams } from './models/als.js';
 export { BPR, BPR_DEFAULTS, type BprParams, type BprEpoch, type BprProgress, type BprFitOptions } from './models/bpr.js';
 export { Popularity } from './models/popularity.js';
-export { Recommender } from './models/recommender.js';
+export { NO_ITEM, Recommender } from './models/recommender.js';
 export { fitModel, modelEntry, BASELINE_TYPE } from './models/registry.js';
 export { MODEL_TYPES, defaultsOf, specOf, type ModelType, type ParamsOf, type ResolvedParams } from './models/params.js';
 export { MODEL_SPECS } from './models/spec.generated.js';
-export type { EvalResult, EvaluateOptions, FitOptions, FitProgress, FoldInOptions, Matrix, RecommendOptions, TopK } from './models/types.js';
+export type {
+  EvalResult,
+  EvaluateOptions,
+  FitOptions,
+  FitProgress,
+  FoldInOptions,
+  ListFilters,
+  Lists,
+  Matrix,
+  RecommendOptions,
+  ScoreStats,
+  SimilarOptions,
+  TopK,
+} from './models/types.js';
 export { loadDataset, datasetFromArrays, splitDataset, matrixFromCoo, type Dataset, type LoadOptions, type SplitOptions, type Splits } from './data.js';
 export { loadModel, saveModel, type LoadedModel, type SaveInfo } from './artifacts/model-io.js';
 export { loadConfig, parseConfig, type Config } from './config/index.js';

@@ -73,6 +73,8 @@ export async function saveModel(dir: string, model: Recommender, info: SaveInfo)
     users: info.userIds.length,
     items: info.itemIds.length,
     data_hash: info.dataHash ?? null,
+    // The range of top-10 scores, to put models on one scale before blending their scores.
+    score_stats: model.scoreStats(),
     versions: { 'cf-native': packageVersion(), git: gitVersion(), node: process.version },
     ...info.extra,
   };

@@ -5,7 +5,20 @@ import { CfError } from '../errors.js';
 import { call, callAsync, checkMatrix } from '../native.js';
 import { checkInstanceArg, checkKeys, checkNumberArg, checkOptionsObject, kindOf } from '../options.js';
 import type { ResolvedParams } from './params.js';
-import type { EvalResult, EvaluateOptions, FitOptions, FoldInOptions, Matrix, NativeModel, RecommendOptions, TopK } from './types.js';
+import type {
+  EvalResult,
+  EvaluateOptions,
+  FitOptions,
+  FoldInOptions,
+  ListFilters,
+  Lists,
+  Matrix,
+  NativeModel,
+  RecommendOptions,
+  ScoreStats,
+  SimilarOptions,
+  TopK,
+} from './types.js';
 
 export class Recommender {
   constructor(readonly inner: NativeModel) {}
@@ -42,11 +55,30 @@ export class Recommender {
     call(() => (this.inner.train = m));
   }
 
-  /** Top-k items for a known user (row index); see {@link RecommendOptions} for filtering. */
-  recommend(user: number, opts: RecommendOptions = {}): TopK {
-    checkNumberArg('user', user);
+  /**
+   * Top-k items for a known user (row index), or for each of many users (a typed array or
+   * array of row indices: one call, all threads); see {@link RecommendOptions} for filters.
+   */
+  recommend(user: number, opts?: RecommendOptions): TopK;
+  recommend(users: Uint32Array | number[], opts?: RecommendOptions): Lists;
+  recommend(users: number | Uint32Array | number[], opts: RecommendOptions = {}): TopK | Lists {
     checkOptionsObject('options', opts);
-    return call(() => this.inner.recommend(user, { ...opts }));
+    const o = listOptions(opts);
+    if (typeof users === 'number' || !isIndexList(users)) {
+      checkNumberArg('user', users);
+      return call(() => this.inner.recommend(users as number, o));
+    }
+    const ids = toIndices('users', users);
+    return call(() => this.inner.recommendManySync(ids, o));
+  }
+
+  /** `recommend` off the JS thread; `signal` aborts it. */
+  async recommendAsync(users: Uint32Array | number[], opts: RecommendOptions & { signal?: AbortSignal } = {}): Promise<Lists> {
+    checkOptionsObject('options', opts);
+    const { signal, ...rest } = opts ?? {};
+    checkInstanceArg('signal', signal, AbortSignal, { optional: true });
+    const ids = toIndices('users', users);
+    return callAsync(() => this.inner.recommendMany(ids, listOptions(rest), signal));
   }
 
   /**
@@ -56,14 +88,67 @@ export class Recommender {
   recommendForItems(items: Uint32Array | number[], opts: FoldInOptions = {}): TopK {
     checkOptionsObject('options', opts);
     const ids = toIndices('items', items);
-    return call(() => this.inner.recommendForItems(ids, { ...opts, values: toValues(opts.values) }));
+    return call(() => this.inner.recommendForItems(ids, { ...listOptions(opts), values: toValues(opts.values) }));
   }
 
-  /** Items most similar to `item` (cosine of factors for factor models), itself left out. */
-  similarItems(item: number, opts: { k?: number } = {}): TopK {
-    checkNumberArg('item', item);
+  /**
+   * Items most similar to `item` (cosine of factors for factor models), itself left out; or
+   * lists for many items at once.
+   */
+  similarItems(item: number, opts?: SimilarOptions): TopK;
+  similarItems(items: Uint32Array | number[], opts?: SimilarOptions): Lists;
+  similarItems(items: number | Uint32Array | number[], opts: SimilarOptions = {}): TopK | Lists {
     checkOptionsObject('options', opts);
-    return call(() => this.inner.similarItems(item, { ...opts }));
+    const o = listOptions(opts);
+    if (typeof items === 'number' || !isIndexList(items)) {
+      checkNumberArg('item', items);
+      return call(() => this.inner.similarItems(items as number, o));
+    }
+    const ids = toIndices('items', items);
+    return call(() => this.inner.similarItemsManySync(ids, o));
+  }
+
+  async similarItemsAsync(items: Uint32Array | number[], opts: SimilarOptions & { signal?: AbortSignal } = {}): Promise<Lists> {
+    checkOptionsObject('options', opts);
+    const { signal, ...rest } = opts ?? {};
+    checkInstanceArg('signal', signal, AbortSignal, { optional: true });
+    const ids = toIndices('items', items);
+    return callAsync(() => this.inner.similarItemsMany(ids, listOptions(rest), signal));
+  }
+
+  /**
+   * Users most similar to `user` by their factors (factor models), themselves left out; or
+   * lists for many users. `candidates` and `excludeItems` name users here.
+   */
+  similarUsers(user: number, opts?: SimilarOptions): TopK;
+  similarUsers(users: Uint32Array | number[], opts?: SimilarOptions): Lists;
+  similarUsers(users: number | Uint32Array | number[], opts: SimilarOptions = {}): TopK | Lists {
+    checkOptionsObject('options', opts);
+    const o = listOptions(opts);
+    if (typeof users === 'number' || !isIndexList(users)) {
+      checkNumberArg('user', users);
+      return call(() => this.inner.similarUsers(users as number, o));
+    }
+    const ids = toIndices('users', users);
+    return call(() => this.inner.similarUsersManySync(ids, o));
+  }
+
+  async similarUsersAsync(users: Uint32Array | number[], opts: SimilarOptions & { signal?: AbortSignal } = {}): Promise<Lists> {
+    checkOptionsObject('options', opts);
+    const { signal, ...rest } = opts ?? {};
+    checkInstanceArg('signal', signal, AbortSignal, { optional: true });
+    const ids = toIndices('users', users);
+    return callAsync(() => this.inner.similarUsersMany(ids, listOptions(rest), signal));
+  }
+
+  /**
+   * Quantiles of the top-k scores of a sample of users (seen items filtered), so that scores
+   * of different models can be put on one scale; null for an empty model. `saveModel`
+   * stores them in model.json as `score_stats`.
+   */
+  scoreStats(opts: { sample?: number; k?: number } = {}): ScoreStats | null {
+    checkOptionsObject('options', opts);
+    return call(() => this.inner.scoreStats({ ...opts }));
   }
 
   /** Per-epoch reports of the fit that made this model, for models that keep one (else null). */
@@ -83,6 +168,26 @@ export class Recommender {
     r.names.forEach((n, i) => (metrics[n] = r.values[i]!));
     return { usersEvaluated: r.usersEvaluated, usersWithoutTrain: r.usersWithoutTrain, metrics };
   }
+}
+
+/** The id that pads rows of {@link Lists} with fewer entries than `k`. */
+export const NO_ITEM = 0xffff_ffff;
+
+/** A list of indices (one call for many queries) rather than one index. */
+function isIndexList(x: unknown): x is Uint32Array | number[] {
+  return x instanceof Uint32Array || Array.isArray(x);
+}
+
+/** Options as the binding takes them: index lists as Uint32Array. */
+type NativeFilters<T> = Omit<T, 'excludeItems' | 'candidates'> & { excludeItems?: Uint32Array | null; candidates?: Uint32Array | null };
+
+/** Index lists checked and converted first, so -1 or 1.5 never wrap. */
+function listOptions<T extends ListFilters>(o: T): NativeFilters<T> {
+  const { excludeItems, candidates, ...rest } = o;
+  const out: NativeFilters<T> = { ...rest } as NativeFilters<T>;
+  if (excludeItems !== undefined && excludeItems !== null) out.excludeItems = toIndices('excludeItems', excludeItems);
+  if (candidates !== undefined && candidates !== null) out.candidates = toIndices('candidates', candidates);
+  return out;
 }
 
 /** An entry of a number list as messages show it: strings quoted, holes named. */

@@ -9,19 +9,50 @@ export interface TopK {
   scores: Float32Array;
 }
 
-export interface RecommendOptions {
-  /** How many items (default 10; capped at the number of items). */
+/** Lists for many queries: row r is `ids[r * k .. (r + 1) * k]`, best first. */
+export interface Lists {
+  ids: Uint32Array;
+  scores: Float32Array;
+  /** Row width: the `k` asked for, capped at the items (or candidates) there are. Rows with fewer entries are padded with id 4294967295 (`NO_ITEM`) and score NaN. */
+  k: number;
+  rows: number;
+}
+
+/** Filters shared by every list. */
+export interface ListFilters {
+  /** How many (default 10; capped at what can be returned). */
   k?: number;
+  /** Never return these (e.g. items no longer sold). */
+  excludeItems?: Uint32Array | number[] | null;
+  /** Return only these (an allowlist; must not be empty). */
+  candidates?: Uint32Array | number[] | null;
+}
+
+export interface RecommendOptions extends ListFilters {
   /** Leave out the items the user has in the training matrix (default true). */
   filterSeen?: boolean;
   /** Filter with this matrix's row instead of the training matrix (e.g. train + valid). */
   exclude?: Matrix | null;
 }
 
+export interface SimilarOptions extends ListFilters {
+  /** `cosine` (default: dot product over both norms; zero vectors match nothing) or `dot`. */
+  measure?: 'cosine' | 'dot';
+}
+
+/** Quantiles of a model's top-k scores over a sample of users (saved in model.json). */
+export interface ScoreStats {
+  users: number;
+  k: number;
+  min: number;
+  p01: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
 /** Options of the fold-in rankings (`recommendForItems`, `similarToNewItem`). */
-export interface FoldInOptions {
-  /** How many items (default 10). */
-  k?: number;
+export interface FoldInOptions extends ListFilters {
   /** One value per id, as in training data (default 1 each); finite and >= 0. */
   values?: Float32Array | number[];
 }

@@ -8,13 +8,16 @@ use cf_core::data::csr::Csr;
 use cf_core::data::seen::SeenRows;
 use cf_core::models::Model as CoreModel;
 use cf_core::params::Value;
+use cf_core::topk::kernel::Packed;
 use cf_core::topk::{self, SeenItems};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::error::{to_napi, Op, Result};
+use crate::lists::{index, one, Kind, ListOp, Lists, ScoreStats};
 use crate::matrix::{Derived, Matrix};
 use crate::options::Opts;
+use cf_core::topk::Side;
 
 /// A model and what serving it needs, shared by the JS object and the tasks running on it.
 pub(crate) struct Shared {
@@ -25,6 +28,9 @@ pub(crate) struct Shared {
     pub(crate) writer: Mutex<()>,
     /// The rows `recommend` filters: the training matrix, with partial-fit rows in place.
     seen: RwLock<Option<Seen>>,
+    /// The item factors packed for the top-K kernel, built on first use and dropped by every
+    /// write (so a list never reads factors older than the model).
+    packed: Mutex<Option<Arc<Packed>>>,
 }
 
 pub(crate) struct Seen {
@@ -38,7 +44,23 @@ impl Shared {
         self.model.read().unwrap_or_else(|e| e.into_inner())
     }
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Box<dyn CoreModel>> {
-        self.model.write().unwrap_or_else(|e| e.into_inner())
+        let w = self.model.write().unwrap_or_else(|e| e.into_inner());
+        // Taken only now: a reader that packed before this write held the read lock, so its
+        // pack is of the old factors and goes here.
+        *self.packed.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        w
+    }
+
+    /// The item factors packed for top-K (callers hold the read lock on `model`); None for
+    /// models without factors.
+    pub(crate) fn items_packed(&self, model: &dyn CoreModel) -> Option<Arc<Packed>> {
+        let fm = model.factor_view()?;
+        let mut p = self.packed.lock().unwrap_or_else(|e| e.into_inner());
+        let n = fm.items.len() / fm.f.max(1);
+        match &*p {
+            Some(pk) if pk.matches(n, fm.f) => Some(pk.clone()),
+            _ => Some(p.insert(Arc::new(Packed::new(fm.items, fm.f))).clone()),
+        }
     }
     pub(crate) fn seen_mut(&self) -> RwLockWriteGuard<'_, Option<Seen>> {
         self.seen.write().unwrap_or_else(|e| e.into_inner())
@@ -71,7 +93,7 @@ impl Shared {
         }
     }
 
-    fn seen(&self) -> RwLockReadGuard<'_, Option<Seen>> {
+    pub(crate) fn seen(&self) -> RwLockReadGuard<'_, Option<Seen>> {
         self.seen.read().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -93,6 +115,7 @@ impl ModelHandle {
                 model: RwLock::new(model),
                 writer: Mutex::new(()),
                 seen: RwLock::new(None),
+                packed: Mutex::new(None),
             }),
         }
     }
@@ -224,56 +247,191 @@ impl ModelHandle {
         Ok(())
     }
 
-    /// Top-k items for a known user. Options: `k` (10; capped at the number of items),
-    /// `filterSeen` (true: leave out the user's training items), `exclude` (a Matrix whose
-    /// row is left out instead of the training row).
+    /// Top-k items for a known user. Options: `k` (10; capped at the items that can be
+    /// returned), `filterSeen` (true: leave out the user's training items), `exclude` (a
+    /// Matrix whose row is left out instead of the training row), `excludeItems` (items no
+    /// list may hold), `candidates` (only these items may be returned).
     #[napi(
-        ts_args_type = "user: number, options?: { k?: number; filterSeen?: boolean; exclude?: Matrix | null }"
+        ts_args_type = "user: number, options?: { k?: number; filterSeen?: boolean; exclude?: Matrix | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }"
     )]
     pub fn recommend(&self, user: f64, options: Option<Object>) -> Result<TopK> {
-        let o = Opts::new(options, &["k", "filterSeen", "exclude"])?;
-        let k = k_option(&o)?;
-        let filter = o.bool("filterSeen")?.unwrap_or(true);
-        let exclude = o.matrix("exclude")?;
+        let u = index(&self.shared, "user", user, Side::Users)?;
+        one(&self.shared, Kind::Recommend, u, options)
+    }
+
+    /// `recommend` for many users at once, off the JS thread.
+    #[napi(
+        ts_args_type = "users: Uint32Array, options?: { k?: number; filterSeen?: boolean; exclude?: Matrix | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }, signal?: AbortSignal",
+        ts_return_type = "Promise<Lists>"
+    )]
+    pub fn recommend_many(
+        &self,
+        users: Uint32Array,
+        options: Option<Object>,
+        signal: Option<AbortSignal>,
+    ) -> Result<AsyncTask<crate::error::CoreTask<ListOp>>> {
+        Ok(ListOp::new(&self.shared, Kind::Recommend, users.to_vec(), options)?.run_async(signal))
+    }
+
+    #[napi(
+        ts_args_type = "users: Uint32Array, options?: { k?: number; filterSeen?: boolean; exclude?: Matrix | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }"
+    )]
+    pub fn recommend_many_sync(
+        &self,
+        users: Uint32Array,
+        options: Option<Object>,
+    ) -> Result<Lists> {
+        ListOp::new(&self.shared, Kind::Recommend, users.to_vec(), options)?.run_sync()
+    }
+
+    /// Items most similar to `item`, itself left out. Options: `k`, `measure` ("cosine", the
+    /// default, or "dot"), `excludeItems`, `candidates`.
+    #[napi(
+        ts_args_type = "item: number, options?: { k?: number; measure?: 'cosine' | 'dot'; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }"
+    )]
+    pub fn similar_items(&self, item: f64, options: Option<Object>) -> Result<TopK> {
+        let i = index(&self.shared, "item", item, Side::Items)?;
+        one(&self.shared, Kind::Similar(Side::Items), i, options)
+    }
+
+    #[napi(
+        ts_args_type = "items: Uint32Array, options?: { k?: number; measure?: 'cosine' | 'dot'; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }, signal?: AbortSignal",
+        ts_return_type = "Promise<Lists>"
+    )]
+    pub fn similar_items_many(
+        &self,
+        items: Uint32Array,
+        options: Option<Object>,
+        signal: Option<AbortSignal>,
+    ) -> Result<AsyncTask<crate::error::CoreTask<ListOp>>> {
+        Ok(ListOp::new(
+            &self.shared,
+            Kind::Similar(Side::Items),
+            items.to_vec(),
+            options,
+        )?
+        .run_async(signal))
+    }
+
+    #[napi(
+        ts_args_type = "items: Uint32Array, options?: { k?: number; measure?: 'cosine' | 'dot'; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }"
+    )]
+    pub fn similar_items_many_sync(
+        &self,
+        items: Uint32Array,
+        options: Option<Object>,
+    ) -> Result<Lists> {
+        ListOp::new(
+            &self.shared,
+            Kind::Similar(Side::Items),
+            items.to_vec(),
+            options,
+        )?
+        .run_sync()
+    }
+
+    /// Users most similar to `user` (by their factors), themselves left out. Options: `k`,
+    /// `measure`, `excludeItems` and `candidates` (here: user indices).
+    #[napi(
+        ts_args_type = "user: number, options?: { k?: number; measure?: 'cosine' | 'dot'; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }"
+    )]
+    pub fn similar_users(&self, user: f64, options: Option<Object>) -> Result<TopK> {
+        let u = index(&self.shared, "user", user, Side::Users)?;
+        one(&self.shared, Kind::Similar(Side::Users), u, options)
+    }
+
+    #[napi(
+        ts_args_type = "users: Uint32Array, options?: { k?: number; measure?: 'cosine' | 'dot'; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }, signal?: AbortSignal",
+        ts_return_type = "Promise<Lists>"
+    )]
+    pub fn similar_users_many(
+        &self,
+        users: Uint32Array,
+        options: Option<Object>,
+        signal: Option<AbortSignal>,
+    ) -> Result<AsyncTask<crate::error::CoreTask<ListOp>>> {
+        Ok(ListOp::new(
+            &self.shared,
+            Kind::Similar(Side::Users),
+            users.to_vec(),
+            options,
+        )?
+        .run_async(signal))
+    }
+
+    #[napi(
+        ts_args_type = "users: Uint32Array, options?: { k?: number; measure?: 'cosine' | 'dot'; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }"
+    )]
+    pub fn similar_users_many_sync(
+        &self,
+        users: Uint32Array,
+        options: Option<Object>,
+    ) -> Result<Lists> {
+        ListOp::new(
+            &self.shared,
+            Kind::Similar(Side::Users),
+            users.to_vec(),
+            options,
+        )?
+        .run_sync()
+    }
+
+    /// Quantiles of the top-k scores of a sample of users (seen items filtered), to put
+    /// scores of different models on one scale. Options: `sample` (1000 users), `k` (10).
+    /// Null for a model with no user or item.
+    #[napi(ts_args_type = "options?: { sample?: number; k?: number }")]
+    pub fn score_stats(&self, options: Option<Object>) -> Result<Option<ScoreStats>> {
+        let o = Opts::new(options, &["sample", "k"])?;
+        let sample = o
+            .number("sample")?
+            .map_or(Ok(1000), |v| cf_core::args::count("sample", v, 1))
+            .map_err(to_napi)?;
+        let k = o
+            .number("k")?
+            .map_or(Ok(10), |v| cf_core::args::count("k", v, 1))
+            .map_err(to_napi)?;
         let model = self.shared.read();
-        let user = cf_core::args::index("user", user, model.n_users(), "users").map_err(to_napi)?;
         let seen = self.shared.seen();
-        let mut sources: Vec<&dyn SeenItems> = Vec::new();
-        if filter {
-            match (&exclude, seen.as_ref()) {
-                (Some(m), _) => sources.push(&*m.csr),
-                (None, Some(s)) => sources.push(&s.rows),
-                (None, None) => {}
-            }
-        }
-        topk::recommend(&**model, user, k, &sources)
-            .map(TopK::from_pairs)
-            .map_err(to_napi)
+        let sources: Vec<&dyn SeenItems> = seen
+            .as_ref()
+            .map(|s| &s.rows as &dyn SeenItems)
+            .into_iter()
+            .collect();
+        let pool = cf_core::pool::pool(model.threads()).map_err(to_napi)?;
+        let s = pool
+            .install(|| topk::score_stats(&**model, sample, k, &sources))
+            .map_err(to_napi)?;
+        Ok(s.map(|s| ScoreStats {
+            users: s.users as u32,
+            k: s.k as u32,
+            min: s.min as f64,
+            p01: s.p01 as f64,
+            p50: s.p50 as f64,
+            p99: s.p99 as f64,
+            max: s.max as f64,
+        }))
     }
 
     /// Top-k for someone not in the model, from item indices (fold-in); the given items are
-    /// left out. Options: `k`, `values` (Float32Array, one per item; default 1 each).
+    /// left out. Options: `k`, `values` (Float32Array, one per item; default 1 each),
+    /// `excludeItems`, `candidates` (as in `recommend`).
     #[napi(
-        ts_args_type = "items: Uint32Array, options?: { k?: number; values?: Float32Array | null }"
+        ts_args_type = "items: Uint32Array, options?: { k?: number; values?: Float32Array | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }"
     )]
     pub fn recommend_for_items(&self, items: Uint32Array, options: Option<Object>) -> Result<TopK> {
-        let o = Opts::new(options, &["k", "values"])?;
+        let o = Opts::new(options, &["k", "values", "excludeItems", "candidates"])?;
         let k = k_option(&o)?;
         let values = o.f32s("values")?.unwrap_or_else(|| vec![1.0; items.len()]);
+        let exclude_items = o.u32s("excludeItems")?.unwrap_or_default();
+        let candidates = o.u32s("candidates")?;
         let model = self.shared.read();
-        topk::recommend_for_items(&**model, &items, &values, k)
-            .map(TopK::from_pairs)
-            .map_err(to_napi)
-    }
-
-    /// Items most similar to `item`, itself left out. Options: `k`.
-    #[napi(ts_args_type = "item: number, options?: { k?: number }")]
-    pub fn similar_items(&self, item: f64, options: Option<Object>) -> Result<TopK> {
-        let o = Opts::new(options, &["k"])?;
-        let k = k_option(&o)?;
-        let model = self.shared.read();
-        let item = cf_core::args::index("item", item, model.n_items(), "items").map_err(to_napi)?;
-        topk::similar_items(&**model, item, k)
+        let packed = self.shared.items_packed(&**model);
+        let mut req = topk::Request::new(k);
+        req.items_packed = packed.as_deref();
+        req.exclude_items = &exclude_items;
+        req.candidates = candidates.as_deref();
+        let pool = cf_core::pool::pool(model.threads()).map_err(to_napi)?;
+        pool.install(|| topk::recommend_items(&**model, &items, &values, &req))
             .map(TopK::from_pairs)
             .map_err(to_napi)
     }

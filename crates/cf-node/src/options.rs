@@ -107,6 +107,28 @@ impl<'env> Opts<'env> {
             .map_err(|_| invalid(key, "must be a Float32Array"))
     }
 
+    /// A Uint32Array of indices (number arrays are converted and checked by the TS layer).
+    pub fn u32s(&self, key: &str) -> Result<Option<Vec<u32>>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        // SAFETY: Uint32Array's conversion checks the typed array's kind.
+        unsafe { v.cast::<Uint32Array>() }
+            .map(|a| Some(a.to_vec()))
+            .map_err(|_| invalid(key, "must be a Uint32Array of indices"))
+    }
+
+    pub fn string(&self, key: &str) -> Result<Option<String>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        Self::expect(key, &v, ValueType::String, "a string")?;
+        // SAFETY: the type was checked just above.
+        unsafe { v.cast::<String>() }
+            .map(Some)
+            .map_err(|e| napi_arg(key, e))
+    }
+
     /// One number or an array of numbers.
     pub fn numbers(&self, key: &str) -> Result<Option<Vec<f64>>> {
         let Some(v) = self.get(key)? else {
