@@ -78,7 +78,8 @@ export class Recommender {
     const { signal, ...rest } = opts ?? {};
     checkInstanceArg('signal', signal, AbortSignal, { optional: true });
     const ids = toIndices('users', users);
-    return callAsync(() => this.inner.recommendMany(ids, listOptions(rest), signal));
+    const o = listOptions(rest);
+    return inChunks(ids, signal, (part) => callAsync(() => this.inner.recommendMany(part, o, signal)));
   }
 
   /**
@@ -113,7 +114,8 @@ export class Recommender {
     const { signal, ...rest } = opts ?? {};
     checkInstanceArg('signal', signal, AbortSignal, { optional: true });
     const ids = toIndices('items', items);
-    return callAsync(() => this.inner.similarItemsMany(ids, listOptions(rest), signal));
+    const o = listOptions(rest);
+    return inChunks(ids, signal, (part) => callAsync(() => this.inner.similarItemsMany(part, o, signal)));
   }
 
   /**
@@ -138,7 +140,8 @@ export class Recommender {
     const { signal, ...rest } = opts ?? {};
     checkInstanceArg('signal', signal, AbortSignal, { optional: true });
     const ids = toIndices('users', users);
-    return callAsync(() => this.inner.similarUsersMany(ids, listOptions(rest), signal));
+    const o = listOptions(rest);
+    return inChunks(ids, signal, (part) => callAsync(() => this.inner.similarUsersMany(part, o, signal)));
   }
 
   /**
@@ -168,6 +171,32 @@ export class Recommender {
     r.names.forEach((n, i) => (metrics[n] = r.values[i]!));
     return { usersEvaluated: r.usersEvaluated, usersWithoutTrain: r.usersWithoutTrain, metrics };
   }
+}
+
+/** Queries per native call of an async batch: between calls the signal is checked. */
+const ASYNC_CHUNK = 16_384;
+
+/**
+ * An async batch in chunks, so that aborting stops it within one chunk (a native task that
+ * has started runs to its end) and the rows are joined at the end.
+ */
+async function inChunks(ids: Uint32Array, signal: AbortSignal | undefined, run: (part: Uint32Array) => Promise<Lists>): Promise<Lists> {
+  signal?.throwIfAborted();
+  if (ids.length <= ASYNC_CHUNK) return run(ids);
+  const parts: Lists[] = [];
+  for (let at = 0; at < ids.length; at += ASYNC_CHUNK) {
+    parts.push(await run(ids.subarray(at, at + ASYNC_CHUNK)));
+    signal?.throwIfAborted();
+  }
+  const k = parts[0]!.k;
+  const out: Lists = { ids: new Uint32Array(ids.length * k), scores: new Float32Array(ids.length * k), k, rows: ids.length };
+  let r = 0;
+  for (const p of parts) {
+    out.ids.set(p.ids, r * k);
+    out.scores.set(p.scores, r * k);
+    r += p.rows;
+  }
+  return out;
 }
 
 /** The id that pads rows of {@link Lists} with fewer entries than `k`. */
