@@ -9,7 +9,7 @@
 use rayon::prelude::*;
 
 use super::heap::Best;
-use super::kernel::{self, Packed, PANEL};
+use super::kernel::{self, Above, Packed, PANEL};
 use super::scan::scan;
 
 pub use super::kernel::dot_fma;
@@ -107,12 +107,14 @@ pub fn top_k(
     ids.par_chunks_mut(block * k)
         .zip(scores.par_chunks_mut(block * k))
         .enumerate()
-        .for_each(|(bi, (ids, scores))| {
+        .for_each_init(Scratch::default, |scratch, (bi, (ids, scores))| {
             let from = bi * block;
             let b = ids.len() / k;
             let mut best: Vec<Best> = (0..b).map(|_| Best::new(k)).collect();
             let mut keeps: Vec<_> = (0..b).map(|j| admit.for_query(from + j)).collect();
-            run(queries, from, b, targets, 0, panels, &mut best, &mut keeps);
+            run(
+                queries, from, b, targets, 0, panels, &mut best, &mut keeps, scratch,
+            );
             for (j, best) in best.iter_mut().enumerate() {
                 best.drain_into(
                     &mut ids[j * k..(j + 1) * k],
@@ -120,6 +122,16 @@ pub fn top_k(
                 );
             }
         });
+}
+
+/// Buffers a worker reuses from block to block (fresh ones would be page-faulted in each
+/// time: a 64-query tile of scores is above the allocator's mmap threshold).
+#[derive(Default)]
+struct Scratch {
+    q: Vec<f32>,
+    buf: Vec<f32>,
+    thresholds: Vec<f32>,
+    bits: Vec<u64>,
 }
 
 /// Queries `from..from + b` against panels `p0..p1`, offered to `best`.
@@ -133,26 +145,66 @@ fn run<K: FnMut(u32) -> bool>(
     p1: usize,
     best: &mut [Best],
     keeps: &mut [K],
+    scratch: &mut Scratch,
 ) {
     let f = targets.packed.factors();
-    let mut q = vec![0f32; b * f];
+    let Scratch {
+        q,
+        buf,
+        thresholds,
+        bits,
+    } = scratch;
+    q.resize(b * f, 0.0);
     for j in 0..b {
         q[j * f..j * f + f].copy_from_slice(queries.row(from + j, f));
     }
     let n_t = targets.len();
-    let mut buf = vec![0f32; TILE_PANELS * PANEL * b];
+    buf.resize(TILE_PANELS * PANEL * b, 0.0);
+    // Scaled scores (cosine) are compared after scaling, so those rows are scanned whole.
+    let scaled = targets.scale.is_some() || queries.scale.is_some();
+    thresholds.resize(b, 0.0);
+    bits.clear();
+    bits.resize(b, u64::MAX);
     let mut p = p0;
     while p < p1 {
         let pn = TILE_PANELS.min(p1 - p);
         let w = pn * PANEL;
-        kernel::scores(targets.packed, p, pn, &q, b, &mut buf);
+        let above = (!scaled).then(|| {
+            for (t, best) in thresholds.iter_mut().zip(best.iter()) {
+                *t = best.threshold();
+            }
+            Above {
+                thresholds: &thresholds[..b],
+                bits: &mut bits[..b],
+            }
+        });
+        kernel::scores(targets.packed, p, pn, &q[..b * f], b, &mut buf[..], above);
         let t0 = p * PANEL;
         let t = w.min(n_t - t0);
         for j in 0..b {
             let row = &mut buf[j * w..j * w + t];
-            let qs = queries.scale.map(|s| s[from + j]);
-            apply_scale(row, targets.scale.map(|s| &s[t0..t0 + t]), qs);
-            scan(row, &mut best[j], &|x| targets.item(t0 + x), &mut keeps[j]);
+            if scaled {
+                let qs = queries.scale.map(|s| s[from + j]);
+                apply_scale(row, targets.scale.map(|s| &s[t0..t0 + t]), qs);
+                scan(row, &mut best[j], &|x| targets.item(t0 + x), &mut keeps[j]);
+                continue;
+            }
+            let mut m = bits[j];
+            while m != 0 {
+                let pi = m.trailing_zeros() as usize;
+                m &= m - 1;
+                let a = pi * PANEL;
+                if a >= t {
+                    break;
+                }
+                let e = (a + PANEL).min(t);
+                scan(
+                    &row[a..e],
+                    &mut best[j],
+                    &|x| targets.item(t0 + a + x),
+                    &mut keeps[j],
+                );
+            }
         }
         p += pn;
     }
@@ -172,18 +224,12 @@ fn one_query_split(
     let chunks: Vec<usize> = (0..panels).step_by(SPLIT_PANELS).collect();
     let parts: Vec<Best> = chunks
         .par_iter()
-        .map(|&c0| {
+        .map_init(Scratch::default, |scratch, &c0| {
             let mut best = [Best::new(k)];
             let mut keep = [admit.for_query(pos)];
+            let end = (c0 + SPLIT_PANELS).min(panels);
             run(
-                queries,
-                pos,
-                1,
-                targets,
-                c0,
-                (c0 + SPLIT_PANELS).min(panels),
-                &mut best,
-                &mut keep,
+                queries, pos, 1, targets, c0, end, &mut best, &mut keep, scratch,
             );
             let [best] = best;
             best
@@ -204,7 +250,7 @@ pub fn scores(packed: &Packed, x: &[f32], out: &mut [f32]) {
     let mut p = 0;
     while p < panels {
         let pn = TILE_PANELS.min(panels - p);
-        kernel::scores(packed, p, pn, x, 1, &mut buf);
+        kernel::scores(packed, p, pn, x, 1, &mut buf, None);
         let t0 = p * PANEL;
         let t = (pn * PANEL).min(n - t0);
         out[t0..t0 + t].copy_from_slice(&buf[..t]);

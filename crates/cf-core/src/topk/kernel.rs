@@ -71,27 +71,69 @@ impl Packed {
     }
 }
 
+/// Per query, the panels of a tile holding a score above the query's threshold: bit p of
+/// `bits[u]` for panel p of the tile (at most 64 panels a tile). Selection then visits only
+/// those panels; thresholds only rise, so a panel skipped against the threshold at the tile's
+/// start could not have entered later either.
+pub struct Above<'a> {
+    pub thresholds: &'a [f32],
+    pub bits: &'a mut [u64],
+}
+
 /// Scores of `b` queries (rows of `q`, f each) against the targets of panels
-/// `p0..p0 + panels`, into `out` as b rows of `panels * 16` (padding targets score 0).
-pub fn scores(packed: &Packed, p0: usize, panels: usize, q: &[f32], b: usize, out: &mut [f32]) {
+/// `p0..p0 + panels`, into `out` as b rows of `panels * 16` (padding targets score 0); with
+/// `above`, also which panels beat each query's threshold.
+pub fn scores(
+    packed: &Packed,
+    p0: usize,
+    panels: usize,
+    q: &[f32],
+    b: usize,
+    out: &mut [f32],
+    mut above: Option<Above>,
+) {
     let f = packed.f;
     let w = panels * PANEL;
     assert!(q.len() >= b * f && out.len() >= b * w);
     assert!((p0 + panels) * PANEL * f <= packed.data.len());
+    if let Some(a) = &mut above {
+        assert!(panels <= 64 && a.thresholds.len() >= b && a.bits.len() >= b);
+        a.bits[..b].fill(0);
+    }
     #[cfg(target_arch = "x86_64")]
     {
         if isa() == Isa::Avx512 {
             // SAFETY: AVX-512F is present (isa()); bounds asserted above.
-            unsafe { avx512::scores(packed, p0, panels, q, b, out) };
+            unsafe { avx512::scores(packed, p0, panels, q, b, out, above) };
             return;
         }
         if isa() == Isa::Avx2 {
             // SAFETY: AVX2 and FMA are present (isa()); bounds asserted above.
             unsafe { avx2::scores(packed, p0, panels, q, b, out) };
-            return;
+        } else {
+            portable(packed, p0, panels, q, b, out);
         }
     }
-    portable(packed, p0, panels, q, b, out)
+    #[cfg(not(target_arch = "x86_64"))]
+    portable(packed, p0, panels, q, b, out);
+    if let Some(a) = above {
+        mark_above(out, w, panels, b, a);
+    }
+}
+
+/// `Above` from the written scores (the kernels without a fused compare).
+fn mark_above(out: &[f32], w: usize, panels: usize, b: usize, a: Above) {
+    for u in 0..b {
+        let t = a.thresholds[u];
+        let mut bits = 0u64;
+        for p in 0..panels {
+            let s = &out[u * w + p * PANEL..u * w + p * PANEL + PANEL];
+            if s.iter().any(|&x| x > t) {
+                bits |= 1 << p;
+            }
+        }
+        a.bits[u] = bits;
+    }
 }
 
 fn portable(packed: &Packed, p0: usize, panels: usize, q: &[f32], b: usize, out: &mut [f32]) {
@@ -146,7 +188,9 @@ mod avx512 {
     use super::{Packed, PANEL};
     use std::arch::x86_64::*;
 
-    /// Register tile: U queries x P panels, U x P accumulators.
+    /// Register tile: U queries x P panels, U x P accumulators. `thr`/`bits`: the queries'
+    /// thresholds and their panel bits, `pbit` the bit of this tile's first panel.
+    #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx512f")]
     unsafe fn tile<const U: usize, const P: usize>(
         panel: *const f32,
@@ -154,6 +198,9 @@ mod avx512 {
         q: *const f32,
         out: *mut f32,
         w: usize,
+        thr: *const f32,
+        bits: *mut u64,
+        pbit: u32,
     ) {
         let mut acc = [[_mm512_setzero_ps(); P]; U];
         for j in 0..f {
@@ -173,6 +220,17 @@ mod avx512 {
                 _mm512_storeu_ps(out.add(u * w + p * PANEL), *ap);
             }
         }
+        if !bits.is_null() {
+            for (u, a) in acc.iter().enumerate() {
+                let t = _mm512_set1_ps(*thr.add(u));
+                let mut m = 0u64;
+                for (p, ap) in a.iter().enumerate() {
+                    let hit = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(*ap, t) != 0;
+                    m |= (hit as u64) << (pbit as usize + p);
+                }
+                *bits.add(u) |= m;
+            }
+        }
     }
 
     #[target_feature(enable = "avx512f")]
@@ -183,7 +241,12 @@ mod avx512 {
         q: &[f32],
         b: usize,
         out: &mut [f32],
+        above: Option<super::Above>,
     ) {
+        let (thr, bits) = match above {
+            Some(a) => (a.thresholds.as_ptr(), a.bits.as_mut_ptr()),
+            None => (std::ptr::null(), std::ptr::null_mut()),
+        };
         let f = packed.f;
         let w = panels * PANEL;
         let base = packed.data.as_ptr().add(p0 * PANEL * f);
@@ -198,6 +261,11 @@ mod avx512 {
                 _ => 2,
             };
             let qp = q.as_ptr().add(u * f);
+            let (tu, bu) = if bits.is_null() {
+                (thr, bits)
+            } else {
+                (thr.add(u), bits.add(u))
+            };
             let mut p = 0;
             while p < panels {
                 let pn = (panels - p).min(pmax);
@@ -206,7 +274,7 @@ mod avx512 {
                 macro_rules! go {
                     ($(($u:literal, $p:literal))*) => {
                         match (ub, pn) {
-                            $(($u, $p) => tile::<$u, $p>(panel, f, qp, o, w),)*
+                            $(($u, $p) => tile::<$u, $p>(panel, f, qp, o, w, tu, bu, p as u32),)*
                             _ => unreachable!(),
                         }
                     };
@@ -313,7 +381,32 @@ mod tests {
             let panels = n.div_ceil(PANEL);
             let w = panels * PANEL;
             let mut out = vec![0f32; b * w];
-            scores(&pk, 0, panels, &q, b, &mut out);
+            let thr: Vec<f32> = (0..b).map(|u| (u as f32 - 4.0) * 0.1).collect();
+            let mut bits = vec![0u64; b];
+            scores(
+                &pk,
+                0,
+                panels,
+                &q,
+                b,
+                &mut out,
+                Some(Above {
+                    thresholds: &thr,
+                    bits: &mut bits,
+                }),
+            );
+            let mut want = vec![0u64; b];
+            mark_above(
+                &out,
+                w,
+                panels,
+                b,
+                Above {
+                    thresholds: &thr,
+                    bits: &mut want,
+                },
+            );
+            assert_eq!(bits, want);
             let mut port = vec![0f32; b * w];
             portable(&pk, 0, panels, &q, b, &mut port);
             for u in 0..b {
