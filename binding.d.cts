@@ -191,6 +191,28 @@ export interface EvalResult {
   values: Array<number>
 }
 
+/**
+ * Every user's top-k (or `users`'), written to `path` as CSV, JSONL or Parquet (from
+ * `format`, else the extension), with original ids when `userIds` / `itemIds` are given.
+ * Options: `k` (10; capped at the items there are), `users` (Uint32Array; default all),
+ * `filterSeen` (true), `userIds`, `itemIds`, `format`, `onProgress(done, total)`, `threads`.
+ */
+export declare function exportRecommendations(model: Model, path: string, options?: { k?: number; users?: Uint32Array | null; filterSeen?: boolean; userIds?: string[] | null; itemIds?: string[] | null; format?: 'csv' | 'jsonl' | 'parquet' | null; onProgress?: ((done: number, total: number) => void) | null; threads?: number }, signal?: AbortSignal): Promise<ExportResult>
+
+export interface ExportResult {
+  /** Queries written (users or items), including those whose list came out empty. */
+  queries: number
+  /** Rows written (one per query and rank). */
+  rows: number
+}
+
+/**
+ * Every item's (or `items`') k most similar items, written like `exportRecommendations`
+ * (columns `item`, `rank`, `similar_item`, `score`). Options: `k` (10), `items`,
+ * `itemIds`, `format`, `onProgress(done, total)`, `threads`.
+ */
+export declare function exportSimilarItems(model: Model, path: string, options?: { k?: number; items?: Uint32Array | null; itemIds?: string[] | null; format?: 'csv' | 'jsonl' | 'parquet' | null; onProgress?: ((done: number, total: number) => void) | null; threads?: number }, signal?: AbortSignal): Promise<ExportResult>
+
 export interface IterationInfo {
   iteration: number
   seconds: number

@@ -6,6 +6,7 @@ mod als;
 mod bpr;
 mod dataset;
 mod error;
+mod export;
 mod matrix;
 mod model;
 mod options;

@@ -71,7 +71,7 @@ impl Shared {
         }
     }
 
-    fn seen(&self) -> RwLockReadGuard<'_, Option<Seen>> {
+    pub(crate) fn seen(&self) -> RwLockReadGuard<'_, Option<Seen>> {
         self.seen.read().unwrap_or_else(|e| e.into_inner())
     }
 }

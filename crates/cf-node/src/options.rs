@@ -3,6 +3,7 @@
 
 use cf_core::params::{unknown_key, Value};
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunction;
 
 use crate::error::{invalid, napi_arg, to_napi, Result};
 use crate::matrix::Matrix;
@@ -105,6 +106,57 @@ impl<'env> Opts<'env> {
         unsafe { v.cast::<Float32Array>() }
             .map(|a| Some(a.to_vec()))
             .map_err(|_| invalid(key, "must be a Float32Array"))
+    }
+
+    /// A Uint32Array of indices (number arrays are converted, and checked, by the TS layer).
+    pub fn u32s(&self, key: &str) -> Result<Option<Vec<u32>>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        // SAFETY: Uint32Array's conversion checks the typed array's kind.
+        unsafe { v.cast::<Uint32Array>() }
+            .map(|a| Some(a.to_vec()))
+            .map_err(|_| invalid(key, "must be a Uint32Array"))
+    }
+
+    pub fn string(&self, key: &str) -> Result<Option<String>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        Self::expect(key, &v, ValueType::String, "a string")?;
+        // SAFETY: the type was checked just above.
+        unsafe { v.cast::<String>() }
+            .map(Some)
+            .map_err(|e| napi_arg(key, e))
+    }
+
+    /// An array of strings (ids), converted in one pass here rather than row by row in JS.
+    pub fn strings(&self, key: &str) -> Result<Option<Vec<String>>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        // SAFETY: Vec's conversion checks for an array and each element's type.
+        unsafe { v.cast::<Vec<String>>() }
+            .map(Some)
+            .map_err(|_| invalid(key, "must be an array of strings"))
+    }
+
+    /// A function called from worker threads with `Args` (never waited on).
+    pub fn callback<Args: JsValuesTupleIntoVec + 'static>(
+        &self,
+        key: &str,
+    ) -> Result<Option<ThreadsafeFunction<Args, Unknown<'static>, Args, Status, false>>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        Self::expect(key, &v, ValueType::Function, "a function")?;
+        // SAFETY: the type was checked just above.
+        let f = unsafe { v.cast::<Function<Args, Unknown>>() }.map_err(|e| napi_arg(key, e))?;
+        f.build_threadsafe_function::<Args>()
+            .callee_handled::<false>()
+            .build()
+            .map(Some)
+            .map_err(|e| napi_arg(key, e))
     }
 
     /// One number or an array of numbers.

@@ -2,7 +2,8 @@
 //! [`ListSink`]: recommendations for users (`write_recommendations`) and similar items
 //! (`write_similar_items`). Memory is bounded by the chunk (`CHUNK` queries x k entries),
 //! whatever the number of queries; ids become original ids here, so no caller loops over
-//! rows.
+//! rows. Arguments are checked before `open` creates the file, so a bad one leaves nothing
+//! on disk.
 
 use rayon::prelude::*;
 
@@ -89,10 +90,11 @@ fn write_chunk(
 /// number of rows written.
 fn run(
     queries: &[u32],
-    mut sink: Box<dyn ListSink>,
+    open: impl FnOnce() -> Result<Box<dyn ListSink>>,
     progress: Progress<'_>,
     mut score: impl FnMut(&[u32], &mut dyn ListSink) -> Result<()>,
 ) -> Result<u64> {
+    let mut sink = open()?;
     let total = queries.len() as u64;
     if !progress(0, total) {
         return Err(Error::Cancelled);
@@ -116,14 +118,14 @@ pub fn write_recommendations(
     k: usize,
     exclude: &[&dyn SeenItems],
     ids: Ids<'_>,
-    sink: Box<dyn ListSink>,
+    open: impl FnOnce() -> Result<Box<dyn ListSink>>,
     progress: Progress<'_>,
 ) -> Result<u64> {
     topk::check_k(k, model.n_items())?;
     let users = queries(users, model.n_users(), "users", "users")?;
     let user_labels = labels(ids.users, model.n_users(), "userIds", "users")?;
     let item_labels = labels(ids.items, model.n_items(), "itemIds", "items")?;
-    run(&users, sink, progress, |chunk, sink| {
+    run(&users, open, progress, |chunk, sink| {
         let (items, scores) = topk::recommend_batch(model, chunk, k, exclude)?;
         // Rows are k.min(n_items) wide, padded with u32::MAX where fewer items remain.
         let width = items.len() / chunk.len().max(1);
@@ -146,13 +148,17 @@ pub fn write_similar_items(
     items: Option<&[u32]>,
     k: usize,
     item_ids: Option<&[String]>,
-    sink: Box<dyn ListSink>,
+    open: impl FnOnce() -> Result<Box<dyn ListSink>>,
     progress: Progress<'_>,
 ) -> Result<u64> {
     topk::check_k(k, model.n_items())?;
     let items = queries(items, model.n_items(), "items", "items")?;
     let item_labels = labels(item_ids, model.n_items(), "itemIds", "items")?;
-    run(&items, sink, progress, |chunk, sink| {
+    // A model without item similarity (popularity) says so before any file is created.
+    if let Some(&first) = items.first() {
+        topk::similar_items(model, first, k)?;
+    }
+    run(&items, open, progress, |chunk, sink| {
         let lists = chunk
             .par_iter()
             .map(|&i| topk::similar_items(model, i, k))

@@ -186,7 +186,7 @@ fn recommendations_match_recommend_for_every_user_with_original_ids() {
             users: Some(&users),
             items: Some(&items),
         },
-        open_sink(&path, Format::Csv, &columns()).unwrap(),
+        || open_sink(&path, Format::Csv, &columns()),
         &mut |d, t| {
             calls.push((d, t));
             true
@@ -227,7 +227,7 @@ fn a_subset_of_users_without_ids_is_labelled_by_index() {
         1,
         &[],
         Ids::default(),
-        open_sink(&path, Format::Jsonl, &columns()).unwrap(),
+        || open_sink(&path, Format::Jsonl, &columns()),
         &mut |_, _| true,
     )
     .unwrap();
@@ -243,8 +243,8 @@ fn bad_arguments_are_errors_naming_them() {
     let (m, _) = popularity();
     let t = Temp::new();
     let run = |users: Option<&[u32]>, k: usize, ids: Ids| {
-        let sink = open_sink(&t.path("r.csv"), Format::Csv, &columns()).unwrap();
-        write_recommendations(&m, users, k, &[], ids, sink, &mut |_, _| true)
+        let open = || open_sink(&t.path("r.csv"), Format::Csv, &columns());
+        write_recommendations(&m, users, k, &[], ids, open, &mut |_, _| true)
             .unwrap_err()
             .to_string()
     };
@@ -270,11 +270,13 @@ fn bad_arguments_are_errors_naming_them() {
         None,
         2,
         None,
-        open_sink(&t.path("s.csv"), Format::Csv, &columns()).unwrap(),
+        || open_sink(&t.path("s.csv"), Format::Csv, &columns()),
         &mut |_, _| true,
     )
     .unwrap_err();
     assert_eq!(e.code(), "ERR_CF_UNSUPPORTED");
+    // Every refusal came before a file was created.
+    assert!(!t.path("r.csv").exists() && !t.path("s.csv").exists());
     let e = open_sink(&t.path("p.parquet"), Format::Parquet, &columns())
         .err()
         .unwrap();
@@ -291,7 +293,7 @@ fn progress_returning_false_cancels() {
         2,
         &[],
         Ids::default(),
-        open_sink(&t.path("r.csv"), Format::Csv, &columns()).unwrap(),
+        || open_sink(&t.path("r.csv"), Format::Csv, &columns()),
         &mut |d, _| d == 0,
     )
     .unwrap_err();
@@ -320,7 +322,7 @@ fn similar_items_in_chunks_match_similar_items_one_by_one() {
         None,
         5,
         None,
-        open_sink(&path, Format::Csv, &cols).unwrap(),
+        || open_sink(&path, Format::Csv, &cols),
         &mut |_, _| {
             steps += 1;
             true
