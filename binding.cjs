@@ -861,6 +861,7 @@ module.exports.describeModels = nativeBinding.describeModels
 module.exports.DuplicatesMode = nativeBinding.DuplicatesMode
 module.exports.exportRecommendations = nativeBinding.exportRecommendations
 module.exports.exportSimilarItems = nativeBinding.exportSimilarItems
+module.exports.listFormat = nativeBinding.listFormat
 module.exports.loadModel = nativeBinding.loadModel
 module.exports.popularityFit = nativeBinding.popularityFit
 module.exports.resolveParams = nativeBinding.resolveParams

@@ -220,6 +220,13 @@ export interface IterationInfo {
 }
 
 /**
+ * The list format a file name's extension names (`csv`, `jsonl`, `parquet`), so callers
+ * that write to a temp name first still check the final name against the one list of
+ * formats; the error names `arg` (default `path`) and lists the known extensions.
+ */
+export declare function listFormat(path: string, arg?: string | undefined | null): string
+
+/**
  * A saved model back from its type, params (as saved), arrays and the id maps' sizes; every
  * array's shape is checked against the params and sizes.
  */

@@ -249,3 +249,16 @@ pub fn export_similar_items(
     };
     Ok(ExportOp::new(model, path, &o, lists, 10.0)?.run_async(signal))
 }
+
+/// The list format a file name's extension names (`csv`, `jsonl`, `parquet`), so callers
+/// that write to a temp name first still check the final name against the one list of
+/// formats; the error names `arg` (default `path`) and lists the known extensions.
+#[napi]
+pub fn list_format(path: String, arg: Option<String>) -> Result<String> {
+    Format::from_path(
+        arg.as_deref().unwrap_or("path"),
+        std::path::Path::new(&path),
+    )
+    .map(|f| f.name().to_string())
+    .map_err(to_napi)
+}
