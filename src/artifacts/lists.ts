@@ -102,8 +102,12 @@ async function writeList(path: string, opts: ExportOptions, signal: AbortSignal 
   // A progress callback that throws stops the export and its error is what the caller gets.
   const stop = new AbortController();
   let callbackError: { error: unknown } | undefined;
-  const onProgress = (done: number, total: number): void => {
-    if (callbackError || !opts.onProgress) return;
+  // Progress calls are queued from the worker; one may arrive after the promise settles.
+  let settled = false;
+  let last = -1;
+  const report = (done: number, total: number): void => {
+    if (settled || callbackError || !opts.onProgress) return;
+    last = done;
     try {
       opts.onProgress(done, total);
     } catch (error) {
@@ -114,13 +118,17 @@ async function writeList(path: string, opts: ExportOptions, signal: AbortSignal 
   const combined = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   const tmp = join(dirname(target), `.${basename(target)}~tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    const r = await callAsync(() => run(tmp, format, onProgress, combined));
+    const r = await callAsync(() => run(tmp, format, report, combined));
+    // The final (total, total) always reaches the caller, and before the promise resolves.
+    if (last !== r.queries) report(r.queries, r.queries);
+    settled = true;
     if (callbackError) throw callbackError.error;
     signal?.throwIfAborted();
     await rename(tmp, target);
     await syncFolder(dirname(target));
     return { queries: r.queries, rows: r.rows, path, format };
   } catch (err) {
+    settled = true;
     await rm(tmp, { force: true }).catch(() => {});
     if (callbackError) throw callbackError.error;
     // Cancelled between chunks (ERR_CF_CANCELLED) or before starting (napi's AbortError):
