@@ -1,6 +1,6 @@
 //! Every query's ranked list, scored a chunk of queries at a time and handed to a
 //! [`ListSink`]: recommendations for users (`write_recommendations`) and similar items
-//! (`write_similar_items`). Memory is bounded by the chunk (`CHUNK` queries x k entries),
+//! (`write_similar_items`). Memory is bounded by two chunks (`CHUNK` queries x k entries),
 //! whatever the number of queries; ids become original ids here, so no caller loops over
 //! rows. Arguments are checked before `open` creates the file, so a bad one leaves nothing
 //! on disk.
@@ -61,13 +61,15 @@ fn queries(given: Option<&[u32]>, n: usize, arg: &str, what: &str) -> Result<Vec
     Ok(q.to_vec())
 }
 
-/// Rows for one chunk: `lists[j]` is the list of `chunk[j]`, best first.
+/// One list per query of a chunk, best first.
+type Lists = Vec<Vec<(u32, f32)>>;
+
+/// Rows for one chunk: `lists[j]` is the list of `chunk[j]`.
 fn write_chunk(
     sink: &mut dyn ListSink,
     chunk: &[u32],
-    lists: impl Iterator<Item = Vec<(u32, f32)>>,
-    query_labels: &[String],
-    item_labels: &[String],
+    lists: Lists,
+    (query_labels, item_labels): (&[String], &[String]),
 ) -> Result<()> {
     let mut rows = ListRows {
         query: Vec::new(),
@@ -86,26 +88,40 @@ fn write_chunk(
     sink.write_rows(&rows)
 }
 
-/// Drive `score` over the queries chunk by chunk, writing each chunk's lists; returns the
-/// number of rows written.
+/// Score the queries chunk by chunk and write each chunk's lists; returns the rows written.
+/// The sink writes chunk n on one thread while the pool scores chunk n + 1, so the file is
+/// written as fast as the lists come and memory holds two chunks.
 fn run(
     queries: &[u32],
     open: impl FnOnce() -> Result<Box<dyn ListSink>>,
     progress: Progress<'_>,
-    mut score: impl FnMut(&[u32], &mut dyn ListSink) -> Result<()>,
+    labels: (&[String], &[String]),
+    score: impl Fn(&[u32]) -> Result<Lists> + Sync,
 ) -> Result<u64> {
     let mut sink = open()?;
     let total = queries.len() as u64;
     if !progress(0, total) {
         return Err(Error::Cancelled);
     }
+    let mut chunks = queries.chunks(CHUNK);
+    let mut pending = match chunks.next() {
+        Some(c) => Some((c, score(c)?)),
+        None => None,
+    };
     let mut done = 0u64;
-    for chunk in queries.chunks(CHUNK) {
-        score(chunk, &mut *sink)?;
+    while let Some((chunk, lists)) = pending.take() {
+        let next = chunks.next();
+        let sink = &mut *sink;
+        let (written, scored) = rayon::join(
+            || write_chunk(sink, chunk, lists, labels),
+            || next.map(|c| score(c).map(|l| (c, l))).transpose(),
+        );
+        written?;
         done += chunk.len() as u64;
         if !progress(done, total) {
             return Err(Error::Cancelled);
         }
+        pending = scored?;
     }
     sink.finish()
 }
@@ -125,21 +141,28 @@ pub fn write_recommendations(
     let users = queries(users, model.n_users(), "users", "users")?;
     let user_labels = labels(ids.users, model.n_users(), "userIds", "users")?;
     let item_labels = labels(ids.items, model.n_items(), "itemIds", "items")?;
-    run(&users, open, progress, |chunk, sink| {
-        let (items, scores) = topk::recommend_batch(model, chunk, k, exclude)?;
-        // Rows are k.min(n_items) wide, padded with u32::MAX where fewer items remain.
-        let width = items.len() / chunk.len().max(1);
-        let lists = (0..chunk.len()).map(|j| {
-            let row = j * width..(j + 1) * width;
-            items[row.clone()]
-                .iter()
-                .zip(&scores[row])
-                .filter(|(&i, _)| i != u32::MAX)
-                .map(|(&i, &s)| (i, s))
-                .collect()
-        });
-        write_chunk(sink, chunk, lists, &user_labels, &item_labels)
-    })
+    run(
+        &users,
+        open,
+        progress,
+        (&user_labels, &item_labels),
+        |chunk| {
+            let (items, scores) = topk::recommend_batch(model, chunk, k, exclude)?;
+            // Rows are k.min(n_items) wide, padded with u32::MAX where fewer items remain.
+            let width = items.len() / chunk.len().max(1);
+            Ok((0..chunk.len())
+                .map(|j| {
+                    let row = j * width..(j + 1) * width;
+                    items[row.clone()]
+                        .iter()
+                        .zip(&scores[row])
+                        .filter(|(&i, _)| i != u32::MAX)
+                        .map(|(&i, &s)| (i, s))
+                        .collect()
+                })
+                .collect())
+        },
+    )
 }
 
 /// Each item's `k` most similar items (itself left out); `items` None means every item.
@@ -158,11 +181,16 @@ pub fn write_similar_items(
     if let Some(&first) = items.first() {
         topk::similar_items(model, first, k)?;
     }
-    run(&items, open, progress, |chunk, sink| {
-        let lists = chunk
-            .par_iter()
-            .map(|&i| topk::similar_items(model, i, k))
-            .collect::<Result<Vec<_>>>()?;
-        write_chunk(sink, chunk, lists.into_iter(), &item_labels, &item_labels)
-    })
+    run(
+        &items,
+        open,
+        progress,
+        (&item_labels, &item_labels),
+        |chunk| {
+            chunk
+                .par_iter()
+                .map(|&i| topk::similar_items(model, i, k))
+                .collect()
+        },
+    )
 }
