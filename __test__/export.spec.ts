@@ -294,6 +294,9 @@ describe('the recommend command', () => {
     expect(s.stderr).toBe('');
     expect(s.stdout.startsWith('item,rank,similar_item,score\n')).toBe(true);
     expect(s.stdout.trimEnd().split('\n')).toHaveLength(1 + 2 * loaded.model.nItems);
+    const help = spawnSync(process.execPath, [cli, 'recommend', '--help'], { encoding: 'utf8' });
+    expect([help.status, help.stderr]).toEqual([0, '']);
+    expect(help.stdout).toContain('--no-filter-seen');
     const bad = spawnSync(process.execPath, [cli, 'recommend', modelDir, '--k', 'abc'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe('cf-native: --k: must be a positive integer (got abc)\n');

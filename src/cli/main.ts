@@ -64,7 +64,9 @@ try {
     if (cli.args.length > 0) {
       console.error(`cf-native: unknown command ${cli.args[0]} (try --help)`);
       process.exitCode = 2;
-    } else if (unknown !== undefined) {
+    } else if (unknown !== undefined && !cli.options.help && !cli.options.version) {
+      // Not with --help: `recommend --help` lands here with its options' defaults set
+      // (--no-filter-seen's filterSeen: true), which are not unknown options.
       console.error(`cf-native: unknown option ${typed(unknown.length === 1 ? `-${unknown}` : `--${unknown}`)} (try --help)`);
       process.exitCode = 2;
     } else if (!cli.options.help && !cli.options.version) {
