@@ -214,11 +214,40 @@ export interface EvalResult {
   values: Array<number>
 }
 
+/**
+ * Every user's top-k (or `users`'), written to `path` as CSV, JSONL or Parquet (from
+ * `format`, else the extension), with original ids when `userIds` / `itemIds` are given.
+ * Options: `k` (10; capped at the items there are), `users` (Uint32Array; default all),
+ * `filterSeen` (true), `userIds`, `itemIds`, `format`, `onProgress(done, total)`, `threads`.
+ */
+export declare function exportRecommendations(model: Model, path: string, options?: { k?: number; users?: Uint32Array | null; filterSeen?: boolean; userIds?: string[] | null; itemIds?: string[] | null; format?: 'csv' | 'jsonl' | 'parquet' | null; onProgress?: ((done: number, total: number) => void) | null; threads?: number }, signal?: AbortSignal): Promise<ExportResult>
+
+export interface ExportResult {
+  /** Queries written (users or items), including those whose list came out empty. */
+  queries: number
+  /** Rows written (one per query and rank). */
+  rows: number
+}
+
+/**
+ * Every item's (or `items`') k most similar items, written like `exportRecommendations`
+ * (columns `item`, `rank`, `similar_item`, `score`). Options: `k` (10), `items`,
+ * `itemIds`, `format`, `onProgress(done, total)`, `threads`.
+ */
+export declare function exportSimilarItems(model: Model, path: string, options?: { k?: number; items?: Uint32Array | null; itemIds?: string[] | null; format?: 'csv' | 'jsonl' | 'parquet' | null; onProgress?: ((done: number, total: number) => void) | null; threads?: number }, signal?: AbortSignal): Promise<ExportResult>
+
 export interface IterationInfo {
   iteration: number
   seconds: number
   loss?: number
 }
+
+/**
+ * The list format a file name's extension names (`csv`, `jsonl`, `parquet`), so callers
+ * that write to a temp name first still check the final name against the one list of
+ * formats; the error names `arg` (default `path`) and lists the known extensions.
+ */
+export declare function listFormat(path: string, arg?: string | undefined | null): string
 
 /**
  * Lists for many queries: row r is `ids[r * k .. (r + 1) * k]`, best first; rows with fewer

@@ -22,6 +22,15 @@ export type {
 } from './models/types.js';
 export { loadDataset, datasetFromArrays, splitDataset, matrixFromCoo, type Dataset, type LoadOptions, type SplitOptions, type Splits } from './data.js';
 export { loadModel, saveModel, type LoadedModel, type SaveInfo } from './artifacts/model-io.js';
+export {
+  exportRecommendations,
+  exportSimilarItems,
+  type ExportOptions,
+  type ExportRecommendationsOptions,
+  type ExportSimilarOptions,
+  type ExportResult,
+  type ListFormat,
+} from './artifacts/lists.js';
 export { loadConfig, parseConfig, type Config } from './config/index.js';
 export { runTrain, type TrainReport, type ModelResult } from './pipeline/train.js';
 export { demoConfig, EMBEDDED_RATINGS } from './pipeline/demo.js';

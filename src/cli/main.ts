@@ -4,6 +4,7 @@ import { cac } from 'cac';
 import { isCfError } from '../errors.js';
 import { packageVersion } from '../artifacts/version.js';
 import { modelsCommand } from './models.js';
+import { runListCommand } from './recommend.js';
 import { runTrainCommand } from './train.js';
 
 const cli = cac('cf-native');
@@ -19,6 +20,28 @@ cli
   .command('models [type]', 'List the model types, or the parameters of one (names, bounds, defaults)')
   .action((type: string | undefined) => {
     process.exitCode = modelsCommand(type);
+  });
+
+// Option values are read back from argv as typed (runListCommand): cac turns `--users 007` into 7.
+cli
+  .command('recommend <model-dir>', "Write every user's top-k items, with original ids, to a CSV, JSONL or Parquet file")
+  .option('--users <all|file>', 'all (default), or a file of user ids, one per line')
+  .option('--k <k>', 'Items per user (default 100; more than the catalogue gives every item)')
+  .option('--out <file>', 'recs.csv, recs.jsonl or recs.parquet (format from the extension); - or absent: CSV on stdout')
+  .option('--no-filter-seen', "Keep the items a user has in training (default: left out)")
+  .option('--quiet', 'Print nothing but errors')
+  .action(async (dir: string, opts: { users?: unknown; k?: unknown; out?: unknown; filterSeen?: boolean; quiet?: boolean }) => {
+    process.exitCode = await runListCommand('recommend', dir, { ...opts, queries: opts.users, argv: process.argv.slice(2) });
+  });
+
+cli
+  .command('similar <model-dir>', "Write every item's k most similar items, with original ids, to a CSV, JSONL or Parquet file")
+  .option('--items <all|file>', 'all (default), or a file of item ids, one per line')
+  .option('--k <k>', 'Similar items per item (default 10)')
+  .option('--out <file>', 'similar.csv, .jsonl or .parquet (format from the extension); - or absent: CSV on stdout')
+  .option('--quiet', 'Print nothing but errors')
+  .action(async (dir: string, opts: { items?: unknown; k?: unknown; out?: unknown; quiet?: boolean }) => {
+    process.exitCode = await runListCommand('similar', dir, { ...opts, queries: opts.items, argv: process.argv.slice(2) });
   });
 
 cli.help();
@@ -41,7 +64,9 @@ try {
     if (cli.args.length > 0) {
       console.error(`cf-native: unknown command ${cli.args[0]} (try --help)`);
       process.exitCode = 2;
-    } else if (unknown !== undefined) {
+    } else if (unknown !== undefined && !cli.options.help && !cli.options.version) {
+      // Not with --help: `recommend --help` lands here with its options' defaults set
+      // (--no-filter-seen's filterSeen: true), which are not unknown options.
       console.error(`cf-native: unknown option ${typed(unknown.length === 1 ? `-${unknown}` : `--${unknown}`)} (try --help)`);
       process.exitCode = 2;
     } else if (!cli.options.help && !cli.options.version) {

@@ -14,6 +14,14 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// An output file that cannot be created or written (a list export, say).
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// A row of a data file is malformed.
     #[error("{path}:{line}: {message}")]
     Parse {
@@ -57,7 +65,7 @@ impl Error {
     /// A stable machine-readable code, shared with the JS layer (`err.code`).
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Io { .. } => "ERR_CF_IO",
+            Error::Io { .. } | Error::Write { .. } => "ERR_CF_IO",
             Error::Parse { .. } | Error::File { .. } | Error::Data(_) => "ERR_CF_DATA",
             Error::InvalidParam { .. } => "ERR_CF_INVALID_ARG",
             Error::Split(_) => "ERR_CF_SPLIT",

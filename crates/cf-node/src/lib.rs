@@ -6,6 +6,7 @@ mod als;
 mod bpr;
 mod dataset;
 mod error;
+mod export;
 mod lists;
 mod matrix;
 mod model;

@@ -3,6 +3,7 @@
 
 use cf_core::params::{unknown_key, Value};
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunction;
 
 use crate::error::{invalid, napi_arg, to_napi, Result};
 use crate::matrix::Matrix;
@@ -125,6 +126,35 @@ impl<'env> Opts<'env> {
         Self::expect(key, &v, ValueType::String, "a string")?;
         // SAFETY: the type was checked just above.
         unsafe { v.cast::<String>() }
+            .map(Some)
+            .map_err(|e| napi_arg(key, e))
+    }
+
+    /// An array of strings (ids), converted in one pass here rather than row by row in JS.
+    pub fn strings(&self, key: &str) -> Result<Option<Vec<String>>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        // SAFETY: Vec's conversion checks for an array and each element's type.
+        unsafe { v.cast::<Vec<String>>() }
+            .map(Some)
+            .map_err(|_| invalid(key, "must be an array of strings"))
+    }
+
+    /// A function called from worker threads with `Args` (never waited on).
+    pub fn callback<Args: JsValuesTupleIntoVec + 'static>(
+        &self,
+        key: &str,
+    ) -> Result<Option<ThreadsafeFunction<Args, Unknown<'static>, Args, Status, false>>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        Self::expect(key, &v, ValueType::Function, "a function")?;
+        // SAFETY: the type was checked just above.
+        let f = unsafe { v.cast::<Function<Args, Unknown>>() }.map_err(|e| napi_arg(key, e))?;
+        f.build_threadsafe_function::<Args>()
+            .callee_handled::<false>()
+            .build()
             .map(Some)
             .map_err(|e| napi_arg(key, e))
     }

@@ -1,0 +1,63 @@
+// Progress of a long CLI step on stderr: a bar redrawn in place on a terminal; on a pipe or
+// a log file, a plain line every 10 % or every 5 seconds, so logs stay short but show life.
+// Quiet prints nothing.
+
+export interface ProgressLine {
+  update(done: number, total: number): void;
+  /** Ends the bar's line (a terminal) so what follows starts on a fresh one. */
+  end(): void;
+}
+
+const BAR = 24;
+const LOG_EVERY_MS = 5000;
+
+/** `12s`, `3m05s`, `1h02m`. */
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+const count = (n: number): string => n.toLocaleString('en-US');
+
+export function progressLine(what: string, o: { quiet: boolean; stream?: NodeJS.WriteStream }): ProgressLine {
+  const out = o.stream ?? process.stderr;
+  if (o.quiet) return { update() {}, end() {} };
+  const start = performance.now();
+  const tty = out.isTTY === true;
+  let drawn = false;
+  let lastLog = start;
+  let lastTenth = -1;
+  const text = (done: number, total: number, bar: boolean): string => {
+    const secs = (performance.now() - start) / 1000;
+    const rate = secs > 0 ? done / secs : 0;
+    const eta = done > 0 && done < total ? ` ETA ${duration((total - done) / rate)}` : '';
+    const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
+    const filled = total > 0 ? Math.round((BAR * done) / total) : BAR;
+    const head = bar ? `[${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ` : '';
+    return `${head}${String(pct).padStart(3)}% ${count(done)}/${count(total)} ${what} ${count(Math.round(rate))}/s${eta}`;
+  };
+  return {
+    update(done, total) {
+      if (tty) {
+        // \r and erase-to-end: one line, redrawn in place.
+        out.write(`\r${text(done, total, true)}\x1b[K`);
+        drawn = true;
+        return;
+      }
+      const tenth = total > 0 ? Math.floor((10 * done) / total) : 10;
+      const now = performance.now();
+      if (tenth > lastTenth || now - lastLog >= LOG_EVERY_MS) {
+        out.write(`${text(done, total, false)}\n`);
+        lastTenth = tenth;
+        lastLog = now;
+      }
+    },
+    end() {
+      if (drawn) out.write('\n');
+      drawn = false;
+    },
+  };
+}
