@@ -5,7 +5,6 @@
 //! rows. Arguments are checked before `open` creates the file, so a bad one leaves nothing
 //! on disk.
 
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::export::{ListRows, ListSink};
@@ -187,10 +186,15 @@ pub fn write_similar_items(
         progress,
         (&item_labels, &item_labels),
         |chunk| {
-            chunk
-                .par_iter()
-                .map(|&i| topk::similar_items(model, i, k))
-                .collect()
+            // One batch per chunk: the item norms are computed once, not once per item.
+            let l = topk::similar(
+                model,
+                topk::Side::Items,
+                chunk,
+                topk::Measure::Cosine,
+                &topk::Request::new(k),
+            )?;
+            Ok((0..chunk.len()).map(|r| l.pairs(r)).collect())
         },
     )
 }
