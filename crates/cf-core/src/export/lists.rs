@@ -5,7 +5,6 @@
 //! rows. Arguments are checked before `open` creates the file, so a bad one leaves nothing
 //! on disk.
 
-
 use crate::error::{Error, Result};
 use crate::export::{ListRows, ListSink};
 use crate::models::Recommender;

@@ -19,11 +19,13 @@ pub fn dot_fma(a: &[f32], b: &[f32]) -> f32 {
 
 /// Target rows in panels: panel p holds targets 16p..16p+16, factor by factor
 /// (`data[p * 16 * f + j * 16 + lane]`); the last panel is padded with zero rows.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Packed {
     data: Vec<f32>,
     n: usize,
     f: usize,
+    /// 1 / norm of each row (NaN for a zero row), computed on first use: cosine lists.
+    inv_norms: std::sync::OnceLock<Vec<f32>>,
 }
 
 impl Packed {
@@ -49,7 +51,36 @@ impl Packed {
                 data[base + j * PANEL] = v;
             }
         }
-        Packed { data, n, f }
+        Packed {
+            data,
+            n,
+            f,
+            inv_norms: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// 1 / norm of each row, NaN for a zero row (so that it ranks nowhere under cosine);
+    /// the same bits as `topk::inverse_norms` on the rows.
+    pub fn inverse_norms(&self) -> &[f32] {
+        self.inv_norms.get_or_init(|| {
+            let f = self.f;
+            (0..self.n)
+                .map(|i| {
+                    let base = (i / PANEL) * PANEL * f + i % PANEL;
+                    let mut acc = 0f32;
+                    for j in 0..f {
+                        let v = self.data[base + j * PANEL];
+                        acc = v.mul_add(v, acc);
+                    }
+                    let n = acc.sqrt();
+                    if n > 0.0 {
+                        1.0 / n
+                    } else {
+                        f32::NAN
+                    }
+                })
+                .collect()
+        })
     }
 
     /// Rows packed.

@@ -362,25 +362,29 @@ pub fn similar(
     if c.width == 0 || queries.is_empty() {
         return Ok(out);
     }
-    let norms = (measure == Measure::Cosine).then(|| inverse_norms(rows, fm.f));
     let cache = match side {
-        Side::Items => req.items_packed,
+        Side::Items => req.items_packed.filter(|p| p.matches(n, fm.f)),
         Side::Users => None,
     };
+    let norms: Option<std::borrow::Cow<[f32]>> =
+        (measure == Measure::Cosine).then(|| match cache {
+            Some(p) => std::borrow::Cow::Borrowed(p.inverse_norms()),
+            None => std::borrow::Cow::Owned(inverse_norms(rows, fm.f)),
+        });
     let mut owned = None;
     let packed = targets_of(rows, fm.f, &c.candidates, cache, &mut owned);
-    let target_scale = match (&norms, &c.candidates) {
+    let gathered: Option<Vec<f32>> = match (&norms, &c.candidates) {
         (Some(nm), Some(cand)) => Some(cand.iter().map(|&i| nm[i as usize]).collect()),
-        (Some(nm), None) => Some(nm.clone()),
         _ => None,
     };
+    let target_scale: Option<&[f32]> = gathered.as_deref().or(norms.as_deref());
     let query_scale: Option<Vec<f32>> = norms
         .as_ref()
         .map(|nm| queries.iter().map(|&q| nm[q as usize]).collect());
     let targets = Targets {
         packed,
         ids: c.candidates.as_deref(),
-        scale: target_scale.as_deref(),
+        scale: target_scale,
     };
     let q = Queries {
         rows,

@@ -230,6 +230,18 @@ fn similar_items_and_users_match_a_full_sort() {
             }
         }
     }
+    // With the packed items (and their cached norms) as the binding passes them: the same.
+    let packed = Packed::new(&m.i, f);
+    let mut req = Request::new(9);
+    req.items_packed = Some(&packed);
+    let all: Vec<u32> = (0..80).collect();
+    let cached = similar(&m, Side::Items, &all, Measure::Cosine, &req).unwrap();
+    let plain = similar(&m, Side::Items, &all, Measure::Cosine, &Request::new(9)).unwrap();
+    assert_eq!(cached.ids, plain.ids);
+    assert_eq!(
+        cached.scores.iter().map(|s| s.to_bits()).collect::<Vec<_>>(),
+        plain.scores.iter().map(|s| s.to_bits()).collect::<Vec<_>>()
+    );
     let zero = similar(&m, Side::Items, &[3], Measure::Cosine, &Request::new(5)).unwrap();
     assert!(zero.pairs(0).is_empty());
 }
