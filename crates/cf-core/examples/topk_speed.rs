@@ -103,7 +103,7 @@ fn main() {
         let mut req = Request::new(k);
         req.items_packed = Some(&packed);
         let mut times = Vec::new();
-        for u in 0..singles {
+        for u in 0..singles.min(nu) {
             let t = Instant::now();
             let l = topk::recommend_users(&m, &[u as u32], &req).unwrap();
             times.push(t.elapsed().as_secs_f64() * 1e3);
