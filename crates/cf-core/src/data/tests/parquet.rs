@@ -449,3 +449,50 @@ fn a_parquet_dataset_equals_its_csv_dataset() {
     .unwrap();
     assert_eq!(mixed.stats.rows_read, 8);
 }
+
+/// Fixtures written by pyarrow (scripts/make-parquet-fixtures.py), so the reader is tested on
+/// files others write, not only on its own crate's.
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../__test__/fixtures")
+        .join(name)
+}
+
+fn embedded_csv() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/ml-latest-small/ratings.csv.gz")
+}
+
+#[test]
+fn pyarrow_default_file_reads_as_the_embedded_csv() {
+    same_as_csv(
+        &fixture("ml-latest-small-ratings.parquet"),
+        &embedded_csv(),
+        &ReadOptions::default(),
+    );
+}
+
+#[test]
+fn pyarrow_typed_gzip_file_reads_as_the_csv_head() {
+    let p = read(
+        &fixture("ratings-head-typed-gzip.parquet"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let c = read(&embedded_csv(), &ReadOptions::default()).unwrap();
+    let n = p.rows.len();
+    assert_eq!(n, 2000);
+    assert_eq!(p.pairs(), c.pairs()[..n]);
+    assert_eq!(p.rows.ratings.unwrap(), c.rows.ratings.unwrap()[..n]);
+    // TIMESTAMP(MILLIS) back to the CSV's Unix seconds.
+    assert_eq!(p.rows.times.unwrap(), c.rows.times.unwrap()[..n]);
+}
+
+#[test]
+fn a_codec_this_build_does_not_read_is_named() {
+    let path = fixture("ratings-head-zstd.parquet");
+    let m = file_error(read(&path, &ReadOptions::default()).unwrap_err(), &path);
+    assert!(
+        m.starts_with(r#"column "userId" is compressed with ZSTD"#) && m.contains("snappy"),
+        "{m}"
+    );
+}
