@@ -190,3 +190,46 @@ fn factor_shape_errors() {
     let e = write_factors_parquet(&f.0, &["a"], &[], 0).unwrap_err();
     assert_eq!(e.to_string(), "k: must be at least 1");
 }
+
+/// Writes a list file and a factor table into `$CF_PARQUET_SAMPLES` for
+/// scripts/check-parquet.py, which reads them back with pyarrow. Values are exact in f32
+/// (multiples of 1/8), so the script compares with `==`.
+#[test]
+#[ignore = "run by scripts/check-parquet.py"]
+fn write_samples_for_pyarrow() {
+    let dir = PathBuf::from(std::env::var("CF_PARQUET_SAMPLES").expect("CF_PARQUET_SAMPLES"));
+    let cols = ListColumns {
+        query: "item".into(),
+        item: "similar_item".into(),
+    };
+    let mut sink = Box::new(ParquetListSink::create(&dir.join("similar.parquet"), &cols).unwrap());
+    let (queries, k) = (20_000usize, 10usize);
+    let ids: Vec<String> = (0..queries).map(|q| format!("q{q}·é")).collect();
+    let items: Vec<String> = (0..1000).map(|i| format!("i{i}")).collect();
+    for block in (0..queries).collect::<Vec<_>>().chunks(777) {
+        let mut rows = ListRows {
+            query: vec![],
+            rank: vec![],
+            item: vec![],
+            score: vec![],
+        };
+        for &q in block {
+            for r in 0..k {
+                rows.query.push(&ids[q]);
+                rows.rank.push(r as u32 + 1);
+                rows.item.push(&items[(q * 7 + r) % 1000]);
+                rows.score.push((q * 10 + r) as f32 / 8.0 - 100.0);
+            }
+        }
+        sink.write_rows(&rows).unwrap();
+    }
+    assert_eq!(sink.finish().unwrap(), (queries * k) as u64);
+
+    let (n, k) = (30_000usize, 40usize);
+    let ids: Vec<String> = (0..n).map(|i| format!("u{i}")).collect();
+    let refs: Vec<&str> = ids.iter().map(|s| s.as_str()).collect();
+    let factors: Vec<f32> = (0..n * k)
+        .map(|j| (j % 4096) as f32 / 8.0 - 256.0)
+        .collect();
+    write_factors_parquet(&dir.join("factors.parquet"), &refs, &factors, k).unwrap();
+}
