@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parquet::basic::Compression;
-use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, FloatType, Int32Type, Int64Type};
+use parquet::data_type::{
+    ByteArray, ByteArrayType, DoubleType, FloatType, Int32Type, Int64Type, Int96, Int96Type,
+};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
@@ -22,6 +24,8 @@ pub(super) enum Col {
     I64(Vec<Option<i64>>),
     F32(Vec<Option<f32>>),
     F64(Vec<Option<f64>>),
+    /// (Julian day, nanoseconds of the day): legacy Impala/Spark timestamps.
+    I96(Vec<Option<(u32, u64)>>),
 }
 
 fn split<T: Clone>(v: &[Option<T>]) -> (Vec<T>, Vec<i16>) {
@@ -61,6 +65,19 @@ pub(super) fn write(path: &Path, schema: &str, groups: Vec<Vec<Col>>) {
                 Col::I64(v) => put!(Int64Type, v),
                 Col::F32(v) => put!(FloatType, v),
                 Col::F64(v) => put!(DoubleType, v),
+                Col::I96(v) => {
+                    let v: Vec<Option<Int96>> = v
+                        .into_iter()
+                        .map(|x| {
+                            x.map(|(day, nanos)| {
+                                let mut t = Int96::new();
+                                t.set_data(nanos as u32, (nanos >> 32) as u32, day);
+                                t
+                            })
+                        })
+                        .collect();
+                    put!(Int96Type, v)
+                }
             }
             cw.close().unwrap();
         }
@@ -210,7 +227,7 @@ fn unsigned_and_timestamp_columns() {
         &pq,
         "message m { required int64 user (INTEGER(64,false)); required int32 item (INTEGER(32,false)); \
          required int64 ms (TIMESTAMP(MILLIS,true)); required int64 us (TIMESTAMP(MICROS,false)); \
-         required int64 ns (TIMESTAMP(NANOS,true)); required int32 day (DATE); required double secs; }",
+         required int64 ns (TIMESTAMP(NANOS,true)); required int32 day (DATE); required double secs; required int96 legacy; }",
         vec![vec![
             i64s(&[-1, 2]),
             i32s(&[-1, 3]),
@@ -219,6 +236,8 @@ fn unsigned_and_timestamp_columns() {
             i64s(&[964_982_703_123_456_789, 0]),
             i32s(&[1, -1]),
             f64s(&[1.5e9, -2.7]),
+            // Julian day 2440588 is 1970-01-01.
+            Col::I96(vec![Some((2_440_589, 1_500_000_000)), Some((2_440_588, 0))]),
         ]],
     );
     // Column #2 is no rating: a timestamp is refused there.
@@ -245,6 +264,7 @@ fn unsigned_and_timestamp_columns() {
     assert_eq!(time("ns"), vec![964_982_703, 0]);
     assert_eq!(time("day"), vec![86_400, -86_400]);
     assert_eq!(time("secs"), vec![1_500_000_000, -2]);
+    assert_eq!(time("legacy"), vec![86_401, 0]);
 }
 
 #[test]
