@@ -155,6 +155,9 @@ struct Field {
     leaf: usize,
     /// `column "name"`, for messages.
     label: String,
+    /// The role's place in a row (user, item, rating, time): of two errors on one row, the
+    /// CSV reader reports the earlier.
+    order: u8,
     conv: Conv,
 }
 
@@ -191,7 +194,7 @@ impl Layout {
         let schema = reader.metadata().file_metadata().schema_descr();
         let fields = schema.root_schema().get_fields();
         let names: Vec<String> = fields.iter().map(|f| f.name().to_string()).collect();
-        let resolve = |col: &Column, role_name: &str, role: Role| -> Result<Field> {
+        let resolve = |col: &Column, role_name: &str, role: Role, order: u8| -> Result<Field> {
             let top = match col {
                 Column::Index(i) if *i < fields.len() => *i,
                 Column::Index(i) => {
@@ -249,7 +252,12 @@ impl Layout {
                     ),
                 )
             })?;
-            Ok(Field { leaf, label, conv })
+            Ok(Field {
+                leaf,
+                label,
+                conv,
+                order,
+            })
         };
         let width = fields.len();
         let defaults_apply = opts.user.is_none() && opts.item.is_none();
@@ -257,23 +265,25 @@ impl Layout {
             opts.user.as_ref().unwrap_or(&Column::Index(0)),
             "user",
             Role::Id,
+            0,
         )?;
         let item = resolve(
             opts.item.as_ref().unwrap_or(&Column::Index(1)),
             "item",
             Role::Id,
+            1,
         )?;
         let rating = match &opts.rating {
-            Some(c) => Some(resolve(c, "rating", Role::Rating)?),
+            Some(c) => Some(resolve(c, "rating", Role::Rating, 2)?),
             None if defaults_apply && width > 2 => {
-                Some(resolve(&Column::Index(2), "rating", Role::Rating)?)
+                Some(resolve(&Column::Index(2), "rating", Role::Rating, 2)?)
             }
             None => None,
         };
         let time = match &opts.time {
-            Some(c) => Some(resolve(c, "time", Role::Time)?),
+            Some(c) => Some(resolve(c, "time", Role::Time, 3)?),
             None if defaults_apply && width > 3 => {
-                Some(resolve(&Column::Index(3), "time", Role::Time)?)
+                Some(resolve(&Column::Index(3), "time", Role::Time, 3)?)
             }
             None => None,
         };
@@ -414,10 +424,11 @@ enum Values {
     Int96(Vec<parquet::data_type::Int96>),
 }
 
-/// An error at a row, ordered so the first bad row of a group is reported, as the CSV
-/// reader reports the first bad line; ties go to the earlier role (user, item, rating, time).
+/// An error at a row. Of a group's errors the one the CSV reader would meet first is
+/// reported: the earliest row, and on that row the earliest role (user, item, rating, time).
 struct RowError {
     row: u64,
+    order: u8,
     message: String,
 }
 
@@ -450,11 +461,12 @@ fn read_group(
         || format!("row group {g}"),
         || reader.get_row_group(g),
     )?;
-    // Columns are read in role order; the error reported is the one at the earliest row,
-    // as the CSV reader stops at the first bad line.
     let mut first: Option<RowError> = None;
     let mut note = |e: RowError| {
-        if first.as_ref().is_none_or(|f| e.row < f.row) {
+        if first
+            .as_ref()
+            .is_none_or(|f| (e.row, e.order) < (f.row, f.order))
+        {
             first = Some(e);
         }
     };
@@ -543,6 +555,7 @@ fn read_column(
         let row = first_row + k as u64 + 1;
         return Ok(Err(RowError {
             row,
+            order: f.order,
             message: format!("null in {} at row {row}", f.label),
         }));
     }
@@ -593,8 +606,9 @@ fn all<T: DataType>(
     Ok(out)
 }
 
-fn row_error(first_row: u64, k: usize, message: String) -> RowError {
+fn row_error(f: &Field, first_row: u64, k: usize, message: String) -> RowError {
     RowError {
+        order: f.order,
         row: first_row + k as u64 + 1,
         message,
     }
@@ -640,6 +654,7 @@ fn check_ids(
     };
     match v.iter().position(|b| text(b.data()).trim().is_empty()) {
         Some(k) => Err(row_error(
+            f,
             first_row,
             k,
             format!(
@@ -668,10 +683,11 @@ fn ratings(values: Values, f: &Field, first_row: u64) -> std::result::Result<Vec
     match out.iter().position(|x| !x.is_finite()) {
         // NaN and infinities would poison every sum and model, as in read.rs.
         Some(k) => Err(row_error(
+            f,
             first_row,
             k,
             format!(
-                "{} value {} is not finite (row {})",
+                "{} value {} is not finite at row {}",
                 f.label,
                 crate::args::show32(out[k]),
                 first_row + k as u64 + 1
@@ -686,9 +702,10 @@ fn ratings(values: Values, f: &Field, first_row: u64) -> std::result::Result<Vec
 fn times(values: Values, f: &Field, first_row: u64) -> std::result::Result<Vec<i64>, RowError> {
     let err = |k: usize, why: &str| {
         row_error(
+            f,
             first_row,
             k,
-            format!("{} {why} (row {})", f.label, first_row + k as u64 + 1),
+            format!("{} {why} at row {}", f.label, first_row + k as u64 + 1),
         )
     };
     match (values, f.conv) {

@@ -330,7 +330,28 @@ fn empty_and_non_finite_values_are_errors_like_csv() {
         vec![vec![s(&["a", "b"]), s(&["x", "y"]), f64s(&[1.0, f64::INFINITY])]],
     );
     let m = parse_error(read(&pq2, &ReadOptions::default()).unwrap_err(), &pq2, 2);
-    assert_eq!(m, r#"column "rating" value Infinity is not finite (row 2)"#);
+    assert_eq!(
+        m,
+        r#"column "rating" value Infinity is not finite at row 2"#
+    );
+}
+
+#[test]
+fn of_two_errors_on_one_row_the_earlier_column_is_reported_as_csv_does() {
+    let dir = TempDir::new("pq-tie");
+    let pq = dir.file("t.parquet", "");
+    // Row 2: a null rating (found while reading) and an empty user id (found after).
+    write(
+        &pq,
+        "message m { required binary user (STRING); required binary item (STRING); optional double rating; }",
+        vec![vec![
+            s(&["a", ""]),
+            s(&["x", "y"]),
+            Col::F64(vec![Some(1.0), None]),
+        ]],
+    );
+    let m = parse_error(read(&pq, &ReadOptions::default()).unwrap_err(), &pq, 2);
+    assert_eq!(m, r#"empty user id in column "user" at row 2"#);
 }
 
 #[test]
