@@ -41,6 +41,12 @@ pub fn is_parquet(path: &Path) -> bool {
 
 const MAGIC: &[u8] = b"PAR1";
 
+/// Whether `raw` is a whole Parquet file by its magic at both ends, for a file that is not
+/// named as one: a text file starting and ending with `PAR1` is not a likely interaction log.
+pub fn looks_like_parquet(raw: &[u8]) -> bool {
+    raw.len() >= 12 && raw.starts_with(MAGIC) && raw.ends_with(MAGIC)
+}
+
 fn file_err(path: &Path, message: impl Into<String>) -> Error {
     Error::File {
         path: path.to_path_buf(),

@@ -190,6 +190,13 @@ pub fn rows_from_bytes(
     if super::parquet::is_parquet(path) {
         return super::parquet::rows_from_parquet(path, raw, opts, users, items);
     }
+    // Read as text, a Parquet file fails on its binary bytes with a message about rows.
+    if super::parquet::looks_like_parquet(&raw) {
+        return Err(file_err(
+            path,
+            "this is a Parquet file; give it a name ending in .parquet to read it as one".into(),
+        ));
+    }
     let mut content = decompress(path, raw)?;
     check_encoding(path, &mut content)?;
     let delimiter = match &opts.delimiter {

@@ -417,6 +417,16 @@ fn files_that_are_not_parquet_or_cut_short() {
     write(&empty, STR_SCHEMA, vec![]);
     let m = file_error(read(&empty, &ReadOptions::default()).unwrap_err(), &empty);
     assert_eq!(m, "no data rows");
+    // A Parquet file under another name is told apart from a bad CSV.
+    let named_csv = dir.file("ratings.csv", &good);
+    let m = file_error(
+        read(&named_csv, &ReadOptions::default()).unwrap_err(),
+        &named_csv,
+    );
+    assert!(
+        m.starts_with("this is a Parquet file; give it a name ending in .parquet"),
+        "{m}"
+    );
 }
 
 /// Every single-byte corruption of a small file is read or refused with a coded error; none
