@@ -7,14 +7,17 @@ export type Dataset = Binding.Dataset;
 
 /** What `loadDataset` reads; every field but the file is optional. */
 export interface LoadOptions {
-  /** One file to split later; or `train` (with optional `valid`, `test`) for pre-split files. */
+  /**
+   * One file to split later; or `train` (with optional `valid`, `test`) for pre-split files.
+   * Delimited text (optionally gzipped), or Parquet when the name ends in `.parquet`.
+   */
   path?: string;
   train?: string;
   valid?: string;
   test?: string;
-  /** Detected from the first lines when absent. */
+  /** Detected from the first lines when absent; not used for Parquet. */
   delimiter?: ',' | '\t' | '::' | '|' | ';' | ' ';
-  /** Detected when absent. */
+  /** Detected when absent; not used for Parquet (its schema names the columns). */
   header?: boolean;
   /** Column name (needs a header) or 0-based index. Defaults: 0, 1, 2 and 3 where present. */
   user?: string | number;
@@ -45,7 +48,7 @@ export type SplitOptions =
   /** The pre-split files given to `loadDataset`, as they are. */
   | { strategy: 'given' };
 
-/** Read, filter and index interactions natively (delimited text, optionally gzipped). */
+/** Read, filter and index interactions natively (delimited text, optionally gzipped, or Parquet). */
 const LOAD_KEYS = [
   'path', 'train', 'valid', 'test', 'delimiter', 'header', 'user', 'item', 'rating', 'time',
   'positiveThreshold', 'values', 'duplicates', 'minUserInteractions', 'minItemInteractions',

@@ -1,5 +1,6 @@
 pub mod csr;
 pub mod ids;
+pub mod parquet;
 pub mod prepare;
 pub mod read;
 pub mod seen;

@@ -68,7 +68,8 @@ pub struct Rows {
     pub items: Vec<u32>,
     pub ratings: Option<Vec<f32>>,
     pub times: Option<Vec<i64>>,
-    /// 1-based line of each row in its file, for messages about rows later on.
+    /// 1-based line of each row in its file (its row number in a Parquet file), for messages
+    /// about rows later on.
     pub lines: Vec<u64>,
 }
 
@@ -105,7 +106,7 @@ pub fn decompress(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+pub(super) fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(s) => std::borrow::Cow::Borrowed(s),
         // Latin-1: every byte is the code point of the same value.
@@ -176,8 +177,9 @@ pub fn read_rows(
     rows_from_bytes(path, raw, opts, users, items)
 }
 
-/// `read_rows` over a file's bytes (gzip or not) already in memory; `path` names them in
-/// errors. The fuzz targets (crates/cf-core/fuzz) enter here.
+/// `read_rows` over a file's bytes (gzip or not, or Parquet when the path ends in
+/// `.parquet`) already in memory; `path` names them in errors. The fuzz targets
+/// (crates/cf-core/fuzz) enter here.
 pub fn rows_from_bytes(
     path: &Path,
     raw: Vec<u8>,
@@ -185,6 +187,16 @@ pub fn rows_from_bytes(
     users: &mut IdMap,
     items: &mut IdMap,
 ) -> Result<Rows> {
+    if super::parquet::is_parquet(path) {
+        return super::parquet::rows_from_parquet(path, raw, opts, users, items);
+    }
+    // Read as text, a Parquet file fails on its binary bytes with a message about rows.
+    if super::parquet::looks_like_parquet(&raw) {
+        return Err(file_err(
+            path,
+            "this is a Parquet file; give it a name ending in .parquet to read it as one".into(),
+        ));
+    }
     let mut content = decompress(path, raw)?;
     check_encoding(path, &mut content)?;
     let delimiter = match &opts.delimiter {
@@ -528,7 +540,7 @@ fn looks_like_column_name(field: &[u8]) -> bool {
 /// quoted name may hold a newline, and a first row taken as the header may be the whole file
 /// (a delimiter that never occurs). Names with control characters are shown escaped, long
 /// names and long lists cut.
-fn header_list(names: &[String]) -> String {
+pub(super) fn header_list(names: &[String]) -> String {
     const NAMES: usize = 20;
     const CHARS: usize = 40;
     let mut out: Vec<String> = names

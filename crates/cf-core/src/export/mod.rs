@@ -6,6 +6,8 @@
 //! block, whatever the number of queries. A writer writes to the path it is given; making
 //! the file appear atomically (temp name, then rename) is the caller's business.
 
+pub mod parquet;
+
 use crate::error::Result;
 
 /// Column names of a list file: `user`/`item` for recommendations, `item`/`similar_item`

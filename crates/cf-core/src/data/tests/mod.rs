@@ -1,6 +1,7 @@
 //! Tests of the data pipeline (read, prepare, split, ids) on small files written to a temp dir.
 
 mod ids;
+mod parquet;
 mod prepare;
 mod read;
 mod split;
