@@ -96,6 +96,26 @@ describe('exportRecommendations', () => {
     });
   });
 
+  it('writes Parquet that reads back (with the Parquet reader) as the same table as the CSV', async () => {
+    const csv = join(dir, 'same.csv');
+    const pq = join(dir, 'same.parquet');
+    await exportRecommendations(loaded.model, csv, { k: 5, ...ids() });
+    const r = await exportRecommendations(loaded.model, pq, { k: 5, ...ids() });
+    expect(r.format).toBe('parquet');
+    expect((await readFile(pq)).subarray(0, 4).toString()).toBe('PAR1');
+    // Read both files as interactions (user, item, score): the same ids, pairs and values.
+    const opts = { user: 'user', item: 'item', rating: 'score', values: 'rating' as const, header: true };
+    const a = loadDataset({ path: csv, ...opts });
+    const b = loadDataset({ path: pq, user: 'user', item: 'item', rating: 'score', values: 'rating' as const });
+    expect(b.userIds()).toEqual(a.userIds());
+    expect(b.itemIds()).toEqual(a.itemIds());
+    expect(b.stats).toEqual(a.stats);
+    const [ma] = a.split({ strategy: 'none' });
+    const [mb] = b.split({ strategy: 'none' });
+    expect(mb!.nnz).toBe(expected(allUsers(), 5).length);
+    expect(Buffer.from(mb!.values().buffer).equals(Buffer.from(ma!.values().buffer))).toBe(true);
+  });
+
   it('writes a subset of users in the order given; k beyond the catalogue gives what exists', async () => {
     const m = matrixFromCoo(Uint32Array.of(0, 0, 1), Uint32Array.of(0, 1, 2), 3, 4);
     const pop = Popularity.fit(m);

@@ -6,8 +6,6 @@
 //! block, whatever the number of queries. A writer writes to the path it is given; making
 //! the file appear atomically (temp name, then rename) is the caller's business.
 
-pub mod parquet;
-
 use crate::error::Result;
 
 /// Column names of a list file: `user`/`item` for recommendations, `item`/`similar_item`
@@ -36,6 +34,7 @@ pub trait ListSink: Send {
 pub mod csv;
 pub mod jsonl;
 pub mod lists;
+pub mod parquet;
 
 use std::fs::File;
 use std::path::Path;
@@ -113,14 +112,7 @@ pub fn open_sink(path: &Path, format: Format, columns: &ListColumns) -> Result<B
     Ok(match format {
         Format::Csv => Box::new(csv::CsvListSink::create(path, columns)?),
         Format::Jsonl => Box::new(jsonl::JsonlListSink::create(path, columns)?),
-        // PARQUET: the writer lands on its own branch; plugging it in is this one arm:
-        // Format::Parquet => Box::new(parquet::ParquetListSink::create(path, columns)?),
-        Format::Parquet => {
-            return Err(Error::Unsupported(format!(
-                "{}: Parquet output is not available in this build yet (use .csv or .jsonl)",
-                path.display()
-            )))
-        }
+        Format::Parquet => Box::new(parquet::ParquetListSink::create(path, columns)?),
     })
 }
 

@@ -49,6 +49,11 @@ fn finish(path: &Path, writer: SerializedFileWriter<BufWriter<File>>) -> Result<
     out.flush().map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
+    })?;
+    // On disk before the caller renames it into place (as the CSV and JSONL sinks do).
+    out.get_ref().sync_all().map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
     })
 }
 
