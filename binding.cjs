@@ -859,6 +859,7 @@ module.exports.bprInfo = nativeBinding.bprInfo
 module.exports.bprInit = nativeBinding.bprInit
 module.exports.describeModels = nativeBinding.describeModels
 module.exports.DuplicatesMode = nativeBinding.DuplicatesMode
+module.exports.exportFactors = nativeBinding.exportFactors
 module.exports.exportRecommendations = nativeBinding.exportRecommendations
 module.exports.exportSimilarItems = nativeBinding.exportSimilarItems
 module.exports.listFormat = nativeBinding.listFormat

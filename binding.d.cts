@@ -215,6 +215,12 @@ export interface EvalResult {
 }
 
 /**
+ * Write the user (`side` "users") or item ("items") factors of a factor model to `path` as
+ * Parquet, one row per id in `ids` (the model's original ids, one per row).
+ */
+export declare function exportFactors(model: ModelHandle, path: string, side: string, ids: Array<string>, signal?: AbortSignal | undefined | null): Promise<void>
+
+/**
  * Every user's top-k (or `users`'), written to `path` as CSV, JSONL or Parquet (from
  * `format`, else the extension), with original ids when `userIds` / `itemIds` are given.
  * Options: `k` (10; capped at the items there are), `users` (Uint32Array; default all),

@@ -13,6 +13,7 @@ import {
   ALS,
   EMBEDDED_RATINGS,
   Popularity,
+  exportFactors,
   exportRecommendations,
   exportSimilarItems,
   loadDataset,
@@ -345,5 +346,22 @@ describe('the recommend command', () => {
     expect(code).toBe(130);
     expect(err).toContain('interrupted: nothing was written');
     expect(await others(folder, ['model', ...(await readdir(folder)).filter((n) => n.startsWith('.model~'))])).toEqual([]);
+  });
+});
+
+describe('exportFactors', () => {
+  it('writes both sides as Parquet, refuses models without factors and wrong id counts', async () => {
+    const out = join(dir, 'factors');
+    const files = await exportFactors(loaded.model, out, ids());
+    for (const f of [files.users, files.items]) expect((await readFile(f)).subarray(0, 4).toString()).toBe('PAR1');
+    expect((await others(out)).sort()).toEqual(['item_factors.parquet', 'user_factors.parquet']);
+    const pop = Popularity.fit(matrixFromCoo(Uint32Array.of(0), Uint32Array.of(1), 1, 2));
+    await expect(exportFactors(pop, join(dir, 'pf'), { userIds: ['a'], itemIds: ['x', 'y'] })).rejects.toMatchObject({ code: 'ERR_CF_UNSUPPORTED' });
+    await expect(exportFactors(loaded.model, join(dir, 'bad'), { userIds: ['only-one'], itemIds: loaded.itemIds })).rejects.toMatchObject({
+      code: expect.stringMatching(/^ERR_CF_/),
+    });
+    // Nothing half-written is left where the failed export was going.
+    expect(existsSync(join(dir, 'bad', 'user_factors.parquet'))).toBe(false);
+    expect(await others(join(dir, 'bad'))).toEqual([]);
   });
 });

@@ -23,8 +23,10 @@ export type {
 export { loadDataset, datasetFromArrays, splitDataset, matrixFromCoo, type Dataset, type LoadOptions, type SplitOptions, type Splits } from './data.js';
 export { loadModel, saveModel, type LoadedModel, type SaveInfo } from './artifacts/model-io.js';
 export {
+  exportFactors,
   exportRecommendations,
   exportSimilarItems,
+  type ExportFactorsOptions,
   type ExportOptions,
   type ExportRecommendationsOptions,
   type ExportSimilarOptions,

@@ -176,3 +176,39 @@ async function syncFolder(dir: string): Promise<void> {
     // Durability of the rename is a bonus, not part of the contract.
   }
 }
+
+export interface ExportFactorsOptions {
+  /** Original ids, one per user row and one per item row (as `loadModel` returns them). */
+  userIds: string[];
+  itemIds: string[];
+  signal?: AbortSignal;
+}
+
+/**
+ * A factor model's factors as two Parquet files in `dir`, `user_factors.parquet` and
+ * `item_factors.parquet`: columns `id` (the original id) and `factors` (list<float>), the
+ * shape Spark ALS's userFactors and itemFactors have. Each file appears whole or not at all.
+ */
+export async function exportFactors(model: Recommender, dir: string, opts: ExportFactorsOptions): Promise<{ users: string; items: string }> {
+  checkArgs('exportFactors', model, dir, opts, ['userIds', 'itemIds', 'signal']);
+  if (!opts) throw new CfError(CfErrorCode.INVALID_ARG, 'exportFactors: options with userIds and itemIds are required');
+  const out = { users: join(dir, 'user_factors.parquet'), items: join(dir, 'item_factors.parquet') };
+  for (const side of ['users', 'items'] as const) {
+    const ids = side === 'users' ? opts.userIds : opts.itemIds;
+    const path = out[side];
+    opts.signal?.throwIfAborted();
+    const target = resolve(path);
+    await checkTarget(path, target);
+    const tmp = join(dirname(target), `.${basename(target)}~tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      await callAsync(() => native().exportFactors(model.inner, tmp, side, ids, opts.signal));
+      await rename(tmp, target);
+      await syncFolder(dirname(target));
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => {});
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      throw renamed(err, tmp, path);
+    }
+  }
+  return out;
+}

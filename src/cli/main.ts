@@ -4,6 +4,7 @@ import { cac } from 'cac';
 import { isCfError } from '../errors.js';
 import { packageVersion } from '../artifacts/version.js';
 import { modelsCommand } from './models.js';
+import { factorsCommand } from './factors.js';
 import { runListCommand } from './recommend.js';
 import { runTrainCommand } from './train.js';
 
@@ -42,6 +43,13 @@ cli
   .option('--quiet', 'Print nothing but errors')
   .action(async (dir: string, opts: { items?: unknown; k?: unknown; out?: unknown; quiet?: boolean }) => {
     process.exitCode = await runListCommand('similar', dir, { ...opts, queries: opts.items, argv: process.argv.slice(2) });
+  });
+
+cli
+  .command('factors <model-dir>', 'Write a factor model\'s user and item factors, with original ids, as Parquet (Spark ALS layout)')
+  .option('--out <dir>', 'Folder for user_factors.parquet and item_factors.parquet (required)')
+  .action(async (dir: string, opts: { out?: unknown }) => {
+    process.exitCode = await factorsCommand(dir, opts.out);
   });
 
 cli.help();

@@ -262,3 +262,61 @@ pub fn list_format(path: String, arg: Option<String>) -> Result<String> {
     .map(|f| f.name().to_string())
     .map_err(to_napi)
 }
+
+/// One side's factors written as Parquet (`id` utf8, `factors` list<float>), the shape of
+/// Spark ALS's userFactors/itemFactors, off the JS thread.
+pub struct FactorsOp {
+    shared: Arc<Shared>,
+    path: PathBuf,
+    users: bool,
+    ids: Vec<String>,
+}
+
+impl Op for FactorsOp {
+    type Output = ();
+    type Js = ();
+
+    fn compute(&mut self) -> cf_core::Result<()> {
+        let model = self.shared.read();
+        let fm = model.factor_view().ok_or_else(|| {
+            cf_core::Error::Unsupported(format!(
+                "a {} model has no factors to write",
+                model.type_name()
+            ))
+        })?;
+        let rows = if self.users { fm.users } else { fm.items };
+        let ids: Vec<&str> = self.ids.iter().map(String::as_str).collect();
+        cf_core::export::parquet::write_factors_parquet(&self.path, &ids, rows, fm.f)
+    }
+
+    fn to_js(_: ()) {}
+}
+
+/// Write the user (`side` "users") or item ("items") factors of a factor model to `path` as
+/// Parquet, one row per id in `ids` (the model's original ids, one per row).
+#[napi(ts_return_type = "Promise<void>")]
+pub fn export_factors(
+    model: &ModelHandle,
+    path: String,
+    side: String,
+    ids: Vec<String>,
+    signal: Option<AbortSignal>,
+) -> Result<AsyncTask<CoreTask<FactorsOp>>> {
+    let users = match side.as_str() {
+        "users" => true,
+        "items" => false,
+        other => {
+            return Err(crate::error::invalid(
+                "side",
+                format!("must be \"users\" or \"items\" (got {other:?})"),
+            ))
+        }
+    };
+    Ok(FactorsOp {
+        shared: model.shared.clone(),
+        path: PathBuf::from(path),
+        users,
+        ids,
+    }
+    .run_async(signal))
+}

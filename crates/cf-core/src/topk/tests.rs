@@ -239,7 +239,11 @@ fn similar_items_and_users_match_a_full_sort() {
     let plain = similar(&m, Side::Items, &all, Measure::Cosine, &Request::new(9)).unwrap();
     assert_eq!(cached.ids, plain.ids);
     assert_eq!(
-        cached.scores.iter().map(|s| s.to_bits()).collect::<Vec<_>>(),
+        cached
+            .scores
+            .iter()
+            .map(|s| s.to_bits())
+            .collect::<Vec<_>>(),
         plain.scores.iter().map(|s| s.to_bits()).collect::<Vec<_>>()
     );
     let zero = similar(&m, Side::Items, &[3], Measure::Cosine, &Request::new(5)).unwrap();
