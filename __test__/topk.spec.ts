@@ -8,10 +8,13 @@ import { ALS, NO_ITEM, Popularity, matrixFromCoo, saveModel, type Lists, type To
 
 /** Small-integer factors: many scores tie exactly, so the tie rule (lower index) is tested. */
 function factors(n: number, f: number, seed: number): Float32Array {
+  // xorshift32 in integer arithmetic (a float LCG loses bits past 2^53 and cycles).
   let s = seed;
   return Float32Array.from({ length: n * f }, () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return (s % 5) - 2;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return ((s >>> 0) % 5) - 2;
   });
 }
 
