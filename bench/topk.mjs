@@ -282,7 +282,13 @@ function summarize(rec) {
   };
   rec.summary = s;
   // The id lists have done their job; keep the results file small.
-  for (const r of rec.rounds) for (const e of Object.values(r)) delete e.recommend_head, delete e.similar_head, delete e.similar_head_queries;
+  for (const r of rec.rounds) {
+    for (const e of Object.values(r)) {
+      delete e.recommend_head;
+      delete e.similar_head;
+      delete e.similar_head_queries;
+    }
+  }
 }
 
 /** Batch flops (2 f per item per query) per second, over the measured GEMM peak at these threads. */
