@@ -100,34 +100,21 @@ impl Op for ListOp {
     type Js = Lists;
 
     fn compute(&mut self) -> cf_core::Result<topk::Lists> {
-        let threads = self.shared.read().threads();
+        let (threads, n) = {
+            let m = self.shared.read();
+            let n = match self.kind {
+                Kind::Recommend | Kind::Similar(Side::Items) => m.n_items(),
+                Kind::Similar(Side::Users) => m.n_users(),
+            };
+            (m.threads(), n)
+        };
+        // A lone query that will not be split runs on this thread: entering the pool would
+        // only add a thread wake-up to a sub-millisecond call.
+        if self.queries.len() == 1 && !topk::dense::splits(n) {
+            return self.lists();
+        }
         let pool = cf_core::pool::pool(threads)?;
-        pool.install(|| {
-            let model = self.shared.read();
-            let packed = self.shared.items_packed(&**model);
-            let seen = self.shared.seen();
-            let o = &self.opts;
-            let mut req = Request::new(o.k);
-            req.items_packed = packed.as_deref();
-            req.exclude_items = &o.exclude_items;
-            req.candidates = o.candidates.as_deref();
-            match self.kind {
-                Kind::Recommend => {
-                    // The exclude matrix stands in for the training rows (e.g. train + valid).
-                    if o.filter_seen {
-                        match (&o.exclude, seen.as_ref()) {
-                            (Some(m), _) => req.exclude.push(&**m as &dyn SeenItems),
-                            (None, Some(s)) => req.exclude.push(&s.rows),
-                            (None, None) => {}
-                        }
-                    }
-                    topk::recommend_users(&**model, &self.queries, &req)
-                }
-                Kind::Similar(side) => {
-                    topk::similar(&**model, side, &self.queries, o.measure, &req)
-                }
-            }
-        })
+        pool.install(|| self.lists())
     }
 
     fn to_js(l: topk::Lists) -> Lists {
@@ -136,6 +123,33 @@ impl Op for ListOp {
             k: l.width as u32,
             ids: Uint32Array::new(l.ids),
             scores: Float32Array::new(l.scores),
+        }
+    }
+}
+
+impl ListOp {
+    fn lists(&self) -> cf_core::Result<topk::Lists> {
+        let model = self.shared.read();
+        let packed = self.shared.items_packed(&**model);
+        let seen = self.shared.seen();
+        let o = &self.opts;
+        let mut req = Request::new(o.k);
+        req.items_packed = packed.as_deref();
+        req.exclude_items = &o.exclude_items;
+        req.candidates = o.candidates.as_deref();
+        match self.kind {
+            Kind::Recommend => {
+                // The exclude matrix stands in for the training rows (e.g. train + valid).
+                if o.filter_seen {
+                    match (&o.exclude, seen.as_ref()) {
+                        (Some(m), _) => req.exclude.push(&**m as &dyn SeenItems),
+                        (None, Some(s)) => req.exclude.push(&s.rows),
+                        (None, None) => {}
+                    }
+                }
+                topk::recommend_users(&**model, &self.queries, &req)
+            }
+            Kind::Similar(side) => topk::similar(&**model, side, &self.queries, o.measure, &req),
         }
     }
 }

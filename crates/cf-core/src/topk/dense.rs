@@ -21,8 +21,10 @@ const TILE_PANELS: usize = 32;
 /// is 75 MB). A block's scores for one tile are 1 MiB, within L2. Measured on this 2-core
 /// Xeon (topk_speed): 512 x 32 beat 64 x 64 by 10 % over 20k items and 20-40 % over 292k.
 const BLOCK_QUERIES: usize = 512;
-/// A single query splits its targets across threads in chunks of this many panels.
-const SPLIT_PANELS: usize = 256;
+/// A single query splits its targets across threads in chunks of this many panels (16k
+/// targets), so only catalogues of 32k items or more: below that, waking a second thread
+/// from the JS thread cost more than it saved (0.30 against 0.25 ms over 20k items).
+const SPLIT_PANELS: usize = 1024;
 
 /// Packed target rows, optionally a subset (in increasing order) and scaled.
 pub struct Targets<'a> {
@@ -100,13 +102,37 @@ pub fn top_k(
     debug_assert!(ids.len() == n * k && scores.len() == n * k);
     let threads = rayon::current_num_threads().max(1);
     let panels = targets.len().div_ceil(PANEL);
-    if n < 2 * threads && threads > 1 && panels >= 2 * SPLIT_PANELS {
+    if n < 2 * threads && threads > 1 && splits(targets.len()) {
         for (pos, (ids, scores)) in ids.chunks_mut(k).zip(scores.chunks_mut(k)).enumerate() {
             one_query_split(queries, pos, targets, k, admit, ids, scores);
         }
         return;
     }
     let block = BLOCK_QUERIES.min(n.div_ceil(threads)).max(1);
+    if n <= block {
+        // One block: run it here; handing it to a pool thread only adds a wake-up.
+        let mut best: Vec<Best> = (0..n).map(|_| Best::new(k)).collect();
+        let mut keeps: Vec<_> = (0..n).map(|j| admit.for_query(j)).collect();
+        let mut scratch = Scratch::default();
+        run(
+            queries,
+            0,
+            n,
+            targets,
+            0,
+            panels,
+            &mut best,
+            &mut keeps,
+            &mut scratch,
+        );
+        for (j, best) in best.iter_mut().enumerate() {
+            best.drain_into(
+                &mut ids[j * k..(j + 1) * k],
+                &mut scores[j * k..(j + 1) * k],
+            );
+        }
+        return;
+    }
     ids.par_chunks_mut(block * k)
         .zip(scores.par_chunks_mut(block * k))
         .enumerate()
@@ -224,13 +250,14 @@ fn one_query_split(
     scores: &mut [f32],
 ) {
     let panels = targets.len().div_ceil(PANEL);
-    let chunks: Vec<usize> = (0..panels).step_by(SPLIT_PANELS).collect();
+    let sp = split_panels();
+    let chunks: Vec<usize> = (0..panels).step_by(sp).collect();
     let parts: Vec<Best> = chunks
         .par_iter()
         .map_init(Scratch::default, |scratch, &c0| {
             let mut best = [Best::new(k)];
             let mut keep = [admit.for_query(pos)];
-            let end = (c0 + SPLIT_PANELS).min(panels);
+            let end = (c0 + sp).min(panels);
             run(
                 queries, pos, 1, targets, c0, end, &mut best, &mut keep, scratch,
             );
@@ -243,6 +270,19 @@ fn one_query_split(
         all.merge(p);
     }
     all.drain_into(ids, scores);
+}
+
+/// Whether a lone query over `n_targets` is split across threads (else it runs on the
+/// calling thread, and callers need not enter a pool for it).
+pub fn splits(n_targets: usize) -> bool {
+    n_targets.div_ceil(PANEL) >= 2 * split_panels()
+}
+
+fn split_panels() -> usize {
+    std::env::var("SP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SPLIT_PANELS)
 }
 
 /// Scores of every target for one query `x`, as [`top_k`] computes them.
