@@ -95,6 +95,8 @@ export declare class Model {
    * `excludeItems`, `candidates` (as in `recommend`).
    */
   recommendForItems(items: Uint32Array, options?: { k?: number; values?: Float32Array | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }): TopK
+  /** `recommendForItems` off the JS thread. */
+  recommendForItemsAsync(items: Uint32Array, options?: { k?: number; values?: Float32Array | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }, signal?: AbortSignal): Promise<TopK>
   /**
    * Ranking metrics of the model on `truth`, off the JS thread. Options: `k` (a number or
    * a list; required), `filterSeen` (true), `alsoExclude` (a Matrix, e.g. validation when

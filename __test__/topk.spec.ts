@@ -114,6 +114,19 @@ describe('top-K through the binding', () => {
     expect([...row(cos, 0).ids]).toEqual([...m.similarItems(9, { k: 4 }).ids]);
   });
 
+  it('fold-in takes the filters, and its async twin gives the same list', async () => {
+    const m = model(2);
+    const opts = { k: 8, excludeItems: [4, 5], candidates: Array.from({ length: 100 }, (_, j) => j * 3) };
+    const sync = m.recommendForItems([3, 9, 12], opts);
+    expect([...sync.ids].every((i) => i % 3 === 0 && ![3, 9, 12].includes(i))).toBe(true);
+    const as = await m.recommendForItemsAsync([3, 9, 12], opts);
+    expect([...as.ids]).toEqual([...sync.ids]);
+    expect([...as.scores]).toEqual([...sync.scores]);
+    const ac = new AbortController();
+    ac.abort();
+    await expect(m.recommendForItemsAsync([3], { signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
   it('an aborted batch rejects with AbortError', async () => {
     const ac = new AbortController();
     ac.abort();

@@ -92,6 +92,16 @@ export class Recommender {
     return call(() => this.inner.recommendForItems(ids, { ...listOptions(opts), values: toValues(opts.values) }));
   }
 
+  /** `recommendForItems` off the JS thread; `signal` aborts it while it waits to run. */
+  async recommendForItemsAsync(items: Uint32Array | number[], opts: FoldInOptions & { signal?: AbortSignal } = {}): Promise<TopK> {
+    checkOptionsObject('options', opts);
+    const { signal, ...rest } = opts ?? {};
+    checkInstanceArg('signal', signal, AbortSignal, { optional: true });
+    const ids = toIndices('items', items);
+    signal?.throwIfAborted();
+    return callAsync(() => this.inner.recommendForItemsAsync(ids, { ...listOptions(rest), values: toValues(rest.values) }, signal));
+  }
+
   /**
    * Items most similar to `item` (cosine of factors for factor models), itself left out; or
    * lists for many items at once.

@@ -419,21 +419,21 @@ impl ModelHandle {
         ts_args_type = "items: Uint32Array, options?: { k?: number; values?: Float32Array | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }"
     )]
     pub fn recommend_for_items(&self, items: Uint32Array, options: Option<Object>) -> Result<TopK> {
-        let o = Opts::new(options, &["k", "values", "excludeItems", "candidates"])?;
-        let k = k_option(&o)?;
-        let values = o.f32s("values")?.unwrap_or_else(|| vec![1.0; items.len()]);
-        let exclude_items = o.u32s("excludeItems")?.unwrap_or_default();
-        let candidates = o.u32s("candidates")?;
-        let model = self.shared.read();
-        let packed = self.shared.items_packed(&**model);
-        let mut req = topk::Request::new(k);
-        req.items_packed = packed.as_deref();
-        req.exclude_items = &exclude_items;
-        req.candidates = candidates.as_deref();
-        let pool = cf_core::pool::pool(model.threads()).map_err(to_napi)?;
-        pool.install(|| topk::recommend_items(&**model, &items, &values, &req))
-            .map(TopK::from_pairs)
-            .map_err(to_napi)
+        FoldInOp::new(&self.shared, &items, options)?.run_sync()
+    }
+
+    /// `recommendForItems` off the JS thread.
+    #[napi(
+        ts_args_type = "items: Uint32Array, options?: { k?: number; values?: Float32Array | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }, signal?: AbortSignal",
+        ts_return_type = "Promise<TopK>"
+    )]
+    pub fn recommend_for_items_async(
+        &self,
+        items: Uint32Array,
+        options: Option<Object>,
+        signal: Option<AbortSignal>,
+    ) -> Result<AsyncTask<crate::error::CoreTask<FoldInOp>>> {
+        Ok(FoldInOp::new(&self.shared, &items, options)?.run_async(signal))
     }
 
     /// Ranking metrics of the model on `truth`, off the JS thread. Options: `k` (a number or
@@ -463,6 +463,50 @@ impl ModelHandle {
         options: Option<Object>,
     ) -> Result<EvalResult> {
         EvaluateOp::new(&self.shared, train, truth, options)?.run_sync()
+    }
+}
+
+/// A fold-in ranking (`recommendForItems` and its async twin): one `compute`.
+pub struct FoldInOp {
+    shared: Arc<Shared>,
+    items: Vec<u32>,
+    values: Vec<f32>,
+    k: usize,
+    exclude_items: Vec<u32>,
+    candidates: Option<Vec<u32>>,
+}
+
+impl FoldInOp {
+    fn new(shared: &Arc<Shared>, items: &[u32], options: Option<Object>) -> Result<Self> {
+        let o = Opts::new(options, &["k", "values", "excludeItems", "candidates"])?;
+        Ok(FoldInOp {
+            shared: shared.clone(),
+            k: k_option(&o)?,
+            values: o.f32s("values")?.unwrap_or_else(|| vec![1.0; items.len()]),
+            items: items.to_vec(),
+            exclude_items: o.u32s("excludeItems")?.unwrap_or_default(),
+            candidates: o.u32s("candidates")?,
+        })
+    }
+}
+
+impl Op for FoldInOp {
+    type Output = Vec<(u32, f32)>;
+    type Js = TopK;
+
+    fn compute(&mut self) -> cf_core::Result<Self::Output> {
+        let model = self.shared.read();
+        let packed = self.shared.items_packed(&**model);
+        let mut req = topk::Request::new(self.k);
+        req.items_packed = packed.as_deref();
+        req.exclude_items = &self.exclude_items;
+        req.candidates = self.candidates.as_deref();
+        let pool = cf_core::pool::pool(model.threads())?;
+        pool.install(|| topk::recommend_items(&**model, &self.items, &self.values, &req))
+    }
+
+    fn to_js(pairs: Self::Output) -> TopK {
+        TopK::from_pairs(pairs)
     }
 }
 
