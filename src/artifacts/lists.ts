@@ -187,7 +187,7 @@ export interface ExportFactorsOptions {
 /**
  * A factor model's factors as two Parquet files in `dir`, `user_factors.parquet` and
  * `item_factors.parquet`: columns `id` (the original id) and `factors` (list<float>), the
- * shape Spark ALS's userFactors and itemFactors have. Each file appears whole or not at all.
+ * shape of Spark's userFactors and itemFactors tables. Each file appears whole or not at all.
  */
 export async function exportFactors(model: Recommender, dir: string, opts: ExportFactorsOptions): Promise<{ users: string; items: string }> {
   checkArgs('exportFactors', model, dir, opts, ['userIds', 'itemIds', 'signal']);

@@ -46,7 +46,7 @@ cli
   });
 
 cli
-  .command('factors <model-dir>', 'Write a factor model\'s user and item factors, with original ids, as Parquet (Spark ALS layout)')
+  .command('factors <model-dir>', "Write a factor model's user and item factors, with original ids, as Parquet (the layout of Spark's factor tables)")
   .option('--out <dir>', 'Folder for user_factors.parquet and item_factors.parquet (required)')
   .action(async (dir: string, opts: { out?: unknown }) => {
     process.exitCode = await factorsCommand(dir, opts.out);

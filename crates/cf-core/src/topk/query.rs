@@ -11,7 +11,7 @@ use super::kernel::Packed;
 use super::scan::scan;
 use super::{check_items, check_k, check_sources, SeenItems};
 use crate::error::{Error, Result};
-use crate::models::Recommender;
+use crate::models::{Factors, Recommender};
 
 /// What to return and what to leave out.
 pub struct Request<'a> {
@@ -158,33 +158,45 @@ pub fn recommend_users(model: &dyn Recommender, users: &[u32], req: &Request) ->
         own: None,
     };
     match model.factor_view() {
-        Some(fm) => {
-            let mut owned = None;
-            let targets = Targets {
-                packed: targets_of(fm.items, fm.f, &c.candidates, req.items_packed, &mut owned),
-                ids: c.candidates.as_deref(),
-                scale: None,
-            };
-            let queries = Queries {
-                rows: fm.users,
-                pick: users,
-                scale: None,
-            };
-            dense::top_k(
-                &queries,
-                &targets,
-                c.width,
-                &filter,
-                &mut out.ids,
-                &mut out.scores,
-            );
-        }
+        Some(fm) => by_factors(&fm, fm.users, users, &c, req, &filter, &mut out),
         None => by_rows(model.n_items(), &c, &filter, &mut out, |pos, buf| {
             model.score_user(users[pos] as usize, buf);
             Ok(())
         })?,
     }
     Ok(out)
+}
+
+/// The path of factor models: rows `pick` of `query_rows` against the item factors (or the
+/// candidates'), by the dense engine.
+fn by_factors(
+    fm: &Factors,
+    query_rows: &[f32],
+    pick: &[u32],
+    c: &Checked,
+    req: &Request,
+    filter: &Filter,
+    out: &mut Lists,
+) {
+    let mut owned = None;
+    let targets = Targets {
+        packed: targets_of(fm.items, fm.f, &c.candidates, req.items_packed, &mut owned),
+        ids: c.candidates.as_deref(),
+        scale: None,
+    };
+    let queries = Queries {
+        rows: query_rows,
+        pick,
+        scale: None,
+    };
+    dense::top_k(
+        &queries,
+        &targets,
+        c.width,
+        filter,
+        &mut out.ids,
+        &mut out.scores,
+    );
 }
 
 /// The path of models without factors: score a full row, then the same selection.
@@ -269,27 +281,7 @@ pub fn recommend_items(
         return Ok(Vec::new());
     }
     match (model.fold_in_vector(items, values)?, model.factor_view()) {
-        (Some(x), Some(fm)) => {
-            let mut owned = None;
-            let targets = Targets {
-                packed: targets_of(fm.items, fm.f, &c.candidates, req.items_packed, &mut owned),
-                ids: c.candidates.as_deref(),
-                scale: None,
-            };
-            let queries = Queries {
-                rows: &x,
-                pick: &[0],
-                scale: None,
-            };
-            dense::top_k(
-                &queries,
-                &targets,
-                c.width,
-                &filter,
-                &mut out.ids,
-                &mut out.scores,
-            );
-        }
+        (Some(x), Some(fm)) => by_factors(&fm, &x, &[0], &c, req, &filter, &mut out),
         _ => by_rows(model.n_items(), &c, &filter, &mut out, |_, buf| {
             model.score_new_user(items, values, buf)
         })?,
