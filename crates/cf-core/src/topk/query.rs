@@ -48,6 +48,23 @@ pub struct Lists {
     pub width: usize,
 }
 
+/// The most entries (rows x width) one call returns: 2^28 ids and scores are 2 GiB. Larger
+/// results are asked for in batches, or streamed to a file (`cf-native recommend`).
+pub const MAX_ENTRIES: usize = 1 << 28;
+
+/// Rows x width must fit [`MAX_ENTRIES`]; checked before anything is allocated for them.
+fn check_size(rows: usize, width: usize, what: &str) -> Result<()> {
+    match rows.checked_mul(width) {
+        Some(n) if n <= MAX_ENTRIES => Ok(()),
+        _ => Err(Error::param(
+            what,
+            format!(
+                "{rows} queries x {width} entries is more than the {MAX_ENTRIES} one call returns; ask in batches (or stream them to a file with cf-native recommend)"
+            ),
+        )),
+    }
+}
+
 impl Lists {
     fn new(rows: usize, width: usize) -> Self {
         Lists {
@@ -147,6 +164,7 @@ pub fn recommend_users(model: &dyn Recommender, users: &[u32], req: &Request) ->
     check_users(users, model.n_users())?;
     check_sources(model, &req.exclude)?;
     let c = check_request(req, model.n_items())?;
+    check_size(users.len(), c.width, "users")?;
     let mut out = Lists::new(users.len(), c.width);
     if c.width == 0 || users.is_empty() {
         return Ok(out);
@@ -350,6 +368,7 @@ pub fn similar(
         Side::Items => fm.items,
         Side::Users => fm.users,
     };
+    check_size(queries.len(), c.width, what)?;
     let mut out = Lists::new(queries.len(), c.width);
     if c.width == 0 || queries.is_empty() {
         return Ok(out);
@@ -422,6 +441,7 @@ fn by_model(
             }
         )));
     }
+    check_size(queries.len(), width, "items")?;
     let mut out = Lists::new(queries.len(), width);
     for (r, &q) in queries.iter().enumerate() {
         for (j, (i, s)) in model.similar_items(q, width)?.into_iter().enumerate() {

@@ -284,6 +284,11 @@ fn bad_requests_are_coded_errors_naming_the_argument() {
         err.to_string(),
         "users: index 5 at position 1 is out of range (model has 5 users)"
     );
+    // A result too large for one call is refused before it is allocated.
+    let big = model(1, 1 << 15, 1, false, 2);
+    let many = vec![0u32; (MAX_ENTRIES >> 15) + 1];
+    let err = recommend_users(&big, &many, &Request::new(1 << 15)).unwrap_err();
+    assert!(err.to_string().contains("ask in batches"), "{err}");
     // k beyond what the candidates allow: rows as wide as the candidates.
     let mut req = Request::new(50);
     req.candidates = Some(&[4, 4, 2]);
