@@ -250,7 +250,7 @@ fn one_query_split(
     scores: &mut [f32],
 ) {
     let panels = targets.len().div_ceil(PANEL);
-    let sp = split_panels();
+    let sp = SPLIT_PANELS;
     let chunks: Vec<usize> = (0..panels).step_by(sp).collect();
     let parts: Vec<Best> = chunks
         .par_iter()
@@ -275,14 +275,7 @@ fn one_query_split(
 /// Whether a lone query over `n_targets` is split across threads (else it runs on the
 /// calling thread, and callers need not enter a pool for it).
 pub fn splits(n_targets: usize) -> bool {
-    n_targets.div_ceil(PANEL) >= 2 * split_panels()
-}
-
-fn split_panels() -> usize {
-    std::env::var("SP")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(SPLIT_PANELS)
+    n_targets.div_ceil(PANEL) >= 2 * SPLIT_PANELS
 }
 
 /// Scores of every target for one query `x`, as [`top_k`] computes them.
