@@ -131,10 +131,15 @@ impl ListOp {
     fn lists(&self) -> cf_core::Result<topk::Lists> {
         let model = self.shared.read();
         let packed = self.shared.items_packed(&**model);
+        let users_packed = match self.kind {
+            Kind::Similar(Side::Users) => self.shared.packed_rows(&**model, Side::Users),
+            _ => None,
+        };
         let seen = self.shared.seen();
         let o = &self.opts;
         let mut req = Request::new(o.k);
         req.items_packed = packed.as_deref();
+        req.users_packed = users_packed.as_deref();
         req.exclude_items = &o.exclude_items;
         req.candidates = o.candidates.as_deref();
         match self.kind {

@@ -28,9 +28,10 @@ pub(crate) struct Shared {
     pub(crate) writer: Mutex<()>,
     /// The rows `recommend` filters: the training matrix, with partial-fit rows in place.
     seen: RwLock<Option<Seen>>,
-    /// The item factors packed for the top-K kernel, built on first use and dropped by every
-    /// write (so a list never reads factors older than the model).
-    packed: Mutex<Option<Arc<Packed>>>,
+    /// The item factors (and, once similar users are asked for, the user factors) packed for
+    /// the top-K kernel, built on first use and dropped by every write (so a list never reads
+    /// factors older than the model).
+    packed: Mutex<[Option<Arc<Packed>>; 2]>,
 }
 
 pub(crate) struct Seen {
@@ -47,19 +48,28 @@ impl Shared {
         let w = self.model.write().unwrap_or_else(|e| e.into_inner());
         // Taken only now: a reader that packed before this write held the read lock, so its
         // pack is of the old factors and goes here.
-        *self.packed.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.packed.lock().unwrap_or_else(|e| e.into_inner()) = [None, None];
         w
     }
 
     /// The item factors packed for top-K (callers hold the read lock on `model`); None for
     /// models without factors.
     pub(crate) fn items_packed(&self, model: &dyn CoreModel) -> Option<Arc<Packed>> {
+        self.packed_rows(model, Side::Items)
+    }
+
+    /// One side's factors packed (items for lists, users for similar users).
+    pub(crate) fn packed_rows(&self, model: &dyn CoreModel, side: Side) -> Option<Arc<Packed>> {
         let fm = model.factor_view()?;
+        let (rows, slot) = match side {
+            Side::Items => (fm.items, 0),
+            Side::Users => (fm.users, 1),
+        };
         let mut p = self.packed.lock().unwrap_or_else(|e| e.into_inner());
-        let n = fm.items.len() / fm.f.max(1);
-        match &*p {
+        let n = rows.len() / fm.f.max(1);
+        match &p[slot] {
             Some(pk) if pk.matches(n, fm.f) => Some(pk.clone()),
-            _ => Some(p.insert(Arc::new(Packed::new(fm.items, fm.f))).clone()),
+            _ => Some(p[slot].insert(Arc::new(Packed::new(rows, fm.f))).clone()),
         }
     }
     pub(crate) fn seen_mut(&self) -> RwLockWriteGuard<'_, Option<Seen>> {
@@ -115,7 +125,7 @@ impl ModelHandle {
                 model: RwLock::new(model),
                 writer: Mutex::new(()),
                 seen: RwLock::new(None),
-                packed: Mutex::new(None),
+                packed: Mutex::new([None, None]),
             }),
         }
     }

@@ -26,6 +26,8 @@ pub struct Request<'a> {
     /// The model's item factors already packed (a cache kept by whoever holds the model);
     /// packed per call when None or of another shape.
     pub items_packed: Option<&'a Packed>,
+    /// The same for the user factors (similar users).
+    pub users_packed: Option<&'a Packed>,
 }
 
 impl<'a> Request<'a> {
@@ -36,6 +38,7 @@ impl<'a> Request<'a> {
             exclude_items: &[],
             candidates: None,
             items_packed: None,
+            users_packed: None,
         }
     }
 }
@@ -375,7 +378,7 @@ pub fn similar(
     }
     let cache = match side {
         Side::Items => req.items_packed.filter(|p| p.matches(n, fm.f)),
-        Side::Users => None,
+        Side::Users => req.users_packed.filter(|p| p.matches(n, fm.f)),
     };
     let norms: Option<std::borrow::Cow<[f32]>> =
         (measure == Measure::Cosine).then(|| match cache {

@@ -246,6 +246,14 @@ fn similar_items_and_users_match_a_full_sort() {
             .collect::<Vec<_>>(),
         plain.scores.iter().map(|s| s.to_bits()).collect::<Vec<_>>()
     );
+    // Users through a cached pack of the user factors: the same again.
+    let upacked = Packed::new(&m.u, f);
+    let mut req = Request::new(9);
+    req.users_packed = Some(&upacked);
+    let us: Vec<u32> = (0..60).collect();
+    let cached = similar(&m, Side::Users, &us, Measure::Cosine, &req).unwrap();
+    let plain = similar(&m, Side::Users, &us, Measure::Cosine, &Request::new(9)).unwrap();
+    assert_eq!(cached.ids, plain.ids);
     let zero = similar(&m, Side::Items, &[3], Measure::Cosine, &Request::new(5)).unwrap();
     assert!(zero.pairs(0).is_empty());
 }
