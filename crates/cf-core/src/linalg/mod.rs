@@ -6,13 +6,11 @@
 //! Every reduction here runs in a fixed order, so results do not depend on thread count.
 
 mod aligned;
-mod cosine;
 mod gram;
 mod rotate;
 pub mod simd;
 
 pub use aligned::AlignedVec;
-pub use cosine::cosine_scores;
 pub use gram::{gram, gram_f64};
 pub use rotate::{eigenbasis, rotate_rows, Eigenbasis};
 

@@ -5,7 +5,6 @@
 
 use super::Recommender;
 use crate::error::{Error, Result};
-use crate::topk::select;
 
 pub trait FactorModel: Send + Sync {
     /// Factors per row (`k`).
@@ -47,23 +46,16 @@ pub fn score_vector(item_factors: &[f32], k: usize, x: &[f32], out: &mut [f32]) 
     crate::topk::dense::scores(&crate::topk::kernel::Packed::new(item_factors, k), x, out)
 }
 
-/// The `k` items closest to `q` by cosine, `exclude` (sorted) left out. Items with a zero
-/// vector, and every item for a zero `q`, rank nothing.
+/// The `k` items closest to `q` by cosine, `exclude` (sorted) left out: the top-K engine's
+/// cosine list for a vector that is not a row of the model. Items with a zero vector, and
+/// every item for a zero `q`, rank nothing.
 pub fn similar_to_vector(
     item_factors: &[f32],
     q: &[f32],
     k: usize,
     exclude: &[u32],
 ) -> Vec<(u32, f32)> {
-    let f = q.len().max(1);
-    let norms = crate::topk::inverse_norms(item_factors, f);
-    let qn = crate::topk::inverse_norms(q, f)[0];
-    let mut scores = vec![0f32; item_factors.len() / f];
-    score_vector(item_factors, f, q, &mut scores);
-    for (s, n) in scores.iter_mut().zip(&norms) {
-        *s = *s * n * qn;
-    }
-    select(&scores, k, &[exclude])
+    crate::topk::similar_to_vector(item_factors, q, k, exclude)
 }
 
 impl<T: FactorModel> Recommender for T {

@@ -339,6 +339,46 @@ pub fn inverse_norms(rows: &[f32], f: usize) -> Vec<f32> {
         .collect()
 }
 
+/// The `k` rows of `rows` closest to the vector `q` by cosine, `exclude` (sorted) left out;
+/// the same scores and order as [`similar`] gives for a row of the model.
+pub fn similar_to_vector(rows: &[f32], q: &[f32], k: usize, exclude: &[u32]) -> Vec<(u32, f32)> {
+    let f = q.len().max(1);
+    let packed = Packed::new(rows, f);
+    let width = k.min(packed.len());
+    if width == 0 {
+        return Vec::new();
+    }
+    let qn = inverse_norms(q, f);
+    let targets = Targets {
+        packed: &packed,
+        ids: None,
+        scale: Some(packed.inverse_norms()),
+    };
+    let queries = Queries {
+        rows: q,
+        pick: &[0],
+        scale: Some(&qn),
+    };
+    let own = OwnItems(exclude.to_vec(), packed.len());
+    let sources: [&dyn SeenItems; 1] = [&own];
+    let filter = Filter {
+        seen: &sources,
+        users: &[0],
+        banned: None,
+        own: None,
+    };
+    let mut out = Lists::new(1, width);
+    dense::top_k(
+        &queries,
+        &targets,
+        width,
+        &filter,
+        &mut out.ids,
+        &mut out.scores,
+    );
+    out.pairs(0)
+}
+
 /// The rows most similar to each of `queries` (item or user indices), each query left out
 /// of its own list. For users, `req.candidates` and `req.exclude_items` name users.
 pub fn similar(

@@ -254,6 +254,12 @@ fn similar_items_and_users_match_a_full_sort() {
     let cached = similar(&m, Side::Users, &us, Measure::Cosine, &req).unwrap();
     let plain = similar(&m, Side::Users, &us, Measure::Cosine, &Request::new(9)).unwrap();
     assert_eq!(cached.ids, plain.ids);
+    // A vector that is not a row (fold-in's similar items) ranks as the row itself would.
+    for q in [0u32, 7, 41] {
+        let row = &m.i[q as usize * f..q as usize * f + f];
+        let l = similar(&m, Side::Items, &[q], Measure::Cosine, &Request::new(9)).unwrap();
+        assert_eq!(similar_to_vector(&m.i, row, 9, &[q]), l.pairs(0));
+    }
     let zero = similar(&m, Side::Items, &[3], Measure::Cosine, &Request::new(5)).unwrap();
     assert!(zero.pairs(0).is_empty());
 }
