@@ -38,6 +38,8 @@ export declare class Matrix {
   values(): Float32Array
   /** Item indices of one row (copy). */
   row(row: number): Uint32Array
+  /** Values of one row, in the order of `row(row)`'s indices (copy). */
+  rowValues(row: number): Float32Array
   /** Rows with at least one entry. */
   nonemptyRows(): number
 }

@@ -7,6 +7,7 @@ import { modelsCommand } from './models.js';
 import { factorsCommand } from './factors.js';
 import { runListCommand } from './recommend.js';
 import { runTrainCommand } from './train.js';
+import { serveCommand, type ServeFlags } from './serve.js';
 
 const cli = cac('cf-native');
 
@@ -50,6 +51,23 @@ cli
   .option('--out <dir>', 'Folder for user_factors.parquet and item_factors.parquet (required)')
   .action(async (dir: string, opts: { out?: unknown }) => {
     process.exitCode = await factorsCommand(dir, opts.out);
+  });
+
+cli
+  .command('serve <path>', 'Serve a model folder (or a train output folder of several) over HTTP')
+  .option('--host <host>', 'Address to listen on (default 127.0.0.1)')
+  .option('--port <port>', 'Port (default 8080; 0 picks a free one)')
+  .option('--model <name>', 'The default model (default: the best on validation)')
+  .option('--fallback <none|popularity>', 'What an unknown user gets: 404 (none, default) or the popularity list')
+  .option('--feedback <file|none>', 'The feedback log (default: feedback.csv beside the model folders); none turns POST /feedback off')
+  .option('--admin-token-file <file>', 'File holding the admin token (else CF_NATIVE_ADMIN_TOKEN; without one /admin answers 403)')
+  .option('--watch <ms>', 'How often to check the model folders for a new version (default 1000; 0: only /admin/reload)')
+  .option('--no-docs', 'Do not serve the OpenAPI document and Swagger UI at /docs')
+  .option('--max-k <k>', 'Largest k a request may ask for (default 1000)')
+  .option('--log-level <level>', 'info (default), warn, error, debug, silent')
+  .option('--log-requests', 'Log every request (default: only counted in /metrics)')
+  .action(async (path: string, opts: ServeFlags) => {
+    process.exitCode = await serveCommand(path, opts);
   });
 
 cli.help();

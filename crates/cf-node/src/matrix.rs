@@ -188,6 +188,19 @@ impl Matrix {
         Ok(Uint32Array::new(self.csr.row(row).0.to_vec()))
     }
 
+    /// Values of one row, in the order of `row(row)`'s indices (copy).
+    #[napi]
+    pub fn row_values(&self, row: f64) -> Result<Float32Array> {
+        let row = cf_core::args::whole("row", row, 0, u32::MAX as u64).map_err(to_napi)? as usize;
+        if row >= self.csr.n_rows {
+            return Err(invalid(
+                "row",
+                format!("{row} is out of range (rows: {})", self.csr.n_rows),
+            ));
+        }
+        Ok(Float32Array::new(self.csr.row(row).1.to_vec()))
+    }
+
     /// Rows with at least one entry.
     #[napi]
     pub fn nonempty_rows(&self) -> u32 {

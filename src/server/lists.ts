@@ -1,0 +1,124 @@
+// What the routes rank with: ids in and out of a model's indices, the fold-in from a user's
+// history plus feedback, and batching of plain recommendations. Batching: the lists asked
+// for in one turn of the event loop (same model, seen items filtered, no other filter) are
+// scored as one native batch off the JS thread, so concurrent requests share each pass over
+// the item factors; a list is the top-k' of the batch's top-k, which is exact.
+import { NO_ITEM } from '../models/recommender.js';
+import type { Lists, TopK } from '../models/types.js';
+import { HttpCode, HttpError } from './errors.js';
+import type { Overlay } from './overlay.js';
+import type { Served } from './store.js';
+
+export interface Item {
+  id: string;
+  score: number;
+}
+
+export function toItems(s: Served, ids: Uint32Array, scores: Float32Array, from = 0, to = ids.length): Item[] {
+  const out: Item[] = [];
+  for (let j = from; j < to; j++) {
+    const i = ids[j]!;
+    if (i === NO_ITEM) break;
+    out.push({ id: s.itemIds[i]!, score: scores[j]! });
+  }
+  return out;
+}
+
+/** Known ids as indices; unknown ones are returned apart (reported, not an error). */
+export function mapIds(index: Map<string, number>, ids: readonly string[] | undefined): { known: Uint32Array | null; unknown: string[] } {
+  if (ids === undefined) return { known: null, unknown: [] };
+  const known: number[] = [];
+  const unknown: string[] = [];
+  for (const id of ids) {
+    const i = index.get(id);
+    if (i === undefined) unknown.push(id);
+    else known.push(i);
+  }
+  return { known: Uint32Array.from(known), unknown };
+}
+
+/** A user's training row plus their feedback, as fold-in input (feedback on items this model lacks is left out). */
+export function history(s: Served, overlay: Overlay, user: string): { items: Uint32Array; values: Float32Array } | null {
+  const fb = overlay.get(user);
+  const u = s.userIndex.get(user);
+  if (!fb && u === undefined) return null;
+  const merged = new Map<number, number>();
+  if (u !== undefined && s.model.train) {
+    const idx = s.model.train.row(u);
+    const val = s.model.train.rowValues(u);
+    for (let j = 0; j < idx.length; j++) merged.set(idx[j]!, val[j]!);
+  }
+  if (fb) {
+    for (const [item, v] of fb) {
+      const i = s.itemIndex.get(item);
+      if (i !== undefined) merged.set(i, (merged.get(i) ?? 0) + v);
+    }
+  }
+  return { items: Uint32Array.from(merged.keys()), values: Float32Array.from(merged.values()) };
+}
+
+interface Waiting {
+  user: number;
+  k: number;
+  resolve: (t: TopK) => void;
+  reject: (e: unknown) => void;
+}
+
+const MAX_BATCH = 256;
+
+/** One per served model version: lists asked for in the same turn go out as one batch. */
+export class Batcher {
+  private queue: Waiting[] = [];
+  private scheduled = false;
+
+  constructor(private readonly s: Served) {}
+
+  recommend(user: number, k: number): Promise<TopK> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ user, k, resolve, reject });
+      if (this.queue.length >= MAX_BATCH) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue.splice(0);
+    if (batch.length === 0) return;
+    const k = Math.max(...batch.map((w) => w.k));
+    const users = Uint32Array.from(batch, (w) => w.user);
+    const done = (lists: Lists) => {
+      batch.forEach((w, r) => {
+        const at = r * lists.k;
+        w.resolve({ ids: lists.ids.subarray(at, at + Math.min(w.k, lists.k)), scores: lists.scores.subarray(at, at + Math.min(w.k, lists.k)) });
+      });
+    };
+    const fail = (e: unknown) => batch.forEach((w) => w.reject(e));
+    if (batch.length === 1) {
+      // Alone: the single-query path runs on this thread (or splits across the pool) with no task hand-off.
+      try {
+        const t = this.s.model.recommend(users[0]!, { k });
+        done({ ids: t.ids, scores: t.scores, k: t.ids.length, rows: 1 });
+      } catch (e) {
+        fail(e);
+      }
+      return;
+    }
+    this.s.model.recommendAsync(users, { k }).then(done, fail);
+  }
+}
+
+const batchers = new WeakMap<Served, Batcher>();
+
+export function batcherOf(s: Served): Batcher {
+  let b = batchers.get(s);
+  if (!b) batchers.set(s, (b = new Batcher(s)));
+  return b;
+}
+
+export function unknownUser(user: string): HttpError {
+  return new HttpError(404, HttpCode.UNKNOWN_USER, `unknown user ${JSON.stringify(user)}`);
+}
