@@ -100,6 +100,14 @@ export declare class Model {
   /** `recommendForItems` off the JS thread. */
   recommendForItemsAsync(items: Uint32Array, options?: { k?: number; values?: Float32Array | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }, signal?: AbortSignal): Promise<TopK>
   /**
+   * `recommendForItems` for many people at once, off the JS thread: query q folds in
+   * `items[indptr[q] .. indptr[q + 1]]` (values likewise; default 1 each) and its list
+   * leaves those items out. The fold-ins run in parallel and the scoring is one batch;
+   * each row is bitwise what `recommendForItems` gives that query alone.
+   */
+  recommendForItemsMany(indptr: Uint32Array, items: Uint32Array, options?: { k?: number; values?: Float32Array | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }, signal?: AbortSignal): Promise<Lists>
+  recommendForItemsManySync(indptr: Uint32Array, items: Uint32Array, options?: { k?: number; values?: Float32Array | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }): Lists
+  /**
    * Ranking metrics of the model on `truth`, off the JS thread. Options: `k` (a number or
    * a list; required), `filterSeen` (true), `alsoExclude` (a Matrix, e.g. validation when
    * scoring test), `threads` (default: the model's).

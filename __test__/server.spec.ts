@@ -190,6 +190,21 @@ describe('POST /recommend (a user the model has never seen)', () => {
     expect(r.body.items.map((x: { id: string }) => x.id)).not.toContain(itemIds[1]);
   });
 
+  it('batches concurrent fold-ins and gives each exactly its single-query list', async () => {
+    const lists = Array.from({ length: 40 }, (_, q) => Array.from({ length: 1 + (q % 9) }, (_, j) => (q * 31 + j * 17) % itemIds.length));
+    const rs = await Promise.all(lists.map((l, q) => post('/recommend', { liked: l.map((i) => itemIds[i]!), k: 1 + (q % 11) })));
+    rs.forEach((r, q) => {
+      const uniq = [...new Set(lists[q]!)];
+      const t = als.recommendForItems(uniq, { k: 1 + (q % 11), values: uniq.map((i) => lists[q]!.filter((x) => x === i).length) });
+      expect(r.body.items).toEqual(list(t.ids, t.scores));
+    });
+    // The API's batch form agrees too, and checks its arguments.
+    const many = await als.recommendForItemsManyAsync(lists.slice(0, 3), { k: 4 });
+    expect(Array.from(many.ids.subarray(4, 8))).toEqual(Array.from(als.recommendForItems(lists[1]!, { k: 4 }).ids));
+    await expect(als.recommendForItemsManyAsync([[1], []], { k: 4 })).rejects.toMatchObject({ code: 'ERR_CF_INVALID_ARG', message: expect.stringMatching(/list 1 is empty/) });
+    await expect(als.recommendForItemsManyAsync([[1]], { values: [[1], [2]] })).rejects.toMatchObject({ code: 'ERR_CF_INVALID_ARG' });
+  });
+
   it('reports unknown liked items, and refuses empty, all-unknown, oversized and malformed bodies', async () => {
     const r = await post('/recommend', { liked: [itemIds[2]!, 'new-item'], k: 3 });
     expect(r.body.ignored.liked).toEqual(['new-item']);

@@ -43,6 +43,11 @@ if (process.argv[2] === 'bpr') {
   const { main: bpr } = await import('./bpr.mjs');
   process.exit(await bpr(process.argv.slice(3)));
 }
+// `npm run bench -- serve ...` is the HTTP serving benchmark (bench/serve.mjs), with its own options.
+if (process.argv[2] === 'serve') {
+  const { main: serve } = await import('./serve.mjs');
+  process.exit(await serve(process.argv.slice(3)));
+}
 // `npm run bench -- topk ...` is the top-K benchmark (bench/topk.mjs), with its own options.
 if (process.argv[2] === 'topk') {
   const { main: topk } = await import('./topk.mjs');

@@ -103,6 +103,40 @@ export class Recommender {
   }
 
   /**
+   * `recommendForItemsAsync` for many people in one call: one list of items (and optionally
+   * one list of values) per person; their fold-ins run in parallel and the scoring is one
+   * batch, so each row equals `recommendForItems` for that person alone.
+   */
+  async recommendForItemsManyAsync(
+    lists: (Uint32Array | number[])[],
+    opts: ListFilters & { values?: (Float32Array | number[])[] | null; signal?: AbortSignal } = {},
+  ): Promise<Lists> {
+    checkOptionsObject('options', opts);
+    const { signal, values, ...rest } = opts ?? {};
+    checkInstanceArg('signal', signal, AbortSignal, { optional: true });
+    if (!Array.isArray(lists)) throw new CfError('ERR_CF_INVALID_ARG', `lists: must be an array of item lists (got ${kindOf(lists)})`);
+    if (values !== undefined && values !== null && (!Array.isArray(values) || values.length !== lists.length)) {
+      throw new CfError('ERR_CF_INVALID_ARG', `values: must be an array of ${lists.length} value lists, one per item list`);
+    }
+    const parts = lists.map((l, q) => toIndices(`lists[${q}]`, l));
+    const indptr = new Uint32Array(parts.length + 1);
+    parts.forEach((p, q) => (indptr[q + 1] = indptr[q]! + p.length));
+    const items = new Uint32Array(indptr[parts.length]!);
+    parts.forEach((p, q) => items.set(p, indptr[q]!));
+    let vals: Float32Array | null = null;
+    if (values) {
+      vals = new Float32Array(items.length);
+      values.forEach((v, q) => {
+        const x = toValues(v)!;
+        if (x.length !== parts[q]!.length) throw new CfError('ERR_CF_INVALID_ARG', `values[${q}]: has ${x.length} entries for ${parts[q]!.length} items`);
+        vals!.set(x, indptr[q]!);
+      });
+    }
+    signal?.throwIfAborted();
+    return callAsync(() => this.inner.recommendForItemsMany(indptr, items, { ...listOptions(rest), values: vals }, signal));
+  }
+
+  /**
    * Items most similar to `item` (cosine of factors for factor models), itself left out; or
    * lists for many items at once.
    */

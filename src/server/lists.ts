@@ -1,6 +1,6 @@
 // What the routes rank with: ids in and out of a model's indices, the fold-in from a user's
 // history plus feedback, and batching of plain recommendations. Batching: the lists asked
-// for in one turn of the event loop (same model, seen items filtered, no other filter) are
+// for in one turn of the event loop (same model, no filter but the seen or liked items) are
 // scored as one native batch off the JS thread, so concurrent requests share each pass over
 // the item factors; a list is the top-k' of the batch's top-k, which is exact.
 import { NO_ITEM } from '../models/recommender.js';
@@ -58,7 +58,6 @@ export function history(s: Served, overlay: Overlay, user: string): { items: Uin
 }
 
 interface Waiting {
-  user: number;
   k: number;
   resolve: (t: TopK) => void;
   reject: (e: unknown) => void;
@@ -66,48 +65,79 @@ interface Waiting {
 
 const MAX_BATCH = 256;
 
-/** One per served model version: lists asked for in the same turn go out as one batch. */
+/** Hands row r of `lists` to waiter r, cut to the k it asked for (top-k' of a top-k is exact). */
+function settle(batch: Waiting[], lists: Lists): void {
+  batch.forEach((w, r) => {
+    const at = r * lists.k;
+    const end = at + Math.min(w.k, lists.k);
+    w.resolve({ ids: lists.ids.subarray(at, end), scores: lists.scores.subarray(at, end) });
+  });
+}
+
+/**
+ * Lists asked for in one turn of the event loop, scored together: known users (their trained
+ * factors) in one queue, fold-ins (liked items, or history plus feedback) in another. A batch
+ * of one runs the single-query path on this thread; larger ones run off it.
+ */
 export class Batcher {
-  private queue: Waiting[] = [];
+  private users: (Waiting & { user: number })[] = [];
+  private folds: (Waiting & { items: Uint32Array; values: Float32Array })[] = [];
   private scheduled = false;
 
   constructor(private readonly s: Served) {}
 
   recommend(user: number, k: number): Promise<TopK> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ user, k, resolve, reject });
-      if (this.queue.length >= MAX_BATCH) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.push(this.users, { user, k, resolve, reject }));
+  }
+
+  recommendForItems(items: Uint32Array, values: Float32Array, k: number): Promise<TopK> {
+    return new Promise((resolve, reject) => this.push(this.folds, { items, values, k, resolve, reject }));
+  }
+
+  private push<T>(queue: T[], w: T): void {
+    queue.push(w);
+    if (queue.length >= MAX_BATCH) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   private flush(): void {
     this.scheduled = false;
-    const batch = this.queue.splice(0);
-    if (batch.length === 0) return;
-    const k = Math.max(...batch.map((w) => w.k));
-    const users = Uint32Array.from(batch, (w) => w.user);
-    const done = (lists: Lists) => {
-      batch.forEach((w, r) => {
-        const at = r * lists.k;
-        w.resolve({ ids: lists.ids.subarray(at, at + Math.min(w.k, lists.k)), scores: lists.scores.subarray(at, at + Math.min(w.k, lists.k)) });
-      });
-    };
-    const fail = (e: unknown) => batch.forEach((w) => w.reject(e));
-    if (batch.length === 1) {
-      // Alone: the single-query path runs on this thread (or splits across the pool) with no task hand-off.
+    const users = this.users.splice(0);
+    const folds = this.folds.splice(0);
+    const m = this.s.model;
+    const fail = (batch: Waiting[]) => (e: unknown) => batch.forEach((w) => w.reject(e));
+    if (users.length > 0) {
+      const k = Math.max(...users.map((w) => w.k));
       try {
-        const t = this.s.model.recommend(users[0]!, { k });
-        done({ ids: t.ids, scores: t.scores, k: t.ids.length, rows: 1 });
+        if (users.length === 1) {
+          const t = m.recommend(users[0]!.user, { k });
+          settle(users, { ids: t.ids, scores: t.scores, k: t.ids.length, rows: 1 });
+        } else {
+          m.recommendAsync(Uint32Array.from(users, (w) => w.user), { k }).then((l) => settle(users, l), fail(users));
+        }
       } catch (e) {
-        fail(e);
+        fail(users)(e);
       }
-      return;
     }
-    this.s.model.recommendAsync(users, { k }).then(done, fail);
+    if (folds.length > 0) {
+      const k = Math.max(...folds.map((w) => w.k));
+      try {
+        if (folds.length === 1) {
+          const t = m.recommendForItems(folds[0]!.items, { k, values: folds[0]!.values });
+          settle(folds, { ids: t.ids, scores: t.scores, k: t.ids.length, rows: 1 });
+        } else {
+          m.recommendForItemsManyAsync(
+            folds.map((w) => w.items),
+            { k, values: folds.map((w) => w.values) },
+          ).then((l) => settle(folds, l), fail(folds));
+        }
+      } catch (e) {
+        fail(folds)(e);
+      }
+    }
   }
 }
 

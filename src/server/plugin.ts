@@ -189,7 +189,10 @@ export const recommender: FastifyPluginAsync<RecommenderOptions> = async (parent
     }
     const h = history(s, overlay, q.user);
     if (h && h.items.length > 0) {
-      const t = s.model.recommendForItems(h.items, { k: q.k, values: h.values, excludeItems: f.excludeItems, candidates: f.candidates });
+      const t =
+        !f.excludeItems && !f.candidates
+          ? await batcherOf(s).recommendForItems(h.items, h.values, q.k)
+          : s.model.recommendForItems(h.items, { k: q.k, values: h.values, excludeItems: f.excludeItems, candidates: f.candidates });
       return { ...out, source: 'feedback' as const, items: toItems(s, t.ids, t.scores) };
     }
     if (opts.fallback === 'popularity') return { ...out, source: 'popularity' as const, items: popular(s, q.k, f) };
@@ -216,7 +219,11 @@ export const recommender: FastifyPluginAsync<RecommenderOptions> = async (parent
     }
     if (f.candidates && f.candidates.length === 0) return { ...out, source: 'fold-in' as const, items: [] };
     const items = Uint32Array.from(weights.keys());
-    const t = s.model.recommendForItems(items, { k: b.k, values: Float32Array.from(weights.values()), excludeItems: f.excludeItems, candidates: f.candidates });
+    const values = Float32Array.from(weights.values());
+    const t =
+      !f.excludeItems && !f.candidates
+        ? await batcherOf(s).recommendForItems(items, values, b.k)
+        : s.model.recommendForItems(items, { k: b.k, values, excludeItems: f.excludeItems, candidates: f.candidates });
     return { ...out, source: 'fold-in' as const, items: toItems(s, t.ids, t.scores) };
   });
 

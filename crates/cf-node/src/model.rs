@@ -446,6 +446,36 @@ impl ModelHandle {
         Ok(FoldInOp::new(&self.shared, &items, options)?.run_async(signal))
     }
 
+    /// `recommendForItems` for many people at once, off the JS thread: query q folds in
+    /// `items[indptr[q] .. indptr[q + 1]]` (values likewise; default 1 each) and its list
+    /// leaves those items out. The fold-ins run in parallel and the scoring is one batch;
+    /// each row is bitwise what `recommendForItems` gives that query alone.
+    #[napi(
+        ts_args_type = "indptr: Uint32Array, items: Uint32Array, options?: { k?: number; values?: Float32Array | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }, signal?: AbortSignal",
+        ts_return_type = "Promise<Lists>"
+    )]
+    pub fn recommend_for_items_many(
+        &self,
+        indptr: Uint32Array,
+        items: Uint32Array,
+        options: Option<Object>,
+        signal: Option<AbortSignal>,
+    ) -> Result<AsyncTask<crate::error::CoreTask<FoldInManyOp>>> {
+        Ok(FoldInManyOp::new(&self.shared, &indptr, &items, options)?.run_async(signal))
+    }
+
+    #[napi(
+        ts_args_type = "indptr: Uint32Array, items: Uint32Array, options?: { k?: number; values?: Float32Array | null; excludeItems?: Uint32Array | null; candidates?: Uint32Array | null }"
+    )]
+    pub fn recommend_for_items_many_sync(
+        &self,
+        indptr: Uint32Array,
+        items: Uint32Array,
+        options: Option<Object>,
+    ) -> Result<crate::lists::Lists> {
+        FoldInManyOp::new(&self.shared, &indptr, &items, options)?.run_sync()
+    }
+
     /// Ranking metrics of the model on `truth`, off the JS thread. Options: `k` (a number or
     /// a list; required), `filterSeen` (true), `alsoExclude` (a Matrix, e.g. validation when
     /// scoring test), `threads` (default: the model's).
@@ -511,12 +541,60 @@ impl Op for FoldInOp {
         req.items_packed = packed.as_deref();
         req.exclude_items = &self.exclude_items;
         req.candidates = self.candidates.as_deref();
+        // As a lone recommend: a fold-in whose scoring will not be split runs on this thread,
+        // since entering the pool costs a wake-up of a worker (~0.1 ms here) per call.
+        if !topk::dense::splits(model.n_items()) {
+            return topk::recommend_items(&**model, &self.items, &self.values, &req);
+        }
         let pool = cf_core::pool::pool(model.threads())?;
         pool.install(|| topk::recommend_items(&**model, &self.items, &self.values, &req))
     }
 
     fn to_js(pairs: Self::Output) -> TopK {
         TopK::from_pairs(pairs)
+    }
+}
+
+/// Many fold-in rankings in one batch (`recommendForItemsMany` and its sync twin).
+pub struct FoldInManyOp {
+    shared: Arc<Shared>,
+    indptr: Vec<u32>,
+    inner: FoldInOp,
+}
+
+impl FoldInManyOp {
+    fn new(shared: &Arc<Shared>, indptr: &[u32], items: &[u32], options: Option<Object>) -> Result<Self> {
+        Ok(FoldInManyOp {
+            shared: shared.clone(),
+            indptr: indptr.to_vec(),
+            inner: FoldInOp::new(shared, items, options)?,
+        })
+    }
+}
+
+impl Op for FoldInManyOp {
+    type Output = topk::Lists;
+    type Js = crate::lists::Lists;
+
+    fn compute(&mut self) -> cf_core::Result<Self::Output> {
+        let model = self.shared.read();
+        let packed = self.shared.items_packed(&**model);
+        let f = &self.inner;
+        let mut req = topk::Request::new(f.k);
+        req.items_packed = packed.as_deref();
+        req.exclude_items = &f.exclude_items;
+        req.candidates = f.candidates.as_deref();
+        let pool = cf_core::pool::pool(model.threads())?;
+        pool.install(|| topk::recommend_items_many(&**model, &self.indptr, &f.items, &f.values, &req))
+    }
+
+    fn to_js(l: topk::Lists) -> crate::lists::Lists {
+        crate::lists::Lists {
+            rows: l.rows() as u32,
+            k: l.width as u32,
+            ids: Uint32Array::new(l.ids),
+            scores: Float32Array::new(l.scores),
+        }
     }
 }
 

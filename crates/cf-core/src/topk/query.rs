@@ -310,6 +310,103 @@ pub fn recommend_items(
     Ok(out.pairs(0))
 }
 
+/// Sorted, deduplicated item lists, one per query: each query's own items as its exclusion.
+struct OwnLists {
+    indptr: Vec<usize>,
+    items: Vec<u32>,
+    n: usize,
+}
+
+impl SeenItems for OwnLists {
+    fn seen(&self, q: usize) -> &[u32] {
+        &self.items[self.indptr[q]..self.indptr[q + 1]]
+    }
+    fn n_cols(&self) -> usize {
+        self.n
+    }
+}
+
+/// `recommend_items` for many people at once: query q folds in
+/// `items[indptr[q]..indptr[q + 1]]` (with the same slice of `values`) and its top-k leaves
+/// those items out. The fold-ins run in parallel and the scoring is one batch, so each list is
+/// bitwise the one `recommend_items` gives for that query alone. Runs on the current pool.
+pub fn recommend_items_many(
+    model: &dyn Recommender,
+    indptr: &[u32],
+    items: &[u32],
+    values: &[f32],
+    req: &Request,
+) -> Result<Lists> {
+    let c = check_request(req, model.n_items())?;
+    check_items(items, values, model.n_items())?;
+    let n = indptr.len().saturating_sub(1);
+    if indptr.first().copied().unwrap_or(0) != 0
+        || indptr.windows(2).any(|w| w[0] > w[1])
+        || indptr.last().map_or(0, |&e| e as usize) != items.len()
+    {
+        return Err(Error::param(
+            "indptr",
+            format!(
+                "must rise from 0 to the number of items ({}) in {} steps",
+                items.len(),
+                n
+            ),
+        ));
+    }
+    if let Some(q) = indptr.windows(2).position(|w| w[0] == w[1]) {
+        return Err(Error::param(
+            "items",
+            format!("list {q} is empty: fold-in needs at least one item"),
+        ));
+    }
+    check_size(n, c.width, "queries")?;
+    let mut out = Lists::new(n, c.width);
+    if c.width == 0 || n == 0 {
+        return Ok(out);
+    }
+    let range = |q: usize| indptr[q] as usize..indptr[q + 1] as usize;
+    let mut own = OwnLists {
+        indptr: Vec::with_capacity(n + 1),
+        items: Vec::with_capacity(items.len()),
+        n: model.n_items(),
+    };
+    own.indptr.push(0);
+    for q in 0..n {
+        let start = own.items.len();
+        own.items.extend_from_slice(&items[range(q)]);
+        own.items[start..].sort_unstable();
+        let mut row = own.items.split_off(start);
+        row.dedup();
+        own.items.extend_from_slice(&row);
+        own.indptr.push(own.items.len());
+    }
+    let sources: [&dyn SeenItems; 1] = [&own];
+    let picks: Vec<u32> = (0..n as u32).collect();
+    let filter = Filter {
+        seen: &sources,
+        users: &picks,
+        banned: c.banned.as_ref(),
+        own: None,
+    };
+    let folded: Vec<Option<Vec<f32>>> = (0..n)
+        .into_par_iter()
+        .map(|q| model.fold_in_vector(&items[range(q)], &values[range(q)]))
+        .collect::<Result<_>>()?;
+    match (folded.iter().all(Option::is_some), model.factor_view()) {
+        (true, Some(fm)) => {
+            let mut rows = Vec::with_capacity(n * fm.f);
+            for x in &folded {
+                rows.extend_from_slice(x.as_deref().unwrap_or_default());
+            }
+            by_factors(&fm, &rows, &picks, &c, req, &filter, &mut out);
+        }
+        _ => by_rows(model.n_items(), &c, &filter, &mut out, |q, buf| {
+            model.score_new_user(&items[range(q)], &values[range(q)], buf)
+        })?,
+    }
+    Ok(out)
+}
+
 /// Which rows a similarity query compares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {

@@ -1,0 +1,242 @@
+// `npm run bench -- serve [options]`: `cf-native serve` under autocannon on loopback, beside a
+// bare Fastify route returning a fixed 10-item list (bench/node/bare_server.mjs), in the same
+// run: GET /recommend (known users, k = 10) and POST /recommend (cold start, 10 liked items)
+// at full load and at a fixed offered rate, for the embedded dataset's model and an
+// ML-20M-shaped one; a run while the model is republished every 2 s; a 60 s soak with the
+// server's RSS at start and end. Server and load generator share the machine's cores, so
+// only same-run ratios mean anything. Writes bench/results/serve-<run id>.json and
+// bench/RESULTS-serve.md. It measures; it asserts nothing.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { machineInfo, defaultAddon } from './lib/machine.mjs';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(BENCH, '..');
+const DATA = join(BENCH, '.data', 'serve');
+const log = (m) => process.stderr.write(`[bench serve] ${m}\n`);
+
+const USAGE = `usage: npm run bench -- serve [options]
+  --duration S      seconds of each load run (default 10)
+  --connections N   autocannon connections (default 50)
+  --rate R          the fixed offered rate of the latency runs, req/s (default 2000)
+  --soak S          seconds of the soak (default 60; 0 skips it)
+  --reload S        seconds of the reload run, one publish every 2 s (default 30; 0 skips it)
+  --models a,b      subset of: embedded, ml20m (default both)
+  --quick           5 s runs, 10 s soak and reload`;
+
+const api = await import(join(ROOT, 'dist', 'index.js'));
+const { readNpy } = await import(join(ROOT, 'dist', 'artifacts', 'npy.js'));
+
+/** The embedded ratings' ALS (the demo's settings) and an ALS on the ML-20M-shaped synthetic set. */
+async function ensureModels(which) {
+  const out = {};
+  if (which.includes('embedded')) {
+    const dir = join(DATA, 'embedded');
+    const ds = api.loadDataset({ path: api.EMBEDDED_RATINGS, positiveThreshold: 4, minUserInteractions: 3 });
+    const { train } = api.splitDataset(ds, { strategy: 'none' });
+    const model = await api.ALS.fit(train, { factors: 64, regularization: 50, alpha: 10, iterations: 15, seed: 42 });
+    await api.saveModel(join(dir, 'als'), model, { userIds: ds.userIds(), itemIds: ds.itemIds() });
+    out.embedded = { dir, model, userIds: ds.userIds(), itemIds: ds.itemIds() };
+  }
+  if (which.includes('ml20m')) {
+    const src = join(BENCH, '.data', 'ml20m', 'train');
+    if (!existsSync(join(src, 'indptr.npy'))) throw new Error(`${src}: missing; run \`npm run bench -- als --workloads ml20m-64\` once to generate it`);
+    const [indptr, indices, data] = await Promise.all(['indptr', 'indices', 'data'].map((n) => readNpy(join(src, `${n}.npy`))));
+    const shape = JSON.parse(readFileSync(join(src, 'shape.json'), 'utf8'));
+    const { rows, cols } = shape;
+    const { native } = await import(join(ROOT, 'dist', 'native.js'));
+    const m = native().Matrix.fromCsr(Uint32Array.from(indptr.data), Uint32Array.from(indices.data), Float32Array.from(data.data), rows, cols);
+    const dir = join(DATA, 'ml20m');
+    const userIds = Array.from({ length: rows }, (_, i) => `u${i}`);
+    const itemIds = Array.from({ length: cols }, (_, i) => `i${i}`);
+    if (!existsSync(join(dir, 'als', 'model.json'))) {
+      log(`fitting ALS on the ML-20M shape (${rows} x ${cols}, ${m.nnz} entries), 3 iterations`);
+      const model = await api.ALS.fit(m, { factors: 64, regularization: 50, alpha: 10, iterations: 3, seed: 42 });
+      await api.saveModel(join(dir, 'als'), model, { userIds, itemIds });
+    }
+    out.ml20m = { dir, userIds, itemIds };
+  }
+  return out;
+}
+
+function start(args) {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolveUrl, reject) => {
+    let text = '';
+    const on = (d) => {
+      text += d.toString();
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
+      if (m) resolveUrl({ child, url: m[1] });
+    };
+    child.stdout.on('data', on);
+    child.stderr.on('data', on);
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${text}`)));
+  });
+}
+
+async function stop(s) {
+  const done = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGTERM');
+  await done;
+}
+
+function rss(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : null;
+}
+
+let seed = 12345;
+const rand = (n) => {
+  seed = (seed * 1103515245 + 12345) >>> 0;
+  return seed % n;
+};
+
+/** One autocannon run; GET of a random known user, or POST of 10 random liked items. */
+async function load(url, kind, ids, o) {
+  const request =
+    kind === 'get'
+      ? { method: 'GET', setupRequest: (req) => ({ ...req, path: `/recommend?user=${encodeURIComponent(ids.userIds[rand(ids.userIds.length)])}&k=10` }) }
+      : {
+          method: 'POST',
+          path: '/recommend',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (req) => ({ ...req, body: JSON.stringify({ liked: Array.from({ length: 10 }, () => ids.itemIds[rand(ids.itemIds.length)]), k: 10 }) }),
+        };
+  const r = await autocannon({ url, connections: o.connections, duration: o.duration, requests: [request], ...(o.rate ? { overallRate: o.rate } : {}) });
+  if (r.non2xx > 0 && !o.allowErrors) log(`  warning: ${r.non2xx} non-2xx answers (${JSON.stringify(r.statusCodeStats)})`);
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    max: r.latency.max,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    non2xx: r.non2xx,
+    total: r.requests.total,
+  };
+}
+
+export async function main(argv) {
+  const { values: opt } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '50' },
+      rate: { type: 'string', default: '2000' },
+      soak: { type: 'string', default: '60' },
+      reload: { type: 'string', default: '30' },
+      models: { type: 'string', default: 'embedded,ml20m' },
+      quick: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (opt.help) {
+    console.error(USAGE);
+    return 0;
+  }
+  const duration = opt.quick ? 5 : Number(opt.duration);
+  const connections = Number(opt.connections);
+  const rate = Number(opt.rate);
+  const soakS = opt.quick ? 10 : Number(opt.soak);
+  const reloadS = opt.quick ? 10 : Number(opt.reload);
+  const which = opt.models.split(',');
+  mkdirSync(DATA, { recursive: true });
+  const models = await ensureModels(which);
+  const cli = join(ROOT, 'dist', 'cli', 'main.js');
+  const res = { run: new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + 'Z', machine: machineInfo(ROOT, defaultAddon(ROOT)), settings: { duration, connections, rate, soakS, reloadS }, models: {} };
+
+  const bare = await start([join(BENCH, 'node', 'bare_server.mjs')]);
+  log(`bare at ${bare.url}`);
+  for (const name of which) {
+    const ids = models[name];
+    const server = await start([cli, 'serve', ids.dir, '--port', '0', '--watch', '0', '--feedback', 'none', '--log-level', 'info', '--no-docs']);
+    const row = {};
+    // Warm both (JIT, packed item factors) before measuring.
+    await load(bare.url, 'get', ids, { connections, duration: 2 });
+    await load(server.url, 'get', ids, { connections, duration: 2 });
+    await load(server.url, 'post', ids, { connections, duration: 2 });
+    for (const kind of ['get', 'post']) {
+      log(`${name} ${kind}: bare, then cf-native, ${duration} s each at ${connections} connections`);
+      row[`${kind}_bare`] = await load(bare.url, kind, ids, { connections, duration });
+      row[kind] = await load(server.url, kind, ids, { connections, duration });
+      row[`${kind}_ratio`] = row[kind].rps / row[`${kind}_bare`].rps;
+      log(`  ${row[kind].rps.toFixed(0)} vs ${row[`${kind}_bare`].rps.toFixed(0)} req/s (${row[`${kind}_ratio`].toFixed(2)}x); p99 ${row[kind].p99} ms`);
+      row[`${kind}_rate`] = await load(server.url, kind, ids, { connections, duration, rate });
+      row[`${kind}_rate_bare`] = await load(bare.url, kind, ids, { connections, duration, rate });
+      log(`  at ${rate} req/s offered: p50 ${row[`${kind}_rate`].p50} ms, p99 ${row[`${kind}_rate`].p99} ms (bare: ${row[`${kind}_rate_bare`].p50} / ${row[`${kind}_rate_bare`].p99} ms)`);
+    }
+    row.rss = rss(server.child.pid);
+    await stop(server);
+    res.models[name] = row;
+  }
+  await stop(bare);
+
+  const e = models.embedded ?? Object.values(models)[0];
+  if (reloadS > 0) {
+    // The server watches the folder; a new version is published every 2 s meanwhile.
+    const server = await start([cli, 'serve', e.dir, '--port', '0', '--watch', '200', '--feedback', 'none', '--log-level', 'info', '--no-docs']);
+    const fresh = e.model ?? (await api.loadModel(join(e.dir, 'als'))).model;
+    let publishes = 0;
+    let stopping = false;
+    const publisher = (async () => {
+      while (!stopping) {
+        await new Promise((r) => setTimeout(r, 2000));
+        if (stopping) break;
+        await api.saveModel(join(e.dir, 'als'), fresh, { userIds: e.userIds, itemIds: e.itemIds });
+        publishes++;
+      }
+    })();
+    log(`reload: ${reloadS} s of GET /recommend, a new version published every 2 s`);
+    const r = await load(server.url, 'get', e, { connections, duration: reloadS });
+    stopping = true;
+    await publisher;
+    const models = await (await fetch(`${server.url}/models`)).json();
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const failures = Number(/cf_native_model_reload_failures_total\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    res.reload = { ...r, publishes, failures, version: models.models[0].version };
+    log(`  ${r.total} requests, ${r.errors} errors, ${r.non2xx} non-2xx, ${publishes} publishes, ${failures} failed loads`);
+    await stop(server);
+  }
+  if (soakS > 0) {
+    const server = await start([cli, 'serve', e.dir, '--port', '0', '--watch', '1000', '--feedback', 'none', '--log-level', 'info', '--no-docs']);
+    await load(server.url, 'get', e, { connections, duration: 5 });
+    const before = rss(server.child.pid);
+    log(`soak: ${soakS} s of GET /recommend`);
+    const r = await load(server.url, 'get', e, { connections, duration: soakS });
+    const after = rss(server.child.pid);
+    res.soak = { ...r, rssStart: before, rssEnd: after, growth: after / before - 1 };
+    log(`  ${r.total} requests, ${r.errors} errors, RSS ${(before / 2 ** 20).toFixed(1)} -> ${(after / 2 ** 20).toFixed(1)} MiB (${(100 * res.soak.growth).toFixed(1)} %)`);
+    await stop(server);
+  }
+  const file = join(BENCH, 'results', `serve-${res.run}.json`);
+  writeFileSync(file, JSON.stringify(res, null, 2));
+  writeFileSync(join(BENCH, 'RESULTS-serve.md'), render(res));
+  log(`wrote ${file} and bench/RESULTS-serve.md`);
+  return 0;
+}
+
+function render(res) {
+  const f = (x, d = 0) => (x === null || x === undefined ? '–' : Number(x).toFixed(d));
+  const lines = [
+    '# Serving benchmark',
+    '',
+    `Run ${res.run} (\`npm run bench -- serve\`), ${res.machine?.cpu ?? ''}; autocannon ${res.settings.connections} connections, ${res.settings.duration} s per run, server and load generator on the same cores: only same-run ratios mean anything.`,
+    '',
+    '| model | request | cf-native req/s | bare Fastify req/s | ratio | p99 at full load (ms) | p50 / p99 at ' + res.settings.rate + ' req/s (ms) | bare p50 / p99 at ' + res.settings.rate + ' req/s (ms) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const [name, r] of Object.entries(res.models)) {
+    for (const kind of ['get', 'post']) {
+      lines.push(
+        `| ${name} | ${kind === 'get' ? 'GET /recommend' : 'POST /recommend (10 liked)'} | ${f(r[kind].rps)} | ${f(r[`${kind}_bare`].rps)} | ${f(r[`${kind}_ratio`], 2)} | ${f(r[kind].p99, 1)} | ${f(r[`${kind}_rate`].p50, 1)} / ${f(r[`${kind}_rate`].p99, 1)} | ${f(r[`${kind}_rate_bare`]?.p50, 1)} / ${f(r[`${kind}_rate_bare`]?.p99, 1)} |`,
+      );
+    }
+  }
+  if (res.reload) lines.push('', `Reload: ${res.reload.total} requests in ${res.settings.reloadS} s while ${res.reload.publishes} versions were published (one every 2 s, the server watching every 200 ms): ${res.reload.errors} errors, ${res.reload.non2xx} non-2xx, ${res.reload.failures} failed loads.`);
+  if (res.soak) lines.push('', `Soak: ${res.soak.total} requests in ${res.settings.soakS} s, ${res.soak.errors} errors, ${res.soak.non2xx} non-2xx; RSS ${f(res.soak.rssStart / 2 ** 20, 1)} -> ${f(res.soak.rssEnd / 2 ** 20, 1)} MiB (${f(100 * res.soak.growth, 1)} %).`);
+  return lines.join('\n') + '\n';
+}
