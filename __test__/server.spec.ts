@@ -381,6 +381,23 @@ describe('metrics and docs', () => {
   });
 });
 
+// Headless Chromium renders /docs: CI installs it (.ci/run); elsewhere the test says it skipped.
+const docsScript = join(root, 'scripts', 'docs-screenshot.mjs');
+const { findChromium, renderDocs } = (await import(docsScript)) as {
+  findChromium(): string | null;
+  renderDocs(path: string, out: string): Promise<{ operations: number; title: string | null }>;
+};
+describe('Swagger UI in a browser', () => {
+  it.skipIf(!findChromium())('renders every operation at /docs in headless Chromium', async () => {
+    const png = join(dir, 'docs.png');
+    const r = await renderDocs(out, png);
+    expect(r.title).toBe('Swagger UI');
+    expect(r.operations).toBe(12);
+    const head = (await readFile(png)).subarray(0, 8);
+    expect(head.toString('hex')).toBe('89504e470d0a1a0a');
+  });
+});
+
 describe('a real server', () => {
   it('listens on a port and answers over HTTP', async () => {
     const a = await createServer({ path: out, watchMs: 0, feedbackLog: null });
