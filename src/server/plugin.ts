@@ -98,15 +98,25 @@ export const recommender: FastifyPluginAsync<RecommenderOptions> = async (parent
   }
 
   // Latency and counts per route (the route's pattern, never the raw URL: bounded labels).
-  app.addHook('onResponse', async (req, reply) => {
+  // Callback hooks and cached label children: this runs on every request.
+  const counters = new Map<string, { inc(): void }>();
+  const timers = new Map<string, { observe(v: number): void }>();
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
-    metrics.latency.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+    const status = reply.statusCode;
+    const key = `${req.method} ${route}`;
+    let c = counters.get(`${key} ${status}`);
+    if (!c) counters.set(`${key} ${status}`, (c = metrics.requests.labels({ route, method: req.method, status: String(status) })));
+    let t = timers.get(key);
+    if (!t) timers.set(key, (t = metrics.latency.labels({ route, method: req.method })));
+    c.inc();
+    t.observe(reply.elapsedTime / 1000);
+    done();
   });
   // Every answer about a model names it, errors included.
-  app.addHook('onSend', async (req, reply, payload) => {
+  app.addHook('onSend', (req, reply, payload, done) => {
     if (req.served) void reply.header('x-model', req.served.name).header('x-model-version', req.served.version);
-    return payload;
+    done(null, payload);
   });
 
   const served = (req: FastifyRequest, name?: string): Served => {
