@@ -43,6 +43,11 @@ if (process.argv[2] === 'bpr') {
   const { main: bpr } = await import('./bpr.mjs');
   process.exit(await bpr(process.argv.slice(3)));
 }
+// `npm run bench -- ratings ...` is the rating-prediction benchmark (bench/ratings.mjs).
+if (process.argv[2] === 'ratings') {
+  const { main: ratings } = await import('./ratings.mjs');
+  process.exit(await ratings(process.argv.slice(3)));
+}
 // `npm run bench -- topk ...` is the top-K benchmark (bench/topk.mjs), with its own options.
 if (process.argv[2] === 'topk') {
   const { main: topk } = await import('./topk.mjs');

@@ -334,7 +334,7 @@ export const MODEL_SPECS = [
         "kind": "int",
         "min": 1,
         "max": 4096,
-        "default": 64,
+        "default": 32,
         "doc": "Latent factors per user and item (the item bias is one more column of an item row; users hold 1.0 there)."
       },
       {
@@ -359,7 +359,7 @@ export const MODEL_SPECS = [
         "name": "regularization",
         "kind": "float",
         "min": 0,
-        "default": 0.1,
+        "default": 0.12,
         "doc": "L2 penalty on the factors per rating (lambda): the objective charges lambda (|p_u|^2 + |q_i|^2) for every rating, so a row with n ratings pays n lambda (ALS-WR; what SGD's per-step penalty minimises)."
       },
       {
