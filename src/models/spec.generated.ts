@@ -360,7 +360,7 @@ export const MODEL_SPECS = [
         "kind": "float",
         "min": 0,
         "default": 0.12,
-        "doc": "L2 penalty on the factors per rating (lambda): the objective charges lambda (|p_u|^2 + |q_i|^2) for every rating, so a row with n ratings pays n lambda (ALS-WR; what SGD's per-step penalty minimises)."
+        "doc": "L2 penalty on the factors per rating (lambda): the objective charges lambda (p_u.p_u + q_i.q_i) for every rating, so a row with n ratings pays n lambda (ALS-WR; what SGD's per-step penalty minimises)."
       },
       {
         "name": "bias_regularization",

@@ -43,7 +43,10 @@ pub fn rating_metrics(
     if let Some(k) = truth.values.iter().position(|v| !v.is_finite()) {
         return Err(Error::param(
             "truth",
-            format!("rating {} at entry {k} is not a finite number", truth.values[k]),
+            format!(
+                "rating {} at entry {k} is not a finite number",
+                truth.values[k]
+            ),
         ));
     }
     let (lo, hi) = model.rating_range();

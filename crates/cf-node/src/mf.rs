@@ -169,7 +169,9 @@ pub fn mf_info(model: &ModelHandle) -> Result<MfInfo> {
 
 /// Copies of one part of the model: "userFactors" / "itemFactors" (row-major, `width`
 /// columns), "userBias", "itemBias".
-#[napi(ts_args_type = "model: Model, part: 'userFactors' | 'itemFactors' | 'userBias' | 'itemBias'")]
+#[napi(
+    ts_args_type = "model: Model, part: 'userFactors' | 'itemFactors' | 'userBias' | 'itemBias'"
+)]
 pub fn mf_part(model: &ModelHandle, part: String) -> Result<Float32Array> {
     model
         .shared
@@ -182,7 +184,9 @@ pub fn mf_part(model: &ModelHandle, part: String) -> Result<Float32Array> {
                 _ => {
                     return Err(cf_core::Error::param(
                         "part",
-                        format!("unknown part {part:?} (userFactors, itemFactors, userBias, itemBias)"),
+                        format!(
+                            "unknown part {part:?} (userFactors, itemFactors, userBias, itemBias)"
+                        ),
                     ))
                 }
             })
@@ -202,7 +206,11 @@ pub struct MfFoldIn {
 /// The bias and factors of a user not in training from their ratings of known items: the
 /// ALS user solve with the items fixed.
 #[napi]
-pub fn mf_fold_in(model: &ModelHandle, items: Uint32Array, ratings: Float32Array) -> Result<MfFoldIn> {
+pub fn mf_fold_in(
+    model: &ModelHandle,
+    items: Uint32Array,
+    ratings: Float32Array,
+) -> Result<MfFoldIn> {
     model
         .shared
         .with::<MfModel, _>(MF, |m| m.fold_in(&items, &ratings))

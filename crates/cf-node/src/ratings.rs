@@ -80,7 +80,11 @@ pub struct RatingMetrics {
 
 /// RMSE and MAE over every entry of `truth` (see cf_core::rating_metrics; `clip` default true).
 #[napi]
-pub fn rating_metrics(model: &ModelHandle, truth: &Matrix, clip: Option<bool>) -> Result<RatingMetrics> {
+pub fn rating_metrics(
+    model: &ModelHandle,
+    truth: &Matrix,
+    clip: Option<bool>,
+) -> Result<RatingMetrics> {
     with_ratings(model, |r, _, n_items| {
         cf_core::rating_metrics::rating_metrics(r, n_items, &truth.csr, clip.unwrap_or(true))
     })

@@ -198,9 +198,23 @@ fn ridge_row<'a>(
         t[(j, 0)] = target(j, c);
     }
     let mut a = Mat::<f64>::zeros(d, d);
-    matmul(a.as_mut(), Accum::Replace, x.transpose(), x.as_ref(), 1.0, Par::Seq);
+    matmul(
+        a.as_mut(),
+        Accum::Replace,
+        x.transpose(),
+        x.as_ref(),
+        1.0,
+        Par::Seq,
+    );
     let mut b = Mat::<f64>::zeros(d, 1);
-    matmul(b.as_mut(), Accum::Replace, x.transpose(), t.as_ref(), 1.0, Par::Seq);
+    matmul(
+        b.as_mut(),
+        Accum::Replace,
+        x.transpose(),
+        t.as_ref(),
+        1.0,
+        Par::Seq,
+    );
     a[(0, 0)] += n as f64 * bias_reg;
     for f in 1..d {
         a[(f, f)] += n as f64 * reg;
@@ -285,12 +299,27 @@ impl MfModel {
         let params = params.into_checked()?;
         let (mean, rating_min, rating_max) = rating_stats(train)?;
         let p = pool(params.threads)?;
-        let (user_factors, item_factors) = p.install(|| {
+        let (mut user_factors, mut item_factors) = p.install(|| {
             (
                 init_rows(&params, STREAM_USERS, train.n_rows, 1.0),
                 init_rows(&params, STREAM_ITEMS, train.n_cols, 0.0),
             )
         });
+        // A row without training ratings is never updated by SGD: zero factors make its
+        // predictions the mean and the other side's bias rather than init noise (ALS solves
+        // such rows to zero anyway).
+        let k = params.factors;
+        let d = params.width();
+        for (u, row) in user_factors.chunks_mut(d).enumerate() {
+            if train.row_len(u) == 0 {
+                row[..k].fill(0.0);
+            }
+        }
+        for (i, &c) in train.col_counts().iter().enumerate() {
+            if c == 0 {
+                item_factors[i * d..i * d + k].fill(0.0);
+            }
+        }
         Ok(MfModel {
             n_users: train.n_rows,
             n_items: train.n_cols,
@@ -464,9 +493,9 @@ impl MfModel {
         let (train_rmse, valid_rmse) = threads.install(|| -> Result<(f64, Option<f64>)> {
             let t = crate::rating_metrics::rating_metrics(self, self.n_items, train, false)?.rmse;
             let v = match valid {
-                Some(v) => Some(
-                    crate::rating_metrics::rating_metrics(self, self.n_items, v, true)?.rmse,
-                ),
+                Some(v) => {
+                    Some(crate::rating_metrics::rating_metrics(self, self.n_items, v, true)?.rmse)
+                }
                 None => None,
             };
             Ok((t, v))
@@ -567,9 +596,8 @@ impl MfModel {
                 || vec![0f64; d],
                 |x, (u, (row, bias))| {
                     let (cols, r) = train.row(u);
-                    let target = |j: usize, i: u32| {
-                        r[j] as f64 - mu - items[i as usize * d + k] as f64
-                    };
+                    let target =
+                        |j: usize, i: u32| r[j] as f64 - mu - items[i as usize * d + k] as f64;
                     let other = |i: u32| &items[i as usize * d..i as usize * d + k];
                     if ridge_row(cols, target, other, k, reg, breg, x).is_err() {
                         return Some(u);
@@ -710,7 +738,10 @@ impl MfModel {
         if let Some(pos) = ratings.iter().position(|v| !v.is_finite()) {
             return Err(Error::param(
                 "values",
-                format!("rating {} at position {pos} is not a finite number", ratings[pos]),
+                format!(
+                    "rating {} at position {pos} is not a finite number",
+                    ratings[pos]
+                ),
             ));
         }
         let (k, d, mu) = (self.params.factors, self.width(), self.mean as f64);

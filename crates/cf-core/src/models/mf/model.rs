@@ -56,8 +56,16 @@ impl Model for MfModel {
     fn arrays(&self) -> Vec<NamedArray> {
         let d = self.width();
         vec![
-            NamedArray::new("user_factors", vec![self.n_users, d], self.user_factors.to_vec()),
-            NamedArray::new("item_factors", vec![self.n_items, d], self.item_factors.to_vec()),
+            NamedArray::new(
+                "user_factors",
+                vec![self.n_users, d],
+                self.user_factors.to_vec(),
+            ),
+            NamedArray::new(
+                "item_factors",
+                vec![self.n_items, d],
+                self.item_factors.to_vec(),
+            ),
             NamedArray::new("user_bias", vec![self.n_users], self.user_bias.clone()),
             NamedArray::new(
                 "rating_stats",

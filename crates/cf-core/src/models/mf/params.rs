@@ -60,7 +60,7 @@ pub static SPEC: &[ParamSpec] = &[
         name: "regularization",
         kind: NON_NEG,
         default: D::Num(0.12),
-        doc: "L2 penalty on the factors per rating (lambda): the objective charges lambda (|p_u|^2 + |q_i|^2) for every rating, so a row with n ratings pays n lambda (ALS-WR; what SGD's per-step penalty minimises).",
+        doc: "L2 penalty on the factors per rating (lambda): the objective charges lambda (p_u.p_u + q_i.q_i) for every rating, so a row with n ratings pays n lambda (ALS-WR; what SGD's per-step penalty minimises).",
     },
     ParamSpec {
         name: "bias_regularization",
@@ -196,7 +196,7 @@ impl MfParams {
 
     /// SGD's step size in (0-based) `epoch`.
     pub fn lr_at(&self, epoch: usize) -> f32 {
-        (self.learning_rate as f64 * (self.lr_decay as f64).powi(epoch.min(i32::MAX as usize) as i32))
-            as f32
+        (self.learning_rate as f64
+            * (self.lr_decay as f64).powi(epoch.min(i32::MAX as usize) as i32)) as f32
     }
 }

@@ -23,7 +23,11 @@ fn synthetic(n_users: usize, n_items: usize, density: f32, held_out: f32, seed: 
             let r = (3.5 + bu[u] + bi[i] + dotp + normal(&mut g) * 0.3)
                 .round()
                 .clamp(1.0, 5.0);
-            let t = if g.next_f32() < held_out { &mut te } else { &mut tr };
+            let t = if g.next_f32() < held_out {
+                &mut te
+            } else {
+                &mut tr
+            };
             t.0.push(u as u32);
             t.1.push(i as u32);
             t.2.push(r);
@@ -74,7 +78,10 @@ fn dense_solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
 /// The objective of the module docs, in f64.
 fn objective(m: &MfModel, train: &Csr) -> f64 {
     let (k, d) = (m.params.factors, m.width());
-    let (reg, breg) = (m.params.regularization as f64, m.params.bias_regularization as f64);
+    let (reg, breg) = (
+        m.params.regularization as f64,
+        m.params.bias_regularization as f64,
+    );
     let mut s = 0f64;
     for u in 0..train.n_rows {
         let (items, r) = train.row(u);
@@ -85,9 +92,7 @@ fn objective(m: &MfModel, train: &Csr) -> f64 {
             let q = &m.item_factors[i * d..i * d + k];
             let sq = |x: &[f32]| x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
             let bi = m.item_factors[i * d + k] as f64;
-            s += e * e
-                + reg * (sq(p) + sq(q))
-                + breg * ((m.user_bias[u] as f64).powi(2) + bi * bi);
+            s += e * e + reg * (sq(p) + sq(q)) + breg * ((m.user_bias[u] as f64).powi(2) + bi * bi);
         }
     }
     s
@@ -141,7 +146,11 @@ fn als_half_steps_match_a_direct_normal_equation_solve() {
         let mut b = vec![0f64; d];
         for (&u, &v) in us.iter().zip(r) {
             let mut x = vec![1f64];
-            x.extend(users[u as usize * d..u as usize * d + k].iter().map(|&v| v as f64));
+            x.extend(
+                users[u as usize * d..u as usize * d + k]
+                    .iter()
+                    .map(|&v| v as f64),
+            );
             let t = v as f64 - mu - ub[u as usize] as f64;
             for p in 0..d {
                 b[p] += x[p] * t;
@@ -172,7 +181,10 @@ fn als_never_raises_the_objective_and_both_solvers_beat_the_biases() {
         let o = objective(&m, &train);
         // Each half-step is an exact minimisation over its rows: only f32 rounding of the
         // stored rows can add anything.
-        assert!(o <= last * (1.0 + 1e-5), "objective rose from {last} to {o}");
+        assert!(
+            o <= last * (1.0 + 1e-5),
+            "objective rose from {last} to {o}"
+        );
         last = o;
     }
     // Bias-only reference: the same model with one factor pinned at zero by a huge penalty.
@@ -203,7 +215,11 @@ fn als_never_raises_the_objective_and_both_solvers_beat_the_biases() {
         |_| true,
     )
     .unwrap();
-    assert!(rmse(&sgd) < base * 0.9, "sgd {} vs biases {base}", rmse(&sgd));
+    assert!(
+        rmse(&sgd) < base * 0.9,
+        "sgd {} vs biases {base}",
+        rmse(&sgd)
+    );
 }
 
 #[test]
@@ -271,7 +287,10 @@ fn early_stopping_keeps_the_best_epoch_when_validation_gets_worse() {
     let curve: Vec<f64> = m.curve.iter().map(|r| r.valid_rmse.unwrap()).collect();
     assert!(m.epochs_done < 200, "patience never stopped the fit");
     assert_eq!(m.epochs_done, best + 5);
-    assert!(*curve.last().unwrap() > curve[best - 1], "validation did not get worse");
+    assert!(
+        *curve.last().unwrap() > curve[best - 1],
+        "validation did not get worse"
+    );
     let min = curve.iter().copied().fold(f64::INFINITY, f64::min);
     assert_eq!(curve[best - 1], min);
     // The kept parameters are the best epoch's: they score its validation RMSE exactly.
@@ -329,7 +348,11 @@ fn fold_in_is_the_als_user_solve() {
     let e = m.fold_in(&[3], &[f32::NAN]).unwrap_err();
     assert_eq!(e.code(), "ERR_CF_INVALID_ARG");
     assert!(e.to_string().starts_with("values:"), "{e}");
-    assert!(m.fold_in(&[25], &[3.0]).unwrap_err().to_string().starts_with("items:"));
+    assert!(m
+        .fold_in(&[25], &[3.0])
+        .unwrap_err()
+        .to_string()
+        .starts_with("items:"));
 }
 
 #[test]
@@ -340,7 +363,11 @@ fn ranking_follows_the_predicted_ratings_and_a_saved_model_loads_back() {
     for u in 0..m.n_users {
         m.score_user(u, &mut s);
         for i in 0..m.n_items {
-            assert_abs_diff_eq!(s[i] + m.mean + m.user_bias[u], m.predict(u, i), epsilon = 1e-4);
+            assert_abs_diff_eq!(
+                s[i] + m.mean + m.user_bias[u],
+                m.predict(u, i),
+                epsilon = 1e-4
+            );
         }
     }
     let arrays = m.arrays();
@@ -360,17 +387,55 @@ fn ranking_follows_the_predicted_ratings_and_a_saved_model_loads_back() {
 }
 
 #[test]
+fn rows_without_ratings_predict_from_the_biases_under_both_solvers() {
+    // User 3 and item 4 have no training rating.
+    let train = Csr::from_coo(
+        4,
+        5,
+        &[0, 0, 1, 1, 2, 2, 0],
+        &[0, 1, 1, 2, 2, 3, 3],
+        &[5.0, 3.0, 4.0, 1.0, 2.0, 4.0, 4.0],
+    )
+    .unwrap();
+    for solver in [Solver::Als, Solver::Sgd] {
+        let m = MfModel::fit(params(solver), &train, None, |_| true).unwrap();
+        let d = m.width();
+        assert!(
+            m.user_factors[3 * d..4 * d - 1].iter().all(|&v| v == 0.0),
+            "{solver:?}"
+        );
+        assert!(
+            m.item_factors[4 * d..5 * d - 1].iter().all(|&v| v == 0.0),
+            "{solver:?}"
+        );
+        assert_eq!(m.predict(3, 1), m.mean + m.user_bias[3] + m.item_bias()[1]);
+        assert_eq!(m.user_bias[3], 0.0);
+        assert_eq!(m.item_bias()[4], 0.0);
+    }
+}
+
+#[test]
 fn bad_inputs_are_coded_errors_naming_the_option() {
     let binary = Csr::from_coo(3, 3, &[0, 1, 2], &[0, 1, 2], &[1.0; 3]).unwrap();
     let e = MfModel::new(MfParams::default(), &binary).err().unwrap();
     assert_eq!(e.code(), "ERR_CF_INVALID_ARG");
-    assert!(e.to_string().starts_with("values: every training value is 1"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("values: every training value is 1"),
+        "{e}"
+    );
     let mut nan = Csr::from_coo(2, 2, &[0, 1], &[0, 1], &[4.0, 2.0]).unwrap();
     nan.values[1] = f32::NAN;
     let e = MfModel::new(MfParams::default(), &nan).err().unwrap();
     assert!(e.to_string().starts_with("values: rating NaN"), "{e}");
     let empty = Csr::empty(2, 2);
-    assert_eq!(MfModel::new(MfParams::default(), &empty).err().unwrap().code(), "ERR_CF_DATA");
+    assert_eq!(
+        MfModel::new(MfParams::default(), &empty)
+            .err()
+            .unwrap()
+            .code(),
+        "ERR_CF_DATA"
+    );
     let (train, valid) = synthetic(10, 8, 0.6, 0.2, 7);
     let e = MfModel::fit(
         MfParams {
@@ -386,10 +451,19 @@ fn bad_inputs_are_coded_errors_naming_the_option() {
     assert!(e.to_string().starts_with("patience: is 2"), "{e}");
     let wrong = Csr::empty(10, 9);
     let m = MfModel::new(MfParams::default(), &train).unwrap();
-    assert!(m.check_inputs(&train, Some(&wrong)).unwrap_err().to_string().starts_with("valid:"));
-    assert!(m.check_inputs(&train, Some(&Csr::empty(10, 8))).unwrap_err().to_string().starts_with("valid:"));
+    assert!(m
+        .check_inputs(&train, Some(&wrong))
+        .unwrap_err()
+        .to_string()
+        .starts_with("valid:"));
+    assert!(m
+        .check_inputs(&train, Some(&Csr::empty(10, 8)))
+        .unwrap_err()
+        .to_string()
+        .starts_with("valid:"));
     assert!(m.check_inputs(&valid, None).is_ok());
-    let raw = |k: &str, v: crate::params::Value| MfParams::from_raw([(k, v)]).unwrap_err().to_string();
+    let raw =
+        |k: &str, v: crate::params::Value| MfParams::from_raw([(k, v)]).unwrap_err().to_string();
     assert!(raw("factors", crate::params::Value::Num(0.0)).starts_with("factors:"));
     assert!(raw("solver", crate::params::Value::Str("lbfgs".into())).starts_with("solver:"));
     assert!(raw("lr_decay", crate::params::Value::Num(1.5)).starts_with("lr_decay:"));
