@@ -1,3 +1,7 @@
+// Dense reference code indexes matrices and vectors by position on purpose: it reads as the
+// formulas it checks.
+#![allow(clippy::needless_range_loop)]
+
 use approx::assert_abs_diff_eq;
 
 use super::*;
