@@ -305,6 +305,67 @@ export interface LoadOptions {
   minItemInteractions?: number
 }
 
+/** One epoch off the JS thread; with `valid`, validation RMSE and the best epoch kept. */
+export declare function mfEpoch(model: ModelHandle, train: Matrix, valid?: Matrix | undefined | null, signal?: AbortSignal | undefined | null): Promise<MfEpochInfo>
+
+export interface MfEpochInfo {
+  epoch: number
+  seconds: number
+  /** SGD's step size this epoch (absent for ALS). */
+  learningRate?: number
+  /** RMSE over the training ratings after the epoch. */
+  trainRmse: number
+  /** Validation RMSE after the epoch (clipped to the training scale). */
+  validRmse?: number
+  bestEpoch?: number
+  /** The fit is over (last epoch, or patience ran out). */
+  stop: boolean
+}
+
+export declare function mfEpochSync(model: ModelHandle, train: Matrix, valid?: Matrix | undefined | null): MfEpochInfo
+
+/** The end of a fit: with validation, the best epoch's parameters are put back. */
+export declare function mfFinish(model: ModelHandle): void
+
+/**
+ * The bias and factors of a user not in training from their ratings of known items: the
+ * ALS user solve with the items fixed.
+ */
+export declare function mfFoldIn(model: ModelHandle, items: Uint32Array, ratings: Float32Array): MfFoldIn
+
+export interface MfFoldIn {
+  /** b_u. */
+  bias: number
+  /** p_u (`factors` values). */
+  factors: Float32Array
+}
+
+export declare function mfInfo(model: ModelHandle): MfInfo
+
+export interface MfInfo {
+  factors: number
+  /** Columns of a factor row: factors + 1 (item rows end with b_i, user rows with 1.0). */
+  width: number
+  epochsDone: number
+  bestEpoch?: number
+  /** μ, the mean training rating. */
+  globalMean: number
+  ratingMin: number
+  ratingMax: number
+}
+
+/**
+ * A model for `train` (its ratings give μ and the rating range) with seeded initial
+ * factors, ready for `mfEpoch`.
+ */
+export declare function mfInit(params: Record<string, unknown> | undefined | null, train: Matrix): ModelHandle
+
+/**
+ * Copies of one part of the model: "userFactors" / "itemFactors" (row-major, `width`
+ * columns), "userBias", "itemBias".
+ */
+export declare function mfPart(model: Model, part: 'userFactors' | 'itemFactors' | 'userBias' | 'itemBias'): Float32Array
+
 /** A named float32 array of a model (what `saveModel` writes as `<name>.npy`). */
 export interface ModelArray {
   name: string
@@ -346,6 +407,23 @@ export interface ParamDescription {
 
 /** The popularity baseline fitted on `train`, which it also filters seen items with. */
 export declare function popularityFit(train: Matrix): Model
+
+/**
+ * Predicted ratings of (users[j], items[j]); `clip` (default true) clamps each to the
+ * training rating range. A user index past the model's users is predicted without a user
+ * term (μ + b_i); an item index out of range is an error.
+ */
+export declare function predictRatings(model: Model, users: Uint32Array, items: Uint32Array, clip?: boolean | undefined | null): Float32Array
+
+/** RMSE and MAE over every entry of `truth` (see cf_core::rating_metrics; `clip` default true). */
+export declare function ratingMetrics(model: Model, truth: Matrix, clip?: boolean | undefined | null): RatingMetrics
+
+export interface RatingMetrics {
+  rmse: number
+  mae: number
+  /** Entries scored. */
+  count: number
+}
 
 /**
  * Params of `type` checked by the core and completed with its defaults (snake_case): what

@@ -240,10 +240,10 @@ models: [{ type: als }]
 
   it('rejects an unknown model type with a suggestion', () => {
     expect(rejection(MINIMAL.replace('type: als', 'type: svd'))).toBe(
-      'config.yaml:5: models[0].type must be one of "als", "bpr", "popularity" (got "svd")',
+      'config.yaml:5: models[0].type must be one of "als", "bpr", "mf", "popularity" (got "svd")',
     );
     expect(rejection(MINIMAL.replace('type: als', 'type: ALS'))).toBe(
-      'config.yaml:5: models[0].type must be one of "als", "bpr", "popularity" (got "ALS"; did you mean als?)',
+      'config.yaml:5: models[0].type must be one of "als", "bpr", "mf", "popularity" (got "ALS"; did you mean als?)',
     );
   });
 

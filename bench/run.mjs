@@ -48,6 +48,11 @@ if (process.argv[2] === 'serve') {
   const { main: serve } = await import('./serve.mjs');
   process.exit(await serve(process.argv.slice(3)));
 }
+// `npm run bench -- ratings ...` is the rating-prediction benchmark (bench/ratings.mjs).
+if (process.argv[2] === 'ratings') {
+  const { main: ratings } = await import('./ratings.mjs');
+  process.exit(await ratings(process.argv.slice(3)));
+}
 // `npm run bench -- topk ...` is the top-K benchmark (bench/topk.mjs), with its own options.
 if (process.argv[2] === 'topk') {
   const { main: topk } = await import('./topk.mjs');

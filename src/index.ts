@@ -1,6 +1,7 @@
 // Public API of cf-native.
 export { ALS, ALS_DEFAULTS, type AlsParams } from './models/als.js';
 export { BPR, BPR_DEFAULTS, type BprParams, type BprEpoch, type BprProgress, type BprFitOptions } from './models/bpr.js';
+export { MF, MF_DEFAULTS, type MfParams, type MfEpoch, type MfProgress, type MfFitOptions } from './models/mf.js';
 export { Popularity } from './models/popularity.js';
 export { NO_ITEM, Recommender } from './models/recommender.js';
 export { fitModel, modelEntry, BASELINE_TYPE } from './models/registry.js';

@@ -29,7 +29,7 @@ const rejected: [string, string[], RegExp, string[]][] = [
   ['train --bogus-flag', ['train', '--bogus-flag', at('good.yaml')], /^cf-native: unknown option --bogus-flag \(try --help\)$/, []],
   ['an unknown option without a command', ['--bogus'], /^cf-native: unknown option --bogus \(try --help\)$/, []],
   ['an unknown short option', ['-x'], /^cf-native: unknown option -x \(try --help\)$/, []],
-  ['models nope', ['models', 'nope'], /^cf-native: unknown model type nope \(known: als, bpr, popularity\)$/, []],
+  ['models nope', ['models', 'nope'], /^cf-native: unknown model type nope \(known: als, bpr, mf, popularity\)$/, []],
   ['models with a second argument', ['models', 'als', 'extra'], /Unused args: `extra`/, []],
   ['train with two configs', ['train', at('good.yaml'), at('bad.yaml')], /Unused args: `.*bad\.yaml`/, []],
   ['models --quiet (an option of train)', ['models', 'als', '--quiet'], /unknown option --quiet/, []],
@@ -52,7 +52,7 @@ describe.skipIf(!existsSync(MAIN))('command-line arguments', () => {
     ['--help', ['--help'], /Usage:[\s\S]*train \[config\][\s\S]*models \[type\]/],
     ['-h', ['-h'], /Usage:/],
     ['--version', ['--version'], /^cf-native\/\d+\.\d+\.\d+ /],
-    ['models', ['models'], /^als {2,}.*\nbpr {2,}.*\npopularity {2,}/],
+    ['models', ['models'], /^als {2,}.*\nbpr {2,}.*\nmf {2,}.*\npopularity {2,}/],
     ['models als', ['models', 'als'], /factors \(API: factors\) {2}int >= 1, <= 4096 {2}\[default 64\][\s\S]*cg_steps \(API: cgSteps\)/],
     ['no arguments (prints the help)', [], /Usage:/],
   ];

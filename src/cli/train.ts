@@ -5,6 +5,9 @@ import { BASELINE_TYPE } from '../models/registry.js';
 import { demoConfig } from '../pipeline/demo.js';
 import { formatMetricsTable } from '../report/table.js';
 
+/** What models that predict ratings report beside the ranking metrics (see Recommender.evaluate). */
+const RATING_METRICS = ['rmse', 'mae'] as const;
+
 /** Returns the exit code: 0 ok, 2 bad config or input, 1 anything unexpected. */
 export async function runTrainCommand(configPath: string | undefined, o: { quiet: boolean }): Promise<number> {
   const say = (s: string) => {
@@ -21,12 +24,14 @@ export async function runTrainCommand(configPath: string | undefined, o: { quiet
         say(`${name}: iteration ${p.iteration}/${p.iterations} ${p.seconds.toFixed(3)}s${p.loss === null ? '' : ` loss ${p.loss.toFixed(5)}`}${p.valid == null ? '' : ` valid ${p.valid.toFixed(4)}`}`),
     });
     const ks = config.evaluate.k;
-    const cols = ks.flatMap((k) => [`recall@${k}`, `ndcg@${k}`]);
     const part = report.models[0]?.test ? 'test' : 'valid';
     const rows = [
       ...report.models.map((m) => ({ name: m.name, metrics: m[part] ?? {} })),
       { name: `${BASELINE_TYPE} (baseline)`, metrics: report.baseline[part] ?? {} },
     ];
+    // Rating metrics only when a model predicts ratings: a column of '-' says nothing.
+    const ratingCols = RATING_METRICS.filter((c) => rows.some((r) => Object.prototype.hasOwnProperty.call(r.metrics, c)));
+    const cols = [...ks.flatMap((k) => [`recall@${k}`, `ndcg@${k}`]), ...ratingCols];
     process.stdout.write(`\n${part} metrics, ${report.usersEvaluated} users:\n${formatMetricsTable(rows, cols)}\n`);
     process.stdout.write(`artifacts: ${report.output}\n`);
     return 0;

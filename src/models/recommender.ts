@@ -2,7 +2,7 @@
 // known and new users, similar items, evaluation, params and the seen rows. A model's
 // class adds only what its type alone does.
 import { CfError } from '../errors.js';
-import { call, callAsync, checkMatrix } from '../native.js';
+import { call, callAsync, checkMatrix, native } from '../native.js';
 import { checkInstanceArg, checkKeys, checkNumberArg, checkOptionsObject, kindOf } from '../options.js';
 import type { ResolvedParams } from './params.js';
 import type {
@@ -203,7 +203,32 @@ export class Recommender {
     return null;
   }
 
-  /** Ranking metrics on `truth`, off the JS thread. */
+  /**
+   * Predicted ratings of (users[j], items[j]), for models that predict ratings (mf); others
+   * throw ERR_CF_UNSUPPORTED. `clip` (default true) clamps each prediction to the training
+   * rating range. A user index past the model's users is predicted without a user term.
+   */
+  predictRatings(users: Uint32Array | number[], items: Uint32Array | number[], opts: { clip?: boolean } = {}): Float32Array {
+    checkOptionsObject('options', opts);
+    checkKeys(opts, ['clip'], 'options');
+    const u = toIndices('users', users);
+    const i = toIndices('items', items);
+    return call(() => native().predictRatings(this.inner, u, i, opts.clip ?? null));
+  }
+
+  /**
+   * RMSE and MAE over every entry of `truth` (values are the held-out ratings), for models
+   * that predict ratings; `clip` as in {@link predictRatings}. `evaluate` adds the same two
+   * (clipped) as `rmse` and `mae` for such models.
+   */
+  ratingMetrics(truth: Matrix, opts: { clip?: boolean } = {}): { rmse: number; mae: number; count: number } {
+    checkMatrix('truth', truth);
+    checkOptionsObject('options', opts);
+    checkKeys(opts, ['clip'], 'options');
+    return call(() => native().ratingMetrics(this.inner, truth, opts.clip ?? null));
+  }
+
+  /** Ranking metrics on `truth`, off the JS thread; `rmse` and `mae` too for models that predict ratings. */
   async evaluate(train: Matrix, truth: Matrix, o: EvaluateOptions): Promise<EvalResult> {
     checkMatrix('train', train);
     checkMatrix('truth', truth);

@@ -4,6 +4,7 @@
 import { CfError } from '../errors.js';
 import { ALS } from './als.js';
 import { BPR } from './bpr.js';
+import { MF } from './mf.js';
 import { type ModelType, MODEL_TYPES } from './params.js';
 import { Popularity } from './popularity.js';
 import type { Recommender } from './recommender.js';
@@ -19,6 +20,7 @@ export interface ModelEntry {
 const REGISTRY: Record<ModelType, ModelEntry> = {
   als: { fit: (train, params, opts) => ALS.fit(train, params, opts), wrap: ALS.wrap },
   bpr: { fit: (train, params, opts) => BPR.fit(train, params, opts), wrap: BPR.wrap },
+  mf: { fit: (train, params, opts) => MF.fit(train, params, opts), wrap: MF.wrap },
   popularity: { fit: async (train, params) => Popularity.fit(train, params), wrap: Popularity.wrap },
 };
 

@@ -326,6 +326,108 @@ export const MODEL_SPECS = [
     ]
   },
   {
+    "name": "mf",
+    "doc": "Biased matrix factorisation for explicit ratings (global mean, user and item biases, regularised factors) by ALS or block-scheduled SGD, deterministic at any thread count, early stopping on validation RMSE; predicts ratings (RMSE/MAE) and ranks by b_i + p_u.q_i.",
+    "params": [
+      {
+        "name": "factors",
+        "kind": "int",
+        "min": 1,
+        "max": 4096,
+        "default": 32,
+        "doc": "Latent factors per user and item (the item bias is one more column of an item row; users hold 1.0 there)."
+      },
+      {
+        "name": "solver",
+        "kind": "choice",
+        "values": [
+          "als",
+          "sgd"
+        ],
+        "default": "als",
+        "doc": "als: each user's bias and factors solved exactly with the items fixed, then each item's (deterministic); sgd: block-scheduled SGD over the ratings (deterministic for a seed and blocks, at any thread count)."
+      },
+      {
+        "name": "epochs",
+        "kind": "int",
+        "min": 1,
+        "max": 100000,
+        "default": 20,
+        "doc": "ALS sweeps (users then items) or SGD passes over the ratings; with validation the best epoch is kept."
+      },
+      {
+        "name": "regularization",
+        "kind": "float",
+        "min": 0,
+        "default": 0.12,
+        "doc": "L2 penalty on the factors per rating (lambda): the objective charges lambda (p_u.p_u + q_i.q_i) for every rating, so a row with n ratings pays n lambda (ALS-WR; what SGD's per-step penalty minimises)."
+      },
+      {
+        "name": "bias_regularization",
+        "kind": "float",
+        "min": 0,
+        "default": 0.1,
+        "doc": "L2 penalty on the user and item biases per rating."
+      },
+      {
+        "name": "learning_rate",
+        "kind": "float",
+        "min": 0,
+        "minExclusive": true,
+        "default": 0.005,
+        "doc": "SGD step size of the first epoch (ignored by als)."
+      },
+      {
+        "name": "lr_decay",
+        "kind": "float",
+        "min": 0,
+        "minExclusive": true,
+        "max": 1,
+        "default": 1,
+        "doc": "SGD: the step size is learning_rate x lr_decay^epoch (1 = constant; ignored by als)."
+      },
+      {
+        "name": "init_std",
+        "kind": "float",
+        "min": 0,
+        "default": 0.1,
+        "doc": "Standard deviation of the seeded normal initial factors (biases start at 0)."
+      },
+      {
+        "name": "blocks",
+        "kind": "int",
+        "min": 1,
+        "max": 1024,
+        "default": 16,
+        "doc": "SGD: users and items are cut into this many blocks per epoch; cells sharing no rows run in parallel. Part of the result's identity (the thread count is not). Ignored by als."
+      },
+      {
+        "name": "patience",
+        "kind": "int",
+        "min": 0,
+        "max": 100000,
+        "default": 0,
+        "doc": "Stop after this many epochs without a better validation RMSE (0 = run every epoch; the best is kept either way); needs a validation matrix."
+      },
+      {
+        "name": "seed",
+        "kind": "int",
+        "min": 0,
+        "max": 4294967295,
+        "default": 42,
+        "doc": "Seed of the initial factors and of SGD's order; the same seed gives the same model on any thread count."
+      },
+      {
+        "name": "threads",
+        "kind": "int",
+        "min": 0,
+        "max": 1024,
+        "default": 0,
+        "doc": "Worker threads; 0 = all cores (or CF_NATIVE_NUM_THREADS)."
+      }
+    ]
+  },
+  {
     "name": "popularity",
     "doc": "Items ranked by how many users have them; the baseline of every evaluation.",
     "params": []

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod models;
 pub mod params;
 pub mod pool;
+pub mod rating_metrics;
 pub mod rng;
 pub mod topk;
 

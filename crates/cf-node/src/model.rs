@@ -658,7 +658,17 @@ impl Op for EvaluateOp {
             .collect();
         let model = self.shared.read();
         pool.install(|| {
-            cf_core::metrics::evaluate(&**model, &self.train, &exclude, &self.truth, &self.ks)
+            let mut r =
+                cf_core::metrics::evaluate(&**model, &self.train, &exclude, &self.truth, &self.ks)?;
+            // A model that predicts ratings is also scored on them: every truth entry, with
+            // predictions clipped to the training scale (cf_core::rating_metrics).
+            if let Some(p) = model.ratings() {
+                let m =
+                    cf_core::rating_metrics::rating_metrics(p, model.n_items(), &self.truth, true)?;
+                r.metrics.push(("rmse".into(), m.rmse));
+                r.metrics.push(("mae".into(), m.mae));
+            }
+            Ok(r)
         })
     }
 

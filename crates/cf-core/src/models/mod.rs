@@ -11,6 +11,7 @@
 pub mod als;
 pub mod bpr;
 pub mod factor;
+pub mod mf;
 pub mod popularity;
 
 use std::any::Any;
@@ -99,8 +100,24 @@ pub trait Model: Recommender + Any {
     fn threads(&self) -> usize {
         0
     }
+    /// The model's rating predictions, for models trained on explicit ratings (None for
+    /// ranking-only models: their scores are not on a rating scale).
+    fn ratings(&self) -> Option<&dyn RatingPredictor> {
+        None
+    }
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// A model that predicts explicit ratings (`mf`): what RMSE and MAE are computed from
+/// (`crate::rating_metrics`).
+pub trait RatingPredictor: Send + Sync {
+    /// The predicted rating of `item` (< n_items) by `user`, unclipped. A user index past the
+    /// model's users is someone it knows nothing of: the prediction without a user term.
+    fn predict(&self, user: usize, item: usize) -> f32;
+    /// The smallest and largest rating of the training data: the scale predictions are
+    /// clipped to when asked.
+    fn rating_range(&self) -> (f32, f32);
 }
 
 /// Builds a saved model back from its params, arrays and the id maps' sizes.
@@ -116,7 +133,7 @@ pub struct ModelType {
 }
 
 /// Every model type, in the order docs list them.
-pub static MODEL_TYPES: &[&ModelType] = &[&als::TYPE, &bpr::TYPE, &popularity::TYPE];
+pub static MODEL_TYPES: &[&ModelType] = &[&als::TYPE, &bpr::TYPE, &mf::TYPE, &popularity::TYPE];
 
 /// The type called `name`, or an error listing the known ones.
 pub fn model_type(name: &str) -> Result<&'static ModelType> {
