@@ -61,9 +61,13 @@ export const recommender: FastifyPluginAsync<RecommenderOptions> = async (parent
       },
     },
   });
-  store.watch(opts.watchMs);
-
   let feedback: FeedbackLog | null = null;
+  app.addHook('onClose', async () => {
+    store.unwatch();
+    await store.idle();
+    await feedback?.close();
+  });
+
   if (opts.feedbackLog !== null) {
     const path = opts.feedbackLog ?? (await defaultLogPath(opts.path));
     const opened = await FeedbackLog.open(path, (u, i, v) => overlay.add(u, i, v));
@@ -74,11 +78,7 @@ export const recommender: FastifyPluginAsync<RecommenderOptions> = async (parent
     metrics.feedbackBytes.set(feedback.bytes);
   }
 
-  app.addHook('onClose', async () => {
-    store.unwatch();
-    await store.idle();
-    await feedback?.close();
-  });
+  store.watch(opts.watchMs);
 
   app.addSchema(ERROR_SCHEMA);
   installErrorHandlers(app);

@@ -74,14 +74,14 @@ async function discover(root: string): Promise<{ single: boolean; names: string[
 }
 
 /** The version a folder is at: the id of the published version it links to, else model.json's hash. */
-async function identify(dir: string): Promise<{ key: string; version: string }> {
+async function identify(dir: string): Promise<{ key: string; version: string; real: string }> {
   const real = await realpath(dir);
   const v = /~v-(.+)$/.exec(basename(real));
   const st = await stat(join(real, 'model.json'));
   const key = `${real}:${st.mtimeMs}:${st.size}`;
-  if (v) return { key, version: v[1]! };
+  if (v) return { key, version: v[1]!, real };
   const h = createHash('sha256').update(await readFile(join(real, 'model.json'))).digest('hex');
-  return { key, version: h.slice(0, 12) };
+  return { key, version: h.slice(0, 12), real };
 }
 
 async function readMetrics(dir: string): Promise<Served['metrics']> {
@@ -101,9 +101,9 @@ function indexOf(ids: string[]): Map<string, number> {
 }
 
 async function loadServed(name: string, dir: string): Promise<{ served: Served; key: string }> {
-  const { key, version } = await identify(dir);
-  // Resolve once and read every file from that version, even if a publish follows.
-  const real = await realpath(dir);
+  // Resolved once: every file is read from the version that was identified, even if a
+  // publish follows.
+  const { key, version, real } = await identify(dir);
   const { model, userIds, itemIds, meta } = await loadModel(real);
   const metrics = await readMetrics(real);
   let pop: Recommender | null = null;
@@ -208,7 +208,9 @@ export class ModelStore {
         const { key } = await identify(slot.path);
         if (!force && slot.served && key === slot.seen) return false;
         slot.seen = key;
-        const { served } = await loadServed(slot.name, slot.path);
+        const loaded = await loadServed(slot.name, slot.path);
+        const served = loaded.served;
+        slot.seen = loaded.key;
         const previous = slot.served;
         slot.served = served;
         slot.error = null;
