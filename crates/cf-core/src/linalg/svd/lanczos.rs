@@ -29,20 +29,22 @@ pub struct Lanczos {
     pub products: usize,
 }
 
-/// Block width and basis size for rank `k` on a side of `n`: blocks of k/4 (4..=32) keep the
-/// sparse pass compute-bound; a basis of about 2k + 2b holds the kept Ritz vectors and a few
-/// blocks of growth per restart.
+/// Block width, basis size and vectors kept at a restart for rank `k` on a side of `n`.
+/// Blocks of k/8 (4..=32) vectors: wide enough that one pass over the matrix serves several
+/// products, narrow enough that the block's rows stay in L2 during the gather (and the Krylov
+/// space grows in small steps, which wastes fewer products). A basis of 3k + 2b with k + b
+/// kept: on the ML-20M shape at k = 64 this took 344 products against 560 for 2k + 2b and
+/// 16-wide blocks (examples/svd_speed.rs).
 pub fn shape(k: usize, n: usize, block: usize) -> (usize, usize, usize) {
-    let b = if block > 0 { block } else { (k / 4).clamp(4, 32) }.min(n);
-    let maxdim = ((2 * k + 2 * b).div_ceil(b) * b).min(n);
+    let b = if block > 0 {
+        block
+    } else {
+        (k / 8).clamp(4, 32)
+    }
+    .min(n);
+    let maxdim = ((3 * k + 2 * b).div_ceil(b) * b).min(n);
     let keep = (k + b).min(maxdim.saturating_sub(b)).max(k);
     (b, maxdim, keep)
-}
-
-/// out[:, oc0..+bb] = M q[:, c0..+bb], through `y` (rows x >= bb).
-fn gram(op: &Operator, q: &Dense, c0: usize, bb: usize, y: &mut Dense, out: &mut Dense, oc0: usize) {
-    op.apply(q, c0, bb, y, 0);
-    op.apply_t(y, 0, bb, out, oc0);
 }
 
 pub fn run(op: &Operator, o: &SvdOptions) -> Result<Lanczos> {
@@ -50,7 +52,6 @@ pub fn run(op: &Operator, o: &SvdOptions) -> Result<Lanczos> {
     let (b, maxdim, keep) = shape(k, n, o.block);
     let mut q = Dense::zeros(n, maxdim);
     let mut mq = Dense::zeros(n, maxdim);
-    let mut y = Dense::zeros(op.rows(), b);
     let mut fresh = Fresh {
         seed: o.seed,
         count: 0,
@@ -69,7 +70,7 @@ pub fn run(op: &Operator, o: &SvdOptions) -> Result<Lanczos> {
     loop {
         while done < j {
             let bb = (j - done).min(b);
-            gram(op, &q, done, bb, &mut y, &mut mq, done);
+            op.gram(&q, done, bb, &mut mq, done);
             products += bb;
             done += bb;
         }
@@ -135,7 +136,10 @@ pub fn run(op: &Operator, o: &SvdOptions) -> Result<Lanczos> {
             });
         }
         if restarts >= o.max_restarts {
-            let good = res.iter().take_while(|&&r| r <= o.tolerance * scale).count();
+            let good = res
+                .iter()
+                .take_while(|&&r| r <= o.tolerance * scale)
+                .count();
             return Err(Error::Numeric(format!(
                 "truncated SVD: {good} of {k} singular values converged to tolerance {} after {restarts} restarts (max_restarts); raise max_restarts or tolerance, or use the randomized method",
                 crate::args::show(o.tolerance)

@@ -18,7 +18,7 @@
 //! seed, and every product sums in an order fixed by the data (see `ops`).
 
 mod lanczos;
-mod ops;
+pub mod ops;
 mod orth;
 mod randomized;
 #[cfg(test)]
@@ -115,6 +115,9 @@ pub(crate) struct Operator<'a> {
     at: &'a Csr,
     c: Option<Vec<f64>>,
     r: Option<Vec<f64>>,
+    /// Aᵀc and ‖c‖², for the centring of the Gram operator.
+    g: Option<Vec<f64>>,
+    c2: f64,
 }
 
 impl<'a> Operator<'a> {
@@ -142,8 +145,52 @@ impl<'a> Operator<'a> {
     }
 }
 
+impl Operator<'_> {
+    fn new<'a>(a: &'a Csr, at: &'a Csr, c: Option<Vec<f64>>, r: Option<Vec<f64>>) -> Operator<'a> {
+        let g = c.as_ref().map(|c| {
+            (0..at.n_rows)
+                .map(|j| {
+                    let (rows, vals) = at.row(j);
+                    rows.iter()
+                        .zip(vals)
+                        .map(|(&i, &v)| v as f64 * c[i as usize])
+                        .sum()
+                })
+                .collect()
+        });
+        let c2 = c.as_ref().map_or(0.0, |c| c.iter().map(|x| x * x).sum());
+        Operator { a, at, c, r, g, c2 }
+    }
+
+    /// out[:, oc0..+b] = A_cᵀA_c x[:, xc0..+b], with A read once:
+    /// A_cᵀA_c x = AᵀAx - g t - r (gᵀx - ‖c‖² t), t = rᵀx, g = Aᵀc.
+    fn gram(&self, x: &Dense, xc0: usize, b: usize, out: &mut Dense, oc0: usize) {
+        ops::gram(self.a, x, xc0, b, out, oc0);
+        if let (Some(r), Some(g)) = (&self.r, &self.g) {
+            let col = |v: &[f64]| faer::MatRef::from_column_major_slice(v, v.len(), 1).to_owned();
+            let (rm, gm) = (col(r), col(g));
+            let t = ops::tn(rm.as_ref(), x.cols(xc0, b));
+            let s = ops::tn(gm.as_ref(), x.cols(xc0, b));
+            let ld = out.ld;
+            for ((row, &gi), &ri) in out.data.chunks_exact_mut(ld).zip(g).zip(r) {
+                for (q, o) in row[oc0..oc0 + b].iter_mut().enumerate() {
+                    *o -= gi * t[(0, q)] + ri * (s[(0, q)] - self.c2 * t[(0, q)]);
+                }
+            }
+        }
+    }
+}
+
 /// out[:, oc0..+b] -= left (rightᵀ x[:, xc0..+b])
-fn rank_one(out: &mut Dense, oc0: usize, b: usize, left: &[f64], right: &[f64], x: &Dense, xc0: usize) {
+fn rank_one(
+    out: &mut Dense,
+    oc0: usize,
+    b: usize,
+    left: &[f64],
+    right: &[f64],
+    x: &Dense,
+    xc0: usize,
+) {
     let rt = faer::MatRef::from_column_major_slice(right, right.len(), 1);
     let t = ops::tn(rt, x.cols(xc0, b));
     let ld = out.ld;
@@ -187,7 +234,11 @@ fn total_squares(a: &Csr, cr: Option<&(Vec<f64>, Vec<f64>)>) -> f64 {
     let mut cross = 0f64;
     for (i, &ci) in c.iter().enumerate() {
         let (cols, vals) = a.row(i);
-        let dot: f64 = cols.iter().zip(vals).map(|(&j, &v)| v as f64 * r[j as usize]).sum();
+        let dot: f64 = cols
+            .iter()
+            .zip(vals)
+            .map(|(&j, &v)| v as f64 * r[j as usize])
+            .sum();
         cross += ci * dot;
     }
     let c2: f64 = c.iter().map(|x| x * x).sum();
@@ -243,14 +294,15 @@ fn run(a: &Csr, o: &SvdOptions) -> Result<TruncatedSvd> {
     // The Gram operator lives on the smaller side; on the other one the roles swap.
     let flip = a.n_rows < a.n_cols;
     let at = a.transpose();
-    let (row_offsets, col_weights) = cr
-        .clone()
-        .unwrap_or_else(|| (Vec::new(), Vec::new()));
-    let cv = |side: usize| cr.as_ref().map(|x| if side == 0 { x.0.clone() } else { x.1.clone() });
+    let (row_offsets, col_weights) = cr.clone().unwrap_or_else(|| (Vec::new(), Vec::new()));
+    let cv = |side: usize| {
+        cr.as_ref()
+            .map(|x| if side == 0 { x.0.clone() } else { x.1.clone() })
+    };
     let op = if flip {
-        Operator { a: &at, at: a, c: cv(1), r: cv(0) }
+        Operator::new(&at, a, cv(1), cv(0))
     } else {
-        Operator { a, at: &at, c: cv(0), r: cv(1) }
+        Operator::new(a, &at, cv(0), cv(1))
     };
     let opref = &op;
     let (values, mut small_vecs, mut big_vecs, restarts, products) = match o.method {

@@ -136,55 +136,224 @@ pub fn spmm(a: &Csr, x: &Dense, xc0: usize, b: usize, out: &mut Dense, oc0: usiz
         .par_chunks_mut(ldo * SPARSE_ROWS)
         .enumerate()
         .for_each(|(c, rows)| {
-            let r0 = c * SPARSE_ROWS;
-            kernel(a, r0, x, xc0, b, rows, ldo, oc0);
+            let job = Job::Spmm {
+                r0: c * SPARSE_ROWS,
+                rows,
+                ldo,
+                oc0,
+            };
+            dispatch(a, x, xc0, b, job);
         });
 }
 
-#[allow(clippy::too_many_arguments)]
-fn kernel(a: &Csr, r0: usize, x: &Dense, xc0: usize, b: usize, rows: &mut [f64], ldo: usize, oc0: usize) {
+/// The row ranges of the fused Gram product: about equal nonzeros each, their number fixed
+/// by the data and the block width (never the thread count), so each private partial and
+/// their sum in range order are the same on any number of threads. Fewer ranges when the
+/// partials (one n x b each) would pass 256 MiB.
+fn gram_ranges(a: &Csr, b: usize) -> Vec<(usize, usize)> {
+    let budget = (256usize << 20) / (8 * a.n_cols.max(1) * b.max(1));
+    let parts = budget.clamp(1, 16).min(a.n_rows.max(1));
+    let nnz = a.nnz();
+    let mut out = Vec::with_capacity(parts);
+    let mut start = 0;
+    for p in 1..=parts {
+        let target = nnz * p / parts;
+        let end = if p == parts {
+            a.n_rows
+        } else {
+            a.indptr
+                .partition_point(|&x| x < target)
+                .clamp(start, a.n_rows)
+        };
+        out.push((start, end));
+        start = end;
+    }
+    out
+}
+
+/// out[:, oc0..oc0 + b] = Aᵀ(A x[:, xc0..xc0 + b]) in one pass over A: each row's product
+/// with x is kept in registers and scattered straight back, so the matrix is read once and
+/// the m x b intermediate never exists.
+pub fn gram(a: &Csr, x: &Dense, xc0: usize, b: usize, out: &mut Dense, oc0: usize) {
+    let n = a.n_cols;
+    assert!(x.rows == n && out.rows == n && xc0 + b <= x.ld && oc0 + b <= out.ld);
+    let parts: Vec<Vec<f64>> = gram_ranges(a, b)
+        .into_par_iter()
+        .map(|(r0, r1)| {
+            let mut z = vec![0f64; n * b];
+            dispatch(a, x, xc0, b, Job::Gram { r0, r1, z: &mut z });
+            z
+        })
+        .collect();
+    let ldo = out.ld;
+    out.data
+        .par_chunks_mut(ldo * CHUNK)
+        .enumerate()
+        .for_each(|(c, rows)| {
+            for (i, orow) in rows.chunks_exact_mut(ldo).enumerate() {
+                let r = c * CHUNK + i;
+                let o = &mut orow[oc0..oc0 + b];
+                o.copy_from_slice(&parts[0][r * b..r * b + b]);
+                for p in &parts[1..] {
+                    for (x, y) in o.iter_mut().zip(&p[r * b..r * b + b]) {
+                        *x += y;
+                    }
+                }
+            }
+        });
+}
+
+enum Job<'a> {
+    Spmm {
+        r0: usize,
+        rows: &'a mut [f64],
+        ldo: usize,
+        oc0: usize,
+    },
+    Gram {
+        r0: usize,
+        r1: usize,
+        z: &'a mut [f64],
+    },
+}
+
+fn dispatch(a: &Csr, x: &Dense, xc0: usize, b: usize, job: Job) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F (checked above).
-            return unsafe { kernel_avx512(a, r0, x, xc0, b, rows, ldo, oc0) };
+            return unsafe { run_avx512(a, x, xc0, b, job) };
         }
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked above).
-            return unsafe { kernel_avx2(a, r0, x, xc0, b, rows, ldo, oc0) };
+            return unsafe { run_avx2(a, x, xc0, b, job) };
         }
     }
-    kernel_body(a, r0, x, xc0, b, rows, ldo, oc0)
+    run(a, x, xc0, b, job)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn kernel_avx512(a: &Csr, r0: usize, x: &Dense, xc0: usize, b: usize, rows: &mut [f64], ldo: usize, oc0: usize) {
-    kernel_body(a, r0, x, xc0, b, rows, ldo, oc0)
+unsafe fn run_avx512(a: &Csr, x: &Dense, xc0: usize, b: usize, job: Job) {
+    run(a, x, xc0, b, job)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn kernel_avx2(a: &Csr, r0: usize, x: &Dense, xc0: usize, b: usize, rows: &mut [f64], ldo: usize, oc0: usize) {
-    kernel_body(a, r0, x, xc0, b, rows, ldo, oc0)
+unsafe fn run_avx2(a: &Csr, x: &Dense, xc0: usize, b: usize, job: Job) {
+    run(a, x, xc0, b, job)
 }
 
+/// Σ_j a[r, j] x[j, c..c + W] with the W sums in registers.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn kernel_body(a: &Csr, r0: usize, x: &Dense, xc0: usize, b: usize, rows: &mut [f64], ldo: usize, oc0: usize) {
-    let ldx = x.ld;
-    for (i, orow) in rows.chunks_exact_mut(ldo).enumerate() {
-        let acc = &mut orow[oc0..oc0 + b];
-        acc.fill(0.0);
-        let (cols, vals) = a.row(r0 + i);
-        for (&j, &v) in cols.iter().zip(vals) {
-            let v = v as f64;
-            let base = j as usize * ldx + xc0;
-            let xr = &x.data[base..base + b];
-            for (o, &xv) in acc.iter_mut().zip(xr) {
-                *o += v * xv;
+fn gather<const W: usize>(cols: &[u32], vals: &[f32], x: &[f64], ldx: usize, c: usize) -> [f64; W] {
+    let mut acc = [0f64; W];
+    for (&j, &v) in cols.iter().zip(vals) {
+        let v = v as f64;
+        let xr: &[f64; W] = x[j as usize * ldx + c..][..W].try_into().unwrap();
+        for t in 0..W {
+            acc[t] += v * xr[t];
+        }
+    }
+    acc
+}
+
+/// z[j, c..c + W] += a[r, j] y for the row's entries.
+#[inline(always)]
+fn scatter<const W: usize>(
+    cols: &[u32],
+    vals: &[f32],
+    y: &[f64; W],
+    z: &mut [f64],
+    ldz: usize,
+    c: usize,
+) {
+    for (&j, &v) in cols.iter().zip(vals) {
+        let v = v as f64;
+        let zr: &mut [f64; W] = (&mut z[j as usize * ldz + c..][..W]).try_into().unwrap();
+        for t in 0..W {
+            zr[t] += v * y[t];
+        }
+    }
+}
+
+/// The width of the next panel of columns from `c` of `b`: 32, 16, 8 or 1, so the sums of a
+/// panel stay in registers.
+#[inline(always)]
+fn panel(b: usize, c: usize) -> usize {
+    match b - c {
+        r if r >= 32 => 32,
+        r if r >= 16 => 16,
+        r if r >= 8 => 8,
+        _ => 1,
+    }
+}
+
+// No closures below: a closure is its own function and would not inherit the target
+// features of the `run_*` wrappers this is inlined into.
+#[inline(always)]
+fn run(a: &Csr, x: &Dense, xc0: usize, b: usize, job: Job) {
+    let (ldx, xd) = (x.ld, &x.data[..]);
+    match job {
+        Job::Spmm { r0, rows, ldo, oc0 } => {
+            for (i, orow) in rows.chunks_exact_mut(ldo).enumerate() {
+                let (cols, vals) = a.row(r0 + i);
+                let mut c = 0;
+                while c < b {
+                    let w = panel(b, c);
+                    let o = &mut orow[oc0 + c..oc0 + c + w];
+                    match w {
+                        32 => o.copy_from_slice(&gather::<32>(cols, vals, xd, ldx, xc0 + c)),
+                        16 => o.copy_from_slice(&gather::<16>(cols, vals, xd, ldx, xc0 + c)),
+                        8 => o.copy_from_slice(&gather::<8>(cols, vals, xd, ldx, xc0 + c)),
+                        _ => o.copy_from_slice(&gather::<1>(cols, vals, xd, ldx, xc0 + c)),
+                    }
+                    c += w;
+                }
+            }
+        }
+        Job::Gram { r0, r1, z } => {
+            for r in r0..r1 {
+                let (cols, vals) = a.row(r);
+                let mut c = 0;
+                while c < b {
+                    let w = panel(b, c);
+                    match w {
+                        32 => scatter::<32>(
+                            cols,
+                            vals,
+                            &gather::<32>(cols, vals, xd, ldx, xc0 + c),
+                            z,
+                            b,
+                            c,
+                        ),
+                        16 => scatter::<16>(
+                            cols,
+                            vals,
+                            &gather::<16>(cols, vals, xd, ldx, xc0 + c),
+                            z,
+                            b,
+                            c,
+                        ),
+                        8 => scatter::<8>(
+                            cols,
+                            vals,
+                            &gather::<8>(cols, vals, xd, ldx, xc0 + c),
+                            z,
+                            b,
+                            c,
+                        ),
+                        _ => scatter::<1>(
+                            cols,
+                            vals,
+                            &gather::<1>(cols, vals, xd, ldx, xc0 + c),
+                            z,
+                            b,
+                            c,
+                        ),
+                    }
+                    c += w;
+                }
             }
         }
     }

@@ -55,7 +55,10 @@ pub fn orthonormalize(q: Option<&Dense>, j: usize, w: &mut Dense, fresh: &mut Fr
     let after = col_norms2(w, 0, cols);
     let mut replaced = false;
     for t in 0..cols {
-        if !(after[t] > DROP * DROP * before[t]) || after[t] == 0.0 {
+        // NaN-safe: a NaN norm counts as wiped out.
+        if after[t].partial_cmp(&(DROP * DROP * before[t])) != Some(std::cmp::Ordering::Greater)
+            || after[t] == 0.0
+        {
             fresh.fill(w, t);
             replaced = true;
         }
@@ -81,7 +84,7 @@ fn chol_qr(w: &mut Dense) -> bool {
     let l = llt.L();
     // Cholesky QR loses orthogonality as cond² ε; past this the column path is used.
     let min_diag = (0..cols).map(|i| l[(i, i)]).fold(f64::INFINITY, f64::min);
-    if !(min_diag * min_diag > 1e-12 * max) {
+    if (min_diag * min_diag).partial_cmp(&(1e-12 * max)) != Some(std::cmp::Ordering::Greater) {
         return false;
     }
     let r = l.transpose().to_owned();

@@ -31,7 +31,10 @@ fn dense(a: &Csr, centering: Centering) -> Mat<f64> {
     match centering {
         Centering::None => {}
         Centering::Global => {
-            let mu: f64 = (0..m).flat_map(|i| (0..n).map(move |j| (i, j))).map(|(i, j)| d[(i, j)]).sum::<f64>()
+            let mu: f64 = (0..m)
+                .flat_map(|i| (0..n).map(move |j| (i, j)))
+                .map(|(i, j)| d[(i, j)])
+                .sum::<f64>()
                 / (m * n) as f64;
             for i in 0..m {
                 for j in 0..n {
@@ -111,7 +114,12 @@ fn check_against_dense(a: &Csr, o: &SvdOptions, value_tol: f64, cos_tol: f64) ->
     let k = o.k;
     for t in 0..k {
         let rel = (got.values[t] - want.values[t]).abs() / want.values[t];
-        assert!(rel <= value_tol, "σ{t}: {} vs {} (rel {rel:e})", got.values[t], want.values[t]);
+        assert!(
+            rel <= value_tol,
+            "σ{t}: {} vs {} (rel {rel:e})",
+            got.values[t],
+            want.values[t]
+        );
     }
     // Only meaningful where the k-th value is separated from the next.
     assert!(want.values[k - 1] > want.values[k] * (1.0 + 1e-6));
@@ -131,7 +139,12 @@ fn check_against_dense(a: &Csr, o: &SvdOptions, value_tol: f64, cos_tol: f64) ->
 
 #[test]
 fn lanczos_matches_a_dense_svd_on_tall_and_wide_matrices() {
-    for (m, n, k, block) in [(300, 120, 10, 0), (80, 250, 12, 3), (400, 200, 30, 0), (150, 140, 5, 2)] {
+    for (m, n, k, block) in [
+        (300, 120, 10, 0),
+        (80, 250, 12, 3),
+        (400, 200, 30, 0),
+        (150, 140, 5, 2),
+    ] {
         let a = random_csr(m, n, 0.08, m as u64 * 31 + n as u64);
         let mut o = SvdOptions::new(k);
         o.block = block;
@@ -153,7 +166,11 @@ fn singular_vectors_satisfy_the_definition() {
     for t in 0..k {
         for i in 0..a.n_rows {
             let av: f64 = (0..a.n_cols).map(|j| d[(i, j)] * s.v[j * k + t]).sum();
-            approx::assert_abs_diff_eq!(av, s.values[t] * s.u[i * k + t], epsilon = 1e-9 * s.values[0]);
+            approx::assert_abs_diff_eq!(
+                av,
+                s.values[t] * s.u[i * k + t],
+                epsilon = 1e-9 * s.values[0]
+            );
         }
     }
 }
@@ -267,10 +284,17 @@ fn a_rank_deficient_matrix_gives_zero_values_past_its_rank() {
 #[test]
 fn bad_ranks_and_values_are_coded_errors_naming_them() {
     let a = random_csr(30, 20, 0.2, 1);
-    for (k, needle) in [(0, "must be >= 1"), (20, "below min(users, items) = 20"), (25, "below min")] {
+    for (k, needle) in [
+        (0, "must be >= 1"),
+        (20, "below min(users, items) = 20"),
+        (25, "below min"),
+    ] {
         let e = truncated_svd(&a, &SvdOptions::new(k)).unwrap_err();
         assert_eq!(e.code(), "ERR_CF_INVALID_ARG");
-        assert!(e.to_string().starts_with("k: ") && e.to_string().contains(needle), "{e}");
+        assert!(
+            e.to_string().starts_with("k: ") && e.to_string().contains(needle),
+            "{e}"
+        );
     }
     let big = Csr::empty(2000, 2000);
     let e = truncated_svd(&big, &SvdOptions::new(1001)).unwrap_err();
@@ -278,7 +302,10 @@ fn bad_ranks_and_values_are_coded_errors_naming_them() {
     let mut nan = a.clone();
     nan.values[3] = f32::NAN;
     let e = truncated_svd(&nan, &SvdOptions::new(3)).unwrap_err();
-    assert!(e.to_string().starts_with("values: value NaN at position 3"), "{e}");
+    assert!(
+        e.to_string().starts_with("values: value NaN at position 3"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -313,4 +340,3 @@ fn orthonormalize_handles_a_block_inside_the_basis() {
     all.copy_cols(4, &w, 0, 3);
     assert!(orthogonality_error(all.cols(0, 7)) < 1e-12);
 }
-
