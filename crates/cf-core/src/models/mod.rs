@@ -10,8 +10,10 @@
 
 pub mod als;
 pub mod bpr;
+pub mod ease;
 pub mod factor;
 pub mod popularity;
+pub mod svd;
 
 use std::any::Any;
 
@@ -116,7 +118,13 @@ pub struct ModelType {
 }
 
 /// Every model type, in the order docs list them.
-pub static MODEL_TYPES: &[&ModelType] = &[&als::TYPE, &bpr::TYPE, &popularity::TYPE];
+pub static MODEL_TYPES: &[&ModelType] = &[
+    &als::TYPE,
+    &bpr::TYPE,
+    &popularity::TYPE,
+    &svd::TYPE,
+    &ease::TYPE,
+];
 
 /// The type called `name`, or an error listing the known ones.
 pub fn model_type(name: &str) -> Result<&'static ModelType> {
