@@ -169,6 +169,11 @@ export class Recommender {
     return null;
   }
 
+  /** What a model's fit adds to metrics.json beside the scores (svd: explained variance), or null. */
+  fitSummary(): Record<string, unknown> | null {
+    return null;
+  }
+
   /** Ranking metrics on `truth`, off the JS thread. */
   async evaluate(train: Matrix, truth: Matrix, o: EvaluateOptions): Promise<EvalResult> {
     checkMatrix('train', train);

@@ -4,9 +4,11 @@
 import { CfError } from '../errors.js';
 import { ALS } from './als.js';
 import { BPR } from './bpr.js';
+import { EASE } from './ease.js';
 import { type ModelType, MODEL_TYPES } from './params.js';
 import { Popularity } from './popularity.js';
 import type { Recommender } from './recommender.js';
+import { SVD } from './svd.js';
 import type { FitOptions, Matrix, NativeModel } from './types.js';
 
 export interface ModelEntry {
@@ -20,6 +22,8 @@ const REGISTRY: Record<ModelType, ModelEntry> = {
   als: { fit: (train, params, opts) => ALS.fit(train, params, opts), wrap: ALS.wrap },
   bpr: { fit: (train, params, opts) => BPR.fit(train, params, opts), wrap: BPR.wrap },
   popularity: { fit: async (train, params) => Popularity.fit(train, params), wrap: Popularity.wrap },
+  svd: { fit: (train, params, opts) => SVD.fit(train, params, opts), wrap: SVD.wrap },
+  ease: { fit: (train, params, opts) => EASE.fit(train, params, opts), wrap: EASE.wrap },
 };
 
 /** The type every evaluation reports beside the configured models. */

@@ -13,3 +13,4 @@ mod model;
 mod options;
 mod popularity;
 mod registry;
+mod svd;

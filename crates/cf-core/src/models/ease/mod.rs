@@ -40,20 +40,26 @@ pub fn fit_bytes(n: usize) -> u128 {
     16 * n2 + 4 * n2
 }
 
+/// Refuses a fit on more than `max_items` items, naming the memory it would need.
+pub fn check_size(params: &EaseParams, n: usize) -> Result<()> {
+    if n > params.max_items {
+        let gib = fit_bytes(n) as f64 / (1u64 << 30) as f64;
+        return Err(Error::param(
+            "max_items",
+            format!(
+                "ease needs dense item x item matrices: {n} items take about {gib:.1} GiB (two float64 and one float32 {n} x {n}) and are above max_items = {}; raise max_items if the memory is there, or keep fewer items",
+                params.max_items
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl EaseModel {
     pub fn fit(params: impl IntoChecked<EaseParams>, train: &Csr) -> Result<Self> {
         let params = params.into_checked()?;
         let n = train.n_cols;
-        if n > params.max_items {
-            let gib = fit_bytes(n) as f64 / (1u64 << 30) as f64;
-            return Err(Error::param(
-                "max_items",
-                format!(
-                    "ease needs dense item x item matrices: {n} items take about {gib:.1} GiB (two float64 and one float32 {n} x {n}) and are above max_items = {}; raise max_items if the memory is there, or keep fewer items",
-                    params.max_items
-                ),
-            ));
-        }
+        check_size(&params, n)?;
         if let Some(p) = train.values.iter().position(|v| !v.is_finite()) {
             return Err(Error::param(
                 "values",

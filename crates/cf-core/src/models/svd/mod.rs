@@ -37,6 +37,8 @@ pub struct SvdReport {
     pub products: usize,
     /// ‖A_c‖²_F, the denominator of the explained variance.
     pub total_squares: f64,
+    /// σ in float64 (the model keeps float32 ones, as saved).
+    pub singular_values: Vec<f64>,
 }
 
 pub struct SvdModel {
@@ -105,6 +107,7 @@ impl SvdModel {
             restarts: s.restarts,
             products: s.products,
             total_squares: s.total_squares,
+            singular_values: s.values.clone(),
         });
         Ok(model)
     }
