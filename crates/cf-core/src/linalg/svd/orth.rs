@@ -45,14 +45,17 @@ fn project(q: &Dense, j: usize, w: &mut Dense, c0: usize, cols: usize) {
     }
 }
 
-/// Columns `c0..c0 + cols` of `w` become orthonormal and orthogonal to `q[:, :j]`.
-pub fn orthonormalize(q: Option<&Dense>, j: usize, w: &mut Dense, fresh: &mut Fresh) {
+/// The columns of `w` become orthonormal and orthogonal to `q[:, :j]`. Returns wᵀw of the
+/// block as projected, before anything was replaced or normalised: for the block Lanczos
+/// continuation, the Gram matrix of the residual directions.
+pub fn orthonormalize(q: Option<&Dense>, j: usize, w: &mut Dense, fresh: &mut Fresh) -> Mat<f64> {
     let cols = w.ld;
     let before = col_norms2(w, 0, cols);
     if let Some(q) = q {
         project(q, j, w, 0, cols);
     }
-    let after = col_norms2(w, 0, cols);
+    let projected = tn(w.cols(0, cols), w.cols(0, cols));
+    let after: Vec<f64> = (0..cols).map(|t| projected[(t, t)]).collect();
     let mut replaced = false;
     for t in 0..cols {
         // NaN-safe: a NaN norm counts as wiped out.
@@ -71,6 +74,7 @@ pub fn orthonormalize(q: Option<&Dense>, j: usize, w: &mut Dense, fresh: &mut Fr
     if !(chol_qr(w) && chol_qr(w)) {
         by_columns(q, j, w, fresh);
     }
+    projected
 }
 
 /// w = w R⁻¹ with RᵀR = wᵀw; false when the Gram matrix is too ill-conditioned to factor.
