@@ -114,10 +114,17 @@ pub fn run(op: &Operator, o: &SvdOptions) -> Result<Lanczos> {
                 acc.max(0.0).sqrt()
             })
             .collect();
-        let converged = wanted == k && (scale == 0.0 || res.iter().all(|&r| r <= o.tolerance * scale));
+        let converged =
+            wanted == k && (scale == 0.0 || res.iter().all(|&r| r <= o.tolerance * scale));
         if converged || (next.is_none() && wanted == k) {
             let mut vectors = Dense::zeros(n, k);
-            nn(&mut vectors, 0, q.cols(0, j), s.as_ref().subcols(0, k), false);
+            nn(
+                &mut vectors,
+                0,
+                q.cols(0, j),
+                s.as_ref().subcols(0, k),
+                false,
+            );
             return Ok(Lanczos {
                 values: theta[..k].to_vec(),
                 vectors,
@@ -133,7 +140,10 @@ pub fn run(op: &Operator, o: &SvdOptions) -> Result<Lanczos> {
             continue;
         }
         if restarts >= o.max_restarts {
-            let good = res.iter().take_while(|&&r| r <= o.tolerance * scale).count();
+            let good = res
+                .iter()
+                .take_while(|&&r| r <= o.tolerance * scale)
+                .count();
             return Err(Error::Numeric(format!(
                 "truncated SVD: {good} of {k} singular values converged to tolerance {} after {restarts} restarts (max_restarts); raise max_restarts or tolerance, or use the randomized method",
                 crate::args::show(o.tolerance)
@@ -175,4 +185,3 @@ fn ritz(t: &Mat<f64>, j: usize) -> Result<(Vec<f64>, Mat<f64>)> {
     let s = Mat::<f64>::from_fn(j, j, |r, c| u[(r, order[c])]);
     Ok((theta, s))
 }
-

@@ -109,10 +109,10 @@ pub struct TruncatedSvd {
     pub products: usize,
 }
 
-/// A_c = A - c rᵀ, with both storage orders of A for row-parallel products on either side.
+/// A_c = A - c rᵀ, A stored by rows of its larger side (products go through the fused Gram
+/// kernel on the smaller side, and A_c x for the other side's vectors).
 pub(crate) struct Operator<'a> {
     a: &'a Csr,
-    at: &'a Csr,
     c: Option<Vec<f64>>,
     r: Option<Vec<f64>>,
     /// Aᵀc and ‖c‖², for the centring of the Gram operator.
@@ -135,31 +135,23 @@ impl<'a> Operator<'a> {
             rank_one(out, oc0, b, c, r, x, xc0);
         }
     }
-
-    /// out[:, oc0..+b] = A_cᵀ y[:, yc0..+b]
-    fn apply_t(&self, y: &Dense, yc0: usize, b: usize, out: &mut Dense, oc0: usize) {
-        ops::spmm(self.at, y, yc0, b, out, oc0);
-        if let (Some(c), Some(r)) = (&self.c, &self.r) {
-            rank_one(out, oc0, b, r, c, y, yc0);
-        }
-    }
 }
 
 impl Operator<'_> {
-    fn new<'a>(a: &'a Csr, at: &'a Csr, c: Option<Vec<f64>>, r: Option<Vec<f64>>) -> Operator<'a> {
+    fn new(a: &Csr, c: Option<Vec<f64>>, r: Option<Vec<f64>>) -> Operator<'_> {
+        // g = Aᵀc, summed over rows in order.
         let g = c.as_ref().map(|c| {
-            (0..at.n_rows)
-                .map(|j| {
-                    let (rows, vals) = at.row(j);
-                    rows.iter()
-                        .zip(vals)
-                        .map(|(&i, &v)| v as f64 * c[i as usize])
-                        .sum()
-                })
-                .collect()
+            let mut g = vec![0f64; a.n_cols];
+            for (i, &ci) in c.iter().enumerate() {
+                let (cols, vals) = a.row(i);
+                for (&j, &v) in cols.iter().zip(vals) {
+                    g[j as usize] += v as f64 * ci;
+                }
+            }
+            g
         });
         let c2 = c.as_ref().map_or(0.0, |c| c.iter().map(|x| x * x).sum());
-        Operator { a, at, c, r, g, c2 }
+        Operator { a, c, r, g, c2 }
     }
 
     /// out[:, oc0..+b] = A_cᵀA_c x[:, xc0..+b], with A read once:
@@ -293,16 +285,20 @@ fn run(a: &Csr, o: &SvdOptions) -> Result<TruncatedSvd> {
     let total = total_squares(a, cr.as_ref());
     // The Gram operator lives on the smaller side; on the other one the roles swap.
     let flip = a.n_rows < a.n_cols;
-    let at = a.transpose();
+    let at = if flip {
+        a.transpose()
+    } else {
+        Csr::empty(0, 0)
+    };
     let (row_offsets, col_weights) = cr.clone().unwrap_or_else(|| (Vec::new(), Vec::new()));
     let cv = |side: usize| {
         cr.as_ref()
             .map(|x| if side == 0 { x.0.clone() } else { x.1.clone() })
     };
     let op = if flip {
-        Operator::new(&at, a, cv(1), cv(0))
+        Operator::new(&at, cv(1), cv(0))
     } else {
-        Operator::new(a, &at, cv(0), cv(1))
+        Operator::new(a, cv(0), cv(1))
     };
     let opref = &op;
     let (values, mut small_vecs, mut big_vecs, restarts, products) = match o.method {
