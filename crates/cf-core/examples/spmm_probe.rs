@@ -18,6 +18,7 @@ fn main() {
     let mut y = Dense::zeros(m.n_rows, b);
     let mut z = Dense::zeros(m.n_cols, b);
     let at = m.transpose();
+    let mut scratch = Vec::new();
     pool.install(|| {
         for _ in 0..3 {
             let t = Instant::now();
@@ -26,7 +27,7 @@ fn main() {
             spmm(&at, &y, 0, b, &mut z, 0);
             let t2 = t.elapsed().as_secs_f64() - t1;
             let t = Instant::now();
-            gram(&m, &x, 0, b, &mut z, 0);
+            gram(&m, &x, 0, b, &mut z, 0, &mut scratch);
             let t3 = t.elapsed().as_secs_f64();
             let gf = |s: f64| 2.0 * m.nnz() as f64 * b as f64 / s / 1e9;
             println!(

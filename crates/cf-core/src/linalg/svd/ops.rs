@@ -174,17 +174,29 @@ fn gram_ranges(a: &Csr, b: usize) -> Vec<(usize, usize)> {
 /// out[:, oc0..oc0 + b] = Aᵀ(A x[:, xc0..xc0 + b]) in one pass over A: each row's product
 /// with x is kept in registers and scattered straight back, so the matrix is read once and
 /// the m x b intermediate never exists.
-pub fn gram(a: &Csr, x: &Dense, xc0: usize, b: usize, out: &mut Dense, oc0: usize) {
+pub fn gram(
+    a: &Csr,
+    x: &Dense,
+    xc0: usize,
+    b: usize,
+    out: &mut Dense,
+    oc0: usize,
+    scratch: &mut Vec<Vec<f64>>,
+) {
     let n = a.n_cols;
     assert!(x.rows == n && out.rows == n && xc0 + b <= x.ld && oc0 + b <= out.ld);
-    let parts: Vec<Vec<f64>> = gram_ranges(a, b)
-        .into_par_iter()
-        .map(|(r0, r1)| {
-            let mut z = vec![0f64; n * b];
-            dispatch(a, x, xc0, b, Job::Gram { r0, r1, z: &mut z });
-            z
-        })
-        .collect();
+    let ranges = gram_ranges(a, b);
+    // Partials are reused across calls: fresh pages would cost a fault each, every call.
+    scratch.resize_with(ranges.len(), Vec::new);
+    scratch
+        .par_iter_mut()
+        .zip(ranges.into_par_iter())
+        .for_each(|(z, (r0, r1))| {
+            z.clear();
+            z.resize(n * b, 0.0);
+            dispatch(a, x, xc0, b, Job::Gram { r0, r1, z });
+        });
+    let parts = &scratch[..];
     let ldo = out.ld;
     out.data
         .par_chunks_mut(ldo * CHUNK)
