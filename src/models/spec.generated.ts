@@ -339,7 +339,7 @@ export const MODEL_SPECS = [
         "kind": "int",
         "min": 1,
         "max": 1000,
-        "default": 64,
+        "default": 16,
         "doc": "Singular triplets kept (k); must be below min(users, items)."
       },
       {
