@@ -432,8 +432,8 @@ export const MODEL_SPECS = [
         "kind": "float",
         "min": 0,
         "minExclusive": true,
-        "default": 500,
-        "doc": "L2 penalty on B (added to the diagonal of XᵀX); Steck's best on ML-20M was 500."
+        "default": 200,
+        "doc": "L2 penalty on B (added to the diagonal of XᵀX)."
       },
       {
         "name": "max_items",

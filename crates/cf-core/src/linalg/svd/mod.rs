@@ -1,14 +1,18 @@
 //! Truncated SVD of a sparse matrix, optionally centred, never densified.
 //!
 //! Exact mode: block Lanczos with full reorthogonalisation and thick restarts (the block form
-//! of Krylov-Schur / TRLan) on the Gram operator of the smaller side, AᵀA or AAᵀ, applied as
-//! two sparse x dense products per block. A block of `b` vectors reads the matrix once for
-//! `b` products, which is what makes it faster than one-vector Lanczos (ARPACK, PROPACK) on a
-//! memory-bound sparse pass; working on the Gram operator squares the condition number, but
+//! of Krylov-Schur / TRLan) on the Gram operator of the smaller side, AᵀA or AAᵀ, applied in
+//! one fused pass over the matrix per block (`ops::gram`). A block of `b` vectors reads the
+//! matrix once for `b` products, which is what makes it faster than one-vector Lanczos
+//! (ARPACK, PROPACK) on a memory-bound sparse pass; working on the Gram operator squares the condition number, but
 //! an eigenvalue error of ε·σ₁² is a relative singular-value error of ε/2·(σ₁/σᵢ)², far below
 //! the tolerance for any spectrum this is used on. Randomized mode (Halko, Martinsson & Tropp
 //! 2011: Gaussian sketch, oversampling, power iterations re-orthonormalised each pass) is
 //! approximate: its tail singular values are only as good as the spectrum's decay allows.
+//!
+//! Empty rows and columns are allowed: uncentred, their singular-vector entries are zero
+//! (exactly on the side the products reach, to the tolerance on the Gram side). A rank below
+//! k gives σ = 0 with zero vectors past it.
 //!
 //! Centring subtracts a rank-one matrix c rᵀ inside the operator: A_c x = A x - c (rᵀx).
 //! Means are over every cell of the matrix, missing ones counted as 0, the convention of a
