@@ -201,6 +201,11 @@ export declare function describeModels(): Array<ModelDescription>
 /** What repeated (user, item) rows become. */
 export type DuplicatesMode = 'sum' | 'last'
 
+/** EASE's closed form on `train` off the JS thread (the caller attaches `train`). */
+export declare function easeFit(train: Matrix, params: Record<string, unknown> | undefined | null, signal?: AbortSignal | undefined | null): Promise<Model>
+
+export declare function easeFitSync(train: Matrix, params: Record<string, unknown> | undefined | null): Model
+
 export interface EpochInfo {
   epoch: number
   seconds: number
@@ -451,6 +456,32 @@ export interface SplitOptions {
 }
 
 export type Strategy = 'leave-last-out' | 'random' | 'time' | 'none' | 'given'
+
+/** Row-major copies of the user (`users` true: UΣ) or item (V) factor rows, `width` columns. */
+export declare function svdFactors(model: Model, users: boolean): Float32Array
+
+/** The truncated SVD of `train` off the JS thread (the caller attaches `train` for filtering). */
+export declare function svdFit(train: Matrix, params: Record<string, unknown> | undefined | null, signal?: AbortSignal | undefined | null): Promise<Model>
+
+export declare function svdFitSync(train: Matrix, params: Record<string, unknown> | undefined | null): Model
+
+export declare function svdInfo(model: Model): SvdInfo
+
+export interface SvdInfo {
+  factors: number
+  /** Columns of a factor row: factors, + 1 (the mean) when centred. */
+  width: number
+  /** σ, largest first: float64 for a model fitted in this process, else the saved float32. */
+  singularValues: Array<number>
+  /** σᵢ² / ‖A_c‖²_F per component. */
+  explainedVarianceRatio: Array<number>
+  /** Of the fit that made this model (absent for a loaded one). */
+  seconds?: number
+  restarts?: number
+  /** Gram-operator products, in vectors. */
+  products?: number
+  totalSquares?: number
+}
 
 export interface TopK {
   /** Item indices, best first. */

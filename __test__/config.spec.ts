@@ -239,11 +239,11 @@ models: [{ type: als }]
   });
 
   it('rejects an unknown model type with a suggestion', () => {
-    expect(rejection(MINIMAL.replace('type: als', 'type: svd'))).toBe(
-      'config.yaml:5: models[0].type must be one of "als", "bpr", "mf", "popularity" (got "svd")',
+    expect(rejection(MINIMAL.replace('type: als', 'type: lightgcn'))).toBe(
+      'config.yaml:5: models[0].type must be one of "als", "bpr", "mf", "popularity", "svd", "ease" (got "lightgcn")',
     );
     expect(rejection(MINIMAL.replace('type: als', 'type: ALS'))).toBe(
-      'config.yaml:5: models[0].type must be one of "als", "bpr", "mf", "popularity" (got "ALS"; did you mean als?)',
+      'config.yaml:5: models[0].type must be one of "als", "bpr", "mf", "popularity", "svd", "ease" (got "ALS"; did you mean als?)',
     );
   });
 

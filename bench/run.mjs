@@ -53,6 +53,12 @@ if (process.argv[2] === 'ratings') {
   const { main: ratings } = await import('./ratings.mjs');
   process.exit(await ratings(process.argv.slice(3)));
 }
+// `npm run bench -- svd ...` / `ease ...`: truncated SVD and EASE beside scipy / NumPy (bench/svd.mjs).
+if (process.argv[2] === 'svd' || process.argv[2] === 'ease') {
+  const m = await import('./svd.mjs');
+  await (process.argv[2] === 'svd' ? m.main : m.ease)(process.argv.slice(3));
+  process.exit(0);
+}
 // `npm run bench -- topk ...` is the top-K benchmark (bench/topk.mjs), with its own options.
 if (process.argv[2] === 'topk') {
   const { main: topk } = await import('./topk.mjs');

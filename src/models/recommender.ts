@@ -228,6 +228,11 @@ export class Recommender {
     return call(() => native().ratingMetrics(this.inner, truth, opts.clip ?? null));
   }
 
+  /** What a model's fit adds to metrics.json beside the scores (svd: explained variance), or null. */
+  fitSummary(): Record<string, unknown> | null {
+    return null;
+  }
+
   /** Ranking metrics on `truth`, off the JS thread; `rmse` and `mae` too for models that predict ratings. */
   async evaluate(train: Matrix, truth: Matrix, o: EvaluateOptions): Promise<EvalResult> {
     checkMatrix('train', train);

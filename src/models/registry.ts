@@ -5,9 +5,11 @@ import { CfError } from '../errors.js';
 import { ALS } from './als.js';
 import { BPR } from './bpr.js';
 import { MF } from './mf.js';
+import { EASE } from './ease.js';
 import { type ModelType, MODEL_TYPES } from './params.js';
 import { Popularity } from './popularity.js';
 import type { Recommender } from './recommender.js';
+import { SVD } from './svd.js';
 import type { FitOptions, Matrix, NativeModel } from './types.js';
 
 export interface ModelEntry {
@@ -22,6 +24,8 @@ const REGISTRY: Record<ModelType, ModelEntry> = {
   bpr: { fit: (train, params, opts) => BPR.fit(train, params, opts), wrap: BPR.wrap },
   mf: { fit: (train, params, opts) => MF.fit(train, params, opts), wrap: MF.wrap },
   popularity: { fit: async (train, params) => Popularity.fit(train, params), wrap: Popularity.wrap },
+  svd: { fit: (train, params, opts) => SVD.fit(train, params, opts), wrap: SVD.wrap },
+  ease: { fit: (train, params, opts) => EASE.fit(train, params, opts), wrap: EASE.wrap },
 };
 
 /** The type every evaluation reports beside the configured models. */

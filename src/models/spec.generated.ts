@@ -431,5 +431,128 @@ export const MODEL_SPECS = [
     "name": "popularity",
     "doc": "Items ranked by how many users have them; the baseline of every evaluation.",
     "params": []
+  },
+  {
+    "name": "svd",
+    "doc": "Truncated SVD of the user x item matrix: PureSVD (Cremonesi et al. 2010) for ranking, the rank-k reconstruction (mean added back when centred) for ratings; exact restarted block Lanczos or approximate randomized SVD, deterministic for a seed.",
+    "params": [
+      {
+        "name": "factors",
+        "kind": "int",
+        "min": 1,
+        "max": 1000,
+        "default": 16,
+        "doc": "Singular triplets kept (k); must be below min(users, items)."
+      },
+      {
+        "name": "centering",
+        "kind": "choice",
+        "values": [
+          "none",
+          "global",
+          "user",
+          "item"
+        ],
+        "default": "none",
+        "doc": "Subtract a mean before the SVD, inside the operator (never densified): none (PureSVD); global, user or item mean over every cell (missing counted as 0). The mean is added back in scores and predictions."
+      },
+      {
+        "name": "method",
+        "kind": "choice",
+        "values": [
+          "lanczos",
+          "randomized"
+        ],
+        "default": "lanczos",
+        "doc": "lanczos: exact, restarted block Lanczos to `tolerance`; randomized: approximate (Halko et al.), oversampling + power_iterations."
+      },
+      {
+        "name": "tolerance",
+        "kind": "float",
+        "min": 0,
+        "minExclusive": true,
+        "max": 0.1,
+        "default": 1e-10,
+        "doc": "lanczos: stop when every residual ‖AᵀA v - σ² v‖ is below tolerance x σ₁²."
+      },
+      {
+        "name": "block",
+        "kind": "int",
+        "min": 0,
+        "max": 256,
+        "default": 0,
+        "doc": "lanczos: vectors per block; 0 = factors / 8, between 4 and 32."
+      },
+      {
+        "name": "max_restarts",
+        "kind": "int",
+        "min": 1,
+        "max": 1000000,
+        "default": 1000,
+        "doc": "lanczos: restarts before giving up with an error."
+      },
+      {
+        "name": "oversampling",
+        "kind": "int",
+        "min": 0,
+        "max": 10000,
+        "default": 10,
+        "doc": "randomized: sketch columns beyond factors."
+      },
+      {
+        "name": "power_iterations",
+        "kind": "int",
+        "min": 0,
+        "max": 100,
+        "default": 4,
+        "doc": "randomized: passes of AᵀA over the sketch (more: slower, closer to exact)."
+      },
+      {
+        "name": "seed",
+        "kind": "int",
+        "min": 0,
+        "max": 4294967295,
+        "default": 42,
+        "doc": "Seed of the random start; the same seed gives the same model on any thread count."
+      },
+      {
+        "name": "threads",
+        "kind": "int",
+        "min": 0,
+        "max": 1024,
+        "default": 0,
+        "doc": "Worker threads; 0 = all cores (or CF_NATIVE_NUM_THREADS)."
+      }
+    ]
+  },
+  {
+    "name": "ease",
+    "doc": "EASE (Steck 2019): closed-form item x item linear model B = I - P diagMat(1/diag P), P = (XᵀX + λI)⁻¹, dense Cholesky in float64; scores x_u B. Memory is quadratic in items (max_items).",
+    "params": [
+      {
+        "name": "lambda",
+        "kind": "float",
+        "min": 0,
+        "minExclusive": true,
+        "default": 200,
+        "doc": "L2 penalty on B (added to the diagonal of XᵀX)."
+      },
+      {
+        "name": "max_items",
+        "kind": "int",
+        "min": 1,
+        "max": 1000000,
+        "default": 20000,
+        "doc": "Refuse to fit above this many items: the fit holds about 20 x items² bytes (20,000 items: 7.5 GiB)."
+      },
+      {
+        "name": "threads",
+        "kind": "int",
+        "min": 0,
+        "max": 1024,
+        "default": 0,
+        "doc": "Worker threads for the Gram matrix and B; 0 = all cores (or CF_NATIVE_NUM_THREADS)."
+      }
+    ]
   }
 ] as const;

@@ -102,6 +102,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
     const scores = model === baselineModel ? baseline : await evaluate(model);
     const dir = join(output, mc.name);
     const curve = model.learningCurve();
+    const summary = model.fitSummary();
     const metrics = {
       model: mc.type,
       name: mc.name,
@@ -115,6 +116,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
       users_without_train: usersWithoutTrain,
       data_hash: dataHash,
       ...(curve ? { curve } : {}),
+      ...(summary ? { fit: summary } : {}),
     };
     await saveModel(dir, model, { userIds, itemIds, train, dataHash, files: { 'metrics.json': metrics } });
     const result: ModelResult = {

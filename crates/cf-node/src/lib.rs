@@ -15,3 +15,4 @@ mod options;
 mod popularity;
 mod ratings;
 mod registry;
+mod svd;

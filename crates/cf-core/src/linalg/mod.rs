@@ -9,6 +9,7 @@ mod aligned;
 mod gram;
 mod rotate;
 pub mod simd;
+pub mod svd;
 
 pub use aligned::AlignedVec;
 pub use gram::{gram, gram_f64};

@@ -10,9 +10,11 @@
 
 pub mod als;
 pub mod bpr;
+pub mod ease;
 pub mod factor;
 pub mod mf;
 pub mod popularity;
+pub mod svd;
 
 use std::any::Any;
 
@@ -133,7 +135,14 @@ pub struct ModelType {
 }
 
 /// Every model type, in the order docs list them.
-pub static MODEL_TYPES: &[&ModelType] = &[&als::TYPE, &bpr::TYPE, &mf::TYPE, &popularity::TYPE];
+pub static MODEL_TYPES: &[&ModelType] = &[
+    &als::TYPE,
+    &bpr::TYPE,
+    &mf::TYPE,
+    &popularity::TYPE,
+    &svd::TYPE,
+    &ease::TYPE,
+];
 
 /// The type called `name`, or an error listing the known ones.
 pub fn model_type(name: &str) -> Result<&'static ModelType> {

@@ -1,0 +1,81 @@
+//! The svd model as a member of the family: factor rows for the shared factor layer, its type
+//! entry, and what a saved model holds.
+
+use std::any::Any;
+
+use super::{SvdModel, SvdParams, SPEC};
+use crate::error::Result;
+use crate::models::factor::FactorModel;
+use crate::models::{Model, ModelType, NamedArray};
+use crate::params::{Params, Value};
+
+pub static TYPE: ModelType = ModelType {
+    name: "svd",
+    doc: "Truncated SVD of the user x item matrix: PureSVD (Cremonesi et al. 2010) for ranking, the rank-k reconstruction (mean added back when centred) for ratings; exact restarted block Lanczos or approximate randomized SVD, deterministic for a seed.",
+    spec: SPEC,
+    load: |params, mut arrays, n_users, n_items| {
+        let p = SvdParams::from_raw(params.iter().map(|(k, v)| (k.as_str(), v.clone())))?;
+        let (d, k) = (p.width(), p.factors);
+        let users = NamedArray::take(&mut arrays, "user_factors", &[n_users, d])?;
+        let items = NamedArray::take(&mut arrays, "item_factors", &[n_items, d])?;
+        let s = NamedArray::take(&mut arrays, "singular_values", &[k])?;
+        let e = NamedArray::take(&mut arrays, "explained_variance_ratio", &[k])?;
+        let g = NamedArray::take(&mut arrays, "global_mean", &[1])?;
+        Ok(Box::new(SvdModel::from_parts(p, users, items, s, e, g[0])?))
+    },
+};
+
+impl FactorModel for SvdModel {
+    fn factors(&self) -> usize {
+        self.width()
+    }
+    fn user_factors(&self) -> &[f32] {
+        &self.user_factors
+    }
+    fn item_factors(&self) -> &[f32] {
+        &self.item_factors
+    }
+    fn fold_in_user(&self, items: &[u32], values: &[f32]) -> Result<Vec<f32>> {
+        SvdModel::fold_in_user(self, items, values)
+    }
+}
+
+impl Model for SvdModel {
+    fn type_name(&self) -> &'static str {
+        TYPE.name
+    }
+    fn params(&self) -> Vec<(&'static str, Value)> {
+        self.params.to_values()
+    }
+    fn arrays(&self) -> Vec<NamedArray> {
+        let (d, k) = (self.width(), self.params.factors);
+        vec![
+            NamedArray::new(
+                "user_factors",
+                vec![self.n_users, d],
+                self.user_factors.to_vec(),
+            ),
+            NamedArray::new(
+                "item_factors",
+                vec![self.n_items, d],
+                self.item_factors.to_vec(),
+            ),
+            NamedArray::new("singular_values", vec![k], self.singular_values.clone()),
+            NamedArray::new(
+                "explained_variance_ratio",
+                vec![k],
+                self.explained_variance_ratio.clone(),
+            ),
+            NamedArray::new("global_mean", vec![1], vec![self.global_mean]),
+        ]
+    }
+    fn threads(&self) -> usize {
+        self.params.threads
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
