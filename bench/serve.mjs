@@ -120,6 +120,8 @@ async function load(url, kind, ids, o) {
   };
 }
 
+export { render };
+
 export async function main(argv) {
   const { values: opt } = parseArgs({
     args: argv,
@@ -224,7 +226,7 @@ function render(res) {
   const lines = [
     '# Serving benchmark',
     '',
-    `Run ${res.run} (\`npm run bench -- serve\`), ${res.machine?.cpu ?? ''}; autocannon ${res.settings.connections} connections, ${res.settings.duration} s per run, server and load generator on the same cores: only same-run ratios mean anything.`,
+    `Run ${res.run} (\`npm run bench -- serve\`) at ${res.machine?.git_commit?.slice(0, 7) ?? '?'}, ${res.machine?.cpu_model ?? '?'} x ${res.machine?.cores ?? '?'} cores, Node ${res.machine?.node ?? '?'}; autocannon ${res.settings.connections} connections, ${res.settings.duration} s per run, server and load generator on the same cores: only same-run ratios mean anything. Latencies are autocannon's (whole milliseconds).`,
     '',
     '| model | request | cf-native req/s | bare Fastify req/s | ratio | p99 at full load (ms) | p50 / p99 at ' + res.settings.rate + ' req/s (ms) | bare p50 / p99 at ' + res.settings.rate + ' req/s (ms) |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
