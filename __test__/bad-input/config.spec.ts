@@ -33,7 +33,7 @@ const cases: Case[] = [
   { name: 'factors 5000', yaml: params('factors: 5000'), line: 5, want: /params\.factors must be an integer in 1\.\.=4096 \(got 5000\)$/ },
   { name: 'factors -1', yaml: params('factors: -1'), line: 5, want: /params\.factors .*\(got -1\)$/ },
   { name: 'factors 2.5', yaml: params('factors: 2.5'), line: 5, want: /params\.factors .*\(got 2\.5\)$/ },
-  { name: 'factors as a list', yaml: params('factors: [8]'), line: 5, want: /params\.factors .*\(got a list\)$/ },
+  { name: 'factors as a list of lists', yaml: params('factors: [[8]]'), line: 5, want: /params\.factors\[0\] .*\(got a list\)$/ },
   { name: 'iterations -5', yaml: base('{ iterations: -5 }'), line: 5, want: /params\.iterations must be an integer in 1\.\.=100000 \(got -5\)$/ },
   { name: 'threads 5000', yaml: params('threads: 5000'), line: 5, want: /params\.threads must be an integer in 0\.\.=1024 \(got 5000\)$/ },
   { name: 'threads 1e6', yaml: params('threads: 1e6'), line: 5, want: /params\.threads .*\(got 1000000\)$/ },

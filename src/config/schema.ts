@@ -9,7 +9,7 @@
  * relative ones are resolved by whoever opens them (against the process cwd).
  */
 
-import { defaultsOf, MODEL_TYPES, type ModelType, type ResolvedParams } from '../models/params.js';
+import { defaultsOf, MODEL_TYPES, type ModelType, type ParamValue, type ResolvedParams } from '../models/params.js';
 
 export { MODEL_TYPES, type ModelType };
 
@@ -94,7 +94,14 @@ export interface ModelConfig {
   type: ModelType;
   /** Output folder name; defaults to the type. Unique within a config. */
   name: string;
+  /** Every parameter; where the config lists several values, the first of each list. */
   params: ResolvedParams;
+  /**
+   * The keys given a list of values (each value checked), or null: the run fits every
+   * combination, keeps the best on validation and reports each (`tuning` in metrics.json).
+   * Absent when every key has one value.
+   */
+  grid?: Record<string, ParamValue[]>;
 }
 
 export interface EvaluateConfig {

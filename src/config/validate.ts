@@ -6,7 +6,7 @@
  */
 import { basename, extname } from 'node:path';
 import { closest, describeValue as describe } from '../options.js';
-import { ParamIssue, resolveParams, type ResolvedParams } from '../models/params.js';
+import { ParamIssue, resolveParams, type ParamValue, type ResolvedParams } from '../models/params.js';
 import {
   DELIMITERS,
   DUPLICATE_MODES,
@@ -285,6 +285,43 @@ function validateParams(type: ModelType, v: unknown, path: KeyPath): ResolvedPar
   }
 }
 
+/** Most combinations one model's lists of values may make. */
+const MAX_GRID = 1000;
+
+/**
+ * A model's params where a key may hold a list of values (a grid to choose from on
+ * validation): every value is checked in the position it was given, and `params` holds the
+ * first of each list.
+ */
+function validateGrid(type: ModelType, v: unknown, path: KeyPath): { params: ResolvedParams; grid?: Record<string, ParamValue[]> } {
+  const raw = v === undefined ? {} : mapping(v, path, Object.keys(v ?? {}));
+  const lists = Object.entries(raw).filter((e): e is [string, unknown[]] => Array.isArray(e[1]));
+  if (lists.length === 0) return { params: validateParams(type, raw, path) };
+  const first: Raw = { ...raw };
+  for (const [k, values] of lists) {
+    if (values.length === 0) fail([...path, k], 'lists no value: give one value, or a list of values to choose from on validation');
+    first[k] = values[0];
+  }
+  // Each listed value alone (the other listed keys at their defaults), so an error names
+  // the value's position; then the single values with the first of each list.
+  const scalars: Raw = Object.fromEntries(Object.entries(raw).filter(([, x]) => !Array.isArray(x)));
+  const grid: Record<string, ParamValue[]> = {};
+  let combinations = 1;
+  for (const [k, values] of lists) {
+    grid[k] = values.map((x, j) => {
+      try {
+        return resolveParams(type, { ...scalars, [k]: x }, closest)[k]!;
+      } catch (err) {
+        if (err instanceof ParamIssue && err.key === k) fail([...path, k, j], err.message);
+        throw err;
+      }
+    });
+    combinations *= values.length;
+  }
+  if (combinations > MAX_GRID) fail(path, `make ${combinations} combinations of values; at most ${MAX_GRID}`);
+  return { params: validateParams(type, first, path), grid };
+}
+
 // The name becomes a folder under `output`, so it must not be able to climb out of it.
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
@@ -294,7 +331,9 @@ function validateModels(v: unknown): ModelConfig[] {
   const names = new Map<string, number>();
   return v.map((item: unknown, i): ModelConfig => {
     const p = ['models', i];
-    const o = mapping(item, p, ['type', 'name', 'params']);
+    // `grid` is what validation makes of listed values; a checked config passed back in
+    // (runTrain checks what it is given) lists them again.
+    const o = mapping(item, p, ['type', 'name', 'params', 'grid']);
     const type = oneOf(req(o, 'type', p), [...p, 'type'], MODEL_TYPES);
     const name = withDefault(o, 'name', p, type, (x, q) => {
       const s = str(x, q);
@@ -310,7 +349,9 @@ function validateModels(v: unknown): ModelConfig[] {
       fail([...p, 'name'], `${JSON.stringify(name)} is already used by models[${first}]${caseOnly}${implicit}; give each model a unique name, it is its output folder`);
     }
     names.set(name.toLowerCase(), i);
-    return { type, name, params: validateParams(type, opt(o, 'params'), [...p, 'params']) };
+    const grid = opt(o, 'grid');
+    const params = grid === undefined ? opt(o, 'params') : { ...mapping(opt(o, 'params') ?? {}, [...p, 'params'], Object.keys(opt(o, 'params') ?? {})), ...mapping(grid, [...p, 'grid'], Object.keys(grid ?? {})) };
+    return { type, name, ...validateGrid(type, params, [...p, 'params']) };
   });
 }
 

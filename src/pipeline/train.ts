@@ -9,6 +9,8 @@ import { checkOutputFolder } from '../artifacts/output.js';
 import type { Recommender } from '../models/recommender.js';
 import { BASELINE_TYPE, fitModel } from '../models/registry.js';
 import type { EvalResult, FitProgress, Matrix } from '../models/types.js';
+import type { ParamValue } from '../models/params.js';
+import { CfError } from '../errors.js';
 
 export interface ModelResult {
   name: string;
@@ -85,21 +87,47 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
   const baseline = await evaluate(baselineModel);
   if (usersWithoutTrain > 0) log(`evaluation: ${usersWithoutTrain} users without training rows were left out`);
 
+  // A list of values for a parameter is chosen on validation: say so before any fit.
+  config.models.forEach((mc, i) => {
+    if (mc.grid && !valid) {
+      throw new CfError(
+        'ERR_CF_CONFIG',
+        `models[${i}].params lists several values for ${Object.keys(mc.grid).join(', ')}, which needs a validation split to choose between them (split.valid, or data.valid)`,
+      );
+    }
+  });
+
   const models: ModelResult[] = [];
   for (const mc of config.models) {
     hooks.signal?.throwIfAborted();
-    const started = performance.now();
-    // The baseline was fitted already, on the same matrix: reuse it rather than fit twice.
-    const model =
-      mc.type === BASELINE_TYPE
-        ? baselineModel
-        : await fitModel(mc.type, train, mc.params, {
-            signal: hooks.signal,
-            valid,
-            onProgress: (p) => hooks.onProgress?.(mc.name, p),
-          });
-    const trainSeconds = (performance.now() - started) / 1000;
-    const scores = model === baselineModel ? baseline : await evaluate(model);
+    // One fit, or one per combination of the listed values; the best on validation is kept.
+    const trials: { params: Record<string, ParamValue>; train_seconds: number; valid: Record<string, number> | null; test: Record<string, number> | null; fit?: Record<string, unknown> }[] = [];
+    let best: { model: Recommender; scores: { valid: Record<string, number> | null; test: Record<string, number> | null }; seconds: number; score: number } | null = null;
+    const combos = mc.grid ? combinations(mc.grid) : [{}];
+    for (const varied of combos) {
+      hooks.signal?.throwIfAborted();
+      const params = { ...mc.params, ...varied };
+      const started = performance.now();
+      // The baseline was fitted already, on the same matrix: reuse it rather than fit twice.
+      const model =
+        mc.type === BASELINE_TYPE
+          ? baselineModel
+          : await fitModel(mc.type, train, params, {
+              signal: hooks.signal,
+              valid,
+              onProgress: (p) => hooks.onProgress?.(mc.name, p),
+            });
+      const seconds = (performance.now() - started) / 1000;
+      const scores = model === baselineModel ? baseline : await evaluate(model);
+      const score = selectionScore(scores.valid);
+      if (mc.grid) {
+        const summary = model.fitSummary();
+        trials.push({ params: varied, train_seconds: seconds, valid: scores.valid, test: scores.test, ...(summary ? { fit: summary } : {}) });
+        log(`${mc.name} ${Object.entries(varied).map(([k, v]) => `${k}=${v}`).join(' ')}: valid ${selectionKey(scores.valid)} ${Number.isFinite(score) ? Math.abs(score).toFixed(4) : 'n/a'}`);
+      }
+      if (!best || score > best.score) best = { model, scores, seconds, score };
+    }
+    const { model, scores, seconds: trainSeconds } = best!;
     const dir = join(output, mc.name);
     const curve = model.learningCurve();
     const summary = model.fitSummary();
@@ -117,6 +145,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
       data_hash: dataHash,
       ...(curve ? { curve } : {}),
       ...(summary ? { fit: summary } : {}),
+      ...(mc.grid ? { tuning: { by: selectionKey(scores.valid), grid: mc.grid, trials } } : {}),
     };
     await saveModel(dir, model, { userIds, itemIds, train, dataHash, files: { 'metrics.json': metrics } });
     const result: ModelResult = {
@@ -138,4 +167,26 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
     baseline,
     models,
   };
+}
+
+/** Every combination of the listed values, the first key varying slowest. */
+function combinations(grid: Record<string, ParamValue[]>): Record<string, ParamValue>[] {
+  let out: Record<string, ParamValue>[] = [{}];
+  for (const [k, values] of Object.entries(grid)) out = out.flatMap((o) => values.map((v) => ({ ...o, [k]: v })));
+  return out;
+}
+
+/** What a grid is chosen by: validation RMSE for models that predict ratings, else the first NDCG@K. */
+function selectionKey(valid: Record<string, number> | null): string {
+  if (valid && 'rmse' in valid) return 'rmse';
+  const k = Object.keys(valid ?? {}).filter((n) => n.startsWith('ndcg@')).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))[0];
+  return k ?? 'ndcg';
+}
+
+/** Larger is better (RMSE negated); -Infinity when there is nothing to compare. */
+function selectionScore(valid: Record<string, number> | null): number {
+  const key = selectionKey(valid);
+  const v = valid?.[key];
+  if (v === undefined || !Number.isFinite(v)) return -Infinity;
+  return key === 'rmse' ? -v : v;
 }
