@@ -563,7 +563,12 @@ pub struct FoldInManyOp {
 }
 
 impl FoldInManyOp {
-    fn new(shared: &Arc<Shared>, indptr: &[u32], items: &[u32], options: Option<Object>) -> Result<Self> {
+    fn new(
+        shared: &Arc<Shared>,
+        indptr: &[u32],
+        items: &[u32],
+        options: Option<Object>,
+    ) -> Result<Self> {
         Ok(FoldInManyOp {
             shared: shared.clone(),
             indptr: indptr.to_vec(),
@@ -585,7 +590,9 @@ impl Op for FoldInManyOp {
         req.exclude_items = &f.exclude_items;
         req.candidates = f.candidates.as_deref();
         let pool = cf_core::pool::pool(model.threads())?;
-        pool.install(|| topk::recommend_items_many(&**model, &self.indptr, &f.items, &f.values, &req))
+        pool.install(|| {
+            topk::recommend_items_many(&**model, &self.indptr, &f.items, &f.values, &req)
+        })
     }
 
     fn to_js(l: topk::Lists) -> crate::lists::Lists {

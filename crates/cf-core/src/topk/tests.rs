@@ -281,7 +281,9 @@ fn fold_in_lists_leave_out_the_given_items_and_the_mask() {
 fn many_fold_ins_equal_each_alone_at_any_thread_count() {
     let m = model(5, 3000, 24, false, 7);
     let mut r = Rng(11);
-    let lists: Vec<Vec<u32>> = (0..40).map(|q| (0..1 + q % 7).map(|_| r.below(3000) as u32).collect()).collect();
+    let lists: Vec<Vec<u32>> = (0..40)
+        .map(|q| (0..1 + q % 7).map(|_| r.below(3000) as u32).collect())
+        .collect();
     let mut indptr = vec![0u32];
     let mut items = Vec::new();
     for l in &lists {
@@ -293,13 +295,25 @@ fn many_fold_ins_equal_each_alone_at_any_thread_count() {
     let mut req = Request::new(15);
     req.exclude_items = &banned;
     for threads in [1, 2, 5] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        let many = pool.install(|| recommend_items_many(&m, &indptr, &items, &values, &req)).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let many = pool
+            .install(|| recommend_items_many(&m, &indptr, &items, &values, &req))
+            .unwrap();
         assert_eq!(many.rows(), lists.len());
         for (q, l) in lists.iter().enumerate() {
             let v = &values[indptr[q] as usize..indptr[q + 1] as usize];
-            assert_eq!(many.pairs(q), recommend_items(&m, l, v, &req).unwrap(), "query {q}");
-            assert!(many.pairs(q).iter().all(|(i, _)| !l.contains(i) && !banned.contains(i)));
+            assert_eq!(
+                many.pairs(q),
+                recommend_items(&m, l, v, &req).unwrap(),
+                "query {q}"
+            );
+            assert!(many
+                .pairs(q)
+                .iter()
+                .all(|(i, _)| !l.contains(i) && !banned.contains(i)));
         }
     }
     // Malformed lists are coded errors naming the argument.
