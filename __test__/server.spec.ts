@@ -285,6 +285,16 @@ describe('POST /feedback', () => {
     await a.close();
   });
 
+  it('keeps its log beside the model folders by default', async () => {
+    const a = await createServer({ path: join(out, 'worse'), watchMs: 0 });
+    const r = await a.inject({ method: 'POST', url: '/feedback', payload: [{ user: 'd', item: itemIds[0]! }] });
+    expect(r.statusCode).toBe(200);
+    await a.close();
+    const text = await readFile(join(out, 'feedback.csv'), 'utf8');
+    expect(text.startsWith(`user,item,value,timestamp\nd,${itemIds[0]},1,`)).toBe(true);
+    expect(text.split('\n')).toHaveLength(3);
+  });
+
   it('replays the log on start, cutting a torn last line', async () => {
     const log = join(dir, 'replay.csv');
     await writeFile(log, `user,item,value,timestamp\nu1,${itemIds[0]},1,1\nu1,${itemIds[1]},2,2\nu1,${itemIds[2]},5`);

@@ -2,6 +2,7 @@
 // adds (routes, error handlers, docs) stays inside its own context, so it can be mounted
 // under a prefix in a user's app without touching their routes.
 import { timingSafeEqual } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -26,7 +27,6 @@ declare module 'fastify' {
 
 /** Where the feedback log goes when not configured: beside the model folders. */
 async function defaultLogPath(path: string): Promise<string> {
-  const { stat } = await import('node:fs/promises');
   const isModel = await stat(join(path, 'model.json')).then(() => true, () => false);
   return join(isModel ? dirname(resolve(path)) : resolve(path), 'feedback.csv');
 }
