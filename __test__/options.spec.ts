@@ -103,6 +103,10 @@ describe('the CLI without the native addon', () => {
     writeFileSync(join(dir, 'ok.yaml'), 'data:\n  path: x.csv\nmodels:\n  - type: als\n');
     const ok = run('train', 'ok.yaml');
     expect(ok.status).toBe(2);
-    expect(ok.stderr).toMatch(/native addon is not built/);
+    // The loader's message: the platform, what it tried, how to get a binary.
+    expect(ok.stderr).toMatch(/^cf-native: no native addon for [a-z0-9]+-[a-z0-9]+(-[a-z]+)? \(Node v/);
+    expect(ok.stderr).toMatch(/@cf-native\/binding-[a-z0-9-]+@\d+\.\d+\.\d+: not installed/);
+    expect(ok.stderr).toContain('build from source');
+    expect(ok.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });

@@ -14,9 +14,11 @@ export function native(): typeof Binding {
   try {
     loaded = require('../binding.cjs') as typeof Binding;
   } catch (cause) {
+    // binding.cjs says which platform, what it tried and how to build; keep its words.
+    const own = (cause as { code?: unknown })?.code === 'ERR_CF_NATIVE_MISSING';
     throw new CfError(
       'ERR_CF_NATIVE',
-      'cf-native: the native addon is not built for this platform; run `npm run build:native` (needs cargo)',
+      own ? (cause as Error).message.replace(/^cf-native: /, '') : `the native addon failed to load: ${(cause as Error)?.message ?? cause}`,
       { cause },
     );
   }
