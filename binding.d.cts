@@ -469,7 +469,10 @@ export declare function svdInfo(model: Model): SvdInfo
 
 export interface SvdInfo {
   factors: number
-  /** Columns of a factor row: factors, + 1 (the mean) when centred. */
+  /**
+   * Columns of a factor row: factors, + 1 (the mean) when centred over every cell, + 2
+   * in a rated mode (users [UΣ, 1, c_u], items [V, b_i, 1]).
+   */
   width: number
   /** σ, largest first: float64 for a model fitted in this process, else the saved float32. */
   singularValues: Array<number>

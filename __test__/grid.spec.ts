@@ -58,6 +58,23 @@ describe('lists of parameter values', () => {
     expect(lines.filter((l) => /^svd factors=\d+: valid ndcg@10 0\.\d{4}$/.test(l))).toHaveLength(3);
   });
 
+  it('choose svd\'s rated modes by validation RMSE', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'cf-grid-'));
+    const rated = yaml('{ factors: [2, 8], centering: [rated_user, rated_item] }', '{ strategy: random, valid: 0.1, test: 0.1, seed: 3 }')
+      .replace('  positive_threshold: 4\n  min_user_interactions: 3\n', '  values: rating\n')
+      .replace('OUT', out);
+    await runTrain(parseConfig(rated, 'grid.yaml'), { log: () => {} });
+    const metrics = JSON.parse(await readFile(join(out, 'svd', 'metrics.json'), 'utf8'));
+    const t = metrics.tuning;
+    expect(t.by).toBe('rmse');
+    expect(t.trials).toHaveLength(4);
+    for (const x of t.trials) expect(x.valid.rmse).toBeGreaterThan(0.5);
+    const bestAt = t.trials.reduce((b: number, x: { valid: Record<string, number> }, i: number) => (x.valid.rmse! < t.trials[b].valid.rmse ? i : b), 0);
+    expect(metrics.params).toMatchObject(t.trials[bestAt].params);
+    expect(metrics.test.rmse).toBeGreaterThan(0.5);
+    expect(metrics.test.rmse).toBeLessThan(1.1);
+  });
+
   it('need a validation split to choose by', async () => {
     const out = await mkdtemp(join(tmpdir(), 'cf-grid-'));
     const c = parseConfig(yaml('{ factors: [2, 4] }', '{ strategy: none }').replace('OUT', out), 'grid.yaml');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { runTrainCommand } from '../src/cli/train.js';
-import { CfError, EASE, loadDataset, loadModel, matrixFromCoo, saveModel, splitDataset, SVD } from '../src/index.js';
+import { CfError, EASE, loadDataset, loadModel, matrixFromCoo, saveModel, splitDataset, SVD, type Matrix } from '../src/index.js';
 
 const root = join(import.meta.dirname, '..');
 const ratings = join(root, 'datasets', 'ml-latest-small', 'ratings.csv.gz');
@@ -108,6 +108,105 @@ describe('SVD', () => {
     expect(ease.test['ndcg@10']).toBeGreaterThan(metrics.baseline.popularity['ndcg@10']);
     const loaded = await loadModel(join(dir, 'out', 'ease'));
     expect(loaded.model).toBeInstanceOf(EASE);
+  });
+});
+
+describe('SVD rating prediction (centering rated_*)', () => {
+  const rds = loadDataset({ path: ratings, values: 'rating' });
+  const r = splitDataset(rds, { strategy: 'random', valid: 0.1, test: 0.1, seed: 5 });
+  const entries = (m: Matrix) => {
+    const indptr = m.indptr();
+    const users = new Uint32Array(m.nnz);
+    for (let u = 0; u < m.nRows; u++) users.fill(u, indptr[u]!, indptr[u + 1]!);
+    return { users, items: m.indices(), ratings: m.values() };
+  };
+
+  it('predicts ratings whose RMSE matches a JS computation, in evaluate too; folds in from ratings; saves the scale', async () => {
+    const m = await SVD.fit(r.train, { factors: 8, centering: 'rated_item' });
+    expect(m.info().width).toBe(10);
+    const t = entries(r.test!);
+    const pred = m.predictRatings(t.users, t.items);
+    let se = 0;
+    let seMean = 0;
+    const values = r.train.values();
+    const mu = values.reduce((a, b) => a + b, 0) / values.length;
+    for (let j = 0; j < pred.length; j++) {
+      expect(pred[j]).toBeGreaterThanOrEqual(0.5);
+      expect(pred[j]).toBeLessThanOrEqual(5);
+      se += (pred[j]! - t.ratings[j]!) ** 2;
+      seMean += (mu - t.ratings[j]!) ** 2;
+    }
+    const rm = m.ratingMetrics(r.test!);
+    expect(rm.count).toBe(r.test!.nnz);
+    expect(rm.rmse).toBeCloseTo(Math.sqrt(se / pred.length), 5);
+    // Better than predicting the mean rating for everyone.
+    expect(rm.rmse).toBeLessThan(Math.sqrt(seMean / pred.length) * 0.97);
+    const report = await m.evaluate(r.train, r.test!, { k: 10, alsoExclude: r.valid });
+    expect(report.metrics.rmse).toBeCloseTo(rm.rmse, 10);
+    expect(report.metrics.mae).toBeCloseTo(rm.mae, 10);
+    // Scores are the predicted ratings, so a new user folded in from a training user's
+    // ratings ranks like that user.
+    const items = [...r.train.row(1)];
+    const vals = [...r.train.rowValues(1)];
+    expect([...m.recommendForItems(items, { k: 10, values: vals }).ids]).toEqual([...m.recommend(1, { k: 10 }).ids]);
+    const top = m.recommend(1, { k: 5 });
+    const p = m.predictRatings(new Uint32Array(5).fill(1), top.ids, { clip: false });
+    for (let j = 0; j < 5; j++) expect(p[j]).toBeCloseTo(top.scores[j]!, 3);
+
+    const dir = await mkdtemp(join(tmpdir(), 'cf-svd-rated-'));
+    await saveModel(join(dir, 'm'), m, { userIds: rds.userIds(), itemIds: rds.itemIds() });
+    const { model } = await loadModel(join(dir, 'm'));
+    expect(bytes(model.predictRatings(t.users, t.items, { clip: false })).equals(bytes(m.predictRatings(t.users, t.items, { clip: false })))).toBe(true);
+    expect(model.ratingMetrics(r.test!)).toEqual(rm);
+  });
+
+  it('refuses binary data naming the option; ranking modes predict no ratings', () => {
+    const b = splitDataset(ds, { strategy: 'random', valid: 0, test: 0.1, seed: 1 }).train;
+    expect(code(() => SVD.fitSync(b, { factors: 4, centering: 'rated_user' }))).toMatch(
+      /^ERR_CF_INVALID_ARG centering: every training value is 1: centering rated_user predicts explicit ratings/,
+    );
+    const pure = SVD.fitSync(r.train, { factors: 4 });
+    expect(code(() => pure.ratingMetrics(r.test!))).toMatch(/^ERR_CF_UNSUPPORTED a svd model ranks items and does not predict ratings .*svd with centering rated_global/);
+  });
+
+  it('trains from a YAML config with rmse and mae in metrics.json and the table', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cf-svd-rated-'));
+    const cfg = join(dir, 'config.yaml');
+    await writeFile(
+      cfg,
+      `data: { path: ${ratings}, values: rating }
+split: { strategy: random, valid: 0.1, test: 0.1, seed: 3 }
+models:
+  - type: svd
+    params: { factors: 8, centering: rated_baseline }
+evaluate: { k: [10] }
+output: ${dir}/out
+`,
+    );
+    let err = '';
+    let stdout = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
+    let exit: number;
+    try {
+      exit = await runTrainCommand(cfg, { quiet: true });
+    } finally {
+      spy.mockRestore();
+      out.mockRestore();
+    }
+    expect(exit, err).toBe(0);
+    const metrics = JSON.parse(await readFile(join(dir, 'out', 'svd', 'metrics.json'), 'utf8'));
+    expect(metrics.params.centering).toBe('rated_baseline');
+    expect(metrics.test.rmse).toBeGreaterThan(0.5);
+    expect(metrics.test.rmse).toBeLessThan(1.1);
+    expect(metrics.test.mae).toBeLessThan(metrics.test.rmse);
+    expect(metrics.valid.rmse).toBeGreaterThan(0);
+    expect(metrics.baseline.popularity.rmse).toBeUndefined();
+    const header = stdout.split('\n').find((l) => l.startsWith('model'))!;
+    expect(header).toMatch(/ndcg@10\s+rmse\s+mae$/);
+    const loaded = await loadModel(join(dir, 'out', 'svd'));
+    expect(loaded.model).toBeInstanceOf(SVD);
+    expect(loaded.model.ratingMetrics(r.test!).rmse).toBeGreaterThan(0);
   });
 });
 

@@ -3,7 +3,10 @@
 // 10 % of uN.base; the model is fitted on the other 90 % with early stopping, the config with
 // the lowest validation RMSE is refitted on all of uN.base for its best epoch count, then scored
 // on uN.test), beside Surprise's SVD (defaults, and tuned on the same slices) and BaselineOnly
-// when scikit-surprise is installed in bench/.venv. Mean RMSE/MAE over the five folds.
+// when scikit-surprise is installed in bench/.venv. cf-native's svd in its rated modes (a mean
+// over the rated entries subtracted, missing cells 0, prediction = mean + U Sigma V^T) gets its
+// factors and mean chosen the same way (lowest validation RMSE on the same slices, refitted on
+// uN.base). Mean RMSE/MAE over the five folds.
 // Writes bench/results/ratings-<run id>.json and bench/RESULTS-ratings.md.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,6 +34,11 @@ export const GRID = [
     patience: 20,
   })),
 ];
+
+/** svd's rated-mode configs tried on the same slices: the mean x the rank. */
+export const SVD_GRID = ['rated_global', 'rated_user', 'rated_item', 'rated_baseline'].flatMap((centering) =>
+  [2, 4, 8, 12, 16, 24, 32, 48].map((factors) => ({ centering, factors })),
+);
 
 /** Surprise's figures as the issue states them (ml-100k u1-u5, mean RMSE). */
 const ISSUE = { svd_default: 0.938, svd_strong_reg: 0.912, baseline: 0.943 };
@@ -63,7 +71,7 @@ export async function main(argv) {
     },
   });
   if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: npm run build:ts');
-  const { MF, matrixFromCoo } = await import(join(ROOT, 'dist', 'index.js'));
+  const { MF, SVD, matrixFromCoo } = await import(join(ROOT, 'dist', 'index.js'));
   const threads = Number(o.threads);
   const seed = Number(o.seed);
   const share = Number(o['valid-share']);
@@ -81,6 +89,7 @@ export async function main(argv) {
     seed,
     valid_share: share,
     grid: GRID,
+    svd_grid: SVD_GRID,
     load_before: readFileSync('/proc/loadavg', 'utf8').trim(),
     folds: {},
   };
@@ -132,6 +141,18 @@ export async function main(argv) {
     const defaults = await MF.fit(m.base, { seed, threads });
     rec.mf_defaults = { ...defaults.ratingMetrics(m.test), fit_seconds: (performance.now() - t) / 1000 };
     log(`${f}: test RMSE ${rec.mf_tuned.rmse.toFixed(4)} (chosen ${JSON.stringify(chosen.params)} x ${chosen.best_epoch} epochs); defaults ${rec.mf_defaults.rmse.toFixed(4)}`);
+    // svd: one exact solve per config, so each is scored on the validation slice directly.
+    rec.svd_tried = [];
+    for (const cfg of SVD_GRID) {
+      const t0 = performance.now();
+      const model = await SVD.fit(m.fit, { ...cfg, seed, threads });
+      rec.svd_tried.push({ params: cfg, valid_rmse: model.ratingMetrics(m.val).rmse, seconds: (performance.now() - t0) / 1000 });
+    }
+    const svdChosen = rec.svd_tried.reduce((a, b) => (b.valid_rmse < a.valid_rmse ? b : a));
+    t = performance.now();
+    const svdFinal = await SVD.fit(m.base, { ...svdChosen.params, seed, threads });
+    rec.svd_tuned = { ...svdFinal.ratingMetrics(m.test), params: svdChosen.params, valid_rmse: svdChosen.valid_rmse, fit_seconds: (performance.now() - t) / 1000 };
+    log(`${f}: svd test RMSE ${rec.svd_tuned.rmse.toFixed(4)} (chosen ${JSON.stringify(svdChosen.params)}, valid ${svdChosen.valid_rmse.toFixed(4)})`);
     results.folds[f] = rec;
   }
   if (!o['no-surprise']) {
@@ -157,6 +178,7 @@ export async function main(argv) {
   results.summary = {
     mf_tuned: summary((f) => results.folds[f].mf_tuned),
     mf_defaults: summary((f) => results.folds[f].mf_defaults),
+    svd_tuned: summary((f) => results.folds[f].svd_tuned),
     surprise_svd_default: results.surprise ? summary((f) => results.surprise.folds[f].svd_default) : null,
     surprise_svd_tuned: results.surprise ? summary((f) => results.surprise.folds[f].svd_tuned) : null,
     surprise_baseline: results.surprise ? summary((f) => results.surprise.folds[f].baseline) : null,
@@ -164,7 +186,7 @@ export async function main(argv) {
   mkdirSync(join(BENCH, 'results'), { recursive: true });
   writeFileSync(join(BENCH, 'results', `ratings-${id}.json`), JSON.stringify(results, null, 2) + '\n');
   writeFileSync(join(BENCH, 'RESULTS-ratings.md'), render(results, folds));
-  log(`mean test RMSE: mf ${results.summary.mf_tuned.rmse.toFixed(4)}; written bench/RESULTS-ratings.md`);
+  log(`mean test RMSE: mf ${results.summary.mf_tuned.rmse.toFixed(4)}, svd ${results.summary.svd_tuned.rmse.toFixed(4)}; written bench/RESULTS-ratings.md`);
   return 0;
 }
 
@@ -193,6 +215,7 @@ the same files${res.surprise ? '' : ' (not installed here: its row shows the iss
 |---|${folds.map(() => '---').join('|')}|---|---|---|
 ${row('cf-native mf, tuned on the validation slices', s.mf_tuned, 'target <= 0.905')}
 ${row('cf-native mf, defaults', s.mf_defaults)}
+${row('cf-native svd (rated mode), factors and mean tuned on the validation slices', s.svd_tuned, 'truncated SVD of mean-centred ratings')}
 ${res.surprise ? row('Surprise SVD, defaults', s.surprise_svd_default, `issue: ${ISSUE.svd_default}`) : `| Surprise SVD, defaults (issue's figure) | ${folds.map(() => '-').join(' | ')} | ${ISSUE.svd_default} | - | |`}
 ${res.surprise ? row('Surprise SVD, tuned on the same slices', s.surprise_svd_tuned, tuned) : `| Surprise SVD, stronger regularisation (issue's figure) | ${folds.map(() => '-').join(' | ')} | ${ISSUE.svd_strong_reg} | - | |`}
 ${res.surprise ? row('Surprise BaselineOnly', s.surprise_baseline, `issue: ${ISSUE.baseline}`) : `| biases alone (issue's figure) | ${folds.map(() => '-').join(' | ')} | ${ISSUE.baseline} | - | |`}
@@ -207,5 +230,18 @@ regularisation ${ISSUE.svd_strong_reg}, biases alone ${ISSUE.baseline}.
 ${chosen.join('\n')}
 
 Grid (seed ${res.seed}): ${res.grid.map((g) => '`' + JSON.stringify(g) + '`').join(', ')}.
+
+svd (rated modes): every \`centering\` of ${[...new Set(res.svd_grid.map((g) => g.centering))].join(', ')} x \`factors\` ${[...new Set(res.svd_grid.map((g) => g.factors))].join(', ')}
+fitted on the 90 % and scored on the validation slice; the lowest validation RMSE is refitted on uN.base.
+
+| fold | centering | factors | valid RMSE | test RMSE | refit s |
+|---|---|---|---|---|---|
+${folds.map((f) => { const v = res.folds[f].svd_tuned; return `| ${f} | ${v.params.centering} | ${v.params.factors} | ${fmt(v.valid_rmse)} | ${fmt(v.rmse)} | ${v.fit_seconds.toFixed(2)} |`; }).join('\n')}
+
+Validation RMSE by mean and factors, averaged over the folds:
+
+| centering | ${[...new Set(res.svd_grid.map((g) => g.factors))].join(' | ')} |
+|---|${[...new Set(res.svd_grid.map((g) => g.factors))].map(() => '---').join('|')}|
+${[...new Set(res.svd_grid.map((g) => g.centering))].map((c) => `| ${c} | ${[...new Set(res.svd_grid.map((g) => g.factors))].map((k) => fmt(mean(folds.map((f) => res.folds[f].svd_tried.find((t) => t.params.centering === c && t.params.factors === k).valid_rmse)))).join(' | ')} |`).join('\n')}
 `;
 }

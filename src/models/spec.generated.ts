@@ -434,7 +434,7 @@ export const MODEL_SPECS = [
   },
   {
     "name": "svd",
-    "doc": "Truncated SVD of the user x item matrix: PureSVD (Cremonesi et al. 2010) for ranking, the rank-k reconstruction (mean added back when centred) for ratings; exact restarted block Lanczos or approximate randomized SVD, deterministic for a seed.",
+    "doc": "Truncated SVD of the user x item matrix: PureSVD (Cremonesi et al. 2010) for ranking; with centering rated_* the SVD of the ratings' residuals from a mean over the rated entries, predicting mean + U Sigma V^T (RMSE/MAE); exact restarted block Lanczos or approximate randomized SVD, deterministic for a seed.",
     "params": [
       {
         "name": "factors",
@@ -451,10 +451,14 @@ export const MODEL_SPECS = [
           "none",
           "global",
           "user",
-          "item"
+          "item",
+          "rated_global",
+          "rated_user",
+          "rated_item",
+          "rated_baseline"
         ],
         "default": "none",
-        "doc": "Subtract a mean before the SVD, inside the operator (never densified): none (PureSVD); global, user or item mean over every cell (missing counted as 0). The mean is added back in scores and predictions."
+        "doc": "Subtract a mean before the SVD. For ranking: none (PureSVD); global, user or item mean over every cell (missing counted as 0), inside the operator (never densified). For rating prediction (RMSE/MAE): rated_global, rated_user, rated_item or rated_baseline (mu + b_u + b_i) mean over the rated entries only, subtracted from them while missing cells stay 0; needs explicit ratings. The mean is added back in scores and predictions."
       },
       {
         "name": "method",

@@ -16,6 +16,12 @@ export type SvdInfo = Binding.SvdInfo;
  * Truncated SVD of the user x item matrix in Rust. Ranking is PureSVD (score r_u V Vᵀ; a new
  * user folds in as r_u V); `centering` subtracts a mean inside the solver and adds it back in
  * scores. `method: 'lanczos'` (default) is exact to `tolerance`; `'randomized'` is approximate.
+ *
+ * Rating prediction: `centering: 'rated_global' | 'rated_user' | 'rated_item' | 'rated_baseline'`
+ * on explicit ratings subtracts that mean from the rated entries only (missing cells stay 0)
+ * and predicts mean + UΣVᵀ; `predictRatings`, `ratingMetrics` and `evaluate`'s rmse/mae then
+ * work as for MF, scores are the predicted ratings, and a new user folds in from their
+ * ratings (`recommendForItems(items, { values: ratings })`). Binary data is refused.
  */
 export class SVD extends Recommender {
   /** Fit on a user x item matrix off the JS thread. */
@@ -61,7 +67,10 @@ export class SVD extends Recommender {
     return this.info().singularValues;
   }
 
-  /** Row-major copies: users UΣ, items V (`width` columns: + the mean when centred). */
+  /**
+   * Row-major copies: users UΣ, items V, `width` columns: + the mean when centred over every
+   * cell; + [1, c_u] for users and [b_i, 1] for items in a rated mode (c_u + b_i is the mean).
+   */
   userFactors(): Float32Array {
     return call(() => native().svdFactors(this.inner, true));
   }

@@ -11,7 +11,7 @@ use crate::model::ModelHandle;
 
 fn unsupported(type_name: &str) -> cf_core::Error {
     cf_core::Error::Unsupported(format!(
-        "a {type_name} model ranks items and does not predict ratings (rating prediction needs a model trained on explicit ratings, such as mf)"
+        "a {type_name} model ranks items and does not predict ratings (rating prediction needs a model trained on explicit ratings: mf, or svd with centering rated_global, rated_user, rated_item or rated_baseline)"
     ))
 }
 

@@ -72,7 +72,8 @@ pub fn svd_fit_sync(train: &Matrix, params: Option<Object>) -> Result<ModelHandl
 #[napi(object)]
 pub struct SvdInfo {
     pub factors: u32,
-    /// Columns of a factor row: factors, + 1 (the mean) when centred.
+    /// Columns of a factor row: factors, + 1 (the mean) when centred over every cell, + 2
+    /// in a rated mode (users [UΣ, 1, c_u], items [V, b_i, 1]).
     pub width: u32,
     /// σ, largest first: float64 for a model fitted in this process, else the saved float32.
     pub singular_values: Vec<f64>,

@@ -2,10 +2,73 @@ use crate::linalg::svd::{Centering, Method, SvdOptions, MAX_K};
 use crate::params::{Default as D, Kind, ParamSpec, Params, Value, Values};
 use crate::pool::MAX_THREADS;
 
+/// The mean of a rated-entries centring (see [`SvdCentering::Rated`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RatedMean {
+    /// μ, the mean rating.
+    Global,
+    /// The user's mean rating (μ for a user without ratings).
+    User,
+    /// The item's mean rating (μ for an item without ratings).
+    Item,
+    /// μ + b_u + b_i: b_i the item's mean of r - μ, then b_u the user's mean of r - μ - b_i
+    /// (each 0 without ratings); unregularised, the two-way version of the two above.
+    Baseline,
+}
+
+/// What is subtracted before the SVD: the one `centering` option, two families.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SvdCentering {
+    /// A mean over every cell (missing counted as 0), as a rank-one term inside the operator;
+    /// `Cells(Centering::None)` is PureSVD. For ranking.
+    Cells(Centering),
+    /// A mean over the rated entries only, subtracted from them while missing cells stay 0
+    /// (mean imputation): the truncated SVD of the residuals predicts ratings.
+    Rated(RatedMean),
+}
+
+/// The `centering` choices, in the spec's order, with what each means.
+const CENTERINGS: &[(&str, SvdCentering)] = &[
+    ("none", SvdCentering::Cells(Centering::None)),
+    ("global", SvdCentering::Cells(Centering::Global)),
+    ("user", SvdCentering::Cells(Centering::Rows)),
+    ("item", SvdCentering::Cells(Centering::Columns)),
+    ("rated_global", SvdCentering::Rated(RatedMean::Global)),
+    ("rated_user", SvdCentering::Rated(RatedMean::User)),
+    ("rated_item", SvdCentering::Rated(RatedMean::Item)),
+    ("rated_baseline", SvdCentering::Rated(RatedMean::Baseline)),
+];
+
+impl SvdCentering {
+    /// The option value naming this centring.
+    pub fn name(self) -> &'static str {
+        CENTERINGS
+            .iter()
+            .find(|(_, c)| *c == self)
+            .map_or("none", |(n, _)| n)
+    }
+
+    /// The centring the solver's operator applies (none for a rated mode: its residual
+    /// matrix is built before the solve).
+    pub fn operator(self) -> Centering {
+        match self {
+            SvdCentering::Cells(c) => c,
+            SvdCentering::Rated(_) => Centering::None,
+        }
+    }
+
+    pub fn rated(self) -> Option<RatedMean> {
+        match self {
+            SvdCentering::Rated(r) => Some(r),
+            SvdCentering::Cells(_) => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct SvdParams {
     pub factors: usize,
-    pub centering: Centering,
+    pub centering: SvdCentering,
     pub method: Method,
     pub tolerance: f64,
     pub block: usize,
@@ -20,7 +83,9 @@ pub struct SvdParams {
 /// matrix uncentred: missing entries are zeros, which is what makes it rank well. 16 factors:
 /// the best validation NDCG@10 on ml-100k, ml-latest-small and lastfm-2k came at 8, 32 and 16
 /// of 8..256 (bench/linear_tune.mjs); more factors fit the observed entries closer and rank
-/// worse.
+/// worse. The rated_* centrings are a separate use, rating prediction (RMSE/MAE), chosen by
+/// name so that no combination of two options can be meaningless; bench/ratings.mjs picks
+/// factors and the mean on validation slices.
 pub static SPEC: &[ParamSpec] = &[
     ParamSpec {
         name: "factors",
@@ -30,9 +95,18 @@ pub static SPEC: &[ParamSpec] = &[
     },
     ParamSpec {
         name: "centering",
-        kind: Kind::Choice(&["none", "global", "user", "item"]),
+        kind: Kind::Choice(&[
+            "none",
+            "global",
+            "user",
+            "item",
+            "rated_global",
+            "rated_user",
+            "rated_item",
+            "rated_baseline",
+        ]),
         default: D::Str("none"),
-        doc: "Subtract a mean before the SVD, inside the operator (never densified): none (PureSVD); global, user or item mean over every cell (missing counted as 0). The mean is added back in scores and predictions.",
+        doc: "Subtract a mean before the SVD. For ranking: none (PureSVD); global, user or item mean over every cell (missing counted as 0), inside the operator (never densified). For rating prediction (RMSE/MAE): rated_global, rated_user, rated_item or rated_baseline (mu + b_u + b_i) mean over the rated entries only, subtracted from them while missing cells stay 0; needs explicit ratings. The mean is added back in scores and predictions.",
     },
     ParamSpec {
         name: "method",
@@ -93,12 +167,10 @@ impl Params for SvdParams {
         let n = |name: &str| v.int(name) as usize;
         SvdParams {
             factors: n("factors"),
-            centering: match v.choice("centering") {
-                "global" => Centering::Global,
-                "user" => Centering::Rows,
-                "item" => Centering::Columns,
-                _ => Centering::None,
-            },
+            centering: CENTERINGS
+                .iter()
+                .find(|(n, _)| *n == v.choice("centering"))
+                .map_or(SvdCentering::Cells(Centering::None), |(_, c)| *c),
             method: match v.choice("method") {
                 "randomized" => Method::Randomized,
                 _ => Method::Lanczos,
@@ -118,15 +190,7 @@ impl Params for SvdParams {
         let s = |x: &'static str| Value::Str(x.into());
         vec![
             ("factors", n(self.factors)),
-            (
-                "centering",
-                s(match self.centering {
-                    Centering::None => "none",
-                    Centering::Global => "global",
-                    Centering::Rows => "user",
-                    Centering::Columns => "item",
-                }),
-            ),
+            ("centering", s(self.centering.name())),
             (
                 "method",
                 s(match self.method {
@@ -155,7 +219,7 @@ impl SvdParams {
     pub fn options(&self) -> SvdOptions {
         SvdOptions {
             k: self.factors,
-            centering: self.centering,
+            centering: self.centering.operator(),
             method: self.method,
             tolerance: self.tolerance,
             block: self.block,
@@ -167,8 +231,14 @@ impl SvdParams {
         }
     }
 
-    /// Factor rows carry one more column, the mean, when the matrix is centred.
+    /// Factor rows carry one more column, the mean, when the matrix is centred over every
+    /// cell, and two in a rated mode (user [UΣ, 1, c_u], item [V, b_i, 1]).
     pub fn width(&self) -> usize {
-        self.factors + usize::from(self.centering != Centering::None)
+        self.factors
+            + match self.centering {
+                SvdCentering::Cells(Centering::None) => 0,
+                SvdCentering::Cells(_) => 1,
+                SvdCentering::Rated(_) => 2,
+            }
     }
 }
