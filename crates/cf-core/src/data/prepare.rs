@@ -26,6 +26,10 @@ pub enum Duplicates {
 #[derive(Clone, Debug)]
 pub struct PrepareOptions {
     pub positive_threshold: Option<f32>,
+    /// Rows rated at or below this are kept apart as explicit negatives (`Dataset::negatives`,
+    /// what BPR's hard-negative mixer draws from) instead of being dropped. Needs
+    /// `positive_threshold` above it: the rows in between are neither.
+    pub negative_threshold: Option<f32>,
     pub values: Values,
     pub duplicates: Duplicates,
     pub min_user_interactions: u32,
@@ -36,6 +40,7 @@ impl Default for PrepareOptions {
     fn default() -> Self {
         PrepareOptions {
             positive_threshold: None,
+            negative_threshold: None,
             values: Values::Binary,
             duplicates: Duplicates::Sum,
             min_user_interactions: 1,
@@ -58,6 +63,10 @@ pub struct PrepareStats {
     pub duplicates_merged: usize,
     pub below_threshold: usize,
     pub removed_by_min_counts: usize,
+    /// Rows kept as explicit negatives (their user and item have a positive left).
+    pub negatives: usize,
+    /// Negatives whose user or item has no positive left after filtering: no model can use them.
+    pub negatives_dropped: usize,
     pub users: usize,
     pub items: usize,
     pub rows: usize,
@@ -74,6 +83,9 @@ pub struct Dataset {
     pub times: Option<Vec<i64>>,
     /// Set when the data came as pre-split files.
     pub parts: Option<Vec<Part>>,
+    /// Explicit negatives (user, item), sorted, over the same indices, when
+    /// `negative_threshold` was set: rows of the training file only for pre-split data.
+    pub negatives: Option<(Vec<u32>, Vec<u32>)>,
     pub stats: PrepareStats,
 }
 
@@ -115,7 +127,9 @@ impl Log {
         rows: &Rows,
         prep: &PrepareOptions,
     ) -> Result<()> {
-        let needs_rating = prep.positive_threshold.is_some() || prep.values != Values::Binary;
+        let needs_rating = prep.positive_threshold.is_some()
+            || prep.negative_threshold.is_some()
+            || prep.values != Values::Binary;
         match (&rows.ratings, needs_rating) {
             (Some(r), _) => {
                 if prep.values == Values::Binary && prep.positive_threshold.is_none() {
@@ -193,6 +207,7 @@ impl Dataset {
         if sources.is_empty() {
             return Err(Error::param("data", "no file given"));
         }
+        check_thresholds(prep)?;
         let mut user_ids = IdMap::new();
         let mut item_ids = IdMap::new();
         let mut log = Log::new();
@@ -262,8 +277,26 @@ impl Dataset {
             values,
             times,
             parts: None,
+            negatives: None,
             stats,
         })
+    }
+
+    /// The explicit negatives as a users x items matrix of ones (None without
+    /// `negative_threshold`).
+    pub fn negatives_matrix(&self) -> Result<Option<crate::data::csr::Csr>> {
+        self.negatives
+            .as_ref()
+            .map(|(u, i)| {
+                crate::data::csr::Csr::from_coo(
+                    self.n_users(),
+                    self.n_items(),
+                    u,
+                    i,
+                    &vec![1.0; u.len()],
+                )
+            })
+            .transpose()
     }
 }
 
@@ -282,6 +315,18 @@ fn prepare(
     let mut merged = merge_duplicates(&log, prep.duplicates);
     let duplicates_merged = rows_read - merged.keep.len();
 
+    // Negatives are picked before the positive threshold drops them, from the merged rows
+    // (so a summed rating decides), and only from training rows of pre-split data: a dislike
+    // in a test file is something the model must not know.
+    let disliked: Vec<usize> = match prep.negative_threshold {
+        Some(t) => merged
+            .keep
+            .iter()
+            .copied()
+            .filter(|&k| merged.rating[k] <= t && (!pre_split || log.parts[k] == Part::Train))
+            .collect(),
+        None => Vec::new(),
+    };
     let before = merged.keep.len();
     if let Some(t) = prep.positive_threshold {
         merged.keep.retain(|&k| merged.rating[k] >= t);
@@ -298,12 +343,23 @@ fn prepare(
     );
     let removed_by_min_counts = alive.iter().filter(|a| !**a).count();
 
-    let mut ds = assemble(&log, &merged, &alive, &value, user_ids, item_ids, pre_split);
+    let (mut ds, remaps) = assemble(&log, &merged, &alive, &value, user_ids, item_ids, pre_split);
+    let (negatives, negatives_dropped) = match prep.negative_threshold {
+        Some(_) => {
+            let (pairs, dropped) = remap_negatives(&log, &disliked, &remaps);
+            (Some(pairs), dropped)
+        }
+        None => (None, 0),
+    };
+    let n_negatives = negatives.as_ref().map_or(0, |(u, _)| u.len());
+    ds.negatives = negatives;
     ds.stats = PrepareStats {
         rows_read,
         duplicates_merged,
         below_threshold,
         removed_by_min_counts,
+        negatives: n_negatives,
+        negatives_dropped,
         users: ds.user_ids.len(),
         items: ds.item_ids.len(),
         rows: ds.users.len(),
@@ -439,6 +495,26 @@ fn drop_below(ok: &mut [bool], counts: &[u32], min: u32, pre_split: bool) -> boo
     changed
 }
 
+/// Old -> new user and item indices (u32::MAX for an id that left the maps).
+type Remaps = (Vec<u32>, Vec<u32>);
+
+/// The negatives over the final indices, sorted by (user, item); those whose user or item
+/// left the maps (no positive survived) are dropped and counted.
+fn remap_negatives(
+    log: &Log,
+    disliked: &[usize],
+    (users, items): &Remaps,
+) -> ((Vec<u32>, Vec<u32>), usize) {
+    let mut pairs: Vec<(u32, u32)> = disliked
+        .iter()
+        .map(|&k| (users[log.users[k] as usize], items[log.items[k] as usize]))
+        .filter(|&(u, i)| u != u32::MAX && i != u32::MAX)
+        .collect();
+    let dropped = disliked.len() - pairs.len();
+    pairs.sort_unstable();
+    (pairs.into_iter().unzip(), dropped)
+}
+
 /// The surviving rows over dense indices: ids without a surviving row leave the maps, and
 /// the rest are renumbered in their first-seen order.
 fn assemble(
@@ -449,7 +525,7 @@ fn assemble(
     user_ids: IdMap,
     item_ids: IdMap,
     pre_split: bool,
-) -> Dataset {
+) -> (Dataset, Remaps) {
     let survivors = || merged.keep.iter().enumerate().filter(|&(j, _)| alive[j]);
     let mut user_seen = vec![false; user_ids.len()];
     let mut item_seen = vec![false; item_ids.len()];
@@ -478,7 +554,28 @@ fn assemble(
             p.push(log.parts[k]);
         }
     }
-    ds
+    (ds, (user_remap, item_remap))
+}
+
+/// A negative threshold only means something below a positive one: between them lie the
+/// ratings that are neither.
+fn check_thresholds(prep: &PrepareOptions) -> Result<()> {
+    match (prep.negative_threshold, prep.positive_threshold) {
+        (None, _) => Ok(()),
+        (Some(n), _) if !n.is_finite() => Err(Error::param(
+            "negative_threshold",
+            format!("must be a finite number (got {n})"),
+        )),
+        (Some(_), None) => Err(Error::param(
+            "negative_threshold",
+            "needs positive_threshold (what a positive is), above it",
+        )),
+        (Some(n), Some(p)) if n >= p => Err(Error::param(
+            "negative_threshold",
+            format!("{n} must be below positive_threshold {p}: a row cannot be both a like and a dislike"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// What one id of `from_indices` costs: its decimal string, kept in the id list and the

@@ -66,6 +66,7 @@ fn binary_values_and_stats() {
             users: 2,
             items: 2,
             rows: 3,
+            ..Default::default()
         }
     );
 }
@@ -588,4 +589,96 @@ fn binary_refusal_names_the_pre_split_file() {
     .unwrap_err();
     let msg = super::parse_error(e, &dir.0.join("test.csv"), 2);
     assert!(msg.starts_with("rating 0 is not positive"), "{msg}");
+}
+
+/// (user id, item id) of each explicit negative.
+fn negative_pairs(ds: &Dataset) -> Vec<(String, String)> {
+    let (u, i) = ds.negatives.as_ref().expect("negatives kept");
+    u.iter()
+        .zip(i)
+        .map(|(&u, &i)| {
+            (
+                ds.user_ids.id(u).unwrap().to_string(),
+                ds.item_ids.id(i).unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn rows_at_or_below_the_negative_threshold_are_kept_apart_as_negatives() {
+    let prep = PrepareOptions {
+        positive_threshold: Some(4.0),
+        negative_threshold: Some(2.0),
+        ..Default::default()
+    };
+    // 2,10 is rated 1 + 1 (duplicates summed): a dislike; 1,30 (3) is neither; user 3 and
+    // item 40 have no positive, so their dislike has nowhere to go.
+    let ds = load_str(
+        "1,10,5\n1,20,1\n2,20,4\n2,10,1\n2,10,1\n1,30,3\n3,20,1\n2,40,2\n",
+        &prep,
+    )
+    .unwrap();
+    assert_eq!(triples(&ds), t(&[("1", "10", 1.0), ("2", "20", 1.0)]));
+    assert_eq!(
+        negative_pairs(&ds),
+        vec![
+            ("1".to_string(), "20".to_string()),
+            ("2".to_string(), "10".to_string())
+        ]
+    );
+    assert_eq!((ds.stats.negatives, ds.stats.negatives_dropped), (2, 2));
+    let m = ds.negatives_matrix().unwrap().unwrap();
+    assert_eq!((m.n_rows, m.n_cols, m.nnz()), (2, 2, 2));
+    // Without the option nothing is kept and the same rows are only dropped.
+    let plain = load_str(
+        "1,10,5\n1,20,1\n2,20,4\n",
+        &PrepareOptions {
+            positive_threshold: Some(4.0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(plain.negatives.is_none() && plain.negatives_matrix().unwrap().is_none());
+}
+
+#[test]
+fn a_negative_threshold_needs_a_positive_threshold_above_it() {
+    for (neg, pos, want) in [
+        (2.0, None, "needs positive_threshold"),
+        (4.0, Some(4.0), "must be below positive_threshold"),
+        (f32::NAN, Some(4.0), "finite"),
+    ] {
+        let prep = PrepareOptions {
+            positive_threshold: pos,
+            negative_threshold: Some(neg),
+            ..Default::default()
+        };
+        let e = load_str("1,10,5\n2,20,1\n", &prep).unwrap_err();
+        assert!(
+            e.to_string().contains("negative_threshold") && e.to_string().contains(want),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn pre_split_negatives_come_from_the_training_file_only() {
+    let dir = TempDir::new("prep-neg");
+    let sources = pre_split(
+        &dir,
+        "1,10,5\n2,20,5\n1,20,1\n",
+        "2,10,1\n",
+        "1,30,5\n2,30,1\n",
+    );
+    let prep = PrepareOptions {
+        positive_threshold: Some(4.0),
+        negative_threshold: Some(2.0),
+        ..Default::default()
+    };
+    let ds = Dataset::load(&sources, &ReadOptions::default(), &prep).unwrap();
+    assert_eq!(
+        negative_pairs(&ds),
+        vec![("1".to_string(), "20".to_string())]
+    );
 }

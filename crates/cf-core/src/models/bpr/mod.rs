@@ -14,9 +14,11 @@
 //! user's sorted row; a draw that hits a positive is rejected and redrawn (at most
 //! `MAX_TRIES` times, then the sample is skipped and counted). Users who have every item
 //! have no negative at all: they are left out of sampling and counted (`skipped_users`).
-//! Explicitly disliked items are not a negative source: the loader drops rows below
-//! `positive_threshold` rather than keeping them, so the mixer's hard pool is the most
-//! popular unseen items only.
+//! The mixer's hard pool (sampler `mixed`) is, for each user, the `hard_top_n` most popular
+//! items merged with the user's explicitly disliked items when a negatives matrix is given
+//! (`epoch_with`; the loader keeps rows at or below `negative_threshold` as one), restricted
+//! like every negative to the cell's item block. A hard draw picks uniformly from that merged
+//! pool; without negatives the draws are exactly those of the popular pool alone.
 
 mod model;
 mod params;
@@ -57,8 +59,10 @@ pub struct NegativeCounts {
     pub popularity: u64,
     /// Accepted DNS candidates (dns_candidates per negative; the best one is used).
     pub dns_candidates: u64,
-    /// Accepted negatives from the mixer's hard pool.
+    /// Accepted negatives from the mixer's hard pool (disliked ones included).
     pub hard: u64,
+    /// Of `hard`, the user's own explicitly disliked items.
+    pub disliked: u64,
     /// Hard draws that fell back to uniform (the block's hard pool empty or all seen).
     pub hard_fallback: u64,
     /// Draws that hit one of the user's positives and were redrawn.
@@ -73,6 +77,7 @@ impl NegativeCounts {
         self.popularity += o.popularity;
         self.dns_candidates += o.dns_candidates;
         self.hard += o.hard;
+        self.disliked += o.disliked;
         self.hard_fallback += o.hard_fallback;
         self.rejected += o.rejected;
         self.skipped_samples += o.skipped_samples;
@@ -329,6 +334,10 @@ struct CellPairs {
     items: Vec<u32>,
     /// The run of each pair.
     runs: Vec<u32>,
+    /// Run r's explicitly disliked items in the cell's item block (sorted):
+    /// `disliked[dis_starts[r]..dis_starts[r + 1]]`; both empty without a negatives matrix.
+    dis_starts: Vec<u32>,
+    disliked: Vec<u32>,
 }
 
 impl CellPairs {
@@ -342,6 +351,14 @@ impl CellPairs {
     #[inline(always)]
     fn run_of(&self, t: usize) -> usize {
         self.runs[t] as usize
+    }
+    /// Run r's disliked items in this cell's item block.
+    #[inline(always)]
+    fn disliked_of(&self, r: usize) -> &[u32] {
+        if self.dis_starts.is_empty() {
+            return &[];
+        }
+        &self.disliked[self.dis_starts[r] as usize..self.dis_starts[r + 1] as usize]
     }
 }
 
@@ -364,7 +381,7 @@ fn hard_pool(counts: &[u32], n: usize) -> Vec<u32> {
 }
 
 impl Plan {
-    fn build(p: &BprParams, train: &Csr, epoch: usize) -> Plan {
+    fn build(p: &BprParams, train: &Csr, negatives: Option<&Csr>, epoch: usize) -> Plan {
         let b = p.blocks;
         let users = block_map(p.seed, STREAM_USER_MAP, epoch, train.n_rows, b);
         let items_in = block_map(p.seed, STREAM_ITEM_MAP, epoch, train.n_cols, b);
@@ -389,13 +406,28 @@ impl Plan {
                         if c.users.last() != Some(&u) {
                             c.users.push(u);
                             c.starts.push(c.items.len() as u32);
+                            if negatives.is_some() {
+                                c.dis_starts.push(c.disliked.len() as u32);
+                            }
                         }
                         c.items.push(i);
                         c.runs.push(c.users.len() as u32 - 1);
                     }
+                    // A dislike matters only in a cell where the user has a run to sample.
+                    if let Some(neg) = negatives {
+                        for &i in neg.row(u as usize).0 {
+                            let c = &mut cells[block_of[i as usize] as usize];
+                            if c.users.last() == Some(&u) {
+                                c.disliked.push(i);
+                            }
+                        }
+                    }
                 }
                 for c in &mut cells {
                     c.starts.push(c.items.len() as u32);
+                    if negatives.is_some() {
+                        c.dis_starts.push(c.disliked.len() as u32);
+                    }
                 }
                 cells
             })
@@ -535,12 +567,14 @@ struct Cell<'a> {
 
 impl Cell<'_> {
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn negative(
         &self,
         g: &mut SplitMix64,
         ib: usize,
         u: &[f32],
         row: &[u32],
+        disliked: &[u32],
         neg: &mut NegativeCounts,
     ) -> Option<u32> {
         let items = &self.plan.items_in[ib];
@@ -588,11 +622,20 @@ impl Cell<'_> {
             Sampler::Mixed => {
                 let hard = &self.plan.hard_in[ib];
                 if g.next_f32() < self.p.hard_fraction {
-                    if !hard.is_empty() {
-                        for _ in 0..MAX_TRIES.min(2 * hard.len()) {
-                            let j = hard[g.below(hard.len() as u64) as usize];
+                    // One pool: the user's dislikes, then the block's popular items (an item
+                    // in both counts twice, as it is doubly a hard negative).
+                    let total = disliked.len() + hard.len();
+                    if total > 0 {
+                        for _ in 0..MAX_TRIES.min(2 * total) {
+                            let r = g.below(total as u64) as usize;
+                            let j = if r < disliked.len() {
+                                disliked[r]
+                            } else {
+                                hard[r - disliked.len()]
+                            };
                             if row.binary_search(&j).is_err() {
                                 neg.hard += 1;
+                                neg.disliked += u64::from(r < disliked.len());
                                 return Some(j);
                             }
                             neg.rejected += 1;
@@ -670,7 +713,8 @@ impl Cell<'_> {
             // SAFETY: user u is in this cell's user block, items i and j in its item block;
             // no other cell of the sub-epoch touches those rows, and i != j (j is unseen).
             let uf = unsafe { self.t.users.slice(u * d, d) };
-            let Some(j) = self.negative(&mut g, ib, uf, row, &mut st.neg) else {
+            let Some(j) = self.negative(&mut g, ib, uf, row, pairs.disliked_of(r), &mut st.neg)
+            else {
                 st.neg.skipped_samples += 1;
                 continue;
             };
@@ -812,7 +856,43 @@ impl BprModel {
     /// One epoch; with `valid`, evaluated every eval_every epochs (and at the last one),
     /// keeping the best epoch's factors for `finish`.
     pub fn epoch(&mut self, train: &Csr, valid: Option<&Csr>) -> Result<EpochReport> {
+        self.epoch_with(train, valid, None)
+    }
+
+    /// A negatives matrix (explicit dislikes, users x items) is for the mixer's hard pool:
+    /// any other sampler would ignore it, so it is refused there rather than skipped.
+    pub fn check_negatives(&self, negatives: Option<&Csr>) -> Result<()> {
+        let Some(n) = negatives else { return Ok(()) };
+        if n.n_rows != self.n_users || n.n_cols != self.n_items {
+            return Err(Error::param(
+                "negatives",
+                format!(
+                    "matrix is {} x {} but the model is {} users x {} items",
+                    n.n_rows, n.n_cols, self.n_users, self.n_items
+                ),
+            ));
+        }
+        if self.params.sampler != Sampler::Mixed {
+            return Err(Error::param(
+                "negatives",
+                format!(
+                    "were given but sampler is {}; only sampler mixed draws from explicit negatives (its hard pool)",
+                    self.params.sampler.name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `epoch` with the user's explicitly disliked items in the mixer's hard pool.
+    pub fn epoch_with(
+        &mut self,
+        train: &Csr,
+        valid: Option<&Csr>,
+        negatives: Option<&Csr>,
+    ) -> Result<EpochReport> {
         self.check_inputs(train, valid)?;
+        self.check_negatives(negatives)?;
         let start = Instant::now();
         let params = self.params.clone();
         let p: &BprParams = &params;
@@ -831,7 +911,7 @@ impl BprModel {
         let threads = pool(p.threads)?;
         let b = p.blocks;
         let (stats, skipped_users) = threads.install(|| {
-            let plan = Plan::build(p, train, e);
+            let plan = Plan::build(p, train, negatives, e);
             let tables = Tables {
                 users: SyncPtr(self.user_factors.as_mut_ptr()),
                 items: SyncPtr(self.item_factors.as_mut_ptr()),

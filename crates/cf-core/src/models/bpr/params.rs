@@ -31,8 +31,21 @@ pub enum Sampler {
     /// unseen uniform candidates.
     Dns,
     /// A hard_fraction of negatives from the hard pool (the hard_top_n most popular items
-    /// the user has not seen), the rest uniform.
+    /// the user has not seen, and the user's explicitly disliked items when given), the rest
+    /// uniform.
     Mixed,
+}
+
+impl Sampler {
+    /// The name a config gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sampler::Uniform => "uniform",
+            Sampler::Popularity => "popularity",
+            Sampler::Dns => "dns",
+            Sampler::Mixed => "mixed",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -175,7 +188,7 @@ pub static SPEC: &[ParamSpec] = &[
         name: "sampler",
         kind: Kind::Choice(&["uniform", "popularity", "dns", "mixed"]),
         default: D::Str("dns"),
-        doc: "Negatives (always items the user has not seen): uniform; popularity (^popularity_beta); dns (best-scored of dns_candidates uniform ones); mixed (hard_fraction from the hard_top_n most popular, the rest uniform).",
+        doc: "Negatives (always items the user has not seen): uniform; popularity (^popularity_beta); dns (best-scored of dns_candidates uniform ones); mixed (hard_fraction from a hard pool: the hard_top_n most popular and the user's explicit dislikes when the data keeps them, data.negative_threshold; the rest uniform).",
     },
     ParamSpec {
         name: "dns_candidates",
@@ -191,9 +204,9 @@ pub static SPEC: &[ParamSpec] = &[
     },
     ParamSpec {
         name: "hard_top_n",
-        kind: Kind::Int { min: 1, max: 1 << 31 },
+        kind: Kind::Int { min: 0, max: 1 << 31 },
         default: D::Num(100.0),
-        doc: "Size of the mixed sampler's hard pool: the most popular items.",
+        doc: "The most popular items in the mixed sampler's hard pool (beside the user's dislikes; 0: dislikes only).",
     },
     ParamSpec {
         name: "popularity_beta",
@@ -322,15 +335,7 @@ impl Params for BprParams {
             ("lr_gamma", num(self.lr_gamma as f64)),
             ("warmup_epochs", n(self.warmup_epochs)),
             ("samples_per_epoch", n(self.samples_per_epoch)),
-            (
-                "sampler",
-                s(match self.sampler {
-                    Sampler::Uniform => "uniform",
-                    Sampler::Popularity => "popularity",
-                    Sampler::Dns => "dns",
-                    Sampler::Mixed => "mixed",
-                }),
-            ),
+            ("sampler", s(self.sampler.name())),
             ("dns_candidates", n(self.dns_candidates)),
             ("hard_fraction", num(self.hard_fraction as f64)),
             ("hard_top_n", n(self.hard_top_n)),

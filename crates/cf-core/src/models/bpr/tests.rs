@@ -222,7 +222,7 @@ fn no_sampler_returns_a_positive() {
             ..params()
         };
         let mut m = BprModel::new(p.clone(), 120, 60).unwrap();
-        let plan = Plan::build(&p, &train, 0);
+        let plan = Plan::build(&p, &train, None, 0);
         let d = p.width();
         let tables = Tables {
             users: SyncPtr(m.user_factors.as_mut_ptr()),
@@ -244,7 +244,7 @@ fn no_sampler_returns_a_positive() {
             let uf = m.user_factors[u * d..u * d + d].to_vec();
             for ib in 0..4 {
                 for _ in 0..20 {
-                    if let Some(j) = cell.negative(&mut g, ib, &uf, row, &mut neg) {
+                    if let Some(j) = cell.negative(&mut g, ib, &uf, row, &[], &mut neg) {
                         assert!(
                             row.binary_search(&j).is_err(),
                             "{sampler:?} drew positive {j} for user {u}"
@@ -527,7 +527,7 @@ fn speed_on_the_ml20m_shape() {
     let mut m = BprModel::new(p.clone(), nu, ni).unwrap();
     for _ in 0..3 {
         let t = Instant::now();
-        let plan = Plan::build(&m.params, &train, 0);
+        let plan = Plan::build(&m.params, &train, None, 0);
         let plan_s = t.elapsed().as_secs_f64();
         drop(plan);
         let r = m.epoch(&train, None).unwrap();
@@ -536,4 +536,169 @@ fn speed_on_the_ml20m_shape() {
             nu, ni, train.nnz(), r.samples as f64 / r.seconds / 1e6, r.seconds, plan_s, p.blocks, p.threads, p.sampler
         );
     }
+}
+
+/// Dislikes for each user of `train`: `per_user` items the user has no entry for.
+fn dislikes(train: &Csr, per_user: usize, seed: u64) -> Csr {
+    let mut g = SplitMix64::new(seed);
+    let (mut rows, mut cols) = (Vec::new(), Vec::new());
+    for u in 0..train.n_rows {
+        let row = train.row(u).0;
+        let mut mine: Vec<u32> = Vec::new();
+        while mine.len() < per_user {
+            let i = g.below(train.n_cols as u64) as u32;
+            if row.binary_search(&i).is_err() && !mine.contains(&i) {
+                mine.push(i);
+            }
+        }
+        for i in mine {
+            rows.push(u as u32);
+            cols.push(i);
+        }
+    }
+    let vals = vec![1.0; rows.len()];
+    Csr::from_coo(train.n_rows, train.n_cols, &rows, &cols, &vals).unwrap()
+}
+
+fn fit_negatives(p: BprParams, train: &Csr, negatives: Option<&Csr>) -> (BprModel, NegativeCounts) {
+    let mut m = BprModel::new(p, train.n_rows, train.n_cols).unwrap();
+    let mut counts = NegativeCounts::default();
+    loop {
+        let r = m.epoch_with(train, None, negatives).unwrap();
+        counts.add(&r.negatives);
+        if r.stop {
+            break;
+        }
+    }
+    m.finish();
+    (m, counts)
+}
+
+#[test]
+fn dislikes_join_the_hard_pool_and_only_dislikes_are_counted_as_such() {
+    let train = random_csr(200, 150, 10, 11);
+    let neg = dislikes(&train, 6, 12);
+    let p = BprParams {
+        sampler: Sampler::Mixed,
+        hard_fraction: 1.0,
+        hard_top_n: 0,
+        ..params()
+    };
+    // Dislikes only: every hard negative is one of the user's dislikes; where a cell holds
+    // none of them the draw falls back to uniform (counted).
+    let (_, c) = fit_negatives(p.clone(), &train, Some(&neg));
+    assert!(c.disliked > 0 && c.disliked == c.hard, "{c:?}");
+    assert_eq!(c.hard + c.uniform, c.hard + c.hard_fallback, "{c:?}");
+    // Every sampled dislike is the user's own, in the cell's item block, never a positive.
+    let plan = Plan::build(&p, &train, Some(&neg), 0);
+    let mut seen = 0;
+    for cell in &plan.cells {
+        for r in 0..cell.users.len() {
+            let u = cell.users[r] as usize;
+            let d = cell.disliked_of(r);
+            assert!(d.windows(2).all(|w| w[0] < w[1]), "sorted");
+            for &i in d {
+                assert!(neg.contains(u, i) && !train.contains(u, i));
+                assert!(
+                    cell.items[cell.starts[r] as usize..cell.starts[r + 1] as usize]
+                        .iter()
+                        .all(|&pos| plan.items_in.iter().position(|b| b.contains(&pos))
+                            == plan.items_in.iter().position(|b| b.contains(&i)))
+                );
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 0);
+    // Merged with the popular pool: some hard negatives come from each.
+    let (_, c) = fit_negatives(
+        BprParams {
+            hard_top_n: 20,
+            hard_fraction: 0.5,
+            ..p
+        },
+        &train,
+        Some(&neg),
+    );
+    assert!(c.disliked > 0 && c.disliked < c.hard, "{c:?}");
+}
+
+#[test]
+fn no_dislikes_draw_exactly_what_the_popular_pool_alone_draws() {
+    let train = random_csr(150, 100, 10, 5);
+    let empty = Csr::from_coo(150, 100, &[], &[], &[]).unwrap();
+    let p = BprParams {
+        sampler: Sampler::Mixed,
+        hard_top_n: 15,
+        ..params()
+    };
+    let (a, _) = fit_negatives(p.clone(), &train, None);
+    let (b, _) = fit_negatives(p, &train, Some(&empty));
+    assert_eq!(a.user_factors.to_vec(), b.user_factors.to_vec());
+    assert_eq!(a.item_factors.to_vec(), b.item_factors.to_vec());
+}
+
+#[test]
+fn dislikes_keep_the_factors_independent_of_the_thread_count() {
+    let train = random_csr(300, 200, 12, 7);
+    let neg = dislikes(&train, 5, 8);
+    let run = |threads| {
+        let p = BprParams {
+            sampler: Sampler::Mixed,
+            hard_top_n: 30,
+            threads,
+            ..params()
+        };
+        fit_negatives(p, &train, Some(&neg)).0
+    };
+    let one = run(1);
+    for t in [2, 16] {
+        let m = run(t);
+        assert_eq!(
+            one.user_factors.to_vec(),
+            m.user_factors.to_vec(),
+            "{t} threads"
+        );
+        assert_eq!(
+            one.item_factors.to_vec(),
+            m.item_factors.to_vec(),
+            "{t} threads"
+        );
+    }
+}
+
+#[test]
+fn negatives_are_refused_where_they_would_be_ignored_or_do_not_fit() {
+    let train = random_csr(50, 40, 5, 1);
+    let neg = dislikes(&train, 2, 2);
+    let mut m = BprModel::new(
+        BprParams {
+            sampler: Sampler::Dns,
+            ..params()
+        },
+        50,
+        40,
+    )
+    .unwrap();
+    let e = m.epoch_with(&train, None, Some(&neg)).unwrap_err();
+    assert!(
+        e.to_string().contains("negatives") && e.to_string().contains("sampler is dns"),
+        "{e}"
+    );
+    let mut m = BprModel::new(
+        BprParams {
+            sampler: Sampler::Mixed,
+            ..params()
+        },
+        50,
+        40,
+    )
+    .unwrap();
+    let small = Csr::from_coo(50, 39, &[], &[], &[]).unwrap();
+    let e = m.epoch_with(&train, None, Some(&small)).unwrap_err();
+    assert!(
+        e.to_string().contains("negatives") && e.to_string().contains("50 x 39"),
+        "{e}"
+    );
+    assert_eq!(m.epochs_done, 0);
 }
