@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { runTrainCommand } from '../src/cli/train.js';
-import { BPR, CfError, loadDataset, loadModel, matrixFromCoo, saveModel, splitDataset, type BprParams } from '../src/index.js';
+import { BPR, CfError, loadDataset, loadModel, matrixFromCoo, parseConfig, runTrain, saveModel, splitDataset, type BprParams } from '../src/index.js';
 
 const root = join(import.meta.dirname, '..');
 const ratings = join(root, 'datasets', 'ml-latest-small', 'ratings.csv.gz');
@@ -121,5 +121,71 @@ output: ${dir}/out
     expect(metrics.curve.filter((e: { valid: number | null }) => e.valid !== null && e.valid !== undefined).length).toBeGreaterThan(0);
     const loaded = await loadModel(join(dir, 'out', 'bpr'));
     expect(loaded.model).toBeInstanceOf(BPR);
+  });
+
+  describe('explicit dislikes (data negative_threshold, the mixed sampler)', () => {
+    const disliking = loadDataset({ path: ratings, positiveThreshold: 4, negativeThreshold: 2 });
+    const negatives = disliking.negatives()!;
+    const split = splitDataset(disliking, { strategy: 'random', valid: 0.1, test: 0.1, seed: 5 });
+    const mixed: BprParams = { ...small, sampler: 'mixed', hardFraction: 0.5 };
+
+    it('the loader keeps ratings at or below the threshold apart, never as positives', () => {
+      const st = disliking.stats;
+      expect(st.negatives).toBeGreaterThan(1000);
+      expect(negatives.nnz).toBe(st.negatives);
+      expect([negatives.nRows, negatives.nCols]).toEqual([st.users, st.items]);
+      // The same positives as without the option; nothing disliked is a positive.
+      expect(disliking.stats.rows).toBe(ds.stats.rows);
+      expect(loadDataset({ path: ratings, positiveThreshold: 4 }).negatives()).toBeNull();
+      for (let u = 0; u < 50; u++) {
+        const pos = new Set(split.train.row(u));
+        for (const i of negatives.row(u)) expect(pos.has(i)).toBe(false);
+      }
+    });
+
+    it('a mixed fit draws them into its hard pool, counted per epoch, the same on 1 and 2 threads', async () => {
+      const one = await BPR.fit(split.train, { ...mixed, threads: 1 }, { negatives });
+      const two = BPR.fitSync(split.train, { ...mixed, threads: 2 }, { negatives });
+      expect(bytes(one.itemFactors()).equals(bytes(two.itemFactors()))).toBe(true);
+      const n = one.learningCurve()[0]!.negatives;
+      expect(n.disliked).toBeGreaterThan(0);
+      expect(n.disliked).toBeLessThan(n.hard);
+      const plain = BPR.fitSync(split.train, mixed);
+      expect(plain.learningCurve()[0]!.negatives.disliked).toBe(0);
+      expect(bytes(plain.itemFactors()).equals(bytes(one.itemFactors()))).toBe(false);
+    });
+
+    it('are refused where they would be ignored, or do not fit the data', () => {
+      expect(code(() => BPR.fitSync(split.train, { ...small, sampler: 'dns' }, { negatives }))).toMatch(/^ERR_CF_INVALID_ARG negatives: were given but sampler is dns/);
+      const other = matrixFromCoo(new Uint32Array([0]), new Uint32Array([0]), 2, 2);
+      expect(code(() => BPR.fitSync(split.train, mixed, { negatives: other }))).toMatch(/^ERR_CF_INVALID_ARG negatives: matrix is 2 x 2/);
+      expect(code(() => BPR.fitSync(split.train, mixed, { negatives: 'x' as never }))).toMatch(/^ERR_CF_INVALID_ARG negatives:/);
+      expect(code(() => loadDataset({ path: ratings, negativeThreshold: 2 }))).toMatch(/negative_threshold: needs positive_threshold/);
+      expect(code(() => loadDataset({ path: ratings, positiveThreshold: 3, negativeThreshold: 3 }))).toMatch(/negative_threshold: 3 must be below positive_threshold 3/);
+    });
+
+    it('flow from a YAML data section to the bpr models that draw from them, and the run says which do not', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'cf-bpr-neg-'));
+      const yaml = `data: { path: ${ratings}, positive_threshold: 4, negative_threshold: 2 }
+split: { strategy: random, valid: 0.1, test: 0.1, seed: 3 }
+models:
+  - { type: bpr, name: mixed, params: { factors: 8, epochs: 2, sampler: mixed } }
+  - { type: bpr, name: dns, params: { factors: 8, epochs: 2, sampler: dns } }
+evaluate: { k: [10] }
+output: ${dir}/out
+`;
+      const lines: string[] = [];
+      await runTrain(parseConfig(yaml, 'neg.yaml'), { log: (l) => lines.push(l) });
+      expect(lines.join('\n')).toMatch(/negatives: \d+ rows at or below negative_threshold kept as dislikes/);
+      expect(lines.join('\n')).toContain('negatives: not used by dns (only bpr with sampler mixed draws from them)');
+      const m = JSON.parse(await readFile(join(dir, 'out', 'mixed', 'metrics.json'), 'utf8'));
+      expect(m.curve[0].negatives.disliked).toBeGreaterThan(0);
+      const d = JSON.parse(await readFile(join(dir, 'out', 'dns', 'metrics.json'), 'utf8'));
+      expect(d.curve[0].negatives.disliked).toBe(0);
+      expect(() => parseConfig(yaml.replace('negative_threshold: 2', 'negative_threshold: 4'), 'neg.yaml')).toThrow(
+        /neg\.yaml:1: data\.negative_threshold 4 must be below positive_threshold 4/,
+      );
+      expect(() => parseConfig(yaml.replace('positive_threshold: 4, ', ''), 'neg.yaml')).toThrow(/data\.negative_threshold needs positive_threshold/);
+    });
   });
 });

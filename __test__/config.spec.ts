@@ -41,6 +41,7 @@ describe('parseConfig: valid files', () => {
         header: null,
         columns: { user: 'userId', item: 'movieId', rating: null, time: null },
         positive_threshold: null,
+        negative_threshold: null,
         values: 'binary',
         duplicates: 'sum',
         min_user_interactions: 1,

@@ -26,6 +26,12 @@ export interface LoadOptions {
   time?: string | number;
   /** Rows rated below this are dropped. */
   positiveThreshold?: number;
+  /**
+   * Rows rated at or below this (below positiveThreshold) are kept apart as explicit
+   * negatives, `dataset.negatives()`: what BPR's mixed sampler adds to its hard pool.
+   * Pre-split data: from the training file only.
+   */
+  negativeThreshold?: number;
   /** What a kept row carries: 1, the rating, or log1p(rating). Default 'binary'. */
   values?: 'binary' | 'rating' | 'log1p';
   /** Repeated (user, item) rows: summed (default) or the last one kept. */
@@ -51,7 +57,7 @@ export type SplitOptions =
 /** Read, filter and index interactions natively (delimited text, optionally gzipped, or Parquet). */
 const LOAD_KEYS = [
   'path', 'train', 'valid', 'test', 'delimiter', 'header', 'user', 'item', 'rating', 'time',
-  'positiveThreshold', 'values', 'duplicates', 'minUserInteractions', 'minItemInteractions',
+  'positiveThreshold', 'negativeThreshold', 'values', 'duplicates', 'minUserInteractions', 'minItemInteractions',
 ] as const satisfies readonly (keyof LoadOptions)[];
 
 export function loadDataset(source: string | LoadOptions): Dataset {
@@ -75,6 +81,7 @@ export function loadOptionsFromConfig(d: DataConfig): LoadOptions {
     rating: col(d.columns?.rating),
     time: col(d.columns?.time),
     positiveThreshold: d.positive_threshold ?? undefined,
+    negativeThreshold: d.negative_threshold ?? undefined,
     values: d.values,
     duplicates: d.duplicates,
     minUserInteractions: d.min_user_interactions,

@@ -49,6 +49,11 @@ export interface DataConfig {
   columns: ColumnsConfig | null;
   /** Rows with a rating below this are dropped; null keeps every row. */
   positive_threshold: number | null;
+  /**
+   * Rows rated at or below this are kept as explicit negatives (BPR's mixed sampler adds them
+   * to its hard pool) instead of dropped; needs positive_threshold above it. null: none kept.
+   */
+  negative_threshold: number | null;
   values: ValueMode;
   duplicates: DuplicateMode;
   min_user_interactions: number;
@@ -151,6 +156,7 @@ export function defaultConfig(datasetPath: string, output: string): Config {
       header: null,
       columns: { user: 0, item: 1, rating: 2, time: 3 },
       positive_threshold: null,
+      negative_threshold: null,
       values: 'binary',
       duplicates: 'sum',
       min_user_interactions: 1,

@@ -156,7 +156,7 @@ function column(v: unknown, path: KeyPath): ColumnRef {
 
 const DATA_KEYS = [
   'path', 'train', 'valid', 'test', 'delimiter', 'header', 'columns', 'positive_threshold',
-  'values', 'duplicates', 'min_user_interactions', 'min_item_interactions',
+  'negative_threshold', 'values', 'duplicates', 'min_user_interactions', 'min_item_interactions',
 ] as const;
 const COLUMN_KEYS = ['user', 'item', 'rating', 'time'] as const;
 
@@ -205,6 +205,14 @@ function validateData(v: unknown): DataConfig {
   if (positive_threshold !== null && columns !== null && columns.rating === null) {
     fail(['data', 'positive_threshold'], 'needs a rating column (data.columns.rating)', 'key');
   }
+  const negative_threshold = withDefault<number | null>(o, 'negative_threshold', p, null, (x, q) => num(x, q));
+  if (negative_threshold !== null) {
+    if (positive_threshold === null) {
+      fail(['data', 'negative_threshold'], 'needs positive_threshold (what a positive is), above it', 'key');
+    } else if (negative_threshold >= positive_threshold) {
+      fail(['data', 'negative_threshold'], `${negative_threshold} must be below positive_threshold ${positive_threshold}: a row cannot be both a like and a dislike`);
+    }
+  }
   const values = withDefault(o, 'values', p, 'binary', (x, q) => oneOf(x, q, VALUE_MODES));
   if (values !== 'binary' && columns !== null && columns.rating === null) {
     fail(['data', 'values'], `${JSON.stringify(values)} needs a rating column (data.columns.rating)`);
@@ -215,6 +223,7 @@ function validateData(v: unknown): DataConfig {
     header,
     columns,
     positive_threshold,
+    negative_threshold,
     values,
     duplicates: withDefault(o, 'duplicates', p, 'sum', (x, q) => oneOf(x, q, DUPLICATE_MODES)),
     min_user_interactions: withDefault(o, 'min_user_interactions', p, 1, (x, q) => int(x, q, 1, MAX_U32)),

@@ -16,7 +16,11 @@ export interface BprProgress extends FitProgress {
   epoch: BprEpoch;
 }
 
-/** `valid` (same shape as train): NDCG@k every `evalEvery` epochs, the best epoch kept, `patience` stops early. */
+/**
+ * `valid` (same shape as train): NDCG@k every `evalEvery` epochs, the best epoch kept,
+ * `patience` stops early. `negatives` (same shape): each user's explicit dislikes join the
+ * mixed sampler's hard pool (refused for other samplers).
+ */
 export type BprFitOptions = FitOptions;
 
 /**
@@ -28,13 +32,14 @@ export class BPR extends Recommender {
 
   /** Fit on a user x item matrix; each epoch runs off the JS thread. */
   static async fit(data: Matrix, params: BprParams = {}, opts: BprFitOptions = {}): Promise<BPR> {
-    checkFitOptions(opts, ['signal', 'valid', 'onProgress']);
+    checkFitOptions(opts, ['signal', 'valid', 'negatives', 'onProgress']);
     const model = BPR.init(data, params);
     const epochs = model.params.epochs as number;
     const valid = opts.valid ?? null;
+    const negatives = opts.negatives ?? null;
     for (;;) {
       opts.signal?.throwIfAborted();
-      const r = await callAsync(() => native().bprEpoch(model.inner, data, valid, opts.signal));
+      const r = await callAsync(() => native().bprEpoch(model.inner, data, valid, negatives, opts.signal));
       model.#progress(r, epochs, opts);
       if (r.stop) break;
     }
@@ -45,12 +50,13 @@ export class BPR extends Recommender {
   }
 
   static fitSync(data: Matrix, params: BprParams = {}, opts: Omit<BprFitOptions, 'signal'> = {}): BPR {
-    checkFitOptions(opts, ['valid', 'onProgress']);
+    checkFitOptions(opts, ['valid', 'negatives', 'onProgress']);
     const model = BPR.init(data, params);
     const epochs = model.params.epochs as number;
     const valid = opts.valid ?? null;
+    const negatives = opts.negatives ?? null;
     for (;;) {
-      const r = call(() => native().bprEpochSync(model.inner, data, valid));
+      const r = call(() => native().bprEpochSync(model.inner, data, valid, negatives));
       model.#progress(r, epochs, opts);
       if (r.stop) break;
     }

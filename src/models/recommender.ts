@@ -350,4 +350,5 @@ export function checkFitOptions(opts: unknown, allowed: readonly (keyof FitOptio
   }
   checkInstanceArg('signal', o.signal, AbortSignal, { optional: true });
   if (o.valid !== undefined && o.valid !== null) checkMatrix('valid', o.valid);
+  if (o.negatives !== undefined && o.negatives !== null) checkMatrix('negatives', o.negatives);
 }

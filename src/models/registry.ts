@@ -3,7 +3,7 @@
 // from the core (spec.generated.ts). Adding a model: one entry below.
 import { CfError } from '../errors.js';
 import { ALS } from './als.js';
-import { BPR } from './bpr.js';
+import { BPR, BPR_DEFAULTS } from './bpr.js';
 import { MF } from './mf.js';
 import { EASE } from './ease.js';
 import { type ModelType, MODEL_TYPES } from './params.js';
@@ -17,11 +17,17 @@ export interface ModelEntry {
   fit(train: Matrix, params: Record<string, unknown>, opts: FitOptions): Promise<Recommender>;
   /** The class for a native model of this type (after loading). */
   wrap(inner: NativeModel): Recommender;
+  /** Whether a fit with these params draws from explicit negatives (FitOptions.negatives). */
+  drawsNegatives?(params: Record<string, unknown>): boolean;
 }
 
 const REGISTRY: Record<ModelType, ModelEntry> = {
   als: { fit: (train, params, opts) => ALS.fit(train, params, opts), wrap: ALS.wrap },
-  bpr: { fit: (train, params, opts) => BPR.fit(train, params, opts), wrap: BPR.wrap },
+  bpr: {
+    fit: (train, params, opts) => BPR.fit(train, params, opts),
+    wrap: BPR.wrap,
+    drawsNegatives: (params) => (params.sampler ?? BPR_DEFAULTS.sampler) === 'mixed',
+  },
   mf: { fit: (train, params, opts) => MF.fit(train, params, opts), wrap: MF.wrap },
   popularity: { fit: async (train, params) => Popularity.fit(train, params), wrap: Popularity.wrap },
   svd: { fit: (train, params, opts) => SVD.fit(train, params, opts), wrap: SVD.wrap },

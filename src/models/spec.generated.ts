@@ -242,7 +242,7 @@ export const MODEL_SPECS = [
           "mixed"
         ],
         "default": "dns",
-        "doc": "Negatives (always items the user has not seen): uniform; popularity (^popularity_beta); dns (best-scored of dns_candidates uniform ones); mixed (hard_fraction from the hard_top_n most popular, the rest uniform)."
+        "doc": "Negatives (always items the user has not seen): uniform; popularity (^popularity_beta); dns (best-scored of dns_candidates uniform ones); mixed (hard_fraction from a hard pool: the hard_top_n most popular and the user's explicit dislikes when the data keeps them, data.negative_threshold; the rest uniform)."
       },
       {
         "name": "dns_candidates",
@@ -263,10 +263,10 @@ export const MODEL_SPECS = [
       {
         "name": "hard_top_n",
         "kind": "int",
-        "min": 1,
+        "min": 0,
         "max": 2147483648,
         "default": 100,
-        "doc": "Size of the mixed sampler's hard pool: the most popular items."
+        "doc": "The most popular items in the mixed sampler's hard pool (beside the user's dislikes; 0: dislikes only)."
       },
       {
         "name": "popularity_beta",

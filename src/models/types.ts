@@ -88,5 +88,11 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** A validation matrix, for models that validate during a fit (others ignore it). */
   valid?: Matrix | null;
+  /**
+   * Explicit negatives (users x items, as `dataset.negatives()` gives them), for a fit that
+   * draws from them: BPR's mixed sampler puts each user's in its hard pool. A BPR fit with
+   * another sampler refuses them; other models do not take them.
+   */
+  negatives?: Matrix | null;
   onProgress?: (p: FitProgress) => void;
 }

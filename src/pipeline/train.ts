@@ -7,7 +7,7 @@ import { loadDataset, loadOptionsFromConfig, splitDataset, splitOptionsFromConfi
 import { saveModel } from '../artifacts/model-io.js';
 import { checkOutputFolder } from '../artifacts/output.js';
 import type { Recommender } from '../models/recommender.js';
-import { BASELINE_TYPE, fitModel } from '../models/registry.js';
+import { BASELINE_TYPE, fitModel, modelEntry } from '../models/registry.js';
 import type { EvalResult, FitProgress, Matrix } from '../models/types.js';
 import type { ParamValue } from '../models/params.js';
 import { CfError } from '../errors.js';
@@ -58,6 +58,10 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
   log(
     `data: ${st.rowsRead} rows read -> ${st.rows} kept (${st.belowThreshold} below threshold, ${st.duplicatesMerged} duplicates merged, ${st.removedByMinCounts} removed by min counts); ${st.users} users x ${st.items} items`,
   );
+  const negatives = ds.negatives();
+  if (negatives) {
+    log(`negatives: ${st.negatives} rows at or below negative_threshold kept as dislikes (${st.negativesDropped} dropped: their user or item has no positive)`);
+  }
   const dataHash = await hashFiles(files);
   const splits = splitDataset(ds, splitOptionsFromConfig(config.split, d.train !== null));
   const { train, valid, test } = splits;
@@ -97,6 +101,17 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
     }
   });
 
+  // Dislikes go to the fits that draw from them; say which ones do not, rather than drop
+  // them silently.
+  const drawsNegatives = (type: string, params: Record<string, unknown>) =>
+    negatives !== null && (modelEntry(type).drawsNegatives?.(params) ?? false);
+  if (negatives) {
+    const unused = config.models
+      .filter((mc) => mc.type !== BASELINE_TYPE && !(mc.grid ? combinations(mc.grid) : [{}]).some((v) => drawsNegatives(mc.type, { ...mc.params, ...v })))
+      .map((mc) => mc.name);
+    if (unused.length > 0) log(`negatives: not used by ${unused.join(', ')} (only bpr with sampler mixed draws from them)`);
+  }
+
   const models: ModelResult[] = [];
   for (const mc of config.models) {
     hooks.signal?.throwIfAborted();
@@ -115,6 +130,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
           : await fitModel(mc.type, train, params, {
               signal: hooks.signal,
               valid,
+              ...(drawsNegatives(mc.type, params) ? { negatives } : {}),
               onProgress: (p) => hooks.onProgress?.(mc.name, p),
             });
       const seconds = (performance.now() - started) / 1000;

@@ -39,6 +39,8 @@ pub struct NegativeInfo {
     pub popularity: f64,
     pub dns_candidates: f64,
     pub hard: f64,
+    /// Of `hard`, the user's own explicit dislikes.
+    pub disliked: f64,
     pub hard_fallback: f64,
     pub rejected: f64,
     pub skipped_samples: f64,
@@ -80,6 +82,7 @@ fn epoch_info(r: EpochReport) -> EpochInfo {
             popularity: n.popularity as f64,
             dns_candidates: n.dns_candidates as f64,
             hard: n.hard as f64,
+            disliked: n.disliked as f64,
             hard_fallback: n.hard_fallback as f64,
             rejected: n.rejected as f64,
             skipped_samples: n.skipped_samples as f64,
@@ -92,6 +95,7 @@ pub struct EpochOp {
     shared: Arc<Shared>,
     train: Arc<Csr>,
     valid: Option<Arc<Csr>>,
+    negatives: Option<Arc<Csr>>,
 }
 
 impl Op for EpochOp {
@@ -100,8 +104,13 @@ impl Op for EpochOp {
 
     fn compute(&mut self) -> cf_core::Result<EpochReport> {
         let _writing = self.shared.writer.lock().unwrap_or_else(|e| e.into_inner());
-        self.shared
-            .with_mut::<BprModel, _>(BPR, |m| m.epoch(&self.train, self.valid.as_deref()))
+        self.shared.with_mut::<BprModel, _>(BPR, |m| {
+            m.epoch_with(
+                &self.train,
+                self.valid.as_deref(),
+                self.negatives.as_deref(),
+            )
+        })
     }
 
     fn to_js(r: EpochReport) -> EpochInfo {
@@ -109,17 +118,28 @@ impl Op for EpochOp {
     }
 }
 
-fn epoch_op(model: &ModelHandle, train: &Matrix, valid: Option<&Matrix>) -> Result<EpochOp> {
+fn epoch_op(
+    model: &ModelHandle,
+    train: &Matrix,
+    valid: Option<&Matrix>,
+    negatives: Option<&Matrix>,
+) -> Result<EpochOp> {
     let valid = valid.map(|v| v.csr.clone());
-    // Shapes and patience without validation fail here, before any work.
+    let negatives = negatives.map(|v| v.csr.clone());
+    // Shapes, patience without validation and negatives the sampler ignores fail here,
+    // before any work.
     model
         .shared
-        .with::<BprModel, _>(BPR, |m| m.check_inputs(&train.csr, valid.as_deref()))
+        .with::<BprModel, _>(BPR, |m| {
+            m.check_inputs(&train.csr, valid.as_deref())?;
+            m.check_negatives(negatives.as_deref())
+        })
         .map_err(to_napi)?;
     Ok(EpochOp {
         shared: model.shared.clone(),
         train: train.csr.clone(),
         valid,
+        negatives,
     })
 }
 
@@ -129,9 +149,10 @@ pub fn bpr_epoch(
     model: &ModelHandle,
     train: &Matrix,
     valid: Option<&Matrix>,
+    negatives: Option<&Matrix>,
     signal: Option<AbortSignal>,
 ) -> Result<AsyncTask<CoreTask<EpochOp>>> {
-    Ok(epoch_op(model, train, valid)?.run_async(signal))
+    Ok(epoch_op(model, train, valid, negatives)?.run_async(signal))
 }
 
 #[napi]
@@ -139,8 +160,9 @@ pub fn bpr_epoch_sync(
     model: &ModelHandle,
     train: &Matrix,
     valid: Option<&Matrix>,
+    negatives: Option<&Matrix>,
 ) -> Result<EpochInfo> {
-    epoch_op(model, train, valid)?.run_sync()
+    epoch_op(model, train, valid, negatives)?.run_sync()
 }
 
 /// The end of a fit: with validation, the best evaluated epoch's factors are put back.

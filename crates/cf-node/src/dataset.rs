@@ -24,6 +24,8 @@ pub struct LoadOptions {
     pub rating: Option<Either<String, f64>>,
     pub time: Option<Either<String, f64>>,
     pub positive_threshold: Option<f64>,
+    /// Rows rated at or below this are kept as explicit negatives (`negatives()`).
+    pub negative_threshold: Option<f64>,
     pub values: Option<ValuesMode>,
     pub duplicates: Option<DuplicatesMode>,
     pub min_user_interactions: Option<f64>,
@@ -73,6 +75,10 @@ pub struct DatasetStats {
     pub duplicates_merged: f64,
     pub below_threshold: f64,
     pub removed_by_min_counts: f64,
+    /// Rows kept as explicit negatives (negative_threshold).
+    pub negatives: f64,
+    /// Negatives whose user or item has no positive left.
+    pub negatives_dropped: f64,
     pub users: u32,
     pub items: u32,
     pub rows: f64,
@@ -160,6 +166,15 @@ impl Dataset {
                 }
                 t => t.map(|t| t as f32),
             },
+            negative_threshold: match o.negative_threshold {
+                Some(t) if !t.is_finite() => {
+                    return Err(invalid(
+                        "negativeThreshold",
+                        format!("must be a finite number (got {})", cf_core::args::show(t)),
+                    ))
+                }
+                t => t.map(|t| t as f32),
+            },
             values: match o.values {
                 None | Some(ValuesMode::Binary) => Values::Binary,
                 Some(ValuesMode::Rating) => Values::Rating,
@@ -216,10 +231,23 @@ impl Dataset {
             duplicates_merged: s.duplicates_merged as f64,
             below_threshold: s.below_threshold as f64,
             removed_by_min_counts: s.removed_by_min_counts as f64,
+            negatives: s.negatives as f64,
+            negatives_dropped: s.negatives_dropped as f64,
             users: s.users as u32,
             items: s.items as u32,
             rows: s.rows as f64,
         }
+    }
+
+    /// The explicit negatives (rows at or below negativeThreshold) as a users x items matrix
+    /// of ones, or null when the data was loaded without one.
+    #[napi]
+    pub fn negatives(&self) -> Result<Option<Matrix>> {
+        Ok(self
+            .inner
+            .negatives_matrix()
+            .map_err(to_napi)?
+            .map(Matrix::wrap))
     }
 
     #[napi]
