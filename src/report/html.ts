@@ -145,7 +145,7 @@ function validVsTestSection(data: ReportData): string {
   });
   return [
     '<h2 id="valid-test">Validation against test</h2>',
-    '<p class="sub">A model chosen on validation that falls back on test was fitted to the validation users; bars of similar height mean the choice carries over.</p>',
+    '<p class="sub">Each model\'s validation and test scores side by side. Its parameters (a grid\'s values, the epoch bpr and mf keep) were chosen on validation, so a test score well below the validation one means the choice fitted the validation users rather than the data.</p>',
     `<div class="charts">${charts.join('\n')}</div>`,
   ].join('\n');
 }
@@ -170,7 +170,6 @@ function tuningCharts(m: ModelMetrics): string[] {
   const charts: string[] = [];
   for (const p of params) {
     const best = bestPerValue(t.trials, p, t.grid[p]!, t.by);
-    const over = params.length > 1 ? ' (best over the other parameters)' : '';
     if (best.every((b) => isNumber(b.value))) {
       const xs = best.map((b) => b.value as number);
       const log = xs.every((x) => x > 0) && Math.max(...xs) / Math.min(...xs) >= 4;
@@ -178,10 +177,10 @@ function tuningCharts(m: ModelMetrics): string[] {
         { name: 'validation', points: best.map((b) => [b.value as number, b.trial.valid?.[t.by] ?? NaN]) },
         { name: 'test', points: best.map((b) => [b.value as number, b.trial.test?.[t.by] ?? NaN]), dashed: true },
       ];
-      charts.push(lineChart(series, { title: `${m.name}: ${t.by} against ${p}${over}`, xLabel: `${p}${log ? ' (log scale)' : ''}`, yLabel: t.by, xScale: log ? 'log' : 'linear', xTicks: xs, width: 500 }));
+      charts.push(lineChart(series, { title: `${m.name}: ${t.by} against ${p}`, xLabel: `${p}${log ? ' (log scale)' : ''}`, yLabel: t.by, xScale: log ? 'log' : 'linear', xTicks: xs, width: 500 }));
     } else {
       const groups = best.map((b) => ({ label: String(b.value), values: [b.trial.valid?.[t.by] ?? null, b.trial.test?.[t.by] ?? null] }));
-      charts.push(barChart(groups, { title: `${m.name}: ${t.by} against ${p}${over}`, yLabel: t.by, series: ['validation', 'test'] }));
+      charts.push(barChart(groups, { title: `${m.name}: ${t.by} against ${p}`, yLabel: t.by, series: ['validation', 'test'] }));
     }
   }
   // svd's explained variance per rank: the seed notebook's n_factors plot, beside the metric.
@@ -223,7 +222,9 @@ function tuningSection(data: ReportData): string {
   const out = ['<h2 id="tuning">Tuning curves</h2>'];
   for (const m of tuned) {
     const kept = Object.keys(m.tuning!.grid).map((p) => `${p} = ${String(m.params[p])}`).join(', ');
-    out.push(`<h3>${esc(m.name)} <span class="note">(${esc(m.model)}; ${m.tuning!.trials.length} trials chosen by validation ${esc(m.tuning!.by)}; kept ${esc(kept)})</span></h3>`);
+    // With several tuned parameters each chart shows, per value, the best trial over the others.
+    const over = Object.keys(m.tuning!.grid).length > 1 ? '; each point: the best trial at that value' : '';
+    out.push(`<h3>${esc(m.name)} <span class="note">(${esc(m.model)}; ${m.tuning!.trials.length} trials chosen by validation ${esc(m.tuning!.by)}; kept ${esc(kept)}${over})</span></h3>`);
     out.push(`<div class="charts">${tuningCharts(m).join('\n')}</div>`);
     out.push(trialsTable(m));
   }

@@ -5,7 +5,7 @@
 // (../shared/research/anchors-serving-packaging.md section 4): ECharts SSR pulls a 1.1 MB
 // package in and reuses fixed clipPath ids across charts; Observable Plot needs jsdom and
 // 2 s to start. Every chart draws its marks as path, rect or circle elements (the browser
-// test counts them) and uses no ids, so any number of charts can share one page.
+// test counts them; data marks carry class="mark", axes and frames do not) and uses no ids, so any number of charts can share one page.
 
 export type Scale = 'linear' | 'log';
 
@@ -67,6 +67,20 @@ export function formatTick(v: number): string {
   return v.toExponential(1);
 }
 
+/**
+ * Labels of a set of linear ticks with the decimals their step needs, so that 0.9095 and 0.9100
+ * do not both read 0.91; large values keep formatTick's k/M form.
+ */
+export function tickLabels(ticks: readonly number[], scale: Scale = 'linear'): string[] {
+  const big = Math.max(0, ...ticks.map(Math.abs)) >= 1e4;
+  if (scale === 'log' || big) return ticks.map(formatTick);
+  let decimals = 0;
+  for (const t of ticks) {
+    while (decimals < 8 && Math.abs(Number(t.toFixed(decimals)) - t) > Math.abs(t) * 1e-9 + 1e-12) decimals++;
+  }
+  return ticks.map((t) => (Object.is(Number(t.toFixed(decimals)), -0) ? 0 : t).toFixed(decimals));
+}
+
 function trim(s: string): string {
   return s.includes('.') && !s.includes('e') ? s.replace(/\.?0+$/, '') : s;
 }
@@ -97,6 +111,7 @@ export function logTicks(lo: number, hi: number): number[] {
 interface Axis {
   map(v: number): number;
   ticks: number[];
+  labels: string[];
   ok(v: number): boolean;
 }
 
@@ -116,7 +131,7 @@ function axis(values: number[], scale: Scale, from: number, to: number, opts: { 
     const l0 = Math.log10(Math.min(lo, ...ticks));
     const l1 = Math.log10(Math.max(hi, ...ticks));
     const span = l1 - l0 || 1;
-    return { ok, ticks, map: (v) => from + ((Math.log10(v) - l0) / span) * (to - from) };
+    return { ok, ticks, labels: tickLabels(ticks, 'log'), map: (v) => from + ((Math.log10(v) - l0) / span) * (to - from) };
   }
   if (opts.zero) lo = Math.min(lo, 0);
   if (hi === lo) {
@@ -131,7 +146,7 @@ function axis(values: number[], scale: Scale, from: number, to: number, opts: { 
   const ticks = opts.ticks ? [...opts.ticks] : niceTicks(lo, hi);
   const t0 = Math.min(lo, ...ticks);
   const t1 = Math.max(hi, ...ticks);
-  return { ok, ticks, map: (v) => from + ((v - t0) / (t1 - t0 || 1)) * (to - from) };
+  return { ok, ticks, labels: tickLabels(ticks), map: (v) => from + ((v - t0) / (t1 - t0 || 1)) * (to - from) };
 }
 
 const n1 = (v: number) => (Math.round(v * 10) / 10).toString();
@@ -161,9 +176,9 @@ function legend(names: readonly string[], x: number, y: number, dashed: (i: numb
 }
 
 function yAxis(y: Axis, left: number, right: number, label: string, top: number, bottom: number): string[] {
-  const out = y.ticks.map((t) => {
+  const out = y.ticks.map((t, i) => {
     const py = n1(y.map(t));
-    return `<path d="M${left},${py} H${right}" stroke="#e5e5e5"/><text x="${left - 6}" y="${py}" dy="0.32em" text-anchor="end" font-size="11" fill="#333" ${FONT}>${formatTick(t)}</text>`;
+    return `<path d="M${left},${py} H${right}" stroke="#e5e5e5"/><text x="${left - 6}" y="${py}" dy="0.32em" text-anchor="end" font-size="11" fill="#333" ${FONT}>${y.labels[i]}</text>`;
   });
   out.push(`<text transform="translate(14,${n1((top + bottom) / 2)}) rotate(-90)" text-anchor="middle" font-size="12" fill="#333" ${FONT}>${escapeXml(label)}</text>`);
   return out;
@@ -184,7 +199,7 @@ export function lineChart(series: readonly Series[], o: LineChartOptions): strin
   x.ticks.forEach((t, i) => {
     const px = n1(x.map(t));
     body.push(`<path d="M${px},${height - m.bottom} v4" stroke="#333"/>`);
-    if (i % every === 0) body.push(`<text x="${px}" y="${height - m.bottom + 16}" text-anchor="middle" font-size="11" fill="#333" ${FONT}>${formatTick(t)}</text>`);
+    if (i % every === 0) body.push(`<text x="${px}" y="${height - m.bottom + 16}" text-anchor="middle" font-size="11" fill="#333" ${FONT}>${x.labels[i]}</text>`);
   });
   body.push(`<path d="M${m.left},${m.top} V${height - m.bottom} H${width - m.right}" fill="none" stroke="#333"/>`);
   body.push(`<text x="${n1((m.left + width - m.right) / 2)}" y="${height - 8}" text-anchor="middle" font-size="12" fill="#333" ${FONT}>${escapeXml(o.xLabel)}</text>`);
@@ -201,9 +216,9 @@ export function lineChart(series: readonly Series[], o: LineChartOptions): strin
     if (pts.length === 0) return;
     if (pts.length > 1) {
       const d = pts.map(([px, py], j) => `${j === 0 ? 'M' : 'L'}${n1(px)},${n1(py)}`).join('');
-      body.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>`);
+      body.push(`<path class="mark" d="${d}" fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>`);
     }
-    if (s.markers ?? pts.length <= 40) for (const [px, py] of pts) body.push(`<circle cx="${n1(px)}" cy="${n1(py)}" r="3" fill="${c}"/>`);
+    if (s.markers ?? pts.length <= 40) for (const [px, py] of pts) body.push(`<circle class="mark" cx="${n1(px)}" cy="${n1(py)}" r="3" fill="${c}"/>`);
   });
   if (series.length > 1 || series[0]?.name) body.push(...legend(series.map((s) => s.name), m.left, 32, (i) => series[i]!.dashed === true));
   return frame(width, height, o.title, body);
@@ -231,7 +246,7 @@ export function barChart(groups: readonly BarGroup[], o: BarChartOptions): strin
       const px = cx - (bar * o.series.length) / 2 + bar * si;
       const py = y.map(v);
       const top = Math.min(py, base);
-      body.push(`<rect x="${n1(px)}" y="${n1(top)}" width="${n1(bar - 2)}" height="${n1(Math.max(0.5, Math.abs(base - py)))}" fill="${PALETTE[si % PALETTE.length]}"><title>${escapeXml(`${g.label} ${o.series[si]}: ${formatTick(v)}`)}</title></rect>`);
+      body.push(`<rect class="mark" x="${n1(px)}" y="${n1(top)}" width="${n1(bar - 2)}" height="${n1(Math.max(0.5, Math.abs(base - py)))}" fill="${PALETTE[si % PALETTE.length]}"><title>${escapeXml(`${g.label} ${o.series[si]}: ${Number(v.toPrecision(4))}`)}</title></rect>`);
     });
     const label = g.label.length > 28 ? `${g.label.slice(0, 27)}…` : g.label;
     const ly = height - m.bottom + 14;
