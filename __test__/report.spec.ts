@@ -141,7 +141,7 @@ describe('report.html', () => {
     // The data hash, the config's path and the version strings are shown, escaped.
     expect(html).toContain(`/data/${escapeXml(EVIL)}.csv`);
     // An added leaderboard column (e.g. bootstrap CIs) appears with its header escaped.
-    expect(html).toContain(`<th>CI ${escapeXml(EVIL)}</th>`);
+    expect(html).toContain(`>CI ${escapeXml(EVIL)}</th>`);
     expect(html).toContain('+100.0%');
   });
 
@@ -177,7 +177,10 @@ describe('report.html', () => {
     for (const text of ['Dataset', 'Leaderboard', 'Validation against test', 'Tuning curves', 'Learning curves', 'Run']) expect(html).toContain(`>${text}</h2>`);
     expect(html).toMatch(/<b>608<\/b><span>users<\/span>/);
     expect(html).toContain('Item popularity (long tail)');
-    for (const k of [10, 20]) for (const m of ['ndcg', 'recall', 'precision', 'map', 'hit_rate']) expect(html).toContain(`>${m}@${k}</th>`);
+    for (const k of [10, 20]) {
+      expect(html).toContain(`<th colspan="5" class="group">@${k}</th>`);
+      for (const m of ['ndcg', 'recall', 'precision', 'map', 'hit_rate']) expect(html).toContain(` title="${m}@${k}; below: change over the popularity baseline">${m.replace('_', ' ')}</th>`);
+    }
     expect(html).toMatch(/als: ndcg@10 against factors/);
     expect(html).toMatch(/svd: explained variance against factors/);
     expect(html).toMatch(/bpr: training loss/);

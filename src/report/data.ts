@@ -4,7 +4,7 @@
 // re-render shows exactly what the first render did, and `tune` can write its run.json (or
 // build a ReportData itself) and call writeReport.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CfError, CfErrorCode } from '../errors.js';
 import { writeJsonAtomic } from '../artifacts/atomic.js';
 import { gitVersion, packageVersion } from '../artifacts/version.js';
@@ -80,7 +80,7 @@ export interface Trial {
 }
 
 export interface ReportData {
-  /** Where the artifacts are, as shown in the report's title. */
+  /** The folder the artifacts are in (absolute). */
   output: string;
   run: RunInfo;
   models: ModelMetrics[];
@@ -141,5 +141,5 @@ export async function collectReportData(dir: string): Promise<ReportData> {
   for (const name of run.models) {
     models.push(await readJson<ModelMetrics>(join(dir, String(name), 'metrics.json'), `model ${name}`));
   }
-  return { output: dir, run, models };
+  return { output: resolve(dir), run, models };
 }

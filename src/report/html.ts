@@ -25,7 +25,7 @@ h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; padding
 h3 { font-size: 15px; margin: 18px 0 6px; }
 .sub { color: #666; margin: 0 0 12px; overflow-wrap: anywhere; }
 .cards { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0 12px; }
-.card { background: #fff; border: 1px solid #e2e4e8; border-radius: 6px; padding: 8px 12px; min-width: 110px; }
+.card { background: #fff; border: 1px solid #e2e4e8; border-radius: 6px; padding: 6px 10px; min-width: 86px; }
 .card b { display: block; font-size: 18px; }
 .card span { color: #666; font-size: 12px; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
@@ -34,6 +34,8 @@ svg.chart { background: #fff; border: 1px solid #e2e4e8; border-radius: 6px; max
 table { border-collapse: collapse; background: #fff; font-size: 13px; }
 th, td { border: 1px solid #e2e4e8; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #eef0f3; }
+th.group { text-align: center; }
+table.leaderboard { font-size: 12px; } table.leaderboard th, table.leaderboard td { padding: 3px 6px; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.baseline td { background: #fafafa; color: #555; }
 .up { color: #1a7f37; font-size: 11px; } .down { color: #c62828; font-size: 11px; }
@@ -329,6 +331,9 @@ function runSection(data: ReportData): string {
 
 export function renderReport(data: ReportData, opts: RenderOptions = {}): string {
   const title = `cf-native ${data.run.command} report`;
+  // The output as the config names it (often relative), which reads better than where it resolved to.
+  const configured = data.run.config?.output;
+  const shownOutput = typeof configured === 'string' && configured !== '' ? configured : data.output;
   const nav = [
     ['dataset', 'Dataset'],
     ['leaderboard', 'Leaderboard'],
@@ -345,13 +350,13 @@ export function renderReport(data: ReportData, opts: RenderOptions = {}): string
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}: ${esc(data.output)}</title>
+<title>${esc(title)}: ${esc(shownOutput)}</title>
 <style>${STYLE}</style>
 </head>
 <body>
 <main>
 <h1>${esc(title)}</h1>
-<p class="sub">${esc(data.output)} · ${esc(data.run.created_at)} · ${data.models.length} model${data.models.length === 1 ? '' : 's'} · ${present.map(([id, label]) => `<a href="#${id}">${label}</a>`).join(' · ')}</p>
+<p class="sub">${esc(shownOutput)} · ${esc(data.run.created_at)} · ${data.models.length} model${data.models.length === 1 ? '' : 's'} · ${present.map(([id, label]) => `<a href="#${id}">${label}</a>`).join(' · ')}</p>
 ${sections.filter((s) => s !== '').join('\n')}
 </main>
 </body>

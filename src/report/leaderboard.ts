@@ -14,6 +14,8 @@ export interface LeaderboardRow {
 
 export interface LeaderboardColumn {
   header: string;
+  /** A heading spanning neighbouring columns with the same group (e.g. "@10" over every metric at K = 10). */
+  group?: string;
   /** Tooltip of the header. */
   title?: string;
   /** Inner HTML of the row's cell; callers escape what they put in. */
@@ -45,15 +47,21 @@ export function improvement(key: string, value: number | undefined, base: number
 const get = (m: Record<string, number> | null, key: string): number | undefined =>
   m && Object.prototype.hasOwnProperty.call(m, key) && typeof m[key] === 'number' ? m[key] : undefined;
 
-/** Model, type, every metric with its change over the baseline, fit time. */
+/** Model (and type), every metric with its change over the baseline, fit time. */
 export function defaultColumns(keys: readonly string[], baseline: Record<string, number> | null): LeaderboardColumn[] {
   const cols: LeaderboardColumn[] = [
-    { header: 'model', cell: (r) => `${escapeXml(r.name)}${r.baseline ? ' <span class="tag">baseline</span>' : ''}` },
-    { header: 'type', cell: (r) => escapeXml(r.type) },
+    // The type only where the name does not already say it, to leave the width to the metrics.
+    {
+      header: 'model',
+      cell: (r) =>
+        `${escapeXml(r.name)}${r.type !== r.name ? ` <span class="note">${escapeXml(r.type)}</span>` : ''}${r.baseline ? ' <span class="tag">baseline</span>' : ''}`,
+    },
   ];
   for (const key of keys) {
+    const [metric, k] = key.split('@');
     cols.push({
-      header: key,
+      header: k === undefined ? key : metric!.replace('_', ' '),
+      ...(k === undefined ? {} : { group: `@${k}` }),
       title: `${key}; below: change over the popularity baseline${LOWER_IS_BETTER.has(key) ? ' (lower is better)' : ''}`,
       numeric: true,
       cell: (r) => {
@@ -77,9 +85,30 @@ export function sortRows(rows: readonly LeaderboardRow[], by: string): Leaderboa
 }
 
 export function renderLeaderboard(rows: readonly LeaderboardRow[], columns: readonly LeaderboardColumn[]): string {
-  const head = columns.map((c) => `<th${c.numeric ? ' class="num"' : ''}${c.title ? ` title="${escapeXml(c.title)}"` : ''}>${escapeXml(c.header)}</th>`).join('');
+  const th = (c: LeaderboardColumn, rowspan = 1) =>
+    `<th${rowspan > 1 ? ` rowspan="${rowspan}"` : ''}${c.numeric ? ' class="num"' : ''}${c.title ? ` title="${escapeXml(c.title)}"` : ''}>${escapeXml(c.header)}</th>`;
+  let head: string;
+  if (columns.some((c) => c.group !== undefined)) {
+    // Two header rows: groups (K) above their metrics; ungrouped columns span both rows.
+    const top: string[] = [];
+    for (let i = 0; i < columns.length; ) {
+      const g = columns[i]!.group;
+      if (g === undefined) {
+        top.push(th(columns[i]!, 2));
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < columns.length && columns[j]!.group === g) j++;
+      top.push(`<th colspan="${j - i}" class="group">${escapeXml(g)}</th>`);
+      i = j;
+    }
+    head = `<tr>${top.join('')}</tr><tr>${columns.filter((c) => c.group !== undefined).map((c) => th(c)).join('')}</tr>`;
+  } else {
+    head = `<tr>${columns.map((c) => th(c)).join('')}</tr>`;
+  }
   const body = rows
     .map((r) => `<tr${r.baseline ? ' class="baseline"' : ''}>${columns.map((c) => `<td${c.numeric ? ' class="num"' : ''}>${c.cell(r)}</td>`).join('')}</tr>`)
     .join('\n');
-  return `<div class="scroll"><table class="leaderboard"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
+  return `<div class="scroll"><table class="leaderboard"><thead>${head}</thead><tbody>\n${body}\n</tbody></table></div>`;
 }
