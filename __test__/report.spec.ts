@@ -143,6 +143,10 @@ describe('report.html', () => {
     // An added leaderboard column (e.g. bootstrap CIs) appears with its header escaped.
     expect(html).toContain(`>CI ${escapeXml(EVIL)}</th>`);
     expect(html).toContain('+100.0%');
+    // A run without held-out rows says so instead of drawing an empty table.
+    const unevaluated = renderReport({ ...data, models: data.models.map((m) => ({ ...m, valid: null, test: null, tuning: undefined })) });
+    expect(unevaluated).toContain('Nothing was evaluated');
+    expect(unevaluated).not.toContain('class="leaderboard"');
   });
 
   it('draws axes with round ticks and short labels', () => {

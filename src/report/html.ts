@@ -117,6 +117,9 @@ function longTail(pop: ItemPopularity): string {
 }
 
 function leaderboardSection(data: ReportData, opts: RenderOptions): string {
+  if (!data.models.some((m) => m.valid || m.test)) {
+    return '<h2 id="leaderboard">Leaderboard</h2>\n<p class="note">Nothing was evaluated: the run held out no validation or test rows (split strategy none).</p>';
+  }
   const split = shownSplit(data.models);
   const base = baselineOf(data.models, split);
   // A popularity model in the config is the baseline itself: one row, not two equal ones.
