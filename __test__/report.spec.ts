@@ -133,7 +133,7 @@ describe('report.html', () => {
         },
       ],
     };
-    const html = renderReport(data, { extraColumns: [{ header: `CI ${EVIL}`, cell: () => '[0.1, 0.2]' }] });
+    const html = renderReport(data, { extraColumns: [{ header: `CI ${EVIL}`, cell: (r) => (r.source ? `[0.1, ${String(r.source.train_seconds)}]` : '') }] });
     assertSelfContained(html);
     expect(html).not.toContain('<img');
     expect(html).not.toContain(EVIL);
@@ -142,6 +142,7 @@ describe('report.html', () => {
     expect(html).toContain(`/data/${escapeXml(EVIL)}.csv`);
     // An added leaderboard column (e.g. bootstrap CIs) appears with its header escaped.
     expect(html).toContain(`>CI ${escapeXml(EVIL)}</th>`);
+    expect(html).toContain('<td>[0.1, 0.5]</td>');
     expect(html).toContain('+100.0%');
     // A run without held-out rows says so instead of drawing an empty table.
     const unevaluated = renderReport({ ...data, models: data.models.map((m) => ({ ...m, valid: null, test: null, tuning: undefined })) });

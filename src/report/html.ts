@@ -123,7 +123,7 @@ function leaderboardSection(data: ReportData, opts: RenderOptions): string {
   const split = shownSplit(data.models);
   const base = baselineOf(data.models, split);
   // A popularity model in the config is the baseline itself: one row, not two equal ones.
-  const rows: LeaderboardRow[] = data.models.map((m) => ({ name: m.name, type: m.model, baseline: m.model === BASELINE, metrics: m[split] ?? null, train_seconds: m.train_seconds ?? null }));
+  const rows: LeaderboardRow[] = data.models.map((m) => ({ name: m.name, type: m.model, baseline: m.model === BASELINE, metrics: m[split] ?? null, train_seconds: m.train_seconds ?? null, source: m }));
   if (base && !rows.some((r) => r.baseline)) rows.push({ name: BASELINE, type: BASELINE, baseline: true, metrics: base, train_seconds: null });
   const keys = metricKeys(rows);
   const by = mainMetric(data.models);

@@ -10,6 +10,8 @@ export interface LeaderboardRow {
   /** The metrics of the split shown (test, or validation when there is no test). */
   metrics: Record<string, number> | null;
   train_seconds: number | null;
+  /** The model's whole metrics.json (absent for the baseline row), for added columns to read their fields from. */
+  source?: Record<string, unknown>;
 }
 
 export interface LeaderboardColumn {
