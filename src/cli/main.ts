@@ -6,7 +6,7 @@ import { packageVersion } from '../artifacts/version.js';
 import { modelsCommand } from './models.js';
 import { factorsCommand } from './factors.js';
 import { runListCommand } from './recommend.js';
-import { runTrainCommand } from './train.js';
+import { reportCommand, runTrainCommand } from './train.js';
 import { serveCommand, type ServeFlags } from './serve.js';
 
 const cli = cac('cf-native');
@@ -14,8 +14,15 @@ const cli = cac('cf-native');
 cli
   .command('train [config]', 'Train, evaluate and save the models of a YAML config (default: a demo on the embedded MovieLens data)')
   .option('--quiet', 'Only print the final table')
-  .action(async (config: string | undefined, opts: { quiet?: boolean }) => {
-    process.exitCode = await runTrainCommand(config, { quiet: opts.quiet ?? false });
+  .option('--no-report', 'Do not write report.html beside the models')
+  .action(async (config: string | undefined, opts: { quiet?: boolean; report?: boolean }) => {
+    process.exitCode = await runTrainCommand(config, { quiet: opts.quiet ?? false, report: opts.report !== false });
+  });
+
+cli
+  .command('report <out-dir>', "Render report.html again from a train run's output folder (run.json and the models' metrics.json)")
+  .action(async (dir: string) => {
+    process.exitCode = await reportCommand(dir);
   });
 
 cli

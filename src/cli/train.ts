@@ -4,12 +4,13 @@ import { runTrain } from '../pipeline/train.js';
 import { BASELINE_TYPE } from '../models/registry.js';
 import { demoConfig } from '../pipeline/demo.js';
 import { formatMetricsTable } from '../report/table.js';
+import { rewriteReport } from '../report/index.js';
 
 /** What models that predict ratings report beside the ranking metrics (see Recommender.evaluate). */
 const RATING_METRICS = ['rmse', 'mae'] as const;
 
 /** Returns the exit code: 0 ok, 2 bad config or input, 1 anything unexpected. */
-export async function runTrainCommand(configPath: string | undefined, o: { quiet: boolean }): Promise<number> {
+export async function runTrainCommand(configPath: string | undefined, o: { quiet: boolean; report?: boolean }): Promise<number> {
   const say = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
@@ -19,6 +20,7 @@ export async function runTrainCommand(configPath: string | undefined, o: { quiet
     const config: Config = configPath !== undefined ? loadConfig(configPath) : demoConfig();
     if (configPath === undefined) say('no config given: training the demo on the embedded ml-latest-small dataset');
     const report = await runTrain(config, {
+      report: o.report ?? true,
       log: say,
       onProgress: (name, p) =>
         say(`${name}: iteration ${p.iteration}/${p.iterations} ${p.seconds.toFixed(3)}s${p.loss === null ? '' : ` loss ${p.loss.toFixed(5)}`}${p.valid == null ? '' : ` valid ${p.valid.toFixed(4)}`}`),
@@ -34,6 +36,23 @@ export async function runTrainCommand(configPath: string | undefined, o: { quiet
     const cols = [...ks.flatMap((k) => [`recall@${k}`, `ndcg@${k}`]), ...ratingCols];
     process.stdout.write(`\n${part} metrics, ${report.usersEvaluated} users:\n${formatMetricsTable(rows, cols)}\n`);
     process.stdout.write(`artifacts: ${report.output}\n`);
+    if (report.reportPath) process.stdout.write(`report: ${report.reportPath}\n`);
+    return 0;
+  } catch (err) {
+    if (isCfError(err)) {
+      process.stderr.write(`cf-native: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`cf-native: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+/** `cf-native report DIR`: 0 with the path printed, 2 when the folder holds no run to render. */
+export async function reportCommand(dir: string): Promise<number> {
+  try {
+    const r = await rewriteReport(dir);
+    process.stdout.write(`report: ${r.path} (${Math.ceil(r.bytes / 1024)} KiB)\n`);
     return 0;
   } catch (err) {
     if (isCfError(err)) {

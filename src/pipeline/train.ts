@@ -1,6 +1,7 @@
 // train -> evaluate -> save, for every model of a config, beside the baseline model.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkConfig, type Config } from '../config/index.js';
 import { loadDataset, loadOptionsFromConfig, splitDataset, splitOptionsFromConfig } from '../data.js';
@@ -11,6 +12,8 @@ import { BASELINE_TYPE, fitModel, modelEntry } from '../models/registry.js';
 import type { EvalResult, FitProgress, Matrix } from '../models/types.js';
 import type { ParamValue } from '../models/params.js';
 import { CfError } from '../errors.js';
+import { Popularity } from '../models/popularity.js';
+import { collectReportData, itemPopularity, runVersions, writeReport, writeRunInfo } from '../report/index.js';
 
 export interface ModelResult {
   name: string;
@@ -29,12 +32,16 @@ export interface TrainReport {
   usersWithoutTrain: number;
   baseline: { valid: Record<string, number> | null; test: Record<string, number> | null };
   models: ModelResult[];
+  /** The report.html written beside the models, null with `report: false`. */
+  reportPath: string | null;
 }
 
 export interface TrainHooks {
   log?: (line: string) => void;
   onProgress?: (model: string, p: FitProgress) => void;
   signal?: AbortSignal;
+  /** Write report.html beside the models (default true); run.json is written either way. */
+  report?: boolean;
 }
 
 async function hashFiles(paths: string[]): Promise<string> {
@@ -175,14 +182,27 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
     };
     models.push(result);
   }
-  return {
-    output,
-    dataset: { users: st.users, items: st.items, rows: st.rows, train: train.nnz, valid: valid?.nnz ?? 0, test: test?.nnz ?? 0 },
-    usersEvaluated,
-    usersWithoutTrain,
-    baseline,
-    models,
-  };
+  const dataset = { users: st.users, items: st.items, rows: st.rows, train: train.nnz, valid: valid?.nnz ?? 0, test: test?.nnz ?? 0 };
+  // What the models' metrics.json do not hold, so `cf-native report` can render this run again.
+  await mkdir(output, { recursive: true });
+  await writeRunInfo(output, {
+    command: 'train',
+    created_at: new Date().toISOString(),
+    config: JSON.parse(JSON.stringify(config)) as Record<string, unknown>,
+    versions: runVersions(),
+    data_hash: dataHash,
+    dataset: { ...dataset, usersEvaluated, usersWithoutTrain },
+    // The baseline's counts are the users per item of the training matrix, counted natively.
+    item_popularity: baselineModel instanceof Popularity ? itemPopularity(baselineModel.counts()) : null,
+    models: models.map((m) => m.name),
+  });
+  let reportPath: string | null = null;
+  if (hooks.report !== false) {
+    const written = await writeReport(output, await collectReportData(output));
+    reportPath = written.path;
+    log(`report: ${written.path} (${Math.ceil(written.bytes / 1024)} KiB)`);
+  }
+  return { output, dataset, usersEvaluated, usersWithoutTrain, baseline, models, reportPath };
 }
 
 /** Every combination of the listed values, the first key varying slowest. */
