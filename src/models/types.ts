@@ -94,7 +94,7 @@ export interface EvaluateOptions {
   threads?: number;
   /** Compute `auc` (default true): it scores every item for every user, a second pass over the catalogue. */
   auc?: boolean;
-  /** Return each user's values as `perUser` (default false), e.g. for {@link pairedBootstrap}. */
+  /** Return each user's values as `perUser` (default false), e.g. for `buildLeaderboard`'s bootstrap. */
   perUser?: boolean;
   signal?: AbortSignal;
 }
