@@ -108,7 +108,7 @@ fn check(
         ));
     }
     let len = values[0].len();
-    if len % n_metrics != 0 || len == 0 {
+    if !len.is_multiple_of(n_metrics) || len == 0 {
         return Err(Error::param(
             "values",
             format!("model 0 has {len} values, not a positive multiple of the {n_metrics} metrics"),
