@@ -10,7 +10,7 @@ import type { Leaderboard } from '../src/report/leaderboard.js';
 const ratings = join(import.meta.dirname, '..', 'datasets', 'ml-latest-small', 'ratings.csv.gz');
 
 /** Run `cf-native train` on a config; returns the exit code, stdout and the output folder. */
-async function train(models: string) {
+async function train(models: string, evaluate = '{ k: [10, 20] }') {
   const dir = await mkdtemp(join(tmpdir(), 'cf-board-'));
   const cfg = join(dir, 'config.yaml');
   await writeFile(
@@ -22,16 +22,17 @@ data:
   positive_threshold: 4
 split: { strategy: leave-last-out, valid: 1, test: 1, seed: 42 }
 models: ${models}
-evaluate: { k: [10, 20] }
+evaluate: ${evaluate}
 output: ${join(dir, 'out')}
 `,
   );
   let out = '';
+  let err = '';
   const so = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const se = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const se = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
   try {
     const code = await runTrainCommand(cfg, { quiet: true });
-    return { code, out, dir: join(dir, 'out') };
+    return { code, out, err, dir: join(dir, 'out') };
   } finally {
     so.mockRestore();
     se.mockRestore();
@@ -111,13 +112,22 @@ describe('the leaderboard of a train run', () => {
     expect(row).toMatch(/0\.\d{4}=\s+\[0\.\d{4}, 0\.\d{4}\]\s+\+\d+\.\d%/);
   });
 
-  it('writes the leaderboard for a single model without printing it', async () => {
-    const { code, out, dir } = await train(`[{ type: als, params: { factors: 8, iterations: 2 } }]`);
+  it('writes the leaderboard for a single model without printing it, bootstrapped as the config says', async () => {
+    const { code, out, dir } = await train(`[{ type: als, params: { factors: 8, iterations: 2 } }]`, '{ k: 5, bootstrap: { resamples: 200, seed: 7, level: 0.9 } }');
     expect(code).toBe(0);
     expect(out).not.toContain('leaderboard');
     const lb = JSON.parse(await readFile(join(dir, 'leaderboard.json'), 'utf8')) as Leaderboard;
     expect(lb.models.map((r) => r.name).sort()).toEqual(['als', 'popularity']);
+    expect(lb.bootstrap).toEqual({ resamples: 200, seed: 7, level: 0.9, paired_over: 'users' });
+    expect(lb.objective).toBe('ndcg@5');
     expect(existsSync(join(dir, 'leaderboard.csv'))).toBe(true);
+  });
+
+  it('rejects a bad bootstrap setting before any work, naming the key', async () => {
+    const { code, err, dir } = await train(`[{ type: als }]`, '{ k: 5, bootstrap: { level: 1 } }');
+    expect(code).toBe(2);
+    expect(err).toMatch(/config\.yaml:\d+: evaluate\.bootstrap\.level must be a number in \(0, 1\) \(got 1\)/);
+    expect(existsSync(join(dir, 'leaderboard.json'))).toBe(false);
   });
 
   it('the native bootstrap names a bad argument', async () => {

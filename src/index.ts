@@ -43,6 +43,7 @@ export {
   buildLeaderboard,
   formatLeaderboard,
   BOOTSTRAP_DEFAULTS,
+  type BootstrapOptions,
   type Leaderboard,
   type LeaderboardCell,
   type LeaderboardInput,

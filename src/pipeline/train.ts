@@ -180,7 +180,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
   let leaderboard: Leaderboard | null = null;
   if ((valid || test) && usersEvaluated > 0) {
     hooks.signal?.throwIfAborted();
-    leaderboard = await buildLeaderboard(board, { split: boardPart, users: usersEvaluated, ks });
+    leaderboard = await buildLeaderboard(board, { split: boardPart, users: usersEvaluated, ks, bootstrap: config.evaluate.bootstrap });
     // Beside the model folders (at the run's top level), each file whole or not at all.
     await writeFileAtomic(join(output, 'leaderboard.json'), leaderboardJson(leaderboard));
     await writeFileAtomic(join(output, 'leaderboard.csv'), leaderboardCsv(leaderboard));

@@ -7,7 +7,13 @@ import type { PerUserMetrics } from '../models/types.js';
 /** Version of leaderboard.json's layout; bumped only when a reader would misread it. */
 export const LEADERBOARD_FORMAT = 1;
 
-export const BOOTSTRAP_DEFAULTS = { resamples: 1000, seed: 42, level: 0.95 } as const;
+export interface BootstrapOptions {
+  resamples: number;
+  seed: number;
+  level: number;
+}
+
+export const BOOTSTRAP_DEFAULTS: Readonly<BootstrapOptions> = { resamples: 1000, seed: 42, level: 0.95 };
 
 /** Metrics where a smaller value ranks first: novelty is the mean popularity of what is recommended. */
 const LOWER_IS_BETTER = new Set(['novelty']);
@@ -77,7 +83,7 @@ function metricOrder(rows: readonly LeaderboardInput[], ks: readonly number[]): 
  */
 export async function buildLeaderboard(
   rows: readonly LeaderboardInput[],
-  o: { split: 'test' | 'valid'; users: number; ks: readonly number[]; bootstrap?: Partial<typeof BOOTSTRAP_DEFAULTS>; threads?: number },
+  o: { split: 'test' | 'valid'; users: number; ks: readonly number[]; bootstrap?: Partial<BootstrapOptions>; threads?: number },
 ): Promise<Leaderboard> {
   const boot = { ...BOOTSTRAP_DEFAULTS, ...o.bootstrap };
   const metrics = metricOrder(rows, o.ks);
@@ -150,7 +156,7 @@ function sameUsers(a: Uint32Array, b: Uint32Array): boolean {
   return true;
 }
 
-async function bootstrap(per: readonly PerUserMetrics[], boot: { resamples: number; seed: number; level: number }, threads?: number) {
+async function bootstrap(per: readonly PerUserMetrics[], boot: BootstrapOptions, threads?: number) {
   const names = per[0]!.names;
   const r = await callAsync(() =>
     native().pairedBootstrap(
