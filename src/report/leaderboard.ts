@@ -96,23 +96,23 @@ export async function buildLeaderboard(
     first &&
     first.users.length > 0 &&
     rows.every((r) => r.perUser && r.perUser.names.join() === first.names.join() && sameUsers(r.perUser.users, first.users));
-  let boot_result: Awaited<ReturnType<typeof bootstrap>> | null = null;
-  if (paired) boot_result = await bootstrap(rows.map((r) => r.perUser!), boot, o.threads);
+  let intervals: Awaited<ReturnType<typeof bootstrap>> | null = null;
+  if (paired) intervals = await bootstrap(rows.map((r) => r.perUser!), boot, o.threads);
 
   const cells = rows.map((r, m) => {
     const out: Record<string, LeaderboardCell> = {};
     for (const name of metrics) {
       const value = finite(r.metrics[name]);
       const p = finite(base?.metrics[name]);
-      const c = boot_result?.names.indexOf(name) ?? -1;
-      const at = boot_result ? m * boot_result.cols + c : -1;
+      const c = intervals?.names.indexOf(name) ?? -1;
+      const at = intervals ? m * intervals.cols + c : -1;
       out[name] = {
         value,
-        ci: c >= 0 && finite(boot_result!.lo[at]) !== null ? [boot_result!.lo[at]!, boot_result!.hi[at]!] : null,
+        ci: c >= 0 && finite(intervals!.lo[at]) !== null ? [intervals!.lo[at]!, intervals!.hi[at]!] : null,
         improvement_over_popularity: value !== null && p !== null && p !== 0 ? (100 * (value - p)) / p : null,
         best: false,
         not_significantly_worse:
-          c >= 0 && finite(boot_result!.diffLo[at]) !== null ? boot_result!.diffLo[at]! <= 0 && boot_result!.diffHi[at]! >= 0 : null,
+          c >= 0 && finite(intervals!.diffLo[at]) !== null ? intervals!.diffLo[at]! <= 0 && intervals!.diffHi[at]! >= 0 : null,
       };
     }
     return out;

@@ -134,7 +134,7 @@ fn check(
     Ok(len / n_metrics)
 }
 
-/// Weighted mean of the defined values of column `c`, weights `w[u]`.
+/// Per column, the mean of its defined (non-NaN) values, user u weighted by `w[u]`.
 fn weighted_means(v: &[f64], n_metrics: usize, w: &[u32], out: &mut [f64]) {
     let mut sum = vec![0f64; n_metrics];
     let mut count = vec![0f64; n_metrics];
