@@ -107,10 +107,11 @@ export declare class Model {
   /**
    * Ranking metrics of the model on `truth`, off the JS thread. Options: `k` (a number or
    * a list; required), `filterSeen` (true), `alsoExclude` (a Matrix, e.g. validation when
-   * scoring test), `threads` (default: the model's).
+   * scoring test), `threads` (default: the model's), `auc` (true; false skips scoring the
+   * whole catalogue), `perUser` (false; true adds every user's values).
    */
-  evaluate(train: Matrix, truth: Matrix, options: { k: number | number[]; filterSeen?: boolean; alsoExclude?: Matrix | null; threads?: number }, signal?: AbortSignal): Promise<EvalResult>
-  evaluateSync(train: Matrix, truth: Matrix, options: { k: number | number[]; filterSeen?: boolean; alsoExclude?: Matrix | null; threads?: number }): EvalResult
+  evaluate(train: Matrix, truth: Matrix, options: { k: number | number[]; filterSeen?: boolean; alsoExclude?: Matrix | null; threads?: number; auc?: boolean; perUser?: boolean }, signal?: AbortSignal): Promise<EvalResult>
+  evaluateSync(train: Matrix, truth: Matrix, options: { k: number | number[]; filterSeen?: boolean; alsoExclude?: Matrix | null; threads?: number; auc?: boolean; perUser?: boolean }): EvalResult
 }
 export type ModelHandle = Model
 
@@ -154,6 +155,22 @@ export declare function alsPrepareFoldIn(model: ModelHandle): void
 
 /** Items closest by cosine to an item absent from training, folded in from its users. */
 export declare function alsSimilarToNewItem(model: Model, users: Uint32Array, options?: { k?: number; values?: Float32Array | null }): TopK
+
+/** Arrays are `models x metrics`, row-major by model. */
+export interface BootstrapResult {
+  models: number
+  metrics: number
+  /** Full-sample means (NaN entries left out). */
+  mean: Float64Array
+  /** The percentile interval of each mean. */
+  lo: Float64Array
+  hi: Float64Array
+  /** Per metric, the index of the best model. */
+  best: Uint32Array
+  /** The interval of each model's paired difference to the best ([0, 0] for the best). */
+  diffLo: Float64Array
+  diffHi: Float64Array
+}
 
 /** One epoch off the JS thread; with `valid`, evaluated as the params say. */
 export declare function bprEpoch(model: ModelHandle, train: Matrix, valid?: Matrix | undefined | null, negatives?: Matrix | undefined | null, signal?: AbortSignal | undefined | null): Promise<EpochInfo>
@@ -230,6 +247,8 @@ export interface EvalResult {
   usersWithoutTrain: number
   names: Array<string>
   values: Array<number>
+  /** Each evaluated user's values, with `perUser: true`. */
+  perUser?: PerUserValues
 }
 
 /**
@@ -399,6 +418,14 @@ export interface NegativeInfo {
   skippedSamples: number
 }
 
+/**
+ * Paired bootstrap of several models' per-user metric values (`values[m]`: users x
+ * `metrics`, row-major, the same users in the same order for every model; NaN =
+ * undefined for that user). Options: `resamples` (1000), `seed` (42), `level` (0.95),
+ * `threads` (0: all cores; the result does not depend on it).
+ */
+export declare function pairedBootstrap(values: Float64Array[], metrics: number, higherIsBetter: boolean[], options?: { resamples?: number; seed?: number; level?: number; threads?: number }, signal?: AbortSignal): Promise<BootstrapResult>
+
 export interface ParamDescription {
   /** snake_case (YAML, artifacts); the JS API takes the camelCase form. */
   name: string
@@ -413,6 +440,16 @@ export interface ParamDescription {
   values?: Array<string>
   default: number | boolean | string
   doc: string
+}
+
+/**
+ * Row r (user `users[r]`) is `values[r * names.length ..][.. names.length]`; NaN where a
+ * metric is undefined for that user (AUC without a negative, novelty of an empty list).
+ */
+export interface PerUserValues {
+  users: Uint32Array
+  names: Array<string>
+  values: Float64Array
 }
 
 /** The popularity baseline fitted on `train`, which it also filters seen items with. */

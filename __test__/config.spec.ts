@@ -58,7 +58,7 @@ describe('parseConfig: valid files', () => {
           },
         },
       ],
-      evaluate: { k: [10, 20, 50], filter_seen: true },
+      evaluate: { k: [10, 20, 50], filter_seen: true, bootstrap: { resamples: 1000, seed: 42, level: 0.95 } },
       output: 'artifacts/config',
     };
     expect(parseConfig(MINIMAL, 'examples/config.yaml')).toEqual(expected);
@@ -103,7 +103,7 @@ output: out/full
       { type: 'popularity', name: 'popularity', params: {} },
     ]);
     // Sorted and deduplicated: duplicate cutoffs would give duplicate metric keys.
-    expect(config.evaluate).toEqual({ k: [10, 50], filter_seen: false });
+    expect(config.evaluate).toEqual({ k: [10, 50], filter_seen: false, bootstrap: { resamples: 1000, seed: 42, level: 0.95 } });
     expect(config.output).toBe('out/full');
   });
 
@@ -153,7 +153,7 @@ models: [{ type: als }]
 
   it('lists the allowed keys when nothing is close', () => {
     expect(rejection(`${MINIMAL}evaluate: { k: 10, banana: 1 }\n`)).toBe(
-      'config.yaml:6: unknown key evaluate.banana (expected one of: k, filter_seen)',
+      'config.yaml:6: unknown key evaluate.banana (expected one of: k, filter_seen, bootstrap)',
     );
   });
 

@@ -18,6 +18,7 @@ export type {
   ListFilters,
   Lists,
   Matrix,
+  PerUserMetrics,
   RecommendOptions,
   ScoreStats,
   SimilarOptions,
@@ -38,5 +39,15 @@ export {
 } from './artifacts/lists.js';
 export { loadConfig, parseConfig, type Config } from './config/index.js';
 export { runTrain, type TrainReport, type ModelResult } from './pipeline/train.js';
+export {
+  buildLeaderboard,
+  formatLeaderboard,
+  BOOTSTRAP_DEFAULTS,
+  type BootstrapOptions,
+  type Leaderboard,
+  type LeaderboardCell,
+  type LeaderboardInput,
+  type LeaderboardRow,
+} from './leaderboard/index.js';
 export { demoConfig, EMBEDDED_RATINGS } from './pipeline/demo.js';
 export { CfError, isCfError } from './errors.js';

@@ -5,6 +5,7 @@ import { BASELINE_TYPE } from '../models/registry.js';
 import { demoConfig } from '../pipeline/demo.js';
 import { formatMetricsTable } from '../report/table.js';
 import { rewriteReport } from '../report/index.js';
+import { formatLeaderboard } from '../leaderboard/index.js';
 
 /** What models that predict ratings report beside the ranking metrics (see Recommender.evaluate). */
 const RATING_METRICS = ['rmse', 'mae'] as const;
@@ -35,6 +36,15 @@ export async function runTrainCommand(configPath: string | undefined, o: { quiet
     const ratingCols = RATING_METRICS.filter((c) => rows.some((r) => Object.prototype.hasOwnProperty.call(r.metrics, c)));
     const cols = [...ks.flatMap((k) => [`recall@${k}`, `ndcg@${k}`]), ...ratingCols];
     process.stdout.write(`\n${part} metrics, ${report.usersEvaluated} users:\n${formatMetricsTable(rows, cols)}\n`);
+    // Several models: the leaderboard, with intervals and the new metrics (all of them in
+    // leaderboard.json / .csv beside the model folders).
+    const lb = report.leaderboard;
+    if (lb && config.models.length > 1) {
+      const b = lb.bootstrap;
+      process.stdout.write(
+        `\nleaderboard (${lb.split}, ${lb.users} users; ${Math.round(b.level * 100)}% intervals from ${b.resamples} paired bootstrap resamples of the users; * best, = not significantly different from the best):\n${formatLeaderboard(lb)}\n`,
+      );
+    }
     process.stdout.write(`artifacts: ${report.output}\n`);
     if (report.reportPath) process.stdout.write(`report: ${report.reportPath}\n`);
     return 0;

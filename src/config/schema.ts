@@ -113,6 +113,16 @@ export interface EvaluateConfig {
   /** Sorted ascending, without duplicates, non-empty. */
   k: number[];
   filter_seen: boolean;
+  /** The leaderboard's paired bootstrap over users (see leaderboard/index.ts). */
+  bootstrap: BootstrapConfig;
+}
+
+export interface BootstrapConfig {
+  /** Resamples of the users, 1..1000000. */
+  resamples: number;
+  seed: number;
+  /** Coverage of the intervals, in (0, 1). */
+  level: number;
 }
 
 export interface Config {
@@ -137,7 +147,7 @@ export function defaultSplit(): LeaveLastOutSplitConfig {
 }
 
 export function defaultEvaluate(): EvaluateConfig {
-  return { k: [10, 20, 50], filter_seen: true };
+  return { k: [10, 20, 50], filter_seen: true, bootstrap: { resamples: 1000, seed: 42, level: 0.95 } };
 }
 
 /**

@@ -368,7 +368,7 @@ function validateEvaluate(v: unknown): EvaluateConfig {
   const p = ['evaluate'];
   const d = defaultEvaluate();
   if (v === undefined) return d;
-  const o = mapping(v, p, ['k', 'filter_seen']);
+  const o = mapping(v, p, ['k', 'filter_seen', 'bootstrap']);
   const kRaw = opt(o, 'k');
   let k = d.k;
   if (typeof kRaw === 'number') {
@@ -378,7 +378,15 @@ function validateEvaluate(v: unknown): EvaluateConfig {
     if (kRaw.length === 0) fail(['evaluate', 'k'], 'must list at least one cutoff');
     k = [...new Set(kRaw.map((x: unknown, i) => int(x, ['evaluate', 'k', i], 1, MAX_U32)))].sort((a, b) => a - b);
   }
-  return { k, filter_seen: withDefault(o, 'filter_seen', p, d.filter_seen, bool) };
+  const bp = [...p, 'bootstrap'];
+  const b = opt(o, 'bootstrap') === undefined ? {} : mapping(opt(o, 'bootstrap'), bp, ['resamples', 'seed', 'level']);
+  const bootstrap = {
+    // The native bootstrap's bounds (cf_core::bootstrap::MAX_RESAMPLES).
+    resamples: withDefault(b, 'resamples', bp, d.bootstrap.resamples, (x, q) => int(x, q, 1, 1_000_000)),
+    seed: withDefault(b, 'seed', bp, d.bootstrap.seed, seed),
+    level: withDefault(b, 'level', bp, d.bootstrap.level, (x, q) => num(x, q, { min: 0, minExclusive: true, max: 1, maxExclusive: true })),
+  };
+  return { k, filter_seen: withDefault(o, 'filter_seen', p, d.filter_seen, bool), bootstrap };
 }
 
 function defaultOutput(sourceName: string): string {

@@ -243,7 +243,7 @@ export class Recommender {
     const r = await callAsync(() => this.inner.evaluate(train, truth, rest, signal));
     const metrics: Record<string, number> = {};
     r.names.forEach((n, i) => (metrics[n] = r.values[i]!));
-    return { usersEvaluated: r.usersEvaluated, usersWithoutTrain: r.usersWithoutTrain, metrics };
+    return { usersEvaluated: r.usersEvaluated, usersWithoutTrain: r.usersWithoutTrain, metrics, ...(r.perUser ? { perUser: r.perUser } : {}) };
   }
 }
 

@@ -61,7 +61,27 @@ export interface EvalResult {
   usersEvaluated: number;
   /** Users with held-out rows but no training row; they cannot be ranked and are left out. */
   usersWithoutTrain: number;
+  /**
+   * By name: precision, recall, ndcg, map, hit_rate, f1, coverage, novelty at each K
+   * (`ndcg@10`), `auc` (unless `auc: false`), and `rmse`, `mae` for models that predict ratings.
+   */
   metrics: Record<string, number>;
+  /** Each evaluated user's values, with `perUser: true` (see {@link PerUserMetrics}). */
+  perUser?: PerUserMetrics;
+}
+
+/**
+ * Per-user metric values: row r (user index `users[r]`) is
+ * `values[r * names.length .. (r + 1) * names.length]`, in the order of `names` (every
+ * per-user metric at each K, then `auc`; coverage is a whole-population figure and has no
+ * per-user value). NaN where a metric is undefined for that user (AUC without a positive or a
+ * negative, novelty of an empty list); each column's mean over its other entries is the
+ * value in `metrics`.
+ */
+export interface PerUserMetrics {
+  users: Uint32Array;
+  names: string[];
+  values: Float64Array;
 }
 
 export interface EvaluateOptions {
@@ -72,6 +92,10 @@ export interface EvaluateOptions {
   alsoExclude?: Matrix | null;
   /** Default: the model's own `threads` parameter, if it has one. */
   threads?: number;
+  /** Compute `auc` (default true): it scores every item for every user, a second pass over the catalogue. */
+  auc?: boolean;
+  /** Return each user's values as `perUser` (default false), e.g. for `buildLeaderboard`'s bootstrap. */
+  perUser?: boolean;
   signal?: AbortSignal;
 }
 

@@ -9,7 +9,9 @@ import { saveModel } from '../artifacts/model-io.js';
 import { checkOutputFolder } from '../artifacts/output.js';
 import type { Recommender } from '../models/recommender.js';
 import { BASELINE_TYPE, fitModel, modelEntry } from '../models/registry.js';
-import type { EvalResult, FitProgress, Matrix } from '../models/types.js';
+import type { EvalResult, FitProgress, Matrix, PerUserMetrics } from '../models/types.js';
+import { writeFileAtomic } from '../artifacts/atomic.js';
+import { buildLeaderboard, leaderboardCsv, leaderboardJson, type Leaderboard, type LeaderboardInput } from '../leaderboard/index.js';
 import type { ParamValue } from '../models/params.js';
 import { CfError } from '../errors.js';
 import { Popularity } from '../models/popularity.js';
@@ -34,6 +36,8 @@ export interface TrainReport {
   models: ModelResult[];
   /** The report.html written beside the models, null with `report: false`. */
   reportPath: string | null;
+  /** Every model beside the baseline with intervals (see leaderboard/index.ts); null without a held-out split. Also written as OUTPUT/leaderboard.json and .csv. */
+  leaderboard: Leaderboard | null;
 }
 
 export interface TrainHooks {
@@ -80,18 +84,21 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
 
   let usersEvaluated = 0;
   let usersWithoutTrain = 0;
+  // The leaderboard's part: test when there is one, else validation. Only its per-user values
+  // are kept (for the bootstrap), so the other part's evaluation stays as cheap as before.
+  const boardPart: 'test' | 'valid' = test ? 'test' : 'valid';
   const evaluate = async (m: Recommender) => {
-    const on = async (truth: Matrix | null, also: Matrix | null): Promise<EvalResult | null> =>
-      truth ? m.evaluate(train, truth, { k: ks, filterSeen, alsoExclude: also }) : null;
-    const v = await on(valid, null);
+    const on = async (truth: Matrix | null, also: Matrix | null, perUser: boolean): Promise<EvalResult | null> =>
+      truth ? m.evaluate(train, truth, { k: ks, filterSeen, alsoExclude: also, perUser }) : null;
+    const v = await on(valid, null, boardPart === 'valid');
     // Test users already told us their validation items: those are known, not predictions.
-    const t = await on(test, valid);
+    const t = await on(test, valid, boardPart === 'test');
     const main = t ?? v;
     if (main) {
       usersEvaluated = main.usersEvaluated;
       usersWithoutTrain = main.usersWithoutTrain;
     }
-    return { valid: v?.metrics ?? null, test: t?.metrics ?? null };
+    return { valid: v?.metrics ?? null, test: t?.metrics ?? null, perUser: main?.perUser ?? null };
   };
 
   const baselineModel = await fitModel(BASELINE_TYPE, train, {});
@@ -120,11 +127,17 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
   }
 
   const models: ModelResult[] = [];
+  const board: LeaderboardInput[] = [];
   for (const mc of config.models) {
     hooks.signal?.throwIfAborted();
     // One fit, or one per combination of the listed values; the best on validation is kept.
     const trials: { params: Record<string, ParamValue>; train_seconds: number; valid: Record<string, number> | null; test: Record<string, number> | null; fit?: Record<string, unknown> }[] = [];
-    let best: { model: Recommender; scores: { valid: Record<string, number> | null; test: Record<string, number> | null }; seconds: number; score: number } | null = null;
+    let best: {
+      model: Recommender;
+      scores: { valid: Record<string, number> | null; test: Record<string, number> | null; perUser: PerUserMetrics | null };
+      seconds: number;
+      score: number;
+    } | null = null;
     const combos = mc.grid ? combinations(mc.grid) : [{}];
     for (const varied of combos) {
       hooks.signal?.throwIfAborted();
@@ -181,6 +194,19 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
       dir,
     };
     models.push(result);
+    board.push({ name: mc.name, type: mc.type, baseline: mc.type === BASELINE_TYPE, metrics: scores[boardPart] ?? {}, perUser: scores.perUser });
+  }
+  // The baseline is a row of its own unless a configured model is that same model.
+  if (!board.some((r) => r.baseline)) {
+    board.push({ name: BASELINE_TYPE, type: BASELINE_TYPE, baseline: true, metrics: baseline[boardPart] ?? {}, perUser: baseline.perUser });
+  }
+  let leaderboard: Leaderboard | null = null;
+  if ((valid || test) && usersEvaluated > 0) {
+    hooks.signal?.throwIfAborted();
+    leaderboard = await buildLeaderboard(board, { split: boardPart, users: usersEvaluated, ks, bootstrap: config.evaluate.bootstrap });
+    // Beside the model folders (at the run's top level), each file whole or not at all.
+    await writeFileAtomic(join(output, 'leaderboard.json'), leaderboardJson(leaderboard));
+    await writeFileAtomic(join(output, 'leaderboard.csv'), leaderboardCsv(leaderboard));
   }
   const dataset = { users: st.users, items: st.items, rows: st.rows, train: train.nnz, valid: valid?.nnz ?? 0, test: test?.nnz ?? 0 };
   // What the models' metrics.json do not hold, so `cf-native report` can render this run again.
@@ -202,7 +228,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
     reportPath = written.path;
     log(`report: ${written.path} (${Math.ceil(written.bytes / 1024)} KiB)`);
   }
-  return { output, dataset, usersEvaluated, usersWithoutTrain, baseline, models, reportPath };
+  return { output, dataset, usersEvaluated, usersWithoutTrain, baseline: { valid: baseline.valid, test: baseline.test }, models, reportPath, leaderboard };
 }
 
 /** Every combination of the listed values, the first key varying slowest. */

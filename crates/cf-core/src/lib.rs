@@ -2,6 +2,7 @@
 //! Knows nothing of Node; every user-facing failure is an `Error` that says what and where.
 
 pub mod args;
+pub mod bootstrap;
 pub mod data;
 pub mod error;
 pub mod export;

@@ -3,6 +3,7 @@
 //! class serves every model type (model.rs); a type's own operations live in its file.
 
 mod als;
+mod bootstrap;
 mod bpr;
 mod dataset;
 mod error;

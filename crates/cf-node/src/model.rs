@@ -162,6 +162,17 @@ pub struct EvalResult {
     pub users_without_train: u32,
     pub names: Vec<String>,
     pub values: Vec<f64>,
+    /// Each evaluated user's values, with `perUser: true`.
+    pub per_user: Option<PerUserValues>,
+}
+
+/// Row r (user `users[r]`) is `values[r * names.length ..][.. names.length]`; NaN where a
+/// metric is undefined for that user (AUC without a negative, novelty of an empty list).
+#[napi(object)]
+pub struct PerUserValues {
+    pub users: Uint32Array,
+    pub names: Vec<String>,
+    pub values: Float64Array,
 }
 
 fn k_option(o: &Opts) -> Result<usize> {
@@ -478,9 +489,10 @@ impl ModelHandle {
 
     /// Ranking metrics of the model on `truth`, off the JS thread. Options: `k` (a number or
     /// a list; required), `filterSeen` (true), `alsoExclude` (a Matrix, e.g. validation when
-    /// scoring test), `threads` (default: the model's).
+    /// scoring test), `threads` (default: the model's), `auc` (true; false skips scoring the
+    /// whole catalogue), `perUser` (false; true adds every user's values).
     #[napi(
-        ts_args_type = "train: Matrix, truth: Matrix, options: { k: number | number[]; filterSeen?: boolean; alsoExclude?: Matrix | null; threads?: number }, signal?: AbortSignal",
+        ts_args_type = "train: Matrix, truth: Matrix, options: { k: number | number[]; filterSeen?: boolean; alsoExclude?: Matrix | null; threads?: number; auc?: boolean; perUser?: boolean }, signal?: AbortSignal",
         ts_return_type = "Promise<EvalResult>"
     )]
     pub fn evaluate(
@@ -494,7 +506,7 @@ impl ModelHandle {
     }
 
     #[napi(
-        ts_args_type = "train: Matrix, truth: Matrix, options: { k: number | number[]; filterSeen?: boolean; alsoExclude?: Matrix | null; threads?: number }"
+        ts_args_type = "train: Matrix, truth: Matrix, options: { k: number | number[]; filterSeen?: boolean; alsoExclude?: Matrix | null; threads?: number; auc?: boolean; perUser?: boolean }"
     )]
     pub fn evaluate_sync(
         &self,
@@ -612,6 +624,7 @@ pub struct EvaluateOp {
     truth: Arc<Csr>,
     ks: Vec<usize>,
     threads: usize,
+    opts: cf_core::metrics::EvalOptions,
 }
 
 impl EvaluateOp {
@@ -621,7 +634,17 @@ impl EvaluateOp {
         truth: &Matrix,
         options: Option<Object>,
     ) -> Result<Self> {
-        let o = Opts::new(options, &["k", "filterSeen", "alsoExclude", "threads"])?;
+        let o = Opts::new(
+            options,
+            &[
+                "k",
+                "filterSeen",
+                "alsoExclude",
+                "threads",
+                "auc",
+                "perUser",
+            ],
+        )?;
         let ks = o
             .numbers("k")?
             .ok_or_else(|| crate::error::invalid("k", "is required: a cutoff or a list of them"))?
@@ -648,6 +671,10 @@ impl EvaluateOp {
             truth: truth.csr.clone(),
             ks,
             threads,
+            opts: cf_core::metrics::EvalOptions {
+                auc: o.bool("auc")?.unwrap_or(true),
+                per_user: o.bool("perUser")?.unwrap_or(false),
+            },
         })
     }
 }
@@ -665,8 +692,14 @@ impl Op for EvaluateOp {
             .collect();
         let model = self.shared.read();
         pool.install(|| {
-            let mut r =
-                cf_core::metrics::evaluate(&**model, &self.train, &exclude, &self.truth, &self.ks)?;
+            let mut r = cf_core::metrics::evaluate_with(
+                &**model,
+                &self.train,
+                &exclude,
+                &self.truth,
+                &self.ks,
+                &self.opts,
+            )?;
             // A model that predicts ratings is also scored on them: every truth entry, with
             // predictions clipped to the training scale (cf_core::rating_metrics).
             if let Some(p) = model.ratings() {
@@ -686,6 +719,11 @@ impl Op for EvaluateOp {
             users_without_train: r.users_without_train as u32,
             names,
             values,
+            per_user: r.per_user.map(|p| PerUserValues {
+                users: Uint32Array::new(p.users),
+                names: p.names,
+                values: Float64Array::new(p.values),
+            }),
         }
     }
 }

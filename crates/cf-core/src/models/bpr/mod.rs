@@ -1014,7 +1014,19 @@ impl BprModel {
 
     fn validation_ndcg(&self, train: &Csr, valid: &Csr) -> Result<f64> {
         let k = self.params.k;
-        let r = crate::metrics::evaluate(self as &dyn Recommender, train, &[train], valid, &[k])?;
+        // NDCG only: AUC would score the whole catalogue once more every validated epoch.
+        let opts = crate::metrics::EvalOptions {
+            auc: false,
+            per_user: false,
+        };
+        let r = crate::metrics::evaluate_with(
+            self as &dyn Recommender,
+            train,
+            &[train],
+            valid,
+            &[k],
+            &opts,
+        )?;
         let name = format!("ndcg@{k}");
         Ok(r.metrics
             .iter()
