@@ -506,6 +506,8 @@ impl<T> SyncPtr<T> {
 }
 
 const PREFETCH_AHEAD: u64 = 3;
+/// How many samples ahead negatives are drawn (and their rows prefetched).
+const DRAW_AHEAD: u64 = 4;
 
 /// Ask for the cache lines of the row at `at` (a hint; never faults).
 #[inline(always)]
@@ -566,13 +568,92 @@ struct Cell<'a> {
 }
 
 impl Cell<'_> {
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
+    /// One sample's negative: drawn, then (dns) the best-scored candidate under `u` now.
+    #[cfg(test)]
     fn negative(
         &self,
         g: &mut SplitMix64,
         ib: usize,
         u: &[f32],
+        row: &[u32],
+        disliked: &[u32],
+        neg: &mut NegativeCounts,
+    ) -> Option<u32> {
+        let mut out = vec![0u32; self.candidates()];
+        let n = self.draw(g, ib, row, disliked, &mut out, neg);
+        self.choose(u, &out[..n])
+    }
+
+    /// Candidates drawn per sample: dns_candidates for dns, else 1.
+    fn candidates(&self) -> usize {
+        if self.p.sampler == Sampler::Dns {
+            self.p.dns_candidates
+        } else {
+            1
+        }
+    }
+
+    /// The negative among a sample's drawn candidates: the only one, or for dns the
+    /// best-scored under the user's row as it is when the sample trains (the first of equals).
+    #[inline(always)]
+    fn choose(&self, u: &[f32], drawn: &[u32]) -> Option<u32> {
+        if self.p.sampler != Sampler::Dns {
+            return drawn.first().copied();
+        }
+        let d = self.p.width();
+        let mut best: Option<(u32, f32)> = None;
+        for &j in drawn {
+            // SAFETY: item j is in this cell's item block (read only here).
+            let vj = unsafe { self.t.items.slice(j as usize * d, d) };
+            let s = crate::linalg::dot(u, vj);
+            if best.is_none_or(|(_, b)| s > b) {
+                best = Some((j, s));
+            }
+        }
+        best.map(|(j, _)| j)
+    }
+
+    /// Draw one sample's candidate negatives into `out` (at least `candidates()` long) and
+    /// return how many there are (0: the sample is skipped). Draws depend on the generator,
+    /// the user's row and the plan only, never on factors, so they can run ahead of the
+    /// samples that use them and give the same model.
+    #[inline(always)]
+    fn draw(
+        &self,
+        g: &mut SplitMix64,
+        ib: usize,
+        row: &[u32],
+        disliked: &[u32],
+        out: &mut [u32],
+        neg: &mut NegativeCounts,
+    ) -> usize {
+        if self.p.sampler == Sampler::Dns {
+            let items = &self.plan.items_in[ib];
+            let mut n = 0;
+            for _ in 0..self.p.dns_candidates {
+                if let Some(j) = draw_uniform(g, items, row, neg) {
+                    neg.dns_candidates += 1;
+                    out[n] = j;
+                    n += 1;
+                }
+            }
+            return n;
+        }
+        match self.draw_one(g, ib, row, disliked, neg) {
+            Some(j) => {
+                out[0] = j;
+                1
+            }
+            None => 0,
+        }
+    }
+
+    /// The negative of a sampler that draws one (every one but dns).
+    #[inline(always)]
+    fn draw_one(
+        &self,
+        g: &mut SplitMix64,
+        ib: usize,
         row: &[u32],
         disliked: &[u32],
         neg: &mut NegativeCounts,
@@ -602,23 +683,8 @@ impl Cell<'_> {
                 }
                 None
             }
-            Sampler::Dns => {
-                let d = self.p.width();
-                let mut best: Option<(u32, f32)> = None;
-                for _ in 0..self.p.dns_candidates {
-                    let Some(j) = draw_uniform(g, items, row, neg) else {
-                        continue;
-                    };
-                    neg.dns_candidates += 1;
-                    // SAFETY: item j is in this cell's item block (read only here).
-                    let vj = unsafe { self.t.items.slice(j as usize * d, d) };
-                    let s = crate::linalg::dot(u, vj);
-                    if best.is_none_or(|(_, b)| s > b) {
-                        best = Some((j, s));
-                    }
-                }
-                best.map(|(j, _)| j)
-            }
+            // Drawn in `draw`: several candidates, chosen when the sample trains.
+            Sampler::Dns => None,
             Sampler::Mixed => {
                 let hard = &self.plan.hard_in[ib];
                 if g.next_f32() < self.p.hard_fraction {
@@ -695,7 +761,43 @@ impl Cell<'_> {
         };
         let reg = self.p.regularization;
         let len = pairs.len() as u64;
+        // Negatives are drawn DRAW_AHEAD samples before they train, in sample order (the same
+        // draws as drawing each at its sample), and their rows prefetched: a uniform negative
+        // is a random row of the item block, which on a large catalogue is out of cache and
+        // stalled every sample on its load.
+        let c = self.candidates();
+        let slots = DRAW_AHEAD as usize + 1;
+        let mut drawn = vec![0u32; slots * c];
+        let mut n_drawn = vec![0usize; slots];
+        let draw_for = |s: u64,
+                        g: &mut SplitMix64,
+                        neg: &mut NegativeCounts,
+                        drawn: &mut [u32],
+                        n_drawn: &mut [usize]| {
+            let t = order[(s % len) as usize] as usize;
+            let r = pairs.run_of(t);
+            let row = &pairs.items[pairs.starts[r] as usize..pairs.starts[r + 1] as usize];
+            let slot = (s % slots as u64) as usize;
+            let out = &mut drawn[slot * c..slot * c + c];
+            let m = self.draw(g, ib, row, pairs.disliked_of(r), out, neg);
+            for &j in &out[..m] {
+                prefetch_row(&self.t.items, j as usize * d, d);
+            }
+            n_drawn[slot] = m;
+        };
+        for s in 0..n.min(DRAW_AHEAD) {
+            draw_for(s, &mut g, &mut st.neg, &mut drawn, &mut n_drawn);
+        }
         for s in 0..n {
+            if s + DRAW_AHEAD < n {
+                draw_for(
+                    s + DRAW_AHEAD,
+                    &mut g,
+                    &mut st.neg,
+                    &mut drawn,
+                    &mut n_drawn,
+                );
+            }
             // The rows of the third sample ahead, on their way to cache while this one runs:
             // a cell holds only a few samples per user and item, so most rows come in cold
             // (1 thread: ML-20M shape 5.4 -> 7-8.5, Last.fm shape 2.7 -> 3.4 M samples/s).
@@ -708,13 +810,12 @@ impl Cell<'_> {
             prefetch_row(&self.t.items, pairs.items[ahead] as usize * d, d);
             let t = order[(s % len) as usize] as usize;
             let r = pairs.run_of(t);
-            let row = &pairs.items[pairs.starts[r] as usize..pairs.starts[r + 1] as usize];
             let (u, i) = (pairs.users[r] as usize, pairs.items[t] as usize);
             // SAFETY: user u is in this cell's user block, items i and j in its item block;
             // no other cell of the sub-epoch touches those rows, and i != j (j is unseen).
             let uf = unsafe { self.t.users.slice(u * d, d) };
-            let Some(j) = self.negative(&mut g, ib, uf, row, pairs.disliked_of(r), &mut st.neg)
-            else {
+            let slot = (s % slots as u64) as usize;
+            let Some(j) = self.choose(uf, &drawn[slot * c..slot * c + n_drawn[slot]]) else {
                 st.neg.skipped_samples += 1;
                 continue;
             };
