@@ -196,6 +196,13 @@ describe('report.html', () => {
     expect(html).toContain(run.versions['cf-native']);
     expect(run.models).toEqual(['als', 'bpr', 'svd', 'popularity']);
     expect(run.item_popularity.interactions).toBe(report.dataset.train);
+    // The objective's bootstrap interval and significance mark, from leaderboard.json.
+    const lb = JSON.parse(await readFile(join(out, 'leaderboard.json'), 'utf8'));
+    expect(html).toContain(`${lb.objective} 95 % CI</th>`);
+    const top = lb.models.find((m: { rank: number }) => m.rank === 1);
+    const ci = top.metrics[lb.objective].ci as [number, number];
+    expect(html).toContain(`${ci[0].toFixed(4)} – ${ci[1].toFixed(4)}`);
+    expect(html).toMatch(/>best</);
 
     // `cf-native report` renders the same page from the saved files.
     await mkdir(join(dir, 'again'));

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { CfError, CfErrorCode } from '../errors.js';
 import { writeJsonAtomic } from '../artifacts/atomic.js';
 import { gitVersion, packageVersion } from '../artifacts/version.js';
+import type { Leaderboard } from '../leaderboard/index.js';
 
 export const RUN_FILE = 'run.json';
 export const RUN_FORMAT_VERSION = 1;
@@ -84,6 +85,8 @@ export interface ReportData {
   output: string;
   run: RunInfo;
   models: ModelMetrics[];
+  /** leaderboard.json of the run (bootstrap intervals), when it wrote one. */
+  leaderboard?: Leaderboard;
 }
 
 /**
@@ -141,5 +144,12 @@ export async function collectReportData(dir: string): Promise<ReportData> {
   for (const name of run.models) {
     models.push(await readJson<ModelMetrics>(join(dir, String(name), 'metrics.json'), `model ${name}`));
   }
-  return { output: resolve(dir), run, models };
+  // Runs without a held-out split write no leaderboard.json: the report does without it.
+  let leaderboard: Leaderboard | undefined;
+  try {
+    leaderboard = JSON.parse(await readFile(join(dir, 'leaderboard.json'), 'utf8')) as Leaderboard;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new CfError(CfErrorCode.DATA, `${join(dir, 'leaderboard.json')}: ${(e as Error).message}`);
+  }
+  return { output: resolve(dir), run, models, ...(leaderboard ? { leaderboard } : {}) };
 }

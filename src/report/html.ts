@@ -116,6 +116,39 @@ function longTail(pop: ItemPopularity): string {
   return `<div class="charts">${chart}</div>${note}`;
 }
 
+/** The objective's bootstrap interval from leaderboard.json, and whether the row is the best or indistinguishable from it. */
+function intervalColumns(data: ReportData): LeaderboardColumn[] {
+  const lb = data.leaderboard;
+  if (!lb || !Array.isArray(lb.models)) return [];
+  const metric = lb.objective;
+  const cellOf = (row: LeaderboardRow) => lb.models.find((m) => m.name === row.name)?.metrics[metric];
+  const level = `${Math.round(lb.bootstrap.level * 100)} %`;
+  return [
+    {
+      header: `${metric} ${level} CI`,
+      title: `Percentile interval of the mean over users, paired bootstrap (${lb.bootstrap.resamples} resamples, seed ${lb.bootstrap.seed})`,
+      numeric: true,
+      cell: (row) => {
+        const c = cellOf(row);
+        return c?.ci ? `${c.ci[0].toFixed(4)} – ${c.ci[1].toFixed(4)}` : '';
+      },
+    },
+    {
+      header: 'vs best',
+      title: `best: the highest ${metric}; ≈ best: the paired interval of the difference to the best contains 0; below: significantly worse`,
+      cell: (row) => {
+        const c = cellOf(row);
+        if (!c) return '';
+        if (c.best) return 'best';
+        return c.not_significantly_worse === null ? '' : c.not_significantly_worse ? '≈ best' : 'below';
+      },
+    },
+  ];
+}
+
+/** Metrics of the second leaderboard table. */
+const BEYOND_ACCURACY = new Set(['f1', 'auc', 'coverage', 'novelty']);
+
 function leaderboardSection(data: ReportData, opts: RenderOptions): string {
   if (!data.models.some((m) => m.valid || m.test)) {
     return '<h2 id="leaderboard">Leaderboard</h2>\n<p class="note">Nothing was evaluated: the run held out no validation or test rows (split strategy none).</p>';
@@ -128,11 +161,22 @@ function leaderboardSection(data: ReportData, opts: RenderOptions): string {
   const keys = metricKeys(rows);
   const by = mainMetric(data.models);
   const users = data.run.dataset?.usersEvaluated ?? data.models[0]?.users_evaluated;
-  const cols = [...defaultColumns(keys, base), ...(opts.extraColumns ?? [])];
+  // Accuracy at every K in one table (with the objective's interval), what lies beyond
+  // accuracy (F1, AUC, coverage, novelty) in a second: one table of both does not fit a page.
+  const beyond = keys.filter((k) => BEYOND_ACCURACY.has(k.split('@')[0]!));
+  const accuracy = keys.filter((k) => !beyond.includes(k));
+  const cols = [...defaultColumns(accuracy, base), ...intervalColumns(data), ...(opts.extraColumns ?? [])];
+  const sorted = sortRows(rows, by);
   return [
     '<h2 id="leaderboard">Leaderboard</h2>',
     `<p class="sub">${split === 'test' ? 'Test' : 'Validation'} metrics${users !== undefined ? ` over ${int(users)} users` : ''}, sorted by ${esc(by)}; under each value, the change over the popularity baseline (green: better).</p>`,
-    renderLeaderboard(sortRows(rows, by), cols),
+    `<div class="scroll">${renderLeaderboard(sorted, cols)}</div>`,
+    ...(beyond.length > 0
+      ? [
+          '<p class="sub">Beyond accuracy: F1, AUC (every held-out item against every unseen one), catalogue coverage (share of items in anyone\'s list) and novelty (mean training popularity of the recommended items, share of users; lower is more novel).</p>',
+          `<div class="scroll">${renderLeaderboard(sorted, defaultColumns(beyond, base).filter((c) => c.header !== 'fit (s)'))}</div>`,
+        ]
+      : []),
   ].join('\n');
 }
 

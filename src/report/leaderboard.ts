@@ -27,7 +27,7 @@ export interface LeaderboardColumn {
 
 /** Ranking metrics in the order a reader scans them, then the rating metrics. */
 const RANKING = ['ndcg', 'recall', 'precision', 'map', 'hit_rate'];
-const LOWER_IS_BETTER = new Set(['rmse', 'mae']);
+const LOWER_IS_BETTER = new Set(['rmse', 'mae', 'novelty']);
 
 /** Every metric key the rows hold, K ascending, ranking metrics before rating ones. */
 export function metricKeys(rows: readonly LeaderboardRow[]): string[] {
