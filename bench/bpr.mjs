@@ -22,6 +22,7 @@ const median = (xs) => {
 };
 const DEFAULT_WORKLOADS = ['ml-100k', 'ml-latest-small', 'lastfm-2k', 'ml20m-64', 'lastfm360k-64'];
 const SAMPLERS = ['uniform', 'popularity', 'dns', 'mixed'];
+const KEEP = '<!-- kept across bench runs: everything below this line -->';
 
 function run(cmd, args, env = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -93,7 +94,9 @@ export async function main(argv) {
     };
     rec.speed.ratio = rec.speed.cf_native.samples_per_second / rec.speed.implicit.samples_per_second;
     const engines = ['--engine', `cf-native-uniform=${join(runDir, 'cf-native-uniform')}`, '--engine', `implicit=${join(runDir, 'implicit')}`];
-    if (!w.synthetic) {
+    // Every sampler on every workload: the synthetic shapes show what each costs at scale, and
+    // what it does to quality where popularity is the whole signal.
+    {
       rec.samplers = {};
       for (const s of o.samplers.split(',').filter((s) => s !== 'uniform')) {
         const [cmd, args] = cf(s);
@@ -111,8 +114,13 @@ export async function main(argv) {
   const out = o.quick ? join(BENCH, '.data', 'quick') : join(BENCH, 'results');
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, `bpr-${id}.json`), JSON.stringify(results, null, 1));
-  const md = render(results);
-  writeFileSync(join(o.quick ? out : BENCH, 'RESULTS-bpr.md'), md);
+  // Sections maintained by hand (tuning runs, notes) sit below KEEP in RESULTS-bpr.md and
+  // survive a rerun of this bench.
+  const mdPath = join(o.quick ? out : BENCH, 'RESULTS-bpr.md');
+  const previous = existsSync(mdPath) ? readFileSync(mdPath, 'utf8') : '';
+  const kept = previous.includes(KEEP) ? previous.slice(previous.indexOf(KEEP)) : '';
+  const md = render(results) + (kept ? `\n${kept}` : '');
+  writeFileSync(mdPath, md);
   process.stdout.write(md);
   return 0;
 }
@@ -135,10 +143,14 @@ function render(res) {
   }
   const real = res.workloads.filter((w) => w.samplers);
   if (real.length) {
-    lines.push('', '## Samplers (cf-native, same epochs and hyperparameters; NDCG@10 on the held-out split)', '');
+    lines.push('', '## Samplers (cf-native, same epochs and hyperparameters; NDCG@10 on the held-out split, then M samples/s and the ratio to implicit\'s samples/s, one run each)', '');
     const names = ['uniform', ...Object.keys(real[0].samplers)];
     lines.push(`| workload | ${names.join(' | ')} | implicit |`, `| --- | ${names.map(() => '---').join(' | ')} | --- |`);
-    for (const w of real) lines.push(`| ${w.name} | ${names.map((s) => f(w.quality[`cf-native-${s}`]['ndcg@10'], 4)).join(' | ')} | ${f(w.quality.implicit['ndcg@10'], 4)} |`);
+    for (const w of real) {
+      const speed = (s) => (s === 'uniform' ? w.speed.cf_native.samples_per_second : w.samplers[s]);
+      const cell = (s) => `${f(w.quality[`cf-native-${s}`]['ndcg@10'], 4)} (${f(speed(s) / 1e6)} M/s, ${f(speed(s) / w.speed.implicit.samples_per_second, 1)}x)`;
+      lines.push(`| ${w.name} | ${names.map(cell).join(' | ')} | ${f(w.quality.implicit['ndcg@10'], 4)} (${f(w.speed.implicit.samples_per_second / 1e6)} M/s) |`);
+    }
   }
   return lines.join('\n') + '\n';
 }
