@@ -316,8 +316,8 @@ struct Plan {
     samples: Vec<u64>,
     /// Items of each item block.
     items_in: Vec<Vec<u32>>,
-    /// Per item block, the cumulative popularity^beta of `items_in` (popularity sampler).
-    pop_cdf: Vec<Vec<f64>>,
+    /// Per item block, an alias table over `items_in` by popularity^beta (popularity sampler).
+    pop_alias: Vec<Alias>,
     /// Per item block, its items in the hard pool (mixed sampler).
     hard_in: Vec<Vec<u32>>,
     skipped_users: usize,
@@ -359,6 +359,71 @@ impl CellPairs {
             return &[];
         }
         &self.disliked[self.dis_starts[r] as usize..self.dis_starts[r + 1] as usize]
+    }
+}
+
+/// Walker's alias table (Vose's construction): a draw proportional to fixed weights in O(1),
+/// where a search of the cumulative weights cost a dozen dependent cache misses per negative
+/// in a large item block. Built in f64 in a fixed order, so the same weights give the same
+/// table and the same draws everywhere.
+struct Alias {
+    /// Per slot, the chance of keeping the slot rather than taking its alias.
+    keep: Vec<f64>,
+    alias: Vec<u32>,
+    /// All weights zero: draw uniformly.
+    uniform: bool,
+}
+
+impl Alias {
+    fn new(weights: impl Iterator<Item = f64>) -> Alias {
+        let w: Vec<f64> = weights.collect();
+        let n = w.len();
+        let total: f64 = w.iter().sum();
+        let mut keep = vec![1.0; n];
+        let mut alias: Vec<u32> = (0..n as u32).collect();
+        if n == 0 || !(total > 0.0) {
+            return Alias {
+                keep,
+                alias,
+                uniform: true,
+            };
+        }
+        let mut scaled: Vec<f64> = w.iter().map(|&x| x * n as f64 / total).collect();
+        let (mut small, mut large): (Vec<usize>, Vec<usize>) =
+            (0..n).partition(|&i| scaled[i] < 1.0);
+        while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
+            small.pop();
+            keep[s] = scaled[s];
+            alias[s] = l as u32;
+            scaled[l] -= 1.0 - scaled[s];
+            if scaled[l] < 1.0 {
+                large.pop();
+                small.push(l);
+            }
+        }
+        // What is left holds (to rounding) exactly its share: kept with certainty.
+        for i in small.into_iter().chain(large) {
+            keep[i] = 1.0;
+        }
+        Alias {
+            keep,
+            alias,
+            uniform: false,
+        }
+    }
+
+    /// A slot index, or None for an empty table.
+    #[inline(always)]
+    fn draw(&self, g: &mut SplitMix64) -> Option<usize> {
+        if self.keep.is_empty() {
+            return None;
+        }
+        let k = g.below(self.keep.len() as u64) as usize;
+        if self.uniform || next_f64(g) < self.keep[k] {
+            Some(k)
+        } else {
+            Some(self.alias[k] as usize)
+        }
     }
 }
 
@@ -452,18 +517,15 @@ impl Plan {
         } else {
             Vec::new()
         };
-        let pop_cdf = if p.sampler == Sampler::Popularity {
+        let pop_alias = if p.sampler == Sampler::Popularity {
             items_in
                 .iter()
                 .map(|items| {
-                    let mut acc = 0f64;
-                    items
-                        .iter()
-                        .map(|&i| {
-                            acc += (counts[i as usize] as f64).powf(p.popularity_beta as f64);
-                            acc
-                        })
-                        .collect()
+                    Alias::new(
+                        items
+                            .iter()
+                            .map(|&i| (counts[i as usize] as f64).powf(p.popularity_beta as f64)),
+                    )
                 })
                 .collect()
         } else {
@@ -482,7 +544,7 @@ impl Plan {
             cells,
             samples,
             items_in,
-            pop_cdf,
+            pop_alias,
             hard_in,
             skipped_users,
         }
@@ -666,15 +728,9 @@ impl Cell<'_> {
                 Some(j)
             }
             Sampler::Popularity => {
-                let cdf = &self.plan.pop_cdf[ib];
-                let total = *cdf.last()?;
+                let alias = &self.plan.pop_alias[ib];
                 for _ in 0..MAX_TRIES {
-                    let j = if total > 0.0 {
-                        let r = next_f64(g) * total;
-                        items[cdf.partition_point(|&c| c <= r).min(items.len() - 1)]
-                    } else {
-                        items[g.below(items.len() as u64) as usize]
-                    };
+                    let j = items[alias.draw(g)?];
                     if row.binary_search(&j).is_err() {
                         neg.popularity += 1;
                         return Some(j);

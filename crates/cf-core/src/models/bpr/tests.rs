@@ -702,3 +702,32 @@ fn negatives_are_refused_where_they_would_be_ignored_or_do_not_fit() {
     );
     assert_eq!(m.epochs_done, 0);
 }
+
+#[test]
+fn alias_draws_follow_the_weights() {
+    let w = [1.0, 2.0, 3.0, 0.0, 4.0, 0.5];
+    let a = Alias::new(w.iter().copied());
+    let mut g = SplitMix64::new(3);
+    let n = 400_000;
+    let mut hits = [0usize; 6];
+    for _ in 0..n {
+        hits[a.draw(&mut g).unwrap()] += 1;
+    }
+    let total: f64 = w.iter().sum();
+    for (i, &h) in hits.iter().enumerate() {
+        let want = w[i] / total;
+        assert!(
+            (h as f64 / n as f64 - want).abs() < 0.004,
+            "slot {i}: {h} of {n}, want {want}"
+        );
+    }
+    assert_eq!(hits[3], 0, "a zero weight is never drawn");
+    // No weight at all: uniform; no slot: nothing.
+    let z = Alias::new([0.0, 0.0].into_iter());
+    let mut seen = [0usize; 2];
+    for _ in 0..1000 {
+        seen[z.draw(&mut g).unwrap()] += 1;
+    }
+    assert!(seen[0] > 400 && seen[1] > 400);
+    assert!(Alias::new(std::iter::empty()).draw(&mut g).is_none());
+}
