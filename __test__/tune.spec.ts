@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EMBEDDED_RATINGS, candidates, loadConfig, loadModel, parseConfig, pickBest, runTrain, runTune, type TrialRecord } from '../src/index.js';
+import { tpeNext, type Observation } from '../src/tune/index.js';
 
 const yaml = (tune: string, out = 'OUT', extra = '') => `data:
   path: ${EMBEDDED_RATINGS}
@@ -81,6 +82,45 @@ describe('the tune: block', () => {
     expect(pickBest([t(0, 0.1, 0.5), t(1, 0.2, 0.1), t(2, 0.2, 0.3), t(3, 0.2, 0.3), t(4, 0.9, 1, 'failed')], true, true)!.number).toBe(2);
     expect(pickBest([t(0, 0.9, 0), t(1, 0.8, 0)], false, true)!.number).toBe(1);
     expect(pickBest([t(0, null, 0), t(1, Number.NaN, 0)], true, true)).toBeNull();
+  });
+});
+
+describe('tpe', () => {
+  // A synthetic objective (no fit): best at regularization 10 with factors 16.
+  const objective = (p: Record<string, unknown>) => -Math.abs(Math.log10(p.regularization as number) - 1) - (p.factors === 16 ? 0 : 0.5);
+  const space = '  space:\n    als:\n      factors: [8, 16, 32]\n      regularization: { min: 0.001, max: 1000, log: true }\n';
+  const study = (strategy: string, n: number) => {
+    const c = parseConfig(yaml(`  strategy: ${strategy}\n  trials: ${n}\n  seed: 5\n  startup_trials: 8\n${space}`), 't.yaml');
+    const h: Observation[] = [];
+    const gen = candidates(c);
+    for (let i = 0; i < n; i++) {
+      const next = strategy === 'tpe' ? tpeNext(c, h, 8)! : gen.next().value!;
+      h.push({ ...next, value: objective(next.params) });
+    }
+    return h;
+  };
+
+  it('starts as random does, then finds better configurations than random search', () => {
+    const tpe = study('tpe', 40);
+    const rand = study('random', 40);
+    expect(tpe.slice(0, 8)).toEqual(rand.slice(0, 8));
+    const mean = (h: Observation[]) => h.slice(20).reduce((s, o) => s + o.value!, 0) / 20;
+    expect(mean(tpe)).toBeGreaterThan(mean(rand) + 0.3);
+    expect(Math.max(...tpe.map((o) => o.value!))).toBeGreaterThan(-0.05);
+    // The same history gives the same proposal: what a resumed study relies on.
+    expect(study('tpe', 40)).toEqual(tpe);
+    expect(new Set(tpe.map((o) => JSON.stringify(o.params))).size).toBe(40);
+  });
+
+  it('resumes an interrupted study with the proposals an uninterrupted one made', async () => {
+    const cfg = (out: string) => parseConfig(yaml(`  strategy: tpe\n  trials: 5\n  seed: 2\n  startup_trials: 2\n${SPACE}`, out), 't.yaml');
+    const straight = await runTune(cfg(await tmp()), { report: false });
+    const cut = await tmp();
+    const ac = new AbortController();
+    await expect(runTune(cfg(cut), { signal: ac.signal, report: false, onTrial: (t) => t.number === 2 && ac.abort() })).rejects.toThrow();
+    const resumed = await runTune(cfg(cut), { report: false });
+    expect(resumed.resumed).toBe(3);
+    expect(strip(resumed.trials)).toEqual(strip(straight.trials));
   });
 });
 

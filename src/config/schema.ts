@@ -125,7 +125,7 @@ export interface BootstrapConfig {
   level: number;
 }
 
-export const TUNE_STRATEGIES = ['grid', 'random'] as const;
+export const TUNE_STRATEGIES = ['grid', 'random', 'tpe'] as const;
 export type TuneStrategy = (typeof TUNE_STRATEGIES)[number];
 
 export const REFIT_MODES = ['train'] as const;
@@ -150,6 +150,8 @@ export interface TuneConfig {
   /** Compared when two trials score the same objective; null: the earlier trial wins. */
   tie_break: string | null;
   seed: number;
+  /** tpe: trials drawn at random before the model of the good trials takes over. */
+  startup_trials: number;
   refit: RefitMode;
   /** Per model name of `models`, the parameters searched; a model not named here keeps its params (and lists). */
   space: Record<string, Record<string, TuneDimension>>;

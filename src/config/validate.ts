@@ -455,7 +455,7 @@ function validateDimension(type: ModelType, key: string, v: unknown, path: KeyPa
   return [check(v, path)];
 }
 
-const TUNE_KEYS = ['strategy', 'trials', 'seconds', 'objective', 'tie_break', 'seed', 'refit', 'space'] as const;
+const TUNE_KEYS = ['strategy', 'trials', 'seconds', 'objective', 'tie_break', 'seed', 'startup_trials', 'refit', 'space'] as const;
 
 function validateTune(v: unknown, models: ModelConfig[], split: SplitConfig, data: DataConfig, ev: EvaluateConfig): TuneConfig {
   const p = ['tune'];
@@ -469,8 +469,8 @@ function validateTune(v: unknown, models: ModelConfig[], split: SplitConfig, dat
   const strategy = withDefault(o, 'strategy', p, 'random', (x, q) => oneOf(x, q, TUNE_STRATEGIES));
   const trials = withDefault<number | null>(o, 'trials', p, null, (x, q) => int(x, q, 1, 1_000_000));
   const seconds = withDefault<number | null>(o, 'seconds', p, null, (x, q) => num(x, q, { min: 0, minExclusive: true }));
-  if (strategy === 'random' && trials === null && seconds === null) {
-    fail(['tune'], 'needs a budget for strategy random: trials, seconds, or both', 'key');
+  if (strategy !== 'grid' && trials === null && seconds === null) {
+    fail(['tune'], `needs a budget for strategy ${strategy}: trials, seconds, or both`, 'key');
   }
   const objective = withDefault(o, 'objective', p, `ndcg@${ev.k[0]}`, (x, q) => metricKey(x, q, ev.k));
   const tie_break = withDefault<string | null>(o, 'tie_break', p, null, (x, q) => metricKey(x, q, ev.k));
@@ -505,6 +505,7 @@ function validateTune(v: unknown, models: ModelConfig[], split: SplitConfig, dat
     objective,
     tie_break,
     seed: withDefault(o, 'seed', p, 42, seed),
+    startup_trials: withDefault(o, 'startup_trials', p, 10, (x, q) => int(x, q, 1, 1_000_000)),
     refit: withDefault(o, 'refit', p, 'train', (x, q) => oneOf(x, q, REFIT_MODES)),
     space,
   };

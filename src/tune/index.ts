@@ -19,8 +19,10 @@ import { hashFiles } from '../pipeline/train.js';
 import { Popularity } from '../models/popularity.js';
 import { collectReportData, itemPopularity, runVersions, writeReport, writeRunInfo } from '../report/index.js';
 import { candidates, type Candidate } from './space.js';
+import { tpeNext } from './tpe.js';
 
 export { candidates, mulberry32, type Candidate } from './space.js';
+export { tpeNext, type Observation } from './tpe.js';
 
 export const TUNING_FILE = 'tuning.json';
 export const BEST_FILE = 'best.yaml';
@@ -169,13 +171,13 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
       `${tuningPath} records another study (the data, split, evaluation, models or tune block other than its budget changed): remove it, use another output, or run with --fresh to start over`,
     );
   }
-  const gen = candidates(config);
+  const next = sampler(config, up);
   // The recorded trials are the first ones of the sequence this config generates; a mismatch
   // means the sequence itself changed (e.g. another version drew differently), and mixing the
   // two would make a study no single run could reproduce.
   for (const t of previous?.trials ?? []) {
-    const c = gen.next();
-    if (c.done || !sameCandidate(t, c.value)) {
+    const c = next(state.trials);
+    if (c === null || !sameCandidate(t, c)) {
       throw new CfError(CfErrorCode.CONFIG, `${tuningPath}: trial ${t.number} does not match this config's sequence of trials; run with --fresh to start over`);
     }
     state.trials.push(t);
@@ -192,12 +194,12 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
       log(`budget: ${spent().toFixed(1)} s of trials spent (limit ${tune.seconds} s)`);
       break;
     }
-    const c = gen.next();
-    if (c.done) break;
-    const mc = config.models.find((m) => m.name === c.value.model)!;
-    const params = { ...mc.params, ...c.value.params };
+    const c = next(state.trials);
+    if (c === null) break;
+    const mc = config.models.find((m) => m.name === c.model)!;
+    const params = { ...mc.params, ...c.params };
     const started = performance.now();
-    const record: TrialRecord = { number: state.trials.length, model: mc.name, type: mc.type, params: c.value.params, status: 'ok', score: null, tie_break: null, seconds: 0, valid: null };
+    const record: TrialRecord = { number: state.trials.length, model: mc.name, type: mc.type, params: c.params, status: 'ok', score: null, tie_break: null, seconds: 0, valid: null };
     try {
       // Trials run one after another, each with the model's own thread count (0: every core):
       // the fits parallelise inside the core, so trials side by side would only compete for cores.
@@ -224,7 +226,7 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
     await writeJsonAtomic(tuningPath, state);
     hooks.onTrial?.(record);
     const of = Number.isFinite(limit) ? `/${limit}` : '';
-    log(`trial ${record.number + 1}${of} ${mc.name} ${describeParams(c.value.params)}: ${record.status === 'ok' ? `valid ${tune.objective} ${fmt(record.score)}` : `failed: ${record.error}`} (${record.seconds.toFixed(1)} s)`);
+    log(`trial ${record.number + 1}${of} ${mc.name} ${describeParams(c.params)}: ${record.status === 'ok' ? `valid ${tune.objective} ${fmt(record.score)}` : `failed: ${record.error}`} (${record.seconds.toFixed(1)} s)`);
   }
 
   const bestTrial = pickBest(state.trials, up, tieUp);
@@ -308,6 +310,27 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
     log(`report: ${reportPath}`);
   }
   return { output, trials: state.trials, resumed, best: { ...state.best, dir }, tuningPath, bestConfigPath, reportPath };
+}
+
+/**
+ * The study's next trial given the recorded ones: grid and random walk a fixed sequence (the
+ * history only tells how far along it is); tpe proposes from the scores recorded so far.
+ */
+function sampler(config: Config, up: boolean): (history: TrialRecord[]) => Candidate | null {
+  const tune = config.tune!;
+  if (tune.strategy === 'tpe') {
+    return (history) =>
+      tpeNext(
+        config,
+        history.map((t) => ({ model: t.model, params: t.params, value: t.status === 'ok' && t.score !== null ? (up ? t.score : -t.score) : null })),
+        tune.startup_trials,
+      );
+  }
+  const gen = candidates(config);
+  return () => {
+    const c = gen.next();
+    return c.done ? null : c.value;
+  };
 }
 
 /** The best ok trial by the objective, then the tie-break metric, then the earlier trial. */
