@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EMBEDDED_RATINGS, candidates, loadConfig, loadModel, parseConfig, pickBest, runTrain, runTune, type TrialRecord } from '../src/index.js';
-import { tpeNext, type Observation } from '../src/tune/index.js';
+import { shouldPrune, tpeNext, type Observation } from '../src/tune/index.js';
 
 const yaml = (tune: string, out = 'OUT', extra = '') => `data:
   path: ${EMBEDDED_RATINGS}
@@ -121,6 +121,36 @@ describe('tpe', () => {
     const resumed = await runTune(cfg(cut), { report: false });
     expect(resumed.resumed).toBe(3);
     expect(strip(resumed.trials)).toEqual(strip(straight.trials));
+  });
+});
+
+describe('pruning', () => {
+  const done = (curve: [number, number][]): TrialRecord => ({ number: 0, model: 'm', type: 'bpr', params: {}, status: 'ok', score: 0, tie_break: null, seconds: 0, valid: {}, intermediate: curve });
+  const o = { warmup_iterations: 2, min_trials: 2 };
+  const finished = [done([[1, 0.1], [2, 0.2], [3, 0.3]]), done([[1, 0.2], [2, 0.4], [3, 0.5]])];
+
+  it('stops a trial below the median of the finished ones at the same iteration, after the warm-up', () => {
+    expect(shouldPrune([[1, 0.0]], 'higher', finished, o)).toBe(false); // warm-up
+    expect(shouldPrune([[1, 0.0], [2, 0.29]], 'higher', finished, o)).toBe(true); // median at 2: 0.3
+    expect(shouldPrune([[1, 0.0], [2, 0.31]], 'higher', finished, o)).toBe(false);
+    expect(shouldPrune([[1, 0.0], [2, 0.01]], 'higher', finished.slice(0, 1), o)).toBe(false); // too few finished
+    // Lower is better (mf's RMSE): the best so far is the smallest.
+    // (medians at 2 of the finished bests: 0.1 and 0.2 -> 0.15)
+    expect(shouldPrune([[1, 0.9], [2, 0.2]], 'lower', finished, o)).toBe(true);
+    expect(shouldPrune([[1, 0.9], [2, 0.12]], 'lower', finished, o)).toBe(false);
+  });
+
+  it('prunes bpr trials from their per-epoch validation NDCG and records them', async () => {
+    const out = await tmp();
+    const text = yaml('  strategy: grid\n  pruning: { warmup_iterations: 2, min_trials: 1 }\n  space:\n    bpr:\n      learning_rate: [0.05, 0.00001]\n', out)
+      .replace('  - type: als\n    params: { iterations: 3, alpha: 10 }', '  - type: bpr\n    params: { epochs: 6, factors: 8 }');
+    const r = await runTune(parseConfig(text, 't.yaml'), { report: false });
+    expect(r.trials.map((t) => t.status)).toEqual(['ok', 'pruned']);
+    expect(r.trials[0]!.intermediate).toHaveLength(6);
+    expect(r.trials[1]!.intermediate!.length).toBeLessThan(6);
+    expect(r.trials[1]!.score).toBeNull();
+    expect(r.best.number).toBe(0);
+    expect(() => parseConfig(yaml('  trials: 2\n  pruning: { warmup: 2 }\n'), 't.yaml')).toThrow(/t\.yaml:13: unknown key tune\.pruning\.warmup \(expected one of: warmup_iterations, min_trials\)/);
   });
 });
 

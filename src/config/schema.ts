@@ -150,6 +150,12 @@ export interface TuneConfig {
   /** Compared when two trials score the same objective; null: the earlier trial wins. */
   tie_break: string | null;
   seed: number;
+  /**
+   * Median pruning of trials from the validation figure models report per iteration (bpr, mf);
+   * null: off. A trial stops when, after `warmup_iterations`, its best figure so far is worse
+   * than the median of at least `min_trials` finished trials of the same model at that iteration.
+   */
+  pruning: { warmup_iterations: number; min_trials: number } | null;
   /** tpe: trials drawn at random before the model of the good trials takes over. */
   startup_trials: number;
   refit: RefitMode;

@@ -455,7 +455,7 @@ function validateDimension(type: ModelType, key: string, v: unknown, path: KeyPa
   return [check(v, path)];
 }
 
-const TUNE_KEYS = ['strategy', 'trials', 'seconds', 'objective', 'tie_break', 'seed', 'startup_trials', 'refit', 'space'] as const;
+const TUNE_KEYS = ['strategy', 'trials', 'seconds', 'objective', 'tie_break', 'seed', 'startup_trials', 'pruning', 'refit', 'space'] as const;
 
 function validateTune(v: unknown, models: ModelConfig[], split: SplitConfig, data: DataConfig, ev: EvaluateConfig): TuneConfig {
   const p = ['tune'];
@@ -506,6 +506,13 @@ function validateTune(v: unknown, models: ModelConfig[], split: SplitConfig, dat
     tie_break,
     seed: withDefault(o, 'seed', p, 42, seed),
     startup_trials: withDefault(o, 'startup_trials', p, 10, (x, q) => int(x, q, 1, 1_000_000)),
+    pruning: withDefault(o, 'pruning', p, null, (x, q) => {
+      const m = mapping(x, q, ['warmup_iterations', 'min_trials']);
+      return {
+        warmup_iterations: withDefault(m, 'warmup_iterations', q, 5, (y, r) => int(y, r, 1, 1_000_000)),
+        min_trials: withDefault(m, 'min_trials', q, 3, (y, r) => int(y, r, 1, 1_000_000)),
+      };
+    }),
     refit: withDefault(o, 'refit', p, 'train', (x, q) => oneOf(x, q, REFIT_MODES)),
     space,
   };

@@ -36,8 +36,8 @@ export interface TrialRecord {
   type: string;
   /** The searched values this trial tried; every other parameter is the model's in the config. */
   params: Record<string, ParamValue>;
-  /** ok: fitted and scored; failed: the fit or evaluation refused these values (error says why). */
-  status: 'ok' | 'failed';
+  /** ok: fitted and scored; failed: the fit or evaluation refused these values (error says why); pruned: stopped mid-fit, worse than the median trial (no score). */
+  status: 'ok' | 'failed' | 'pruned';
   /** The objective on validation (null when failed or undefined), and the tie-break metric. */
   score: number | null;
   tie_break: number | null;
@@ -45,6 +45,8 @@ export interface TrialRecord {
   seconds: number;
   valid: Record<string, number> | null;
   error?: string;
+  /** [iteration, validation figure] as the fit reported them (bpr's NDCG, mf's RMSE), what pruning compares. */
+  intermediate?: [number, number][];
 }
 
 export interface TuningFile {
@@ -200,18 +202,36 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
     const params = { ...mc.params, ...c.params };
     const started = performance.now();
     const record: TrialRecord = { number: state.trials.length, model: mc.name, type: mc.type, params: c.params, status: 'ok', score: null, tie_break: null, seconds: 0, valid: null };
+    const direction = modelEntry(mc.type).progressDirection;
+    const intermediate: [number, number][] = [];
+    const prune = new AbortController();
+    const opts = fitOpts(mc.type, params, mc.name);
     try {
       // Trials run one after another, each with the model's own thread count (0: every core):
       // the fits parallelise inside the core, so trials side by side would only compete for cores.
-      const model = await fitModel(mc.type, train, params, fitOpts(mc.type, params, mc.name));
+      const model = await fitModel(mc.type, train, params, {
+        ...opts,
+        signal: hooks.signal ? AbortSignal.any([hooks.signal, prune.signal]) : prune.signal,
+        onProgress: (p) => {
+          opts.onProgress(p);
+          if (direction === undefined || p.valid == null || !Number.isFinite(p.valid)) return;
+          intermediate.push([p.iteration, p.valid]);
+          if (tune.pruning && shouldPrune(intermediate, direction, state.trials.filter((t) => t.model === mc.name && t.status === 'ok'), tune.pruning)) prune.abort();
+        },
+      });
       const v = await model.evaluate(train, valid, { k: ks, filterSeen });
       record.valid = v.metrics;
     } catch (err) {
       // Cancelling is not a result: the trial is not recorded, and a resumed study runs it again.
-      if (hooks.signal?.aborted || isCfError(err, CfErrorCode.CANCELLED) || !isCfError(err)) throw err;
-      record.status = 'failed';
-      record.error = err.message;
+      if (hooks.signal?.aborted) throw err;
+      if (prune.signal.aborted) record.status = 'pruned';
+      else if (isCfError(err, CfErrorCode.CANCELLED) || !isCfError(err)) throw err;
+      else {
+        record.status = 'failed';
+        record.error = err.message;
+      }
     }
+    if (intermediate.length > 0) record.intermediate = intermediate;
     record.seconds = (performance.now() - started) / 1000;
     if (record.valid) {
       const at = (k: string | null): number | null => (k === null ? null : (record.valid![k] ?? null));
@@ -226,7 +246,7 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
     await writeJsonAtomic(tuningPath, state);
     hooks.onTrial?.(record);
     const of = Number.isFinite(limit) ? `/${limit}` : '';
-    log(`trial ${record.number + 1}${of} ${mc.name} ${describeParams(c.params)}: ${record.status === 'ok' ? `valid ${tune.objective} ${fmt(record.score)}` : `failed: ${record.error}`} (${record.seconds.toFixed(1)} s)`);
+    log(`trial ${record.number + 1}${of} ${mc.name} ${describeParams(c.params)}: ${record.status === 'ok' ? `valid ${tune.objective} ${fmt(record.score)}` : record.status === 'pruned' ? `pruned at iteration ${intermediate.at(-1)?.[0]}` : `failed: ${record.error}`} (${record.seconds.toFixed(1)} s)`);
   }
 
   const bestTrial = pickBest(state.trials, up, tieUp);
@@ -310,6 +330,32 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
     log(`report: ${reportPath}`);
   }
   return { output, trials: state.trials, resumed, best: { ...state.best, dir }, tuningPath, bestConfigPath, reportPath };
+}
+
+/**
+ * Median pruning (Optuna's MedianPruner): after the warm-up, stop a trial whose best figure so
+ * far is worse than the median of the finished trials' best figures up to the same iteration.
+ * It reads only recorded trials, so a resumed study prunes as the uninterrupted one did.
+ */
+export function shouldPrune(
+  own: [number, number][],
+  direction: 'higher' | 'lower',
+  finished: TrialRecord[],
+  o: { warmup_iterations: number; min_trials: number },
+): boolean {
+  const [iteration] = own[own.length - 1]!;
+  if (iteration < o.warmup_iterations) return false;
+  const sign = direction === 'higher' ? 1 : -1;
+  const bestUpTo = (xs: [number, number][]): number | null => {
+    let b: number | null = null;
+    for (const [i, v] of xs) if (i <= iteration && (b === null || sign * v > sign * b)) b = v;
+    return b;
+  };
+  const others = finished.map((t) => bestUpTo(t.intermediate ?? [])).filter((v): v is number => v !== null).sort((a, b) => sign * (a - b));
+  if (others.length < o.min_trials) return false;
+  const mid = others.length / 2;
+  const median = others.length % 2 === 1 ? others[Math.floor(mid)]! : (others[mid - 1]! + others[mid]!) / 2;
+  return sign * bestUpTo(own)! < sign * median;
 }
 
 /**
