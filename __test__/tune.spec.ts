@@ -206,6 +206,20 @@ describe('cf-native tune', () => {
     expect(trained.models[0]!.test).toEqual(file.best.test);
   });
 
+  it('refits on train + valid when asked, and best.yaml reproduces that with a split without validation', async () => {
+    const out = await tmp();
+    const r = await runTune(parseConfig(yaml(`${random(3)}  refit: train+valid\n`, out), 't.yaml'), { report: false });
+    expect(r.best.valid).toBeNull();
+    expect(r.best.test!['ndcg@10']).toBeGreaterThan(0);
+    const again = loadConfig(r.bestConfigPath);
+    expect(again.split).toMatchObject({ strategy: 'leave-last-out', valid: 0, test: 1 });
+    const trained = await runTrain(again, { report: false });
+    expect(trained.models[0]!.test).toEqual(r.best.test);
+    expect(() => parseConfig(yaml(`${random(3)}  refit: train+valid\n`, out, 'split: { strategy: random, valid: 0.1, test: 0.1 }\n'), 't.yaml')).toThrow(
+      /tune\.refit train\+valid needs split strategy leave-last-out or time/,
+    );
+  });
+
   it('resumes an interrupted study and ends with the trials an uninterrupted one runs', async () => {
     const whole = await tmp();
     const straight = await runTune(parseConfig(yaml(random(4), whole), 't.yaml'), { report: false });

@@ -128,7 +128,7 @@ export interface BootstrapConfig {
 export const TUNE_STRATEGIES = ['grid', 'random', 'tpe'] as const;
 export type TuneStrategy = (typeof TUNE_STRATEGIES)[number];
 
-export const REFIT_MODES = ['train'] as const;
+export const REFIT_MODES = ['train', 'train+valid'] as const;
 export type RefitMode = (typeof REFIT_MODES)[number];
 
 /**

@@ -498,6 +498,12 @@ function validateTune(v: unknown, models: ModelConfig[], split: SplitConfig, dat
     }
     if (total > MAX_TUNE_GRID) fail(sp, `makes ${total} combinations; strategy grid enumerates at most ${MAX_TUNE_GRID} (use strategy random)`, 'key');
   }
+  const refit = withDefault(o, 'refit', p, 'train', (x, q) => oneOf(x, q, REFIT_MODES));
+  // best.yaml must reproduce the refit: a split that can give train + valid as its training
+  // part with the same test part (leave-last-out with valid 0, time without valid_cutoff).
+  if (refit === 'train+valid' && split.strategy !== 'leave-last-out' && split.strategy !== 'time') {
+    fail(['tune', 'refit'], `train+valid needs split strategy leave-last-out or time, which keep the same test part without validation (got ${split.strategy}${data.train !== null ? ', pre-split files' : ''})`);
+  }
   return {
     strategy,
     trials,
@@ -513,7 +519,7 @@ function validateTune(v: unknown, models: ModelConfig[], split: SplitConfig, dat
         min_trials: withDefault(m, 'min_trials', q, 3, (y, r) => int(y, r, 1, 1_000_000)),
       };
     }),
-    refit: withDefault(o, 'refit', p, 'train', (x, q) => oneOf(x, q, REFIT_MODES)),
+    refit,
     space,
   };
 }

@@ -6,12 +6,12 @@ import { readFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { checkConfig, type Config } from '../config/index.js';
-import { loadDataset, loadOptionsFromConfig, splitDataset, splitOptionsFromConfig } from '../data.js';
+import { loadDataset, loadOptionsFromConfig, matrixFromCoo, splitDataset, splitOptionsFromConfig } from '../data.js';
 import { saveModel } from '../artifacts/model-io.js';
 import { checkOutputFolder } from '../artifacts/output.js';
 import { writeFileAtomic, writeJsonAtomic } from '../artifacts/atomic.js';
 import { BASELINE_TYPE, fitModel, modelEntry } from '../models/registry.js';
-import type { FitProgress } from '../models/types.js';
+import type { FitProgress, Matrix } from '../models/types.js';
 import type { ParamValue } from '../models/params.js';
 import type { Recommender } from '../models/recommender.js';
 import { CfError, CfErrorCode, isCfError } from '../errors.js';
@@ -257,18 +257,22 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
 
   // The refit is the fit `cf-native train best.yaml` runs (same matrix, params and options), so
   // the saved model and best.yaml's reproduction are one model; test is evaluated here once.
+  // With train+valid the validation rows join the training matrix and no validation is left.
   hooks.signal?.throwIfAborted();
+  const merged = tune.refit === 'train+valid';
+  const fitOn = merged ? union(train, valid) : train;
+  const held = merged ? null : valid;
   const started = performance.now();
-  const model = await fitModel(mc.type, train, params, fitOpts(mc.type, params, mc.name));
+  const model = await fitModel(mc.type, fitOn, params, { ...fitOpts(mc.type, params, mc.name), valid: held });
   const trainSeconds = (performance.now() - started) / 1000;
   // As runTrain evaluates: test users' validation items are known to them, not predictions.
   const evaluate = async (m: Recommender) => {
-    const v = await m.evaluate(train, valid, { k: ks, filterSeen });
-    const t = test ? await m.evaluate(train, test, { k: ks, filterSeen, alsoExclude: valid }) : null;
-    return { valid: v.metrics, test: t?.metrics ?? null, main: t ?? v };
+    const v = held ? await m.evaluate(fitOn, held, { k: ks, filterSeen }) : null;
+    const t = test ? await m.evaluate(fitOn, test, { k: ks, filterSeen, alsoExclude: held }) : null;
+    return { valid: v?.metrics ?? null, test: t?.metrics ?? null, main: t ?? v };
   };
   const scores = await evaluate(model);
-  const baselineModel = await fitModel(BASELINE_TYPE, train, {});
+  const baselineModel = await fitModel(BASELINE_TYPE, fitOn, {});
   const baseline = await evaluate(baselineModel);
   const testMain = scores.main;
 
@@ -288,24 +292,26 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
     test: scores.test,
     baseline: { [BASELINE_TYPE]: baseline.test ?? baseline.valid },
     baseline_valid: { [BASELINE_TYPE]: baseline.valid },
-    users_evaluated: testMain.usersEvaluated,
-    users_without_train: testMain.usersWithoutTrain,
+    users_evaluated: testMain?.usersEvaluated ?? 0,
+    users_without_train: testMain?.usersWithoutTrain ?? 0,
     data_hash: dataHash,
     ...(curve ? { curve } : {}),
     ...(summary ? { fit: summary } : {}),
     // The report's tuning section reads this shape (the grid being the values each key was tried at).
     tuning: { by: tune.objective, grid: tried, trials: ownTrials.map((t) => ({ params: t.params, train_seconds: t.seconds, valid: t.valid, test: null })) },
   };
-  await saveModel(dir, model, { userIds: ds.userIds(), itemIds: ds.itemIds(), train, dataHash, files: { 'metrics.json': metrics } });
+  await saveModel(dir, model, { userIds: ds.userIds(), itemIds: ds.itemIds(), train: fitOn, dataHash, files: { 'metrics.json': metrics } });
 
   state.best = { number: bestTrial.number, model: mc.name, type: mc.type, params, score: bestTrial.score!, valid: scores.valid, test: scores.test };
   await writeJsonAtomic(tuningPath, state);
 
   // A train config for the best model alone; its output is a sibling so running it leaves this study's files alone.
   const bestConfigPath = join(output, BEST_FILE);
+  const split =
+    !merged ? config.split : config.split.strategy === 'leave-last-out' ? { ...config.split, valid: 0 } : config.split.strategy === 'time' ? { ...config.split, valid_cutoff: null } : config.split;
   const bestConfig = withoutNulls({
     data: config.data,
-    split: config.split,
+    split,
     models: [{ type: mc.type, name: mc.name, params }],
     evaluate: config.evaluate,
     output: `${config.output.replace(/\/+$/, '')}-best`,
@@ -320,7 +326,7 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
     config: JSON.parse(JSON.stringify(config)) as Record<string, unknown>,
     versions: runVersions(),
     data_hash: dataHash,
-    dataset: { users: ds.stats.users, items: ds.stats.items, rows: ds.stats.rows, train: train.nnz, valid: valid.nnz, test: test?.nnz ?? 0, usersEvaluated: testMain.usersEvaluated, usersWithoutTrain: testMain.usersWithoutTrain },
+    dataset: { users: ds.stats.users, items: ds.stats.items, rows: ds.stats.rows, train: fitOn.nnz, valid: held?.nnz ?? 0, test: test?.nnz ?? 0, usersEvaluated: testMain?.usersEvaluated ?? 0, usersWithoutTrain: testMain?.usersWithoutTrain ?? 0 },
     item_popularity: baselineModel instanceof Popularity ? itemPopularity(baselineModel.counts()) : null,
     models: [mc.name],
   });
@@ -330,6 +336,24 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
     log(`report: ${reportPath}`);
   }
   return { output, trials: state.trials, resumed, best: { ...state.best, dir }, tuningPath, bestConfigPath, reportPath };
+}
+
+/** Two disjoint matrices of one shape as one (the split's train and valid parts). */
+function union(a: Matrix, b: Matrix): Matrix {
+  const rowsOf = (m: Matrix): Uint32Array => {
+    // One fill per row (a native loop), not a JS loop per entry.
+    const p = m.indptr();
+    const out = new Uint32Array(m.nnz);
+    for (let r = 0; r < m.nRows; r++) out.fill(r, p[r]!, p[r + 1]!);
+    return out;
+  };
+  const cat = <T extends Uint32Array | Float32Array>(x: T, y: T, make: new (n: number) => T): T => {
+    const out = new make(x.length + y.length);
+    out.set(x);
+    out.set(y, x.length);
+    return out;
+  };
+  return matrixFromCoo(cat(rowsOf(a), rowsOf(b), Uint32Array), cat(a.indices(), b.indices(), Uint32Array), a.nRows, a.nCols, cat(a.values(), b.values(), Float32Array));
 }
 
 /**
