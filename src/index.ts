@@ -39,6 +39,7 @@ export {
 } from './artifacts/lists.js';
 export { loadConfig, parseConfig, type Config } from './config/index.js';
 export { runTrain, type TrainReport, type ModelResult } from './pipeline/train.js';
+export { runTune, candidates, pickBest, TUNING_FILE, BEST_FILE, type TuneHooks, type TuneReport, type TrialRecord, type TuningFile } from './tune/index.js';
 export {
   buildLeaderboard,
   formatLeaderboard,

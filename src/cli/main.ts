@@ -8,6 +8,7 @@ import { factorsCommand } from './factors.js';
 import { runListCommand } from './recommend.js';
 import { reportCommand, runTrainCommand } from './train.js';
 import { serveCommand, type ServeFlags } from './serve.js';
+import { runTuneCommand } from './tune.js';
 
 const cli = cac('cf-native');
 
@@ -17,6 +18,16 @@ cli
   .option('--no-report', 'Do not write report.html beside the models')
   .action(async (config: string | undefined, opts: { quiet?: boolean; report?: boolean }) => {
     process.exitCode = await runTrainCommand(config, { quiet: opts.quiet ?? false, report: opts.report !== false });
+  });
+
+cli
+  .command('tune <config>', "Search the config's tune: block on validation, refit the best on train, evaluate it once on test and save it (resumes an interrupted study)")
+  .option('--quiet', 'Only print the final summary')
+  .option('--resume', 'Continue the study in OUTPUT/tuning.json (the default; says so explicitly)')
+  .option('--fresh', 'Ignore OUTPUT/tuning.json and start the study over')
+  .option('--no-report', 'Do not write report.html beside the model')
+  .action(async (config: string, opts: { quiet?: boolean; fresh?: boolean; resume?: boolean; report?: boolean }) => {
+    process.exitCode = await runTuneCommand(config, { quiet: opts.quiet ?? false, fresh: opts.fresh ?? false, resume: opts.resume ?? false, report: opts.report !== false });
   });
 
 cli

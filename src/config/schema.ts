@@ -125,12 +125,52 @@ export interface BootstrapConfig {
   level: number;
 }
 
+export const TUNE_STRATEGIES = ['grid', 'random', 'tpe'] as const;
+export type TuneStrategy = (typeof TUNE_STRATEGIES)[number];
+
+export const REFIT_MODES = ['train', 'train+valid'] as const;
+export type RefitMode = (typeof REFIT_MODES)[number];
+
+/**
+ * One searched parameter, kept in the YAML's own shapes so a checked config validates again
+ * unchanged (runTrain checks what it is given): a list is a set of choices, a mapping a range.
+ * Whether a range is drawn as integers comes from the core's spec, not from here.
+ */
+export type TuneDimension = ParamValue[] | { min: number; max: number; log: boolean };
+
+/** The `tune:` block: what `cf-native tune` searches, how, for how long, and by what. */
+export interface TuneConfig {
+  strategy: TuneStrategy;
+  /** Trials to run in all (a resumed study counts the ones already done); null: no limit. */
+  trials: number | null;
+  /** Seconds of trial time in all (summed over the recorded trials, so resuming counts them); null: no limit. */
+  seconds: number | null;
+  /** A validation metric key (`ndcg@10`, `recall@20`, `auc`, `rmse`, ...). */
+  objective: string;
+  /** Compared when two trials score the same objective; null: the earlier trial wins. */
+  tie_break: string | null;
+  seed: number;
+  /**
+   * Median pruning of trials from the validation figure models report per iteration (bpr, mf);
+   * null: off. A trial stops when, after `warmup_iterations`, its best figure so far is worse
+   * than the median of at least `min_trials` finished trials of the same model at that iteration.
+   */
+  pruning: { warmup_iterations: number; min_trials: number } | null;
+  /** tpe: trials drawn at random before the model of the good trials takes over. */
+  startup_trials: number;
+  refit: RefitMode;
+  /** Per model name of `models`, the parameters searched; a model not named here keeps its params (and lists). */
+  space: Record<string, Record<string, TuneDimension>>;
+}
+
 export interface Config {
   data: DataConfig;
   split: SplitConfig;
   models: ModelConfig[];
   evaluate: EvaluateConfig;
   output: string;
+  /** Only read by `cf-native tune`; `train` fits the models as given. */
+  tune?: TuneConfig;
 }
 
 // Seeds cross into Rust; u32 fits whatever integer type the binding picks.

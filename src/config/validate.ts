@@ -6,7 +6,7 @@
  */
 import { basename, extname } from 'node:path';
 import { closest, describeValue as describe } from '../options.js';
-import { ParamIssue, resolveParams, type ParamValue, type ResolvedParams } from '../models/params.js';
+import { ParamIssue, resolveParams, specOf, type ParamValue, type ResolvedParams } from '../models/params.js';
 import {
   DELIMITERS,
   DUPLICATE_MODES,
@@ -14,7 +14,9 @@ import {
   MAX_SEED,
   MAX_U32,
   MODEL_TYPES,
+  REFIT_MODES,
   SPLIT_STRATEGIES,
+  TUNE_STRATEGIES,
   VALUE_MODES,
   defaultEvaluate,
   defaultSplit,
@@ -27,6 +29,8 @@ import {
   type ModelType,
   type SplitConfig,
   type SplitStrategy,
+  type TuneConfig,
+  type TuneDimension,
 } from './schema.js';
 
 export type KeyPath = readonly (string | number)[];
@@ -394,7 +398,133 @@ function defaultOutput(sourceName: string): string {
   return `artifacts/${stem === '' ? 'run' : stem}`;
 }
 
-const TOP_KEYS = ['data', 'split', 'models', 'evaluate', 'output'];
+/** Metrics a model's evaluation reports per K (Recommender.evaluate), and the ones without a K. */
+const METRICS_AT_K = ['precision', 'recall', 'ndcg', 'map', 'hit_rate', 'f1', 'coverage', 'novelty'] as const;
+const METRICS_PLAIN = ['auc', 'rmse', 'mae'] as const;
+
+/** A validation metric the evaluation will report: `name@K` with K one of evaluate.k, or auc/rmse/mae. */
+function metricKey(v: unknown, path: KeyPath, ks: number[]): string {
+  const s = str(v, path);
+  if ((METRICS_PLAIN as readonly string[]).includes(s)) return s;
+  const m = /^([a-z_]+)@(\d+)$/.exec(s);
+  const known = [...ks.flatMap((k) => METRICS_AT_K.map((n) => `${n}@${k}`)), ...METRICS_PLAIN];
+  if (!m || !(METRICS_AT_K as readonly string[]).includes(m[1]!)) {
+    const guess = closest(s, known);
+    fail(path, `must be a metric: one of ${METRICS_AT_K.join(', ')} at a K of evaluate.k (e.g. ndcg@${ks[0]}), or ${METRICS_PLAIN.join(', ')} (got ${describe(v)}${guess ? `; did you mean ${guess}?` : ''})`);
+  }
+  if (!ks.includes(Number(m[2]))) fail(path, `is at K = ${m[2]}, which evaluate.k (${ks.join(', ')}) does not compute`);
+  return s;
+}
+
+// More would be a search space nobody enumerates: the grid strategy refuses it, random samples.
+export const MAX_TUNE_GRID = 100_000;
+
+/**
+ * One searched parameter of a model: a list (choices, each checked against the core's spec in
+ * its place), a `{ min, max, log }` range (only for int and float parameters, bounds checked
+ * against the spec, integers for an int parameter), or one value (a single choice).
+ */
+function validateDimension(type: ModelType, key: string, v: unknown, path: KeyPath): TuneDimension {
+  const check = (x: unknown, p: KeyPath): ParamValue => {
+    try {
+      return resolveParams(type, { [key]: x }, closest)[key]!;
+    } catch (err) {
+      if (!(err instanceof ParamIssue)) throw err;
+      if (err.onKey) throw new ConfigIssue(path, 'key', `unknown key ${formatKeyPath(path)} (${err.message})`);
+      fail(p, err.message);
+    }
+  };
+  if (Array.isArray(v)) {
+    if (v.length === 0) fail(path, 'lists no value: give a list of choices or a range { min, max, log }');
+    return v.map((x, j) => check(x, [...path, j]));
+  }
+  if (v !== null && typeof v === 'object') {
+    const o = mapping(v, path, ['min', 'max', 'log']);
+    const spec = specOf(type)!.params.find((p) => p.name === key);
+    if (!spec) check(undefined, path); // unknown key: reported as such
+    if (spec!.kind !== 'int' && spec!.kind !== 'float') {
+      fail(path, `is a ${spec!.kind === 'bool' ? 'true/false' : 'choice'} parameter, which has no range: list the values to try`);
+    }
+    const min = check(req(o, 'min', path), [...path, 'min']) as number;
+    const max = check(req(o, 'max', path), [...path, 'max']) as number;
+    if (!(min < max)) fail([...path, 'max'], `must be above min (got min ${min}, max ${max})`);
+    const log = withDefault(o, 'log', path, false, bool);
+    if (log && min <= 0) fail([...path, 'min'], `must be above 0 for a log range (got ${min})`);
+    return { min, max, log };
+  }
+  return [check(v, path)];
+}
+
+const TUNE_KEYS = ['strategy', 'trials', 'seconds', 'objective', 'tie_break', 'seed', 'startup_trials', 'pruning', 'refit', 'space'] as const;
+
+function validateTune(v: unknown, models: ModelConfig[], split: SplitConfig, data: DataConfig, ev: EvaluateConfig): TuneConfig {
+  const p = ['tune'];
+  const o = mapping(v ?? {}, p, TUNE_KEYS);
+  // Trials are chosen on validation, never on test: without a validation part there is nothing to choose by.
+  const noValid =
+    (split.strategy === 'none' && data.valid === null) ||
+    ((split.strategy === 'leave-last-out' || split.strategy === 'random') && split.valid === 0) ||
+    (split.strategy === 'time' && split.valid_cutoff === null);
+  if (noValid) fail(['tune'], 'chooses between trials on validation, and this config has no validation part (split.valid, split.valid_cutoff, or data.valid)', 'key');
+  const strategy = withDefault(o, 'strategy', p, 'random', (x, q) => oneOf(x, q, TUNE_STRATEGIES));
+  const trials = withDefault<number | null>(o, 'trials', p, null, (x, q) => int(x, q, 1, 1_000_000));
+  const seconds = withDefault<number | null>(o, 'seconds', p, null, (x, q) => num(x, q, { min: 0, minExclusive: true }));
+  if (strategy !== 'grid' && trials === null && seconds === null) {
+    fail(['tune'], `needs a budget for strategy ${strategy}: trials, seconds, or both`, 'key');
+  }
+  const objective = withDefault(o, 'objective', p, `ndcg@${ev.k[0]}`, (x, q) => metricKey(x, q, ev.k));
+  const tie_break = withDefault<string | null>(o, 'tie_break', p, null, (x, q) => metricKey(x, q, ev.k));
+  const names = models.map((m) => m.name);
+  const sp = [...p, 'space'];
+  const rawSpace = opt(o, 'space') === undefined ? {} : mapping(opt(o, 'space'), sp, names, () => null);
+  const space: Record<string, Record<string, TuneDimension>> = {};
+  for (const [name, params] of Object.entries(rawSpace)) {
+    const type = models.find((m) => m.name === name)!.type;
+    const mp = [...sp, name];
+    const raw = params === null ? {} : mapping(params, mp, Object.keys(params ?? {}));
+    space[name] = {};
+    for (const [key, x] of Object.entries(raw)) {
+      const d = validateDimension(type, key, x, [...mp, key]);
+      if (strategy === 'grid' && !Array.isArray(d)) fail([...mp, key], 'is a range, which strategy grid cannot enumerate: list the values, or use strategy random', 'key');
+      space[name][key] = d;
+    }
+  }
+  if (strategy === 'grid') {
+    // Each model's combinations (its params' lists and the space's lists), added up.
+    let total = 0;
+    for (const m of models) {
+      const dims = { ...(m.grid ?? {}), ...(space[m.name] ?? {}) };
+      total += Object.values(dims).reduce((n, d) => n * (d as ParamValue[]).length, 1);
+    }
+    if (total > MAX_TUNE_GRID) fail(sp, `makes ${total} combinations; strategy grid enumerates at most ${MAX_TUNE_GRID} (use strategy random)`, 'key');
+  }
+  const refit = withDefault(o, 'refit', p, 'train', (x, q) => oneOf(x, q, REFIT_MODES));
+  // best.yaml must reproduce the refit: a split that can give train + valid as its training
+  // part with the same test part (leave-last-out with valid 0, time without valid_cutoff).
+  if (refit === 'train+valid' && split.strategy !== 'leave-last-out' && split.strategy !== 'time') {
+    fail(['tune', 'refit'], `train+valid needs split strategy leave-last-out or time, which keep the same test part without validation (got ${split.strategy}${data.train !== null ? ', pre-split files' : ''})`);
+  }
+  return {
+    strategy,
+    trials,
+    seconds,
+    objective,
+    tie_break,
+    seed: withDefault(o, 'seed', p, 42, seed),
+    startup_trials: withDefault(o, 'startup_trials', p, 10, (x, q) => int(x, q, 1, 1_000_000)),
+    pruning: withDefault(o, 'pruning', p, null, (x, q) => {
+      const m = mapping(x, q, ['warmup_iterations', 'min_trials']);
+      return {
+        warmup_iterations: withDefault(m, 'warmup_iterations', q, 5, (y, r) => int(y, r, 1, 1_000_000)),
+        min_trials: withDefault(m, 'min_trials', q, 3, (y, r) => int(y, r, 1, 1_000_000)),
+      };
+    }),
+    refit,
+    space,
+  };
+}
+
+const TOP_KEYS = ['data', 'split', 'models', 'evaluate', 'output', 'tune'];
 
 /** `raw` is the YAML document as plain JS; `sourceName` only feeds the default output folder. */
 export function validateConfig(raw: unknown, sourceName: string): Config {
@@ -404,5 +534,6 @@ export function validateConfig(raw: unknown, sourceName: string): Config {
   const models = validateModels(req(top, 'models', []));
   const evaluate = validateEvaluate(opt(top, 'evaluate'));
   const output = withDefault(top, 'output', [], defaultOutput(sourceName), str);
-  return { data, split, models, evaluate, output };
+  if (!hasOwn(top, 'tune')) return { data, split, models, evaluate, output };
+  return { data, split, models, evaluate, output, tune: validateTune(top.tune, models, split, data, evaluate) };
 }

@@ -19,6 +19,11 @@ export interface ModelEntry {
   wrap(inner: NativeModel): Recommender;
   /** Whether a fit with these params draws from explicit negatives (FitOptions.negatives). */
   drawsNegatives?(params: Record<string, unknown>): boolean;
+  /**
+   * Which way the `valid` figure of this model's FitProgress improves (bpr: NDCG, up; mf: RMSE,
+   * down); absent for models that report none. Lets `tune` prune a trial mid-fit.
+   */
+  progressDirection?: 'higher' | 'lower';
 }
 
 const REGISTRY: Record<ModelType, ModelEntry> = {
@@ -27,8 +32,9 @@ const REGISTRY: Record<ModelType, ModelEntry> = {
     fit: (train, params, opts) => BPR.fit(train, params, opts),
     wrap: BPR.wrap,
     drawsNegatives: (params) => (params.sampler ?? BPR_DEFAULTS.sampler) === 'mixed',
+    progressDirection: 'higher',
   },
-  mf: { fit: (train, params, opts) => MF.fit(train, params, opts), wrap: MF.wrap },
+  mf: { fit: (train, params, opts) => MF.fit(train, params, opts), wrap: MF.wrap, progressDirection: 'lower' },
   popularity: { fit: async (train, params) => Popularity.fit(train, params), wrap: Popularity.wrap },
   svd: { fit: (train, params, opts) => SVD.fit(train, params, opts), wrap: SVD.wrap },
   ease: { fit: (train, params, opts) => EASE.fit(train, params, opts), wrap: EASE.wrap },

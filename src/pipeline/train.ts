@@ -48,7 +48,7 @@ export interface TrainHooks {
   report?: boolean;
 }
 
-async function hashFiles(paths: string[]): Promise<string> {
+export async function hashFiles(paths: string[]): Promise<string> {
   const h = createHash('sha256');
   for (const p of paths) {
     for await (const chunk of createReadStream(p)) h.update(chunk as Buffer);
