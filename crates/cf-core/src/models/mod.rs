@@ -18,6 +18,7 @@ pub mod svd;
 
 use std::any::Any;
 
+use crate::data::csr::Csr;
 use crate::error::{Error, Result};
 use crate::params::{ParamSpec, Value};
 
@@ -120,6 +121,40 @@ pub trait RatingPredictor: Send + Sync {
     /// The smallest and largest rating of the training data: the scale predictions are
     /// clipped to when asked.
     fn rating_range(&self) -> (f32, f32);
+}
+
+/// The mean, smallest and largest value of a training matrix a rating model learns from:
+/// finite, and not all one value (binary or constant data has nothing to regress on). A
+/// constant matrix is refused naming `option`, the setting that asked for ratings, and
+/// `why`, what the model would need them for.
+pub fn rating_scale(train: &Csr, option: &str, why: &str) -> Result<(f32, f32, f32)> {
+    if train.nnz() == 0 {
+        return Err(Error::Data(
+            "interactions: the training matrix has no ratings".into(),
+        ));
+    }
+    if let Some(k) = train.values.iter().position(|v| !v.is_finite()) {
+        return Err(Error::param(
+            "values",
+            format!(
+                "rating {} at entry {k} is not a finite number",
+                train.values[k]
+            ),
+        ));
+    }
+    let (mut lo, mut hi, mut sum) = (f32::INFINITY, f32::NEG_INFINITY, 0f64);
+    for &v in &train.values {
+        lo = lo.min(v);
+        hi = hi.max(v);
+        sum += v as f64;
+    }
+    if lo == hi {
+        return Err(Error::param(
+            option,
+            format!("every training value is {lo}: {why}"),
+        ));
+    }
+    Ok(((sum / train.nnz() as f64) as f32, lo, hi))
 }
 
 /// Builds a saved model back from its params, arrays and the id maps' sizes.

@@ -135,38 +135,13 @@ fn init_rows(p: &MfParams, stream: u64, rows: usize, last: f32) -> AlignedVec {
     f
 }
 
-/// μ and the rating range of a training matrix whose ratings are usable by mf: finite, and
-/// not all one value (a binary matrix, or ratings that say nothing to regress on).
+/// μ and the rating range of a training matrix whose ratings are usable by mf.
 pub fn rating_stats(train: &Csr) -> Result<(f32, f32, f32)> {
-    if train.nnz() == 0 {
-        return Err(Error::Data(
-            "interactions: the training matrix has no ratings".into(),
-        ));
-    }
-    if let Some(k) = train.values.iter().position(|v| !v.is_finite()) {
-        return Err(Error::param(
-            "values",
-            format!(
-                "rating {} at entry {k} is not a finite number",
-                train.values[k]
-            ),
-        ));
-    }
-    let (mut lo, mut hi, mut sum) = (f32::INFINITY, f32::NEG_INFINITY, 0f64);
-    for &v in &train.values {
-        lo = lo.min(v);
-        hi = hi.max(v);
-        sum += v as f64;
-    }
-    if lo == hi {
-        return Err(Error::param(
-            "values",
-            format!(
-                "every training value is {lo}: mf predicts explicit ratings and needs them (load the data with values: rating; binary data is for ranking models such as als or bpr)"
-            ),
-        ));
-    }
-    Ok(((sum / train.nnz() as f64) as f32, lo, hi))
+    crate::models::rating_scale(
+        train,
+        "values",
+        "mf predicts explicit ratings and needs them (load the data with values: rating; binary data is for ranking models such as als or bpr)",
+    )
 }
 
 /// The ridge solve of one row: x = [bias, factors] minimising

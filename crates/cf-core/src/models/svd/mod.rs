@@ -86,42 +86,15 @@ pub struct SvdModel {
     wv: Vec<f32>,
 }
 
-/// μ and the range of training values a rated mode can use: finite, and not all one value
-/// (binary or constant data has no rating to predict; every residual would be 0).
+/// μ and the range of training values a rated mode can use (every residual of binary or
+/// constant data would be 0).
 fn rating_stats(train: &Csr, name: &str) -> Result<RatingStats> {
-    if train.nnz() == 0 {
-        return Err(Error::Data(
-            "interactions: the training matrix has no ratings".into(),
-        ));
-    }
-    if let Some(k) = train.values.iter().position(|v| !v.is_finite()) {
-        return Err(Error::param(
-            "values",
-            format!(
-                "rating {} at entry {k} is not a finite number",
-                train.values[k]
-            ),
-        ));
-    }
-    let (mut lo, mut hi, mut sum) = (f32::INFINITY, f32::NEG_INFINITY, 0f64);
-    for &v in &train.values {
-        lo = lo.min(v);
-        hi = hi.max(v);
-        sum += v as f64;
-    }
-    if lo == hi {
-        return Err(Error::param(
-            "centering",
-            format!(
-                "every training value is {lo}: centering {name} predicts explicit ratings and needs them (load the data with values: rating; binary data is for ranking, centering none)"
-            ),
-        ));
-    }
-    Ok(RatingStats {
-        mean: (sum / train.nnz() as f64) as f32,
-        min: lo,
-        max: hi,
-    })
+    let (mean, min, max) = crate::models::rating_scale(
+        train,
+        "centering",
+        &format!("centering {name} predicts explicit ratings and needs them (load the data with values: rating; binary data is for ranking, centering none)"),
+    )?;
+    Ok(RatingStats { mean, min, max })
 }
 
 /// The mean m_ui = c_u + b_i of a rated mode, per user (c_u) and per item (b_i), in f64.
