@@ -3,7 +3,8 @@
 // Quiet prints nothing.
 
 export interface ProgressLine {
-  update(done: number, total: number): void;
+  /** `extra`: what else the line says now (a loss, a validation score). */
+  update(done: number, total: number, extra?: string): void;
   /** Ends the bar's line (a terminal) so what follows starts on a fresh one. */
   end(): void;
 }
@@ -30,27 +31,27 @@ export function progressLine(what: string, o: { quiet: boolean; stream?: NodeJS.
   let drawn = false;
   let lastLog = start;
   let lastTenth = -1;
-  const text = (done: number, total: number, bar: boolean): string => {
+  const text = (done: number, total: number, bar: boolean, extra: string): string => {
     const secs = (performance.now() - start) / 1000;
     const rate = secs > 0 ? done / secs : 0;
     const eta = done > 0 && done < total ? ` ETA ${duration((total - done) / rate)}` : '';
     const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
     const filled = total > 0 ? Math.round((BAR * done) / total) : BAR;
     const head = bar ? `[${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ` : '';
-    return `${head}${String(pct).padStart(3)}% ${count(done)}/${count(total)} ${what} ${count(Math.round(rate))}/s${eta}`;
+    return `${head}${String(pct).padStart(3)}% ${count(done)}/${count(total)} ${what} ${count(Math.round(rate))}/s${eta}${extra ? ` ${extra}` : ''}`;
   };
   return {
-    update(done, total) {
+    update(done, total, extra = '') {
       if (tty) {
         // \r and erase-to-end: one line, redrawn in place.
-        out.write(`\r${text(done, total, true)}\x1b[K`);
+        out.write(`\r${text(done, total, true, extra)}\x1b[K`);
         drawn = true;
         return;
       }
       const tenth = total > 0 ? Math.floor((10 * done) / total) : 10;
       const now = performance.now();
       if (tenth > lastTenth || now - lastLog >= LOG_EVERY_MS) {
-        out.write(`${text(done, total, false)}\n`);
+        out.write(`${text(done, total, false, extra)}\n`);
         lastTenth = tenth;
         lastLog = now;
       }
@@ -58,6 +59,44 @@ export function progressLine(what: string, o: { quiet: boolean; stream?: NodeJS.
     end() {
       if (drawn) out.write('\n');
       drawn = false;
+    },
+  };
+}
+
+/**
+ * Progress of the fits of `train` and `tune` on stderr: one bar per fit (iteration, ETA, the
+ * last loss and validation score) on a terminal, plain lines every 10 % or 5 s otherwise,
+ * nothing when quiet. `say` prints a log line, closing a bar in progress first so the two
+ * never share a line (a fit that stops early never reaches its last iteration).
+ */
+export function fitProgress(o: { quiet: boolean; stream?: NodeJS.WriteStream }): {
+  say(line: string): void;
+  onProgress(model: string, p: { iteration: number; iterations: number; loss: number | null; valid?: number | null }): void;
+} {
+  const out = o.stream ?? process.stderr;
+  let bar: ProgressLine | null = null;
+  let current = '';
+  const close = () => {
+    bar?.end();
+    bar = null;
+  };
+  return {
+    say(line) {
+      if (o.quiet) return;
+      close();
+      out.write(`${line}\n`);
+    },
+    onProgress(model, p) {
+      if (o.quiet) return;
+      // A new fit: another model, or the same one again (a grid's next value, a trial).
+      if (!bar || model !== current || p.iteration <= 1) {
+        close();
+        bar = progressLine(`${model} iterations`, { quiet: false, stream: out });
+        current = model;
+      }
+      const extra = [p.loss === null ? '' : `loss ${p.loss.toFixed(5)}`, p.valid == null ? '' : `valid ${p.valid.toFixed(4)}`].filter(Boolean).join(' ');
+      bar.update(p.iteration, p.iterations, extra);
+      if (p.iteration >= p.iterations) close();
     },
   };
 }

@@ -6,15 +6,14 @@ import { demoConfig } from '../pipeline/demo.js';
 import { formatMetricsTable } from '../report/table.js';
 import { rewriteReport } from '../report/index.js';
 import { formatLeaderboard } from '../leaderboard/index.js';
+import { fitProgress } from './progress.js';
 
 /** What models that predict ratings report beside the ranking metrics (see Recommender.evaluate). */
 const RATING_METRICS = ['rmse', 'mae'] as const;
 
 /** Returns the exit code: 0 ok, 2 bad config or input, 1 anything unexpected. */
 export async function runTrainCommand(configPath: string | undefined, o: { quiet: boolean; report?: boolean }): Promise<number> {
-  const say = (s: string) => {
-    if (!o.quiet) process.stderr.write(`${s}\n`);
-  };
+  const { say, onProgress } = fitProgress({ quiet: o.quiet });
   try {
     // An empty argument (`train "$CONFIG"` with the variable unset) is a config path that
     // names nothing, not a request for the demo.
@@ -23,8 +22,7 @@ export async function runTrainCommand(configPath: string | undefined, o: { quiet
     const report = await runTrain(config, {
       report: o.report ?? true,
       log: say,
-      onProgress: (name, p) =>
-        say(`${name}: iteration ${p.iteration}/${p.iterations} ${p.seconds.toFixed(3)}s${p.loss === null ? '' : ` loss ${p.loss.toFixed(5)}`}${p.valid == null ? '' : ` valid ${p.valid.toFixed(4)}`}`),
+      onProgress,
     });
     const ks = config.evaluate.k;
     const part = report.models[0]?.test ? 'test' : 'valid';

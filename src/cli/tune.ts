@@ -1,12 +1,11 @@
 import { loadConfig } from '../config/index.js';
 import { CfError, CfErrorCode, isCfError } from '../errors.js';
 import { runTune } from '../tune/index.js';
+import { fitProgress } from './progress.js';
 
 /** `cf-native tune CONFIG`: 0 ok, 2 bad config or input, 1 anything unexpected, 130 interrupted (resume by running it again). */
 export async function runTuneCommand(configPath: string, o: { quiet: boolean; fresh: boolean; resume: boolean; report: boolean }): Promise<number> {
-  const say = (s: string) => {
-    if (!o.quiet) process.stderr.write(`${s}\n`);
-  };
+  const { say, onProgress } = fitProgress({ quiet: o.quiet });
   // Ctrl-C ends the trial in flight; the finished ones are in tuning.json, and the same command resumes.
   const ac = new AbortController();
   const onSigint = () => ac.abort();
@@ -17,6 +16,7 @@ export async function runTuneCommand(configPath: string, o: { quiet: boolean; fr
     if (!config.tune) throw new CfError(CfErrorCode.CONFIG, `${configPath}: has no tune: block to search (cf-native train fits the models as given)`);
     const r = await runTune(config, {
       log: say,
+      onProgress,
       fresh: o.fresh,
       report: o.report,
       signal: ac.signal,
