@@ -197,6 +197,13 @@ describe('cf-native tune', () => {
     expect(metrics.tuning.trials).toHaveLength(4);
     expect(JSON.parse(await readFile(join(out, 'run.json'), 'utf8')).command).toBe('tune');
     expect(r.reportPath && existsSync(r.reportPath)).toBe(true);
+    // The refitted best beside popularity, with bootstrap intervals, as train writes them.
+    const lb = JSON.parse(await readFile(join(out, 'leaderboard.json'), 'utf8'));
+    expect(lb.models.map((m: { name: string }) => m.name).sort()).toEqual(['als', 'popularity']);
+    const cell = lb.models.find((m: { name: string }) => m.name === 'als').metrics['ndcg@10'];
+    expect(cell.value).toBe(file.best.test['ndcg@10']);
+    expect(cell.ci[0]).toBeLessThanOrEqual(cell.value);
+    expect(cell.ci[1]).toBeGreaterThanOrEqual(cell.value);
 
     const again = loadConfig(r.bestConfigPath);
     expect(again.tune).toBeUndefined();

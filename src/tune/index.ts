@@ -16,6 +16,7 @@ import type { ParamValue } from '../models/params.js';
 import type { Recommender } from '../models/recommender.js';
 import { CfError, CfErrorCode, isCfError } from '../errors.js';
 import { hashFiles } from '../pipeline/train.js';
+import { buildLeaderboard, leaderboardCsv, leaderboardJson } from '../leaderboard/index.js';
 import { Popularity } from '../models/popularity.js';
 import { collectReportData, itemPopularity, runVersions, writeReport, writeRunInfo } from '../report/index.js';
 import { candidates, type Candidate } from './space.js';
@@ -266,9 +267,10 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
   const model = await fitModel(mc.type, fitOn, params, { ...fitOpts(mc.type, params, mc.name), valid: held });
   const trainSeconds = (performance.now() - started) / 1000;
   // As runTrain evaluates: test users' validation items are known to them, not predictions.
+  // Per-user values of the part the leaderboard reads, for its paired bootstrap.
   const evaluate = async (m: Recommender) => {
-    const v = held ? await m.evaluate(fitOn, held, { k: ks, filterSeen }) : null;
-    const t = test ? await m.evaluate(fitOn, test, { k: ks, filterSeen, alsoExclude: held }) : null;
+    const v = held ? await m.evaluate(fitOn, held, { k: ks, filterSeen, perUser: !test }) : null;
+    const t = test ? await m.evaluate(fitOn, test, { k: ks, filterSeen, alsoExclude: held, perUser: true }) : null;
     return { valid: v?.metrics ?? null, test: t?.metrics ?? null, main: t ?? v };
   };
   const scores = await evaluate(model);
@@ -301,6 +303,19 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
     tuning: { by: tune.objective, grid: tried, trials: ownTrials.map((t) => ({ params: t.params, train_seconds: t.seconds, valid: t.valid, test: null })) },
   };
   await saveModel(dir, model, { userIds: ds.userIds(), itemIds: ds.itemIds(), train: fitOn, dataHash, files: { 'metrics.json': metrics } });
+
+  // The refitted best beside the popularity baseline, with intervals, as train writes it.
+  if (testMain && testMain.usersEvaluated > 0 && baseline.main) {
+    const board = await buildLeaderboard(
+      [
+        { name: mc.name, type: mc.type, baseline: mc.type === BASELINE_TYPE, metrics: testMain.metrics, perUser: testMain.perUser ?? null },
+        ...(mc.type === BASELINE_TYPE ? [] : [{ name: BASELINE_TYPE, type: BASELINE_TYPE, baseline: true, metrics: baseline.main.metrics, perUser: baseline.main.perUser ?? null }]),
+      ],
+      { split: test ? 'test' : 'valid', users: testMain.usersEvaluated, ks, bootstrap: config.evaluate.bootstrap },
+    );
+    await writeFileAtomic(join(output, 'leaderboard.json'), leaderboardJson(board));
+    await writeFileAtomic(join(output, 'leaderboard.csv'), leaderboardCsv(board));
+  }
 
   state.best = { number: bestTrial.number, model: mc.name, type: mc.type, params, score: bestTrial.score!, valid: scores.valid, test: scores.test };
   await writeJsonAtomic(tuningPath, state);
