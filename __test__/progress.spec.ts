@@ -8,7 +8,7 @@ function stream(tty: boolean) {
   const s = { isTTY: tty, write: (c: string) => (chunks.push(c), true) } as unknown as NodeJS.WriteStream;
   return { s, text: () => chunks.join('') };
 }
-const step = (i: number, n: number, valid: number | null = null) => ({ iteration: i, iterations: n, loss: 0.5 / i, valid });
+const step = (i: number, n: number, valid: number | null = null) => ({ iteration: i, iterations: n, seconds: 0.01, loss: 0.5 / i, valid });
 
 describe('fit progress', () => {
   it('draws one bar per fit on a terminal, with the loss and validation score, closed before a log line', () => {
@@ -21,6 +21,9 @@ describe('fit progress', () => {
     p.onProgress('bpr', step(2, 2));
     const out = text();
     expect(out).toContain('\r[######------------------]  25% 1/4 als iterations');
+    // The first iteration took 10 ms: about 100 a second, not the thousands a bar started
+    // after it would claim.
+    expect(Number(/1\/4 als iterations ([\d,]+)\/s/.exec(out)![1]!.replace(/,/g, ''))).toBeLessThanOrEqual(100);
     expect(out).toMatch(/50% 2\/4 als iterations .*loss 0\.25000 valid 0\.1234\x1b\[K\na log line\n/);
     expect(out).toMatch(/100% 2\/2 bpr iterations .*\x1b\[K\n$/);
   });

@@ -23,10 +23,11 @@ export function duration(seconds: number): string {
 
 const count = (n: number): string => n.toLocaleString('en-US');
 
-export function progressLine(what: string, o: { quiet: boolean; stream?: NodeJS.WriteStream }): ProgressLine {
+export function progressLine(what: string, o: { quiet: boolean; stream?: NodeJS.WriteStream; startedAt?: number }): ProgressLine {
   const out = o.stream ?? process.stderr;
   if (o.quiet) return { update() {}, end() {} };
-  const start = performance.now();
+  // A caller that learns of the work after it began (a fit's first iteration) says when.
+  const start = o.startedAt ?? performance.now();
   const tty = out.isTTY === true;
   let drawn = false;
   let lastLog = start;
@@ -71,7 +72,7 @@ export function progressLine(what: string, o: { quiet: boolean; stream?: NodeJS.
  */
 export function fitProgress(o: { quiet: boolean; stream?: NodeJS.WriteStream }): {
   say(line: string): void;
-  onProgress(model: string, p: { iteration: number; iterations: number; loss: number | null; valid?: number | null }): void;
+  onProgress(model: string, p: { iteration: number; iterations: number; seconds: number; loss: number | null; valid?: number | null }): void;
 } {
   const out = o.stream ?? process.stderr;
   let bar: ProgressLine | null = null;
@@ -91,7 +92,8 @@ export function fitProgress(o: { quiet: boolean; stream?: NodeJS.WriteStream }):
       // A new fit: another model, or the same one again (a grid's next value, a trial).
       if (!bar || model !== current || p.iteration <= 1) {
         close();
-        bar = progressLine(`${model} iterations`, { quiet: false, stream: out });
+        // The first report comes after the first iteration: the rate and ETA count it too.
+        bar = progressLine(`${model} iterations`, { quiet: false, stream: out, startedAt: performance.now() - p.seconds * 1000 });
         current = model;
       }
       const extra = [p.loss === null ? '' : `loss ${p.loss.toFixed(5)}`, p.valid == null ? '' : `valid ${p.valid.toFixed(4)}`].filter(Boolean).join(' ');
