@@ -16,4 +16,5 @@ mod options;
 mod popularity;
 mod ratings;
 mod registry;
+mod spark;
 mod svd;
