@@ -346,7 +346,7 @@ function validateModels(v: unknown): ModelConfig[] {
     const p = ['models', i];
     // `grid` is what validation makes of listed values; a checked config passed back in
     // (runTrain checks what it is given) lists them again.
-    const o = mapping(item, p, ['type', 'name', 'params', 'grid']);
+    const o = mapping(item, p, ['type', 'name', 'params', 'grid', 'engine', 'spark']);
     const type = oneOf(req(o, 'type', p), [...p, 'type'], MODEL_TYPES);
     const name = withDefault(o, 'name', p, type, (x, q) => {
       const s = str(x, q);
@@ -364,8 +364,48 @@ function validateModels(v: unknown): ModelConfig[] {
     names.set(name.toLowerCase(), i);
     const grid = opt(o, 'grid');
     const params = grid === undefined ? opt(o, 'params') : { ...mapping(opt(o, 'params') ?? {}, [...p, 'params'], Object.keys(opt(o, 'params') ?? {})), ...mapping(grid, [...p, 'grid'], Object.keys(grid ?? {})) };
-    return { type, name, ...validateGrid(type, params, [...p, 'params']) };
+    const checked = { type, name, ...validateGrid(type, params, [...p, 'params']) };
+    return { ...checked, ...validateEngine(o, checked, p) };
   });
+}
+
+/** `engine: spark` (als only, one set of params) and its `spark:` block. */
+function validateEngine(o: Raw, m: ModelConfig, p: KeyPath): Pick<ModelConfig, 'engine' | 'spark'> {
+  const engine = opt(o, 'engine');
+  const block = opt(o, 'spark');
+  if (engine === undefined || engine === 'native') {
+    if (block !== undefined) fail([...p, 'spark'], 'is only read with engine: spark', 'key');
+    return {};
+  }
+  oneOf(engine, [...p, 'engine'], ['native', 'spark'] as const);
+  if (m.type !== 'als') fail([...p, 'engine'], `spark trains als only (this model is ${m.type})`);
+  if (m.grid) fail([...p, 'params'], `lists several values for ${Object.keys(m.grid).join(', ')}; a model with engine: spark takes one value of each`);
+  if (m.params.confidence !== 'linear') fail([...p, 'params', 'confidence'], `${String(m.params.confidence)} is not available with engine: spark (Spark's ALS uses c = 1 + alpha * r: use linear)`);
+  const q = [...p, 'spark'];
+  const b = block === undefined ? {} : mapping(block, q, ['master', 'python', 'driver_memory', 'conf', 'workdir', 'keep_files']);
+  const s = (key: string): string | null => {
+    const v = opt(b, key);
+    if (v === undefined) return null;
+    const text = str(v, [...q, key]);
+    if (text === '') fail([...q, key], 'must not be empty');
+    return text;
+  };
+  const driver = s('driver_memory');
+  if (driver !== null && !/^[0-9]+[kmgtKMGT]?$/.test(driver)) fail([...q, 'driver_memory'], `must be a JVM memory size such as 1g or 512m (got ${describe(driver)})`);
+  const confRaw = opt(b, 'conf');
+  const conf: Record<string, string> = {};
+  if (confRaw !== undefined) {
+    const c = mapping(confRaw, [...q, 'conf'], Object.keys(confRaw as Raw));
+    for (const [k, v] of Object.entries(c)) {
+      if (!['string', 'number', 'boolean'].includes(typeof v)) fail([...q, 'conf', k], `must be a string, number or boolean (got ${describe(v)})`);
+      conf[k] = String(v);
+    }
+  }
+  const keep = opt(b, 'keep_files');
+  return {
+    engine: 'spark',
+    spark: { master: s('master'), python: s('python'), driver_memory: driver, conf, workdir: s('workdir'), keep_files: keep === undefined ? false : bool(keep, [...q, 'keep_files']) },
+  };
 }
 
 function validateEvaluate(v: unknown): EvaluateConfig {

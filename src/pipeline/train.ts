@@ -15,6 +15,7 @@ import { buildLeaderboard, leaderboardCsv, leaderboardJson, type Leaderboard, ty
 import type { ParamValue } from '../models/params.js';
 import { CfError } from '../errors.js';
 import { Popularity } from '../models/popularity.js';
+import { fitWithSpark, type SparkRunInfo } from '../spark/index.js';
 import { collectReportData, itemPopularity, runVersions, writeReport, writeRunInfo } from '../report/index.js';
 
 export interface ModelResult {
@@ -139,12 +140,26 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
       score: number;
     } | null = null;
     const combos = mc.grid ? combinations(mc.grid) : [{}];
+    let spark: SparkRunInfo | null = null;
     for (const varied of combos) {
       hooks.signal?.throwIfAborted();
       const params = { ...mc.params, ...varied };
       const started = performance.now();
       // The baseline was fitted already, on the same matrix: reuse it rather than fit twice.
-      const model =
+      let model: Recommender;
+      if (mc.engine === 'spark') {
+        // Spark fits, on the same training matrix; everything after is as for a native fit.
+        const fitted = await fitWithSpark(train, params, {
+          spark: mc.spark,
+          workdir: join(output, `.spark-${mc.name}`),
+          log: (line) => log(`${mc.name}: ${line}`),
+          signal: hooks.signal,
+        });
+        spark = fitted.info;
+        model = fitted.model;
+        const its = Number(params.iterations);
+        hooks.onProgress?.(mc.name, { iteration: its, iterations: its, seconds: fitted.info.fit_seconds / its, loss: null });
+      } else model =
         mc.type === BASELINE_TYPE
           ? baselineModel
           : await fitModel(mc.type, train, params, {
@@ -182,8 +197,10 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
       ...(curve ? { curve } : {}),
       ...(summary ? { fit: summary } : {}),
       ...(mc.grid ? { tuning: { by: selectionKey(scores.valid), grid: mc.grid, trials } } : {}),
+      ...(spark ? { engine: 'spark', spark } : {}),
     };
-    await saveModel(dir, model, { userIds, itemIds, train, dataHash, files: { 'metrics.json': metrics } });
+    const trainedBy = spark ? { trained_by: { engine: 'spark', spark_version: spark.spark, pyspark: spark.pyspark, master: spark.master, spark_params: spark.spark_params } } : undefined;
+    await saveModel(dir, model, { userIds, itemIds, train, dataHash, files: { 'metrics.json': metrics }, ...(trainedBy ? { extra: trainedBy } : {}) });
     const result: ModelResult = {
       name: mc.name,
       type: mc.type,
