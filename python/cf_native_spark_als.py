@@ -37,6 +37,19 @@ def fail(code, message):
     sys.exit(1)
 
 
+def jvm_peak_rss_mb(spark):
+    """Peak resident memory of the driver JVM (VmHWM), where /proc shows it; None elsewhere."""
+    try:
+        pid = spark.sparkContext._gateway.proc.pid
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except Exception:
+        return None
+    return None
+
+
 def main(argv):
     if len(argv) != 2:
         fail("ERR_CF_SPARK", "usage: cf_native_spark_als.py JOB.json")
@@ -74,12 +87,12 @@ def main(argv):
     # timing include every iteration whatever Spark's version does lazily.
     users, items = model.userFactors.count(), model.itemFactors.count()
     fit_seconds = time.time() - t
-    emit("fit", seconds=round(fit_seconds, 3), users=users, items=items, rank=model.rank)
+    emit("fit", seconds=round(fit_seconds, 3), users=users, items=items, rank=model.rank, jvm_peak_rss_mb=jvm_peak_rss_mb(spark))
 
     t = time.time()
     model.write().overwrite().save(job["model"])
     emit("saved", path=job["model"], seconds=round(time.time() - t, 3))
-    emit("done", spark=spark.version, fit_seconds=round(fit_seconds, 3), seconds=round(time.time() - started, 3))
+    emit("done", spark=spark.version, fit_seconds=round(fit_seconds, 3), seconds=round(time.time() - started, 3), jvm_peak_rss_mb=jvm_peak_rss_mb(spark))
     spark.stop()
 
 

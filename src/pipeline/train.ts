@@ -15,7 +15,7 @@ import { buildLeaderboard, leaderboardCsv, leaderboardJson, type Leaderboard, ty
 import type { ParamValue } from '../models/params.js';
 import { CfError } from '../errors.js';
 import { Popularity } from '../models/popularity.js';
-import { fitWithSpark, type SparkRunInfo } from '../spark/index.js';
+import { ERR_SPARK_SETUP, fitWithSpark, probeSpark, type SparkRunInfo } from '../spark/index.js';
 import { collectReportData, itemPopularity, runVersions, writeReport, writeRunInfo } from '../report/index.js';
 
 export interface ModelResult {
@@ -65,6 +65,12 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
   const files = [d.path, d.train, d.valid, d.test].filter((p): p is string => p !== null);
   // Before any work: an output that cannot be written would otherwise fail after the fit.
   const output = await checkOutputFolder(config.output);
+  // Spark's Java and PySpark, before loading any data: missing ones are one line saying what to install.
+  for (const mc of config.models) {
+    if (mc.engine !== 'spark') continue;
+    const problem = probeSpark(mc.spark?.python).problem;
+    if (problem) throw new CfError(ERR_SPARK_SETUP, `models ${mc.name}: spark: ${problem}`);
+  }
   const ds = loadDataset(loadOptionsFromConfig(d));
   const st = ds.stats;
   log(

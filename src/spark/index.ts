@@ -128,6 +128,8 @@ export interface SparkRunInfo {
   fit_seconds: number;
   /** Seconds of the whole job, JVM start included. */
   job_seconds: number;
+  /** Peak resident memory of Spark's driver JVM (all of Spark in local mode), MiB; null where /proc does not show it. */
+  jvm_peak_rss_mb: number | null;
   spark_params: Record<string, unknown>;
 }
 
@@ -272,6 +274,7 @@ export async function fitWithSpark(
       master: String(session.master ?? master),
       fit_seconds: Number(ev('fit').seconds ?? NaN),
       job_seconds: Number(done.seconds ?? NaN),
+      jvm_peak_rss_mb: typeof done.jvm_peak_rss_mb === 'number' ? done.jvm_peak_rss_mb : null,
       spark_params: sparkParams,
     },
   };
