@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runListCommand } from '../src/cli/recommend.js';
 import { sparkCommand } from '../src/cli/spark.js';
+import { runTrainCommand } from '../src/cli/train.js';
 import { checkConfig } from '../src/config/index.js';
 import { EMBEDDED_RATINGS, isCfError, loadModel, probeSpark, runTrain, type Config } from '../src/index.js';
 import { fitWithSpark } from '../src/spark/index.js';
@@ -54,6 +55,21 @@ describe('spark config', () => {
     expect(bad({ type: 'als', engine: 'spark', spark: { driver_memory: 'lots' } })).toThrow(/driver_memory/);
     expect(bad({ type: 'als', engine: 'sparks' })).toThrow(/engine/);
     expect(bad({ type: 'als', spark: { master: 'local[2]' } })).toThrow(/only read with engine: spark/);
+  });
+
+  it('train --engine/--master are checked before any work', async () => {
+    const cfg = join(import.meta.dirname, '..', 'examples', 'ml-latest-small-leave-last-out.yaml');
+    const err: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+    try {
+      expect(await runTrainCommand(cfg, { quiet: true, master: 'local[2]' })).toBe(2);
+      expect(await runTrainCommand(cfg, { quiet: true, engine: 'flink' })).toBe(2);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(err.join('')).toMatch(/--master is only read with --engine spark/);
+    expect(err.join('')).toMatch(/--engine must be spark or native \(got "flink"\)/);
   });
 
   it('a Python without PySpark is one coded line saying what to install', async () => {
