@@ -132,6 +132,9 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
   const config = checkConfig(given);
   const tune = config.tune;
   if (!tune) throw new CfError(CfErrorCode.CONFIG, 'config: tune needs a tune: block (the space to search, the strategy and a budget)');
+  // A study runs many short fits, natively; a JVM per trial would be the whole budget.
+  const viaSpark = config.models.find((m) => m.engine === 'spark');
+  if (viaSpark) throw new CfError(CfErrorCode.CONFIG, `config: models ${viaSpark.name} has engine: spark, which train reads and tune does not (tune fits natively: remove engine: spark to tune, then train the best with it)`);
   const log = hooks.log ?? (() => {});
   const d = config.data;
   const output = await checkOutputFolder(config.output);
