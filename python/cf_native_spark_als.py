@@ -71,6 +71,11 @@ def main(argv):
     except Exception as e:  # the JVM did not start: Java missing or too old, bad master URL
         fail("ERR_CF_SPARK_SETUP", f"Spark could not start ({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else e}); Spark {pyspark.__version__} needs Java 17 or 21 on PATH or in JAVA_HOME")
     spark.sparkContext.setLogLevel("ERROR")
+    # Without a checkpoint folder Spark ignores ALS's checkpointInterval, and the lineage of
+    # the factor RDDs grows with every iteration until a task overflows its stack (around 20
+    # iterations on a small machine). It must be where the executors can write (the workdir).
+    if job.get("checkpoint_dir"):
+        spark.sparkContext.setCheckpointDir(job["checkpoint_dir"])
     emit("session", spark=spark.version, pyspark=pyspark.__version__, master=spark.sparkContext.master,
          parallelism=spark.sparkContext.defaultParallelism, seconds=round(time.time() - started, 3))
 
@@ -104,6 +109,12 @@ if __name__ == "__main__":
     except BaseException as e:  # one coded line for cf-native; the traceback goes to the log
         traceback.print_exc()
         text = str(e).strip()
-        first = text.splitlines()[0] if text else ""
-        emit("error", code="ERR_CF_SPARK", message=f"{type(e).__name__}: {first}"[:2000])
+        lines = [l.strip() for l in text.splitlines() if l.strip()]
+        first = lines[0] if lines else ""
+        # A JVM error (Py4JJavaError) says only which call failed on its first line; the Java
+        # exception follows on a line starting with ": ", and its cause further down.
+        java = [l.lstrip(": ") for l in lines if l.startswith(": ") or l.startswith("Caused by: ")]
+        if java:
+            first = f"{first} {java[0]}" + (f" (caused by {java[-1][len('Caused by: '):]})" if len(java) > 1 and java[-1].startswith("Caused by: ") else "")
+        emit("error", code="ERR_CF_SPARK", message=f"{type(e).__name__}: {first}"[:1000])
         sys.exit(1)

@@ -241,6 +241,7 @@ export async function fitWithSpark(
     train: trainPath,
     model: modelPath,
     master,
+    checkpoint_dir: join(dir, 'checkpoints'),
     app_name: 'cf-native ALS',
     conf: {
       'spark.driver.memory': s.driver_memory || '1g',
