@@ -179,7 +179,7 @@ describe.skipIf(probe.problem !== null)('spark (Java and PySpark present)', () =
     expect(await sparkCommand('import', 'spark', join(work, 'als-model'), imported)).toBe(0);
     const a = await loadModel(imported);
     const b = await loadModel(trained);
-    expect(a.meta.trained_by).toMatchObject({ engine: 'spark', spark_version: probe.pyspark });
+    expect(a.meta.trained_by).toMatchObject({ engine: 'spark', spark_version: probe.pyspark, params_known: false });
     // No id maps beside Spark's own save: its integer ids are the ids (here cf-native's rows).
     const row = (ids: string[]) => ids.map(Number);
     expect(row(a.userIds)).toEqual([...row(a.userIds)].sort((x, y) => x - y));
@@ -189,6 +189,15 @@ describe.skipIf(probe.problem !== null)('spark (Java and PySpark present)', () =
     a.userIds.forEach((id, r) => {
       expect(Array.from(au.data.subarray(r * k, (r + 1) * k))).toEqual(Array.from(bu.data.subarray(Number(id) * k, (Number(id) + 1) * k)));
     });
+    // An export read back is the model it came from: same ids, factors and params.
+    const back = join(dir, 'round-trip');
+    expect(await sparkCommand('import', 'spark', join(dir, 'exported'), back)).toBe(0);
+    const c = await loadModel(back);
+    expect(c.userIds).toEqual(b.userIds);
+    expect(c.itemIds).toEqual(b.itemIds);
+    expect(c.meta.params).toEqual(b.meta.params);
+    expect(c.meta.exported_by).toBe('cf-native');
+    expect(c.model.inner.arrays().find((x) => x.name === 'item_factors')!.data).toEqual(b.model.inner.arrays().find((x) => x.name === 'item_factors')!.data);
     const recs = join(dir, 'recs.csv');
     const code = await runListCommand('recommend', imported, { k: '5', out: recs, quiet: true, argv: ['recommend', imported, '--k', '5', '--out', recs, '--quiet'] });
     expect(code).toBe(0);

@@ -383,16 +383,33 @@ export async function importSparkModel(sparkDir: string, out: string): Promise<{
   };
   const u = side(m.users, 'user_ids.json', 'userFactors');
   const it = side(m.items, 'item_ids.json', 'itemFactors');
-  const params = { ...defaultsOf('als'), factors: m.rank, scale_regularization: true, solver: 'cholesky' };
+  // An ALSModel's metadata keeps the rank but not the fit's settings (regParam, alpha, maxIter):
+  // the params saved are the defaults with Spark's solver, unless the folder is a cf-native
+  // export, whose cf-native.json has the model's own.
+  const origin = readExportInfo(join(sparkDir, 'cf-native.json'));
+  const params = { ...defaultsOf('als'), ...(origin?.type === 'als' ? origin.params : { scale_regularization: true, solver: 'cholesky' }), factors: m.rank };
   const model = ALS.fromFactors(params as Parameters<typeof ALS.fromFactors>[0], u.factors, it.factors);
   const train = native().Matrix.fromCsr(new Uint32Array(u.ids.length + 1), new Uint32Array(0), new Float32Array(0), u.ids.length, it.ids.length);
-  await saveModel(out, model, {
-    userIds: u.ids,
-    itemIds: it.ids,
-    train,
-    extra: { trained_by: { engine: 'spark', spark_version: m.sparkVersion, uid: m.uid, imported_from: resolve(sparkDir) } },
-  });
+  const source = origin
+    ? { imported_from: resolve(sparkDir), exported_by: 'cf-native', exported_from: origin.exported_from ?? null }
+    : { trained_by: { engine: 'spark', spark_version: m.sparkVersion, uid: m.uid, imported_from: resolve(sparkDir), params_known: false } };
+  await saveModel(out, model, { userIds: u.ids, itemIds: it.ids, train, extra: source });
   return { users: u.ids.length, items: it.ids.length, rank: m.rank, sparkVersion: m.sparkVersion };
+}
+
+/** cf-native.json of an export (what `export spark` writes beside the tables), or null. */
+function readExportInfo(path: string): { type?: unknown; params?: Record<string, unknown>; exported_from?: unknown } | null {
+  if (!existsSync(path)) return null;
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      return { type: o.type, params: o.params && typeof o.params === 'object' ? (o.params as Record<string, unknown>) : undefined, exported_from: o.exported_from };
+    }
+  } catch (err) {
+    throw new CfError('ERR_CF_DATA', `${path}: not valid JSON: ${(err as Error).message}`);
+  }
+  throw new CfError('ERR_CF_DATA', `${path}: must hold a JSON object`);
 }
 
 /** The Spark version an exported folder claims: old enough for any Spark 3.x or 4.x to apply its defaults. */
