@@ -6,7 +6,7 @@
 // target/spark-venv and sets it), else python3; without either the file skips, saying why.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,21 @@ import { runListCommand } from '../src/cli/recommend.js';
 import { sparkCommand } from '../src/cli/spark.js';
 import { runTrainCommand } from '../src/cli/train.js';
 import { checkConfig } from '../src/config/index.js';
-import { EMBEDDED_RATINGS, isCfError, loadModel, probeSpark, runTrain, type Config } from '../src/index.js';
+import {
+  ALS,
+  EMBEDDED_RATINGS,
+  Popularity,
+  exportSparkModel,
+  importSparkModel,
+  isCfError,
+  loadDataset,
+  loadModel,
+  probeSpark,
+  runTrain,
+  saveModel,
+  splitDataset,
+  type Config,
+} from '../src/index.js';
 import { fitWithSpark } from '../src/spark/index.js';
 
 const probe = probeSpark();
@@ -82,6 +96,68 @@ describe('spark config', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('spark folders without Spark (export, import, and what a broken folder says)', () => {
+  let dir: string;
+  let modelDir: string;
+  let exported: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cf-spark-files-'));
+    const ds = loadDataset({ path: EMBEDDED_RATINGS, positiveThreshold: 4, minUserInteractions: 3 });
+    const { train } = splitDataset(ds, { strategy: 'none' });
+    const model = await ALS.fit(train, { factors: 4, iterations: 2, seed: 1 });
+    modelDir = join(dir, 'model');
+    await saveModel(modelDir, model, { userIds: ds.userIds(), itemIds: ds.itemIds() });
+    exported = join(dir, 'exported');
+    expect(await exportSparkModel(modelDir, exported)).toMatchObject({ rank: 4 });
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A copy of the export with one change; import must refuse it with `code` and a message matching `re`. */
+  const broken = async (name: string, change: (d: string) => Promise<void>, code: string, re: RegExp) => {
+    const d = join(dir, name);
+    await cp(await realpath(exported), d, { recursive: true });
+    await change(d);
+    await expect(importSparkModel(d, join(dir, `${name}-out`))).rejects.toSatisfy((e: unknown) => isCfError(e, code) && re.test((e as Error).message));
+    expect(existsSync(join(dir, `${name}-out`))).toBe(false);
+  };
+
+  it('an export reads back as the same model', async () => {
+    const back = join(dir, 'back');
+    await importSparkModel(exported, back);
+    const [a, b] = [await loadModel(modelDir), await loadModel(back)];
+    expect(b.userIds).toEqual(a.userIds);
+    expect(b.model.inner.arrays()).toEqual(a.model.inner.arrays());
+    const meta = (await readFile(join(exported, 'metadata', 'part-00000'), 'utf8')).split('\n');
+    expect(meta.length).toBe(2); // one JSON line and the final newline
+    expect(JSON.parse(meta[0]!)).toMatchObject({ class: 'org.apache.spark.ml.recommendation.ALSModel', rank: 4 });
+  });
+
+  it('a broken ALSModel folder is a coded error naming the file', async () => {
+    await broken('class', async (d) => writeFile(join(d, 'metadata', 'part-00000'), '{"class":"org.apache.spark.ml.feature.PCAModel","rank":4}\n'), 'ERR_CF_DATA', /metadata.part-00000: class is "org.apache.spark.ml.feature.PCAModel"/);
+    await broken('rank', async (d) => writeFile(join(d, 'metadata', 'part-00000'), '{"class":"org.apache.spark.ml.recommendation.ALSModel","rank":5}\n'), 'ERR_CF_DATA', /userFactors: rows of 4 values, where metadata says rank 5/);
+    await broken('json', async (d) => writeFile(join(d, 'metadata', 'part-00000'), '{"class":\n'), 'ERR_CF_DATA', /part-00000: the first line is not JSON/);
+    await broken('nometa', async (d) => rm(join(d, 'metadata'), { recursive: true }), 'ERR_CF_DATA', /not a Spark ALSModel folder \(no metadata\/ in it\)/);
+    await broken('noparts', async (d) => rm(join(d, 'itemFactors', 'part-00000-cf-native.snappy.parquet')), 'ERR_CF_DATA', /itemFactors: holds no \.parquet files/);
+    await broken('cut', async (d) => {
+      const f = join(d, 'userFactors', 'part-00000-cf-native.snappy.parquet');
+      const b = await readFile(f);
+      await writeFile(f, b.subarray(0, b.length >> 1));
+    }, 'ERR_CF_DATA', /part-00000-cf-native\.snappy\.parquet: not a whole Parquet file/);
+    await broken('map', async (d) => writeFile(join(d, 'user_ids.json'), '["a"]'), 'ERR_CF_DATA', /userFactors: id 1 is outside the 1 rows/);
+  });
+
+  it('export spark refuses a model without factors and an unknown format', async () => {
+    const pop = join(dir, 'pop');
+    const ds = loadDataset({ path: EMBEDDED_RATINGS, positiveThreshold: 4 });
+    const { train } = splitDataset(ds, { strategy: 'none' });
+    await saveModel(pop, await Popularity.fit(train), { userIds: ds.userIds(), itemIds: ds.itemIds() });
+    await expect(exportSparkModel(pop, join(dir, 'pop-out'))).rejects.toSatisfy((e: unknown) => isCfError(e, 'ERR_CF_UNSUPPORTED'));
+    expect(await sparkCommand('export', 'mlflow', modelDir, join(dir, 'x'))).toBe(2);
   });
 });
 
