@@ -161,10 +161,9 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
           log: (line) => log(`${mc.name}: ${line}`),
           signal: hooks.signal,
         });
+        // No per-iteration progress: Spark's ALS reports none; the job's own lines stand for it.
         spark = fitted.info;
         model = fitted.model;
-        const its = Number(params.iterations);
-        hooks.onProgress?.(mc.name, { iteration: its, iterations: its, seconds: fitted.info.fit_seconds / its, loss: null });
       } else model =
         mc.type === BASELINE_TYPE
           ? baselineModel
