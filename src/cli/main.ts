@@ -16,8 +16,9 @@ cli
   .command('train [config]', 'Train, evaluate and save the models of a YAML config (default: a demo on the embedded MovieLens data)')
   .option('--quiet', 'Only print the final table')
   .option('--no-report', 'Do not write report.html beside the models')
-  .action(async (config: string | undefined, opts: { quiet?: boolean; report?: boolean }) => {
-    process.exitCode = await runTrainCommand(config, { quiet: opts.quiet ?? false, report: opts.report !== false });
+  .option('--resume', 'Continue the run interrupted in the output folder (saved models are kept, the fit under way continues from its checkpoint)')
+  .action(async (config: string | undefined, opts: { quiet?: boolean; report?: boolean; resume?: boolean }) => {
+    process.exitCode = await runTrainCommand(config, { quiet: opts.quiet ?? false, report: opts.report !== false, resume: opts.resume ?? false });
   });
 
 cli

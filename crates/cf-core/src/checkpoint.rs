@@ -92,11 +92,11 @@ impl TrainState {
 
     fn wrong(&self, name: &str, found: &StateData, want: &str, len: Option<usize>) -> Error {
         Error::Data(format!(
-            "checkpoint: array {name} of the {} state is {} x {} where the model needs {want}{}",
+            "checkpoint: array {name} of the {} state holds {} {} values where this model and data need {} {want}: was it saved with other params or other data?",
             self.model_type,
             found.len(),
             StateData::type_name(found.tag()),
-            len.map(|l| format!(" x {l}")).unwrap_or_default()
+            len.map_or_else(|| "some".to_string(), |l| l.to_string())
         ))
     }
 
@@ -345,7 +345,7 @@ mod tests {
             .to_string()
             .contains("bpr"));
         let e = s.take_f32("a", 4).unwrap_err().to_string();
-        assert!(e.contains("array a") && e.contains("3 x f32"), "{e}");
+        assert!(e.contains("array a") && e.contains("holds 3 f32 values") && e.contains("need 4 f32"), "{e}");
         let e = s.take_f32("b", 1).unwrap_err().to_string();
         assert!(e.contains("f64"), "{e}");
         let e = s.take_f32("zz", 1).unwrap_err().to_string();
