@@ -413,6 +413,9 @@ export interface ModelDescription {
   params: Array<ParamDescription>
 }
 
+/** A checkpoint of a model mid-fit: the state its next iteration reads (see `resumeModel`). */
+export declare function modelTrainState(model: Model): Buffer
+
 export interface NegativeInfo {
   uniform: number
   popularity: number
@@ -490,6 +493,13 @@ export declare function readFactorTable(path: string, signal?: AbortSignal | und
  * a fit of that type would use, or the error it would raise.
  */
 export declare function resolveParams(typeName: string, params?: object | undefined | null): Record<string, number | boolean | string>
+
+/**
+ * A model mid-fit rebuilt from its type, params and checkpoint (`modelTrainState`), for
+ * the training matrix its fit goes on with; the checkpoint is checked (checksum, type,
+ * every array's shape against the params and the matrix) before anything is rebuilt.
+ */
+export declare function resumeModel(typeName: string, params: object | undefined | null, train: Matrix, state: Buffer): Model
 
 export interface ScoreStats {
   users: number

@@ -162,9 +162,9 @@ models: [{ type: als }]
     expect(rejection(`${MINIMAL}split: { "te\\rst": 1 }\n`)).toBe(
       'config.yaml:6: unknown key split."te\\rst" (did you mean test?)',
     );
-    expect(rejection(`${MINIMAL}"a\\nb": 1\n`)).toBe('config.yaml:6: unknown key "a\\nb" (expected one of: data, split, models, evaluate, output, tune)');
+    expect(rejection(`${MINIMAL}"a\\nb": 1\n`)).toBe('config.yaml:6: unknown key "a\\nb" (expected one of: data, split, models, evaluate, output, checkpoint_every, tune)');
     expect(rejection(`${MINIMAL}${'k'.repeat(100)}: 1\n`)).toBe(
-      `config.yaml:6: unknown key "${'k'.repeat(60)}..." (expected one of: data, split, models, evaluate, output, tune)`,
+      `config.yaml:6: unknown key "${'k'.repeat(60)}..." (expected one of: data, split, models, evaluate, output, checkpoint_every, tune)`,
     );
   });
 
@@ -174,7 +174,7 @@ models: [{ type: als }]
     const emit = process.emitWarning;
     process.emitWarning = ((w: unknown) => void warnings.push(w)) as typeof process.emitWarning;
     try {
-      expect(rejection(`${MINIMAL}? { a: 1 }\n: 2\n`)).toMatch(/^config\.yaml:\d+: unknown key \{ a: 1 \} \(expected one of: data, split, models, evaluate, output, tune\)$/);
+      expect(rejection(`${MINIMAL}? { a: 1 }\n: 2\n`)).toMatch(/^config\.yaml:\d+: unknown key \{ a: 1 \} \(expected one of: data, split, models, evaluate, output, checkpoint_every, tune\)$/);
     } finally {
       process.emitWarning = emit;
     }

@@ -11,6 +11,8 @@ export const CfErrorCode = {
   NUMERIC: 'ERR_CF_NUMERIC',
   NOT_FITTED: 'ERR_CF_NOT_FITTED',
   CANCELLED: 'ERR_CF_CANCELLED',
+  /** A graceful stop (Ctrl-C, FitOptions.stop) after a checkpoint was saved: resumable. */
+  INTERRUPTED: 'ERR_CF_INTERRUPTED',
   UNSUPPORTED: 'ERR_CF_UNSUPPORTED',
   NATIVE: 'ERR_CF_NATIVE',
 } as const;

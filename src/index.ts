@@ -1,5 +1,5 @@
 // Public API of cf-native.
-export { ALS, ALS_DEFAULTS, type AlsParams } from './models/als.js';
+export { ALS, ALS_DEFAULTS, type AlsParams, type AlsIteration } from './models/als.js';
 export { BPR, BPR_DEFAULTS, type BprParams, type BprEpoch, type BprProgress, type BprFitOptions } from './models/bpr.js';
 export { MF, MF_DEFAULTS, type MfParams, type MfEpoch, type MfProgress, type MfFitOptions } from './models/mf.js';
 export { SVD, SVD_DEFAULTS, type SvdParams, type SvdInfo } from './models/svd.js';
@@ -12,6 +12,7 @@ export { MODEL_SPECS } from './models/spec.generated.js';
 export type {
   EvalResult,
   EvaluateOptions,
+  FitCheckpoint,
   FitOptions,
   FitProgress,
   FoldInOptions,

@@ -54,7 +54,9 @@ const cases: Case[] = [
   { name: 'two models with the same name', yaml: `${base()}  - type: popularity\n    name: als\n`.replace(/^output: .*\n/m, '') + 'output: $DIR/out\n', line: 7, want: /models\[1\]\.name "als" is already used by models\[0\]/ },
   { name: 'unknown model type', yaml: base().replace('type: als', 'type: ALS'), line: 4, want: /models\[0\]\.type must be one of "als", "bpr", "mf", "popularity", "svd", "ease" \(got "ALS"; did you mean als\?\)$/ },
   // Top level, evaluate, output.
-  { name: 'unknown top-level key', yaml: `${base()}extra: 1\n`, line: 7, want: /unknown key extra \(expected one of: data, split, models, evaluate, output, tune\)$/ },
+  { name: 'unknown top-level key', yaml: `${base()}extra: 1\n`, line: 7, want: /unknown key extra \(expected one of: data, split, models, evaluate, output, checkpoint_every, tune\)$/ },
+  { name: 'checkpoint_every 0', yaml: `${base()}checkpoint_every: 0\n`, line: 7, want: /checkpoint_every must be an integer in \[1, 1000000\] \(got 0\)$/ },
+  { name: 'checkpoint_every "often"', yaml: `${base()}checkpoint_every: often\n`, line: 7, want: /checkpoint_every must be an integer in \[1, 1000000\] \(got "often"\)$/ },
   { name: 'misspelt section', yaml: `${base()}evalute: { k: 5 }\n`, line: 7, want: /unknown key evalute \(did you mean evaluate\?\)$/ },
   { name: 'evaluate.k 0', yaml: `${base()}evaluate:\n  k: 0\n`, line: 8, want: /evaluate\.k must be an integer in \[1, 4294967295\] \(got 0\)$/ },
   { name: 'evaluate.k 5e9, past what the engine takes', yaml: `${base()}evaluate: { k: [10, 5000000000] }\n`, line: 7, want: /evaluate\.k\[1\] must be an integer in \[1, 4294967295\] \(got 5000000000\)$/ },

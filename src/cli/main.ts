@@ -17,10 +17,11 @@ cli
   .command('train [config]', 'Train, evaluate and save the models of a YAML config (default: a demo on the embedded MovieLens data)')
   .option('--quiet', 'Only print the final table')
   .option('--no-report', 'Do not write report.html beside the models')
+  .option('--resume', 'Continue the run interrupted in the output folder (saved models are kept, the fit under way continues from its checkpoint)')
   .option('--engine <engine>', 'spark: fit every als model of the config with Apache Spark (PySpark; see README "Spark")')
   .option('--master <url>', 'Spark master URL with --engine spark (default local[threads])')
-  .action(async (config: string | undefined, opts: { quiet?: boolean; report?: boolean; engine?: unknown; master?: unknown }) => {
-    process.exitCode = await runTrainCommand(config, { quiet: opts.quiet ?? false, report: opts.report !== false, engine: opts.engine, master: opts.master });
+  .action(async (config: string | undefined, opts: { quiet?: boolean; report?: boolean; resume?: boolean; engine?: unknown; master?: unknown }) => {
+    process.exitCode = await runTrainCommand(config, { quiet: opts.quiet ?? false, report: opts.report !== false, resume: opts.resume ?? false, engine: opts.engine, master: opts.master });
   });
 
 cli

@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '../config/index.js';
-import { CfError, isCfError } from '../errors.js';
+import { CfError, CfErrorCode, isCfError } from '../errors.js';
 import { runTrain } from '../pipeline/train.js';
 import { BASELINE_TYPE } from '../models/registry.js';
 import { demoConfig } from '../pipeline/demo.js';
@@ -11,9 +11,26 @@ import { fitProgress } from './progress.js';
 /** What models that predict ratings report beside the ranking metrics (see Recommender.evaluate). */
 const RATING_METRICS = ['rmse', 'mae'] as const;
 
-/** Returns the exit code: 0 ok, 2 bad config or input, 1 anything unexpected. */
-export async function runTrainCommand(configPath: string | undefined, o: { quiet: boolean; report?: boolean; engine?: unknown; master?: unknown }): Promise<number> {
+/**
+ * Returns the exit code: 0 ok, 2 bad config or input, 130 stopped by Ctrl-C or SIGTERM (after
+ * the current iteration, with a checkpoint to resume from), 1 anything unexpected.
+ */
+export async function runTrainCommand(configPath: string | undefined, o: { quiet: boolean; report?: boolean; resume?: boolean; engine?: unknown; master?: unknown }): Promise<number> {
   const { say, onProgress } = fitProgress({ quiet: o.quiet });
+  // The first Ctrl-C (or SIGTERM) lets the fit under way finish its iteration and save a
+  // checkpoint; a second one quits at once.
+  const stop = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stop.signal.aborted) {
+      process.stderr.write(`\ncf-native: ${sig} again: quitting now (the last checkpoint is kept)\n`);
+      process.exit(130);
+    }
+    stop.abort();
+    say(`${sig}: stopping after the current iteration (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to quit at once)`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const resumeHint = `cf-native train${configPath !== undefined ? ` ${configPath}` : ''} --resume`;
   try {
     // An empty argument (`train "$CONFIG"` with the variable unset) is a config path that
     // names nothing, not a request for the demo.
@@ -23,6 +40,8 @@ export async function runTrainCommand(configPath: string | undefined, o: { quiet
       report: o.report ?? true,
       log: say,
       onProgress,
+      resume: o.resume ?? false,
+      stop: stop.signal,
     });
     const ks = config.evaluate.k;
     const part = report.models[0]?.test ? 'test' : 'valid';
@@ -47,12 +66,19 @@ export async function runTrainCommand(configPath: string | undefined, o: { quiet
     if (report.reportPath) process.stdout.write(`report: ${report.reportPath}\n`);
     return 0;
   } catch (err) {
+    if (isCfError(err, CfErrorCode.INTERRUPTED)) {
+      process.stderr.write(`cf-native: interrupted: ${err.message}\nresume with: ${resumeHint}\n`);
+      return 130;
+    }
     if (isCfError(err)) {
       process.stderr.write(`cf-native: ${err.message}\n`);
       return 2;
     }
     process.stderr.write(`cf-native: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
     return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 

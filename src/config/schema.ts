@@ -183,6 +183,12 @@ export interface Config {
   models: ModelConfig[];
   evaluate: EvaluateConfig;
   output: string;
+  /**
+   * `train` saves the state of an iterative fit (als, bpr, mf) every this many iterations
+   * under OUTPUT/.checkpoint, for `cf-native train --resume`; null or absent: only when
+   * stopped (Ctrl-C, SIGTERM).
+   */
+  checkpoint_every?: number | null;
   /** Only read by `cf-native tune`; `train` fits the models as given. */
   tune?: TuneConfig;
 }

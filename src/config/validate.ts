@@ -564,7 +564,7 @@ function validateTune(v: unknown, models: ModelConfig[], split: SplitConfig, dat
   };
 }
 
-const TOP_KEYS = ['data', 'split', 'models', 'evaluate', 'output', 'tune'];
+const TOP_KEYS = ['data', 'split', 'models', 'evaluate', 'output', 'checkpoint_every', 'tune'];
 
 /** `raw` is the YAML document as plain JS; `sourceName` only feeds the default output folder. */
 export function validateConfig(raw: unknown, sourceName: string): Config {
@@ -574,6 +574,8 @@ export function validateConfig(raw: unknown, sourceName: string): Config {
   const models = validateModels(req(top, 'models', []));
   const evaluate = validateEvaluate(opt(top, 'evaluate'));
   const output = withDefault(top, 'output', [], defaultOutput(sourceName), str);
-  if (!hasOwn(top, 'tune')) return { data, split, models, evaluate, output };
-  return { data, split, models, evaluate, output, tune: validateTune(top.tune, models, split, data, evaluate) };
+  // Only present when written, so configs without it compare as before.
+  const every = hasOwn(top, 'checkpoint_every') ? { checkpoint_every: withDefault(top, 'checkpoint_every', [], null, (x, q) => int(x, q, 1, 1_000_000)) } : {};
+  if (!hasOwn(top, 'tune')) return { data, split, models, evaluate, output, ...every };
+  return { data, split, models, evaluate, output, ...every, tune: validateTune(top.tune, models, split, data, evaluate) };
 }

@@ -1,9 +1,9 @@
 import { CfError } from '../errors.js';
-import { call, callAsync, checkMatrix, native } from '../native.js';
+import { call, callAsync, checkMatrix, native, type Binding } from '../native.js';
 import { checkInstanceArg, checkOptionsObject } from '../options.js';
 import { defaultsOf, type ParamsOf } from './params.js';
-import { checkFitOptions, Recommender, toIndices, toValues } from './recommender.js';
-import type { FitOptions, FoldInOptions, Matrix, NativeModel, TopK } from './types.js';
+import { afterIteration, checkFitOptions, Recommender, resumeNative, toIndices, toValues } from './recommender.js';
+import type { FitCheckpoint, FitOptions, FoldInOptions, Matrix, NativeModel, TopK } from './types.js';
 
 /** ALS options (camelCase); names, bounds and defaults come from the core's spec. */
 export type AlsParams = ParamsOf<'als'>;
@@ -11,17 +11,29 @@ export type AlsParams = ParamsOf<'als'>;
 /** The defaults, camelCase, from the core (bench/defaults chose them, not implicit's). */
 export const ALS_DEFAULTS = Object.freeze(defaultsOf('als', { camelCase: true })) as Readonly<Required<AlsParams>>;
 
+/** One iteration of an ALS fit: the learning curve's point (metrics.json `curve`). */
+export interface AlsIteration {
+  iteration: number;
+  seconds: number;
+  /** Normalised training loss, with `computeLoss` (else null). */
+  loss: number | null;
+}
+
 /** Implicit-feedback ALS (Hu, Koren & Volinsky 2008) running in Rust. */
 export class ALS extends Recommender {
-  /** Fit on a user x item matrix; each iteration runs off the JS thread. */
+  /**
+   * Fit on a user x item matrix; each iteration runs off the JS thread. `checkpoint`, `resume`
+   * and `stop` make the fit interruptible and resumable bit for bit (see {@link FitOptions}).
+   */
   static async fit(data: Matrix, params: AlsParams = {}, opts: FitOptions = {}): Promise<ALS> {
-    checkFitOptions(opts, ['signal', 'valid', 'onProgress']);
-    const model = ALS.init(data, params);
+    checkFitOptions(opts, ['signal', 'valid', 'onProgress', 'checkpoint', 'resume', 'stop']);
+    const model = opts.resume ? ALS.resumed(data, params, opts.resume) : ALS.init(data, params);
     const iterations = model.params.iterations as number;
-    for (let i = 0; i < iterations; i++) {
+    for (let i = model.iterationsDone; i < iterations; i++) {
       opts.signal?.throwIfAborted();
       const r = await callAsync(() => native().alsIterate(model.inner, data, opts.signal));
-      opts.onProgress?.({ iteration: r.iteration, iterations, seconds: r.seconds, loss: r.loss ?? null });
+      model.#record(r, iterations, opts);
+      await afterIteration(model, r.iteration, iterations, r.iteration >= iterations, model.#curve, opts);
     }
     opts.signal?.throwIfAborted();
     model.train = data;
@@ -34,9 +46,29 @@ export class ALS extends Recommender {
     const iterations = model.params.iterations as number;
     for (let i = 0; i < iterations; i++) {
       const r = call(() => native().alsIterateSync(model.inner, data));
-      opts.onProgress?.({ iteration: r.iteration, iterations, seconds: r.seconds, loss: r.loss ?? null });
+      model.#record(r, iterations, opts);
     }
     model.train = data;
+    return model;
+  }
+
+  #curve: AlsIteration[] = [];
+
+  #record(r: Binding.IterationInfo, iterations: number, opts: Pick<FitOptions, 'onProgress'>): void {
+    this.#curve.push({ iteration: r.iteration, seconds: r.seconds, loss: r.loss ?? null });
+    opts.onProgress?.({ iteration: r.iteration, iterations, seconds: r.seconds, loss: r.loss ?? null });
+  }
+
+  /** One entry per iteration of this fit (empty for a loaded model); `loss` with `computeLoss`. */
+  override learningCurve(): AlsIteration[] {
+    return this.#curve.map((e) => ({ ...e }));
+  }
+
+  private static resumed(data: Matrix, params: AlsParams, c: FitCheckpoint): ALS {
+    checkMatrix('data', data);
+    checkOptionsObject('params', params);
+    const model = new ALS(resumeNative('als', data, params, c));
+    model.#curve = c.curve.map((e) => ({ ...(e as AlsIteration) }));
     return model;
   }
 

@@ -1,7 +1,7 @@
-import { call, callAsync, native, type Binding } from '../native.js';
+import { call, callAsync, checkMatrix, native, type Binding } from '../native.js';
 import { defaultsOf, type ParamsOf } from './params.js';
-import { checkFitOptions, Recommender, toIndices, toValues } from './recommender.js';
-import type { FitOptions, FitProgress, Matrix, NativeModel } from './types.js';
+import { afterIteration, checkFitOptions, Recommender, resumeNative, toIndices, toValues } from './recommender.js';
+import type { FitCheckpoint, FitOptions, FitProgress, Matrix, NativeModel } from './types.js';
 
 /** BPR options (camelCase); names, bounds and defaults come from the core's spec. */
 export type BprParams = ParamsOf<'bpr'>;
@@ -32,8 +32,8 @@ export class BPR extends Recommender {
 
   /** Fit on a user x item matrix; each epoch runs off the JS thread. */
   static async fit(data: Matrix, params: BprParams = {}, opts: BprFitOptions = {}): Promise<BPR> {
-    checkFitOptions(opts, ['signal', 'valid', 'negatives', 'onProgress']);
-    const model = BPR.init(data, params);
+    checkFitOptions(opts, ['signal', 'valid', 'negatives', 'onProgress', 'checkpoint', 'resume', 'stop']);
+    const model = opts.resume ? BPR.resumed(data, params, opts.resume) : BPR.init(data, params);
     const epochs = model.params.epochs as number;
     const valid = opts.valid ?? null;
     const negatives = opts.negatives ?? null;
@@ -41,6 +41,7 @@ export class BPR extends Recommender {
       opts.signal?.throwIfAborted();
       const r = await callAsync(() => native().bprEpoch(model.inner, data, valid, negatives, opts.signal));
       model.#progress(r, epochs, opts);
+      await afterIteration(model, r.epoch, epochs, r.stop, model.#curve, opts);
       if (r.stop) break;
     }
     opts.signal?.throwIfAborted();
@@ -68,6 +69,13 @@ export class BPR extends Recommender {
   private static init(data: Matrix, params: BprParams): BPR {
     return new BPR(call(() => native().bprInit({ ...params }, data.nRows, data.nCols)));
   }
+  private static resumed(data: Matrix, params: BprParams, c: FitCheckpoint): BPR {
+    checkMatrix('data', data);
+    const model = new BPR(resumeNative('bpr', data, params, c));
+    model.#curve = c.curve.map((e) => ({ ...(e as BprEpoch) }));
+    return model;
+  }
+
 
   #progress(r: BprEpoch, epochs: number, opts: Pick<FitOptions, 'onProgress'>): void {
     this.#curve.push(r);

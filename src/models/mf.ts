@@ -1,8 +1,8 @@
 import { CfError } from '../errors.js';
 import { call, callAsync, checkMatrix, native, type Binding } from '../native.js';
 import { defaultsOf, type ParamsOf } from './params.js';
-import { checkFitOptions, Recommender, toIndices, toValues } from './recommender.js';
-import type { FitOptions, FitProgress, Matrix, NativeModel } from './types.js';
+import { afterIteration, checkFitOptions, Recommender, resumeNative, toIndices, toValues } from './recommender.js';
+import type { FitCheckpoint, FitOptions, FitProgress, Matrix, NativeModel } from './types.js';
 
 /** mf options (camelCase); names, bounds and defaults come from the core's spec. */
 export type MfParams = ParamsOf<'mf'>;
@@ -33,14 +33,15 @@ export class MF extends Recommender {
 
   /** Fit on a user x item matrix of ratings; each epoch runs off the JS thread. */
   static async fit(data: Matrix, params: MfParams = {}, opts: MfFitOptions = {}): Promise<MF> {
-    checkFitOptions(opts, ['signal', 'valid', 'onProgress']);
-    const model = MF.init(data, params);
+    checkFitOptions(opts, ['signal', 'valid', 'onProgress', 'checkpoint', 'resume', 'stop']);
+    const model = opts.resume ? MF.resumed(data, params, opts.resume) : MF.init(data, params);
     const epochs = model.params.epochs as number;
     const valid = opts.valid ?? null;
     for (;;) {
       opts.signal?.throwIfAborted();
       const r = await callAsync(() => native().mfEpoch(model.inner, data, valid, opts.signal));
       model.#progress(r, epochs, opts);
+      await afterIteration(model, r.epoch, epochs, r.stop, model.#curve, opts);
       if (r.stop) break;
     }
     opts.signal?.throwIfAborted();
@@ -68,6 +69,13 @@ export class MF extends Recommender {
     checkMatrix('data', data);
     return new MF(call(() => native().mfInit({ ...params }, data)));
   }
+  private static resumed(data: Matrix, params: MfParams, c: FitCheckpoint): MF {
+    checkMatrix('data', data);
+    const model = new MF(resumeNative('mf', data, params, c));
+    model.#curve = c.curve.map((e) => ({ ...(e as MfEpoch) }));
+    return model;
+  }
+
 
   #progress(r: MfEpoch, epochs: number, opts: Pick<FitOptions, 'onProgress'>): void {
     this.#curve.push(r);

@@ -1,13 +1,14 @@
 // What every model offers, written once over the native `Model` class: recommending for
 // known and new users, similar items, evaluation, params and the seen rows. A model's
 // class adds only what its type alone does.
-import { CfError } from '../errors.js';
+import { CfError, CfErrorCode } from '../errors.js';
 import { call, callAsync, checkMatrix, native } from '../native.js';
 import { checkInstanceArg, checkKeys, checkNumberArg, checkOptionsObject, kindOf } from '../options.js';
 import type { ResolvedParams } from './params.js';
 import type {
   EvalResult,
   EvaluateOptions,
+  FitCheckpoint,
   FitOptions,
   FoldInOptions,
   ListFilters,
@@ -349,6 +350,48 @@ export function checkFitOptions(opts: unknown, allowed: readonly (keyof FitOptio
     throw new CfError('ERR_CF_INVALID_ARG', `onProgress: must be a function (got ${kindOf(o.onProgress)})`);
   }
   checkInstanceArg('signal', o.signal, AbortSignal, { optional: true });
+  checkInstanceArg('stop', o.stop, AbortSignal, { optional: true });
+  if (o.checkpoint !== undefined && o.checkpoint !== null) {
+    checkOptionsObject('checkpoint', o.checkpoint);
+    checkKeys(o.checkpoint, ['every', 'save'], 'checkpoint');
+    const every: unknown = o.checkpoint.every;
+    if (typeof every !== 'number' || !Number.isSafeInteger(every) || every < 0) {
+      throw new CfError('ERR_CF_INVALID_ARG', `checkpoint.every: must be an integer >= 0 (got ${typeof every === 'number' ? every : kindOf(every)})`);
+    }
+    if (typeof o.checkpoint.save !== 'function') throw new CfError('ERR_CF_INVALID_ARG', `checkpoint.save: must be a function (got ${kindOf(o.checkpoint.save)})`);
+  }
+  if (o.resume !== undefined && o.resume !== null) {
+    checkOptionsObject('resume', o.resume);
+    checkInstanceArg('resume.state', o.resume.state, Uint8Array);
+    if (!Array.isArray(o.resume.curve)) throw new CfError('ERR_CF_INVALID_ARG', `resume.curve: must be an array (got ${kindOf(o.resume.curve)})`);
+  }
   if (o.valid !== undefined && o.valid !== null) checkMatrix('valid', o.valid);
   if (o.negatives !== undefined && o.negatives !== null) checkMatrix('negatives', o.negatives);
+}
+
+/**
+ * The native model an unfinished fit of `type` continues from: the checkpoint's state,
+ * checked against the type, params and training matrix by the core.
+ */
+export function resumeNative(type: string, data: Matrix, params: object, c: FitCheckpoint): NativeModel {
+  if (c.type !== type) throw new CfError(CfErrorCode.INVALID_ARG, `resume: the checkpoint is of a ${String(c.type)} fit, not ${type}`);
+  return call(() => native().resumeModel(type, { ...params }, data, Buffer.from(c.state.buffer, c.state.byteOffset, c.state.byteLength)));
+}
+
+/**
+ * After iteration `done` of `total` of an iterative fit (before `finish`): a checkpoint every
+ * `checkpoint.every` iterations, and on a requested stop a last one, then ERR_CF_INTERRUPTED.
+ * A fit whose last iteration just ran (`over`) is finished, not interrupted.
+ */
+export async function afterIteration(model: Recommender, done: number, total: number, over: boolean, curve: readonly object[], opts: FitOptions): Promise<void> {
+  if (over) return;
+  const stopping = opts.stop?.aborted === true;
+  const every = opts.checkpoint?.every ?? 0;
+  if (opts.checkpoint && (stopping || (every > 0 && done % every === 0))) {
+    const state = call(() => native().modelTrainState(model.inner));
+    await opts.checkpoint.save({ type: model.type, iteration: done, iterations: total, state, curve: [...curve] });
+  }
+  if (stopping) {
+    throw new CfError(CfErrorCode.INTERRUPTED, `${model.type} fit stopped after iteration ${done} of ${total}${opts.checkpoint ? ' (checkpoint saved)' : ''}`);
+  }
 }

@@ -24,17 +24,20 @@ export interface ModelEntry {
    * down); absent for models that report none. Lets `tune` prune a trial mid-fit.
    */
   progressDirection?: 'higher' | 'lower';
+  /** Whether its fit runs over iterations that take FitOptions.checkpoint, resume and stop. */
+  resumable?: boolean;
 }
 
 const REGISTRY: Record<ModelType, ModelEntry> = {
-  als: { fit: (train, params, opts) => ALS.fit(train, params, opts), wrap: ALS.wrap },
+  als: { fit: (train, params, opts) => ALS.fit(train, params, opts), wrap: ALS.wrap, resumable: true },
   bpr: {
     fit: (train, params, opts) => BPR.fit(train, params, opts),
     wrap: BPR.wrap,
     drawsNegatives: (params) => (params.sampler ?? BPR_DEFAULTS.sampler) === 'mixed',
     progressDirection: 'higher',
+    resumable: true,
   },
-  mf: { fit: (train, params, opts) => MF.fit(train, params, opts), wrap: MF.wrap, progressDirection: 'lower' },
+  mf: { fit: (train, params, opts) => MF.fit(train, params, opts), wrap: MF.wrap, progressDirection: 'lower', resumable: true },
   popularity: { fit: async (train, params) => Popularity.fit(train, params), wrap: Popularity.wrap },
   svd: { fit: (train, params, opts) => SVD.fit(train, params, opts), wrap: SVD.wrap },
   ease: { fit: (train, params, opts) => EASE.fit(train, params, opts), wrap: EASE.wrap },

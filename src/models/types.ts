@@ -119,4 +119,30 @@ export interface FitOptions {
    */
   negatives?: Matrix | null;
   onProgress?: (p: FitProgress) => void;
+  /**
+   * Checkpoints of an iterative fit (als, bpr, mf): `save` gets one every `every` iterations
+   * (0: only when stopped; never after the last iteration) and one when `stop` ends the fit.
+   * Other models fit in one step and never call it.
+   */
+  checkpoint?: { every: number; save: (c: FitCheckpoint) => Promise<void> } | null;
+  /** Continue an unfinished fit from its checkpoint (same type, params and training matrix) instead of starting over: the result is bit for bit the uninterrupted fit's. */
+  resume?: FitCheckpoint | null;
+  /**
+   * A graceful stop: the fit ends after the current iteration, saves a checkpoint through
+   * `checkpoint.save` when given, and throws ERR_CF_INTERRUPTED. (`signal` aborts at once.)
+   */
+  stop?: AbortSignal;
+}
+
+/** An unfinished fit, as `FitOptions.checkpoint.save` receives it and `FitOptions.resume` takes it. */
+export interface FitCheckpoint {
+  type: string;
+  /** Iterations (epochs) done. */
+  iteration: number;
+  /** Iterations the fit was set to run (an early stop may end it sooner). */
+  iterations: number;
+  /** The native state (checksummed; see the core's checkpoint module). */
+  state: Uint8Array;
+  /** The learning curve so far (the model's `learningCurve()` entries). */
+  curve: object[];
 }

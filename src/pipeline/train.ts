@@ -1,11 +1,12 @@
 // train -> evaluate -> save, for every model of a config, beside the baseline model.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkConfig, type Config } from '../config/index.js';
 import { loadDataset, loadOptionsFromConfig, splitDataset, splitOptionsFromConfig } from '../data.js';
-import { saveModel } from '../artifacts/model-io.js';
+import { loadModel, saveModel } from '../artifacts/model-io.js';
+import { RunCheckpoints } from '../artifacts/checkpoint.js';
 import { checkOutputFolder } from '../artifacts/output.js';
 import type { Recommender } from '../models/recommender.js';
 import { BASELINE_TYPE, fitModel, modelEntry } from '../models/registry.js';
@@ -13,7 +14,7 @@ import type { EvalResult, FitProgress, Matrix, PerUserMetrics } from '../models/
 import { writeFileAtomic } from '../artifacts/atomic.js';
 import { buildLeaderboard, leaderboardCsv, leaderboardJson, type Leaderboard, type LeaderboardInput } from '../leaderboard/index.js';
 import type { ParamValue } from '../models/params.js';
-import { CfError } from '../errors.js';
+import { CfError, CfErrorCode, isCfError } from '../errors.js';
 import { Popularity } from '../models/popularity.js';
 import { ERR_SPARK_SETUP, fitWithSpark, probeSpark, type SparkRunInfo } from '../spark/index.js';
 import { collectReportData, itemPopularity, runVersions, writeReport, writeRunInfo } from '../report/index.js';
@@ -47,6 +48,17 @@ export interface TrainHooks {
   signal?: AbortSignal;
   /** Write report.html beside the models (default true); run.json is written either way. */
   report?: boolean;
+  /**
+   * Continue the run interrupted in the config's output folder: models it saved are loaded,
+   * the one it was fitting continues from its last checkpoint (bit for bit the same result),
+   * the rest are fitted. Refused when the config or the data changed.
+   */
+  resume?: boolean;
+  /**
+   * Stop gracefully: the fit under way ends after its current iteration and saves a
+   * checkpoint (a one-step fit finishes), then the run throws ERR_CF_INTERRUPTED.
+   */
+  stop?: AbortSignal;
 }
 
 export async function hashFiles(paths: string[]): Promise<string> {
@@ -81,6 +93,11 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
     log(`negatives: ${st.negatives} rows at or below negative_threshold kept as dislikes (${st.negativesDropped} dropped: their user or item has no positive)`);
   }
   const dataHash = await hashFiles(files);
+  // What the saved models depend on: a resumed run must see the same (how often it
+  // checkpoints, and where it writes, do not matter).
+  const { output: _output, checkpoint_every: _every, ...decisive } = config;
+  const fingerprint = `sha256:${createHash('sha256').update(JSON.stringify({ config: decisive, dataHash })).digest('hex')}`;
+  const checkpoints = await RunCheckpoints.open(output, fingerprint, hooks.resume ?? false, 'the config');
   const splits = splitDataset(ds, splitOptionsFromConfig(config.split, d.train !== null));
   const { train, valid, test } = splits;
   log(`split (${config.split.strategy}): train ${train.nnz}, valid ${valid?.nnz ?? 0}, test ${test?.nnz ?? 0} rows`);
@@ -137,6 +154,23 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
   const board: LeaderboardInput[] = [];
   for (const mc of config.models) {
     hooks.signal?.throwIfAborted();
+    if (hooks.stop?.aborted) throw new CfError(CfErrorCode.INTERRUPTED, `stopped before fitting ${mc.name}`);
+    const dir = join(output, mc.name);
+    if (checkpoints.isCompleted(mc.name)) {
+      // Saved before the interruption: loaded and evaluated again (the same bits give the
+      // same scores, and the leaderboard needs the per-user values), not refitted.
+      const saved = await loadModel(dir);
+      const scores = mc.type === BASELINE_TYPE ? baseline : await evaluate(saved.model);
+      const savedMetrics = JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8').catch(() => '{}')) as { train_seconds?: unknown };
+      const trainSeconds = typeof savedMetrics.train_seconds === 'number' ? savedMetrics.train_seconds : 0;
+      log(`${mc.name}: saved before the interruption, loaded from ${dir}`);
+      models.push({ name: mc.name, type: mc.type, params: saved.model.params, train_seconds: trainSeconds, valid: scores.valid, test: scores.test, dir });
+      board.push({ name: mc.name, type: mc.type, baseline: mc.type === BASELINE_TYPE, metrics: scores[boardPart] ?? {}, perUser: scores.perUser });
+      continue;
+    }
+    const entry = modelEntry(mc.type);
+    const point = hooks.resume && entry.resumable ? await checkpoints.resumePoint(mc.name, mc.type) : null;
+    if (point) log(`${mc.name}: resuming from its checkpoint after iteration ${point.checkpoint.iteration} of ${point.checkpoint.iterations}`);
     // One fit, or one per combination of the listed values; the best on validation is kept.
     const trials: { params: Record<string, ParamValue>; train_seconds: number; valid: Record<string, number> | null; test: Record<string, number> | null; fit?: Record<string, unknown> }[] = [];
     let best: {
@@ -147,19 +181,34 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
     } | null = null;
     const combos = mc.grid ? combinations(mc.grid) : [{}];
     let spark: SparkRunInfo | null = null;
-    for (const varied of combos) {
+    for (const [combination, varied] of combos.entries()) {
       hooks.signal?.throwIfAborted();
+      if (hooks.stop?.aborted) throw new CfError(CfErrorCode.INTERRUPTED, `${mc.name}: stopped between two fits of its grid`);
       const params = { ...mc.params, ...varied };
       const started = performance.now();
+      // Combinations before the checkpointed one are fitted again: the same seed gives the
+      // same models, so the grid's choice is the uninterrupted run's.
+      const iterative = entry.resumable
+        ? {
+            checkpoint: { every: config.checkpoint_every ?? 0, save: checkpoints.saver(mc.name, combination) },
+            resume: point?.combination === combination ? point.checkpoint : null,
+            ...(hooks.stop ? { stop: hooks.stop } : {}),
+          }
+        : {};
       // The baseline was fitted already, on the same matrix: reuse it rather than fit twice.
       let model: Recommender;
       if (mc.engine === 'spark') {
         // Spark fits, on the same training matrix; everything after is as for a native fit.
+        // Ctrl-C (stop) ends the Spark job too: it has no checkpoint, so --resume fits it again.
+        const signals = [hooks.signal, hooks.stop].filter((x): x is AbortSignal => x !== undefined);
         const fitted = await fitWithSpark(train, params, {
           spark: mc.spark,
           workdir: join(output, `.spark-${mc.name}`),
           log: (line) => log(`${mc.name}: ${line}`),
-          signal: hooks.signal,
+          ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}),
+        }).catch((err: unknown) => {
+          if (hooks.stop?.aborted && !hooks.signal?.aborted) throw new CfError(CfErrorCode.INTERRUPTED, `${mc.name}: stopped during its Spark fit (a Spark fit keeps no checkpoint: --resume fits it again)`);
+          throw err;
         });
         // No per-iteration progress: Spark's ALS reports none; the job's own lines stand for it.
         spark = fitted.info;
@@ -172,6 +221,10 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
               valid,
               ...(drawsNegatives(mc.type, params) ? { negatives } : {}),
               onProgress: (p) => hooks.onProgress?.(mc.name, p),
+              ...iterative,
+            }).catch((err: unknown) => {
+              if (isCfError(err, CfErrorCode.INTERRUPTED)) throw new CfError(CfErrorCode.INTERRUPTED, `${mc.name}: ${err.message}`, { cause: err });
+              throw err;
             });
       const seconds = (performance.now() - started) / 1000;
       const scores = model === baselineModel ? baseline : await evaluate(model);
@@ -184,7 +237,6 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
       if (!best || score > best.score) best = { model, scores, seconds, score };
     }
     const { model, scores, seconds: trainSeconds } = best!;
-    const dir = join(output, mc.name);
     const curve = model.learningCurve();
     const summary = model.fitSummary();
     const metrics = {
@@ -206,6 +258,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
     };
     const trainedBy = spark ? { trained_by: { engine: 'spark', spark_version: spark.spark, pyspark: spark.pyspark, master: spark.master, spark_params: spark.spark_params } } : undefined;
     await saveModel(dir, model, { userIds, itemIds, train, dataHash, files: { 'metrics.json': metrics }, ...(trainedBy ? { extra: trainedBy } : {}) });
+    await checkpoints.completed(mc.name);
     const result: ModelResult = {
       name: mc.name,
       type: mc.type,
@@ -250,6 +303,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
     reportPath = written.path;
     log(`report: ${written.path} (${Math.ceil(written.bytes / 1024)} KiB)`);
   }
+  await checkpoints.finished();
   return { output, dataset, usersEvaluated, usersWithoutTrain, baseline: { valid: baseline.valid, test: baseline.test }, models, reportPath, leaderboard };
 }
 

@@ -321,10 +321,10 @@ function learningSection(data: ReportData): string {
       without.push(m.name);
       continue;
     }
-    out.push(`<h3>${esc(m.name)} <span class="note">(${esc(m.model)}, ${curve.length} epochs)</span></h3><div class="charts">${charts.join('\n')}</div>`);
+    out.push(`<h3>${esc(m.name)} <span class="note">(${esc(m.model)}, ${curve.length} ${m.model === 'als' ? 'iterations' : 'epochs'})</span></h3><div class="charts">${charts.join('\n')}</div>`);
   }
   if (out.length === 0 && without.length === 0) return '';
-  const note = without.length ? `<p class="note">No per-iteration curve recorded for ${without.map(esc).join(', ')} (only bpr and mf keep one).</p>` : '';
+  const note = without.length ? `<p class="note">No per-iteration curve recorded for ${without.map(esc).join(', ')} (bpr and mf record one per epoch; als records its training loss with <code>compute_loss: true</code>; the others fit in one step).</p>` : '';
   return ['<h2 id="learning">Learning curves</h2>', ...out, note].join('\n');
 }
 

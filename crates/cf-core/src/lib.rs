@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod bootstrap;
+pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod export;

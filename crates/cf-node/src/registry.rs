@@ -6,7 +6,8 @@ use cf_core::params::{Default as D, Kind};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::error::{to_napi, Result};
+use crate::error::{invalid, to_napi, Result};
+use crate::matrix::Matrix;
 use crate::model::{ModelArray, ModelHandle};
 use crate::options::raw_params;
 
@@ -116,6 +117,44 @@ pub fn load_model(
         })
         .collect();
     let model = (t.load)(raw_params(params)?, arrays, n_users, n_items).map_err(to_napi)?;
+    Ok(ModelHandle::new(model))
+}
+
+/// A checkpoint of a model mid-fit: the state its next iteration reads (see `resumeModel`).
+#[napi]
+pub fn model_train_state(model: &ModelHandle) -> Result<Buffer> {
+    let m = model.shared.read();
+    let state = m.train_state().ok_or_else(|| {
+        invalid(
+            "model",
+            format!(
+                "a {} model is fitted in one step: it has no checkpoint",
+                m.type_name()
+            ),
+        )
+    })?;
+    Ok(state.encode().into())
+}
+
+/// A model mid-fit rebuilt from its type, params and checkpoint (`modelTrainState`), for
+/// the training matrix its fit goes on with; the checkpoint is checked (checksum, type,
+/// every array's shape against the params and the matrix) before anything is rebuilt.
+#[napi]
+pub fn resume_model(
+    type_name: String,
+    params: Option<Object>,
+    train: &Matrix,
+    state: Buffer,
+) -> Result<ModelHandle> {
+    let t = model_type(&type_name).map_err(to_napi)?;
+    let resume = t.resume.ok_or_else(|| {
+        invalid(
+            "type",
+            format!("a {type_name} model is fitted in one step: there is nothing to resume"),
+        )
+    })?;
+    let state = cf_core::checkpoint::TrainState::decode(&state).map_err(to_napi)?;
+    let model = resume(raw_params(params)?, state, &train.csr).map_err(to_napi)?;
     Ok(ModelHandle::new(model))
 }
 

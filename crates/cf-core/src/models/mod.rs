@@ -18,6 +18,7 @@ pub mod svd;
 
 use std::any::Any;
 
+use crate::checkpoint::TrainState;
 use crate::data::csr::Csr;
 use crate::error::{Error, Result};
 use crate::params::{ParamSpec, Value};
@@ -108,6 +109,12 @@ pub trait Model: Recommender + Any {
     fn ratings(&self) -> Option<&dyn RatingPredictor> {
         None
     }
+    /// What the next iteration of an unfinished fit reads, for models fitted over
+    /// iterations (a checkpoint; `ModelType::resume` rebuilds the model from it). None for
+    /// models fitted in one step.
+    fn train_state(&self) -> Option<TrainState> {
+        None
+    }
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -157,16 +164,32 @@ pub fn rating_scale(train: &Csr, option: &str, why: &str) -> Result<(f32, f32, f
     Ok(((sum / train.nnz() as f64) as f32, lo, hi))
 }
 
+/// Values in `rows` rows of `width`: the length of a checkpoint's or saved array, or an
+/// error when that cannot be held.
+pub fn rows_len(rows: usize, width: usize) -> Result<usize> {
+    rows.checked_mul(width).ok_or_else(|| {
+        Error::Data(format!(
+            "{rows} rows x {width} columns do not fit in memory"
+        ))
+    })
+}
+
 /// Builds a saved model back from its params, arrays and the id maps' sizes.
 pub type LoadFn = fn(Vec<(String, Value)>, Vec<NamedArray>, usize, usize) -> Result<Box<dyn Model>>;
 
-/// One model type: its name (the `type:` of a config), a one-line doc, its parameters and
-/// how to load it.
+/// Rebuilds a model mid-fit from its params, its checkpoint (`Model::train_state`) and the
+/// training matrix the fit goes on with; the next iteration then runs as it would have
+/// without the interruption.
+pub type ResumeFn = fn(Vec<(String, Value)>, TrainState, &Csr) -> Result<Box<dyn Model>>;
+
+/// One model type: its name (the `type:` of a config), a one-line doc, its parameters, how
+/// to load it and, for models fitted over iterations, how to resume an unfinished fit.
 pub struct ModelType {
     pub name: &'static str,
     pub doc: &'static str,
     pub spec: &'static [ParamSpec],
     pub load: LoadFn,
+    pub resume: Option<ResumeFn>,
 }
 
 /// Every model type, in the order docs list them.

@@ -39,6 +39,8 @@ pub static TYPE: ModelType = ModelType {
         let counts = NamedArray::take(&mut arrays, "item_counts", &[n_items])?;
         Ok(Box::new(Popularity::from_counts(counts, n_users)?))
     },
+    // Fitted in one step: nothing to resume.
+    resume: None,
 };
 
 impl Popularity {

@@ -4,8 +4,10 @@
 use std::any::Any;
 
 use super::{AlsModel, AlsParams, SPEC};
+use crate::checkpoint::{StateData, TrainState};
 use crate::error::Result;
 use crate::models::factor::FactorModel;
+use crate::models::rows_len;
 use crate::models::{Model, ModelType, NamedArray};
 use crate::params::{Params, Value};
 
@@ -20,6 +22,18 @@ pub static TYPE: ModelType = ModelType {
         let items = NamedArray::take(&mut arrays, "item_factors", &[n_items, k])?;
         Ok(Box::new(AlsModel::from_factors(p, users, items)?))
     },
+    // An iteration reads only the factors (CG warm-starts from them).
+    resume: Some(|params, mut state, train| {
+        state.expect_type(TYPE.name)?;
+        let p = AlsParams::from_raw(params.iter().map(|(k, v)| (k.as_str(), v.clone())))?;
+        let k = p.factors;
+        let users = state.take_f32("user_factors", rows_len(train.n_rows, k)?)?;
+        let items = state.take_f32("item_factors", rows_len(train.n_cols, k)?)?;
+        let done = state.take_count("iterations_done")?;
+        let mut m = AlsModel::from_factors(p, users, items)?;
+        m.iterations_done = done;
+        Ok(Box::new(m))
+    }),
 };
 
 impl FactorModel for AlsModel {
@@ -61,6 +75,13 @@ impl Model for AlsModel {
     }
     fn threads(&self) -> usize {
         self.params.threads
+    }
+    fn train_state(&self) -> Option<TrainState> {
+        let mut s = TrainState::new(TYPE.name);
+        s.push("user_factors", StateData::F32(self.user_factors.to_vec()))
+            .push("item_factors", StateData::F32(self.item_factors.to_vec()))
+            .push_u64("iterations_done", self.iterations_done as u64);
+        Some(s)
     }
     fn as_any(&self) -> &dyn Any {
         self

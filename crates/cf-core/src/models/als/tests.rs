@@ -954,3 +954,48 @@ fn a_confidence_that_overflows_float32_is_an_error_before_any_iteration() {
     let small = Csr::from_coo(2, 2, &[0, 1], &[0, 1], &[1.0, 1e15]).unwrap();
     assert!(AlsModel::fit(ok, &small, |_| true).is_ok());
 }
+
+#[test]
+fn a_fit_resumed_from_a_checkpoint_equals_the_uninterrupted_one_bit_for_bit() {
+    use super::TYPE;
+    use crate::checkpoint::TrainState;
+    use crate::models::Model;
+    let m = random_matrix(120, 90, 0.08, 17);
+    let mt = m.transpose();
+    // 32 factors: CG's rotation into the Gram eigenbasis is rebuilt from the factors alone.
+    for p in [
+        AlsParams {
+            factors: 32,
+            iterations: 7,
+            threads: 2,
+            ..params(Solver::Cg { steps: 3 })
+        },
+        AlsParams {
+            iterations: 7,
+            ..params(Solver::Cholesky)
+        },
+    ] {
+        let whole = AlsModel::fit(p.clone(), &m, |_| true).unwrap();
+        let mut part = AlsModel::new(p.clone(), 120, 90).unwrap();
+        for _ in 0..3 {
+            part.iterate(&m, &mt).unwrap();
+        }
+        let bytes = Model::train_state(&part).unwrap().encode();
+        drop(part);
+        let raw = p
+            .to_values()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let mut boxed =
+            (TYPE.resume.unwrap())(raw, TrainState::decode(&bytes).unwrap(), &m).unwrap();
+        let resumed = boxed.as_any_mut().downcast_mut::<AlsModel>().unwrap();
+        assert_eq!(resumed.iterations_done, 3);
+        while resumed.iterations_done < p.iterations {
+            resumed.iterate(&m, &mt).unwrap();
+        }
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&resumed.user_factors), bits(&whole.user_factors));
+        assert_eq!(bits(&resumed.item_factors), bits(&whole.item_factors));
+    }
+}

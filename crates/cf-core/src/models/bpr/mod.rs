@@ -32,10 +32,11 @@ use rayon::prelude::*;
 pub use model::TYPE;
 pub use params::{BprParams, Optimizer, Sampler, Schedule, SPEC};
 
+use crate::checkpoint::{StateData, TrainState};
 use crate::data::csr::Csr;
 use crate::error::{Error, Result};
 use crate::linalg::AlignedVec;
-use crate::models::Recommender;
+use crate::models::{rows_len, Recommender};
 use crate::params::{Checked, IntoChecked};
 use crate::pool::pool;
 use crate::rng::SplitMix64;
@@ -967,6 +968,95 @@ impl BprModel {
             best: None,
             bad_evals: 0,
             stopped: false,
+        })
+    }
+
+    /// What the next epoch reads (a checkpoint, see `crate::checkpoint`): the factors,
+    /// AdamW's moments and step counts, the best epoch kept for `finish` and the patience
+    /// count. Samplers, block maps and the learning rate derive from (seed, epoch).
+    pub fn train_state(&self) -> TrainState {
+        let mut s = TrainState::new("bpr");
+        s.push("user_factors", StateData::F32(self.user_factors.to_vec()))
+            .push("item_factors", StateData::F32(self.item_factors.to_vec()))
+            .push_u64("epochs_done", self.epochs_done as u64)
+            .push_u64("bad_evals", self.bad_evals as u64)
+            .push_u64("stopped", u64::from(self.stopped));
+        if let Some(a) = &self.adam {
+            s.push("adam_user_m", StateData::F32(a.user_m.clone()))
+                .push("adam_user_v", StateData::F32(a.user_v.clone()))
+                .push("adam_item_m", StateData::F32(a.item_m.clone()))
+                .push("adam_item_v", StateData::F32(a.item_v.clone()))
+                .push("adam_user_t", StateData::U32(a.user_t.clone()))
+                .push("adam_item_t", StateData::U32(a.item_t.clone()));
+        }
+        if let Some(b) = &self.best {
+            s.push_u64("best_epoch", b.epoch as u64)
+                .push("best_metric", StateData::F64(vec![b.metric]));
+            if let Some((u, i)) = &b.factors {
+                s.push("best_user_factors", StateData::F32(u.to_vec()))
+                    .push("best_item_factors", StateData::F32(i.to_vec()));
+            }
+        }
+        s
+    }
+
+    /// A model mid-fit from `train_state`'s checkpoint, for `n_users` x `n_items` data; its
+    /// next epoch is the one the checkpointed fit would have run.
+    pub fn from_train_state(
+        params: impl IntoChecked<BprParams>,
+        mut s: TrainState,
+        n_users: usize,
+        n_items: usize,
+    ) -> Result<Self> {
+        s.expect_type("bpr")?;
+        let params = params.into_checked()?;
+        let d = params.width();
+        let (nu, ni) = (rows_len(n_users, d)?, rows_len(n_items, d)?);
+        let user_factors = s.take_f32("user_factors", nu)?;
+        let item_factors = s.take_f32("item_factors", ni)?;
+        let adam = if s.has("adam_user_m") {
+            Some(Adam {
+                user_m: s.take_f32("adam_user_m", nu)?,
+                user_v: s.take_f32("adam_user_v", nu)?,
+                item_m: s.take_f32("adam_item_m", ni)?,
+                item_v: s.take_f32("adam_item_v", ni)?,
+                user_t: s.take_u32("adam_user_t", n_users)?,
+                item_t: s.take_u32("adam_item_t", n_items)?,
+            })
+        } else {
+            None
+        };
+        let best = if s.has("best_epoch") {
+            let epoch = s.take_count("best_epoch")?;
+            let metric = s.take_f64("best_metric", 1)?[0];
+            let factors = if s.has("best_user_factors") {
+                Some((
+                    s.take_f32("best_user_factors", nu)?.into(),
+                    s.take_f32("best_item_factors", ni)?.into(),
+                ))
+            } else {
+                None
+            };
+            Some(Best {
+                epoch,
+                metric,
+                factors,
+            })
+        } else {
+            None
+        };
+        Ok(BprModel {
+            epochs_done: s.take_count("epochs_done")?,
+            bad_evals: s.take_count("bad_evals")?,
+            stopped: s.take_count("stopped")? != 0,
+            params,
+            n_users,
+            n_items,
+            user_factors: user_factors.into(),
+            item_factors: item_factors.into(),
+            curve: Vec::new(),
+            adam,
+            best,
         })
     }
 

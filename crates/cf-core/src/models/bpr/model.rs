@@ -21,6 +21,10 @@ pub static TYPE: ModelType = ModelType {
         let items = NamedArray::take(&mut arrays, "item_factors", &[n_items, d])?;
         Ok(Box::new(BprModel::from_factors(p, users, items)?))
     },
+    resume: Some(|params, state, train| {
+        let p = BprParams::from_raw(params.iter().map(|(k, v)| (k.as_str(), v.clone())))?;
+        Ok(Box::new(BprModel::from_train_state(p, state, train.n_rows, train.n_cols)?))
+    }),
 };
 
 impl FactorModel for BprModel {
@@ -64,6 +68,9 @@ impl Model for BprModel {
     }
     fn threads(&self) -> usize {
         self.params.threads
+    }
+    fn train_state(&self) -> Option<crate::checkpoint::TrainState> {
+        Some(BprModel::train_state(self))
     }
     fn as_any(&self) -> &dyn Any {
         self

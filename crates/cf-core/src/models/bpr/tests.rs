@@ -731,3 +731,77 @@ fn alias_draws_follow_the_weights() {
     assert!(seen[0] > 400 && seen[1] > 400);
     assert!(Alias::new(std::iter::empty()).draw(&mut g).is_none());
 }
+
+/// Epochs of `m` until its fit stops, then `finish`.
+fn run_to_end(m: &mut BprModel, train: &Csr, valid: Option<&Csr>) {
+    loop {
+        if m.epoch(train, valid).unwrap().stop {
+            break;
+        }
+    }
+    m.finish();
+}
+
+#[test]
+fn a_fit_resumed_from_a_checkpoint_equals_the_uninterrupted_one_bit_for_bit() {
+    use crate::checkpoint::TrainState;
+    let (train, valid) = clustered(80, 60, 6, 11);
+    let adamw = BprParams {
+        factors: 8,
+        blocks: 4,
+        epochs: 60,
+        optimizer: Optimizer::AdamW,
+        learning_rate: 1.0,
+        lr_schedule: Schedule::Warmup,
+        warmup_epochs: 40,
+        patience: 3,
+        k: 10,
+        regularization: 0.01,
+        sampler: Sampler::Uniform,
+        ..BprParams::default()
+    };
+    let sgd_dns = BprParams {
+        sampler: Sampler::Dns,
+        lr_schedule: Schedule::Cosine,
+        epochs: 9,
+        ..params()
+    };
+    for (p, valid) in [(adamw, Some(&valid)), (sgd_dns, None)] {
+        let mut whole = BprModel::new(p.clone(), 80, 60).unwrap();
+        run_to_end(&mut whole, &train, valid);
+        let mut m = BprModel::new(p.clone(), 80, 60).unwrap();
+        // Stop after a few epochs (and, with validation, after the best one was kept), save,
+        // rebuild through the model type's resume, go on.
+        for _ in 0..4 {
+            m.epoch(&train, valid).unwrap();
+        }
+        let bytes = Model::train_state(&m).unwrap().encode();
+        drop(m);
+        let state = TrainState::decode(&bytes).unwrap();
+        let values = p.to_values();
+        let raw = values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let mut boxed = (TYPE.resume.unwrap())(raw, state, &train).unwrap();
+        let resumed = boxed.as_any_mut().downcast_mut::<BprModel>().unwrap();
+        assert_eq!(resumed.epochs_done, 4);
+        run_to_end(resumed, &train, valid);
+        assert_eq!(resumed.epochs_done, whole.epochs_done);
+        assert_eq!(resumed.best_epoch(), whole.best_epoch());
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&resumed.user_factors), bits(&whole.user_factors));
+        assert_eq!(bits(&resumed.item_factors), bits(&whole.item_factors));
+    }
+    // A checkpoint of one shape does not resume a fit on another.
+    let m = BprModel::new(params(), 80, 60).unwrap();
+    let state = Model::train_state(&m).unwrap();
+    let other = random_csr(81, 60, 5, 1);
+    let raw = params()
+        .to_values()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let e = (TYPE.resume.unwrap())(raw, state, &other).err().unwrap();
+    assert!(e.to_string().contains("user_factors"), "{e}");
+}

@@ -98,6 +98,8 @@ pub static TYPE: ModelType = ModelType {
         };
         Ok(Box::new(EaseModel::from_parts(p, b, users)?))
     },
+    // Fitted in one step: nothing to resume.
+    resume: None,
 };
 
 impl Recommender for EaseModel {

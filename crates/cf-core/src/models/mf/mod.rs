@@ -46,10 +46,11 @@ use rayon::prelude::*;
 pub use model::TYPE;
 pub use params::{MfParams, Solver, SPEC};
 
+use crate::checkpoint::{StateData, TrainState};
 use crate::data::csr::Csr;
 use crate::error::{Error, Result};
 use crate::linalg::AlignedVec;
-use crate::models::RatingPredictor;
+use crate::models::{rows_len, RatingPredictor};
 use crate::params::{Checked, IntoChecked};
 use crate::pool::pool;
 use crate::rng::SplitMix64;
@@ -310,6 +311,85 @@ impl MfModel {
             best: None,
             bad_epochs: 0,
             stopped: false,
+        })
+    }
+
+    /// What the next epoch reads (a checkpoint, see `crate::checkpoint`): factors, user
+    /// biases, the best epoch kept for `finish` and the patience count. SGD's order and the
+    /// learning rate derive from (seed, epoch); μ and the rating range from the data.
+    pub fn train_state(&self) -> TrainState {
+        let mut s = TrainState::new("mf");
+        s.push("user_factors", StateData::F32(self.user_factors.to_vec()))
+            .push("item_factors", StateData::F32(self.item_factors.to_vec()))
+            .push("user_bias", StateData::F32(self.user_bias.clone()))
+            .push_u64("epochs_done", self.epochs_done as u64)
+            .push_u64("bad_epochs", self.bad_epochs as u64)
+            .push_u64("stopped", u64::from(self.stopped));
+        if let Some(b) = &self.best {
+            s.push_u64("best_epoch", b.epoch as u64)
+                .push("best_rmse", StateData::F64(vec![b.rmse]));
+            if let Some(snap) = &b.state {
+                s.push(
+                    "best_user_factors",
+                    StateData::F32(snap.user_factors.to_vec()),
+                )
+                .push(
+                    "best_item_factors",
+                    StateData::F32(snap.item_factors.to_vec()),
+                )
+                .push("best_user_bias", StateData::F32(snap.user_bias.clone()));
+            }
+        }
+        s
+    }
+
+    /// A model mid-fit from `train_state`'s checkpoint and the training matrix the fit goes
+    /// on with (μ and the rating range are taken from it, as `new` does).
+    pub fn from_train_state(
+        params: impl IntoChecked<MfParams>,
+        mut s: TrainState,
+        train: &Csr,
+    ) -> Result<Self> {
+        s.expect_type("mf")?;
+        let params = params.into_checked()?;
+        let (mean, rating_min, rating_max) = rating_stats(train)?;
+        let d = params.width();
+        let (n_users, n_items) = (train.n_rows, train.n_cols);
+        let (nu, ni) = (rows_len(n_users, d)?, rows_len(n_items, d)?);
+        let user_factors = s.take_f32("user_factors", nu)?;
+        let item_factors = s.take_f32("item_factors", ni)?;
+        let user_bias = s.take_f32("user_bias", n_users)?;
+        let best = if s.has("best_epoch") {
+            let epoch = s.take_count("best_epoch")?;
+            let rmse = s.take_f64("best_rmse", 1)?[0];
+            let state = if s.has("best_user_factors") {
+                Some(Snapshot {
+                    user_factors: s.take_f32("best_user_factors", nu)?.into(),
+                    item_factors: s.take_f32("best_item_factors", ni)?.into(),
+                    user_bias: s.take_f32("best_user_bias", n_users)?,
+                })
+            } else {
+                None
+            };
+            Some(Best { epoch, rmse, state })
+        } else {
+            None
+        };
+        Ok(MfModel {
+            epochs_done: s.take_count("epochs_done")?,
+            bad_epochs: s.take_count("bad_epochs")?,
+            stopped: s.take_count("stopped")? != 0,
+            params,
+            n_users,
+            n_items,
+            mean,
+            rating_min,
+            rating_max,
+            user_factors: user_factors.into(),
+            item_factors: item_factors.into(),
+            user_bias,
+            curve: Vec::new(),
+            best,
         })
     }
 

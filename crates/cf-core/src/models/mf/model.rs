@@ -25,6 +25,10 @@ pub static TYPE: ModelType = ModelType {
             p, users, items, bias, stats[0], stats[1], stats[2],
         )?))
     },
+    resume: Some(|params, state, train| {
+        let p = MfParams::from_raw(params.iter().map(|(k, v)| (k.as_str(), v.clone())))?;
+        Ok(Box::new(MfModel::from_train_state(p, state, train)?))
+    }),
 };
 
 impl FactorModel for MfModel {
@@ -79,6 +83,9 @@ impl Model for MfModel {
     }
     fn ratings(&self) -> Option<&dyn RatingPredictor> {
         Some(self)
+    }
+    fn train_state(&self) -> Option<crate::checkpoint::TrainState> {
+        Some(MfModel::train_state(self))
     }
     fn as_any(&self) -> &dyn Any {
         self

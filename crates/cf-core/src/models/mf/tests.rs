@@ -486,3 +486,47 @@ fn bad_inputs_are_coded_errors_naming_the_option() {
     let e = m.epoch(&few, None, None).unwrap_err();
     assert!(e.to_string().starts_with("regularization: is 0"), "{e}");
 }
+
+#[test]
+fn a_fit_resumed_from_a_checkpoint_equals_the_uninterrupted_one_bit_for_bit() {
+    use crate::checkpoint::TrainState;
+    let (train, valid) = synthetic(40, 30, 0.35, 0.3, 4);
+    // SGD with patience (the best epoch is kept across the checkpoint), and ALS.
+    let sgd = MfParams {
+        factors: 30,
+        regularization: 0.0,
+        bias_regularization: 0.0,
+        learning_rate: 0.05,
+        init_std: 0.3,
+        epochs: 200,
+        patience: 5,
+        threads: 2,
+        ..params(Solver::Sgd)
+    };
+    for p in [sgd, params(Solver::Als)] {
+        let whole = MfModel::fit(p.clone(), &train, Some(&valid), |_| true).unwrap();
+        let mut part = MfModel::new(p.clone(), &train).unwrap();
+        for _ in 0..4 {
+            part.epoch(&train, None, Some(&valid)).unwrap();
+        }
+        let bytes = Model::train_state(&part).unwrap().encode();
+        drop(part);
+        let raw = p
+            .to_values()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let mut boxed =
+            (TYPE.resume.unwrap())(raw, TrainState::decode(&bytes).unwrap(), &train).unwrap();
+        let m = boxed.as_any_mut().downcast_mut::<MfModel>().unwrap();
+        assert_eq!(m.epochs_done, 4);
+        while !m.epoch(&train, None, Some(&valid)).unwrap().stop {}
+        m.finish();
+        assert_eq!(m.epochs_done, whole.epochs_done);
+        assert_eq!(m.best_epoch(), whole.best_epoch());
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&m.user_factors), bits(&whole.user_factors));
+        assert_eq!(bits(&m.item_factors), bits(&whole.item_factors));
+        assert_eq!(bits(&m.user_bias), bits(&whole.user_bias));
+    }
+}

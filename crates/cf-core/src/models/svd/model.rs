@@ -37,6 +37,8 @@ pub static TYPE: ModelType = ModelType {
             p, users, items, s, e, g[0], stats,
         )?))
     },
+    // Fitted in one step: nothing to resume.
+    resume: None,
 };
 
 impl FactorModel for SvdModel {
