@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runListCommand } from '../src/cli/recommend.js';
+import { createServer } from '../src/server/index.js';
 import { sparkCommand } from '../src/cli/spark.js';
 import { runTrainCommand } from '../src/cli/train.js';
 import { checkConfig } from '../src/config/index.js';
@@ -280,6 +281,17 @@ describe.skipIf(probe.problem !== null)('spark (Java and PySpark present)', () =
     const lines = (await readFile(recs, 'utf8')).trim().split('\n');
     expect(lines[0]).toBe('user,rank,item,score');
     expect(lines.length).toBe(1 + a.userIds.length * 5);
+    // And over HTTP, as `cf-native serve` serves it.
+    const app = await createServer({ path: imported, watchMs: 0, feedbackLog: null });
+    try {
+      const user = a.userIds[0]!;
+      const r = await app.inject({ method: 'GET', url: `/recommend?user=${encodeURIComponent(user)}&k=5` });
+      expect(r.statusCode, r.body).toBe(200);
+      const body = r.json() as { items: { id: string; score: number }[] };
+      expect(body.items.map((x) => x.id)).toEqual(lines.slice(1, 6).map((l) => l.split(',')[2]));
+    } finally {
+      await app.close();
+    }
   });
 
   it('a folder that is not a Spark model is a coded error naming it', async () => {
