@@ -55,7 +55,7 @@ export {
   type SparkProbe,
   type SparkRunInfo,
 } from './spark/index.js';
-export { runTune, candidates, pickBest, TUNING_FILE, BEST_FILE, type TuneHooks, type TuneReport, type TrialRecord, type TuningFile } from './tune/index.js';
+export { runTune, candidates, pickBest, DEFAULT_TUNING, defaultSpace, defaultTrials, TUNING_FILE, BEST_FILE, type DataShape, type TuneHooks, type TuneReport, type TrialRecord, type TuningFile } from './tune/index.js';
 export {
   buildLeaderboard,
   formatLeaderboard,

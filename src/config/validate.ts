@@ -7,6 +7,7 @@
 import { basename, extname } from 'node:path';
 import { closest, describeValue as describe } from '../options.js';
 import { ParamIssue, resolveParams, specOf, type ParamValue, type ResolvedParams } from '../models/params.js';
+import { defaultTrials } from '../tune/defaults.js';
 import {
   DELIMITERS,
   DUPLICATE_MODES,
@@ -506,12 +507,11 @@ function validateTune(v: unknown, models: ModelConfig[], split: SplitConfig, dat
     ((split.strategy === 'leave-last-out' || split.strategy === 'random') && split.valid === 0) ||
     (split.strategy === 'time' && split.valid_cutoff === null);
   if (noValid) fail(['tune'], 'chooses between trials on validation, and this config has no validation part (split.valid, split.valid_cutoff, or data.valid)', 'key');
-  const strategy = withDefault(o, 'strategy', p, 'random', (x, q) => oneOf(x, q, TUNE_STRATEGIES));
-  const trials = withDefault<number | null>(o, 'trials', p, null, (x, q) => int(x, q, 1, 1_000_000));
+  const strategy = withDefault(o, 'strategy', p, 'tpe', (x, q) => oneOf(x, q, TUNE_STRATEGIES));
+  let trials = withDefault<number | null>(o, 'trials', p, null, (x, q) => int(x, q, 1, 1_000_000));
   const seconds = withDefault<number | null>(o, 'seconds', p, null, (x, q) => num(x, q, { min: 0, minExclusive: true }));
-  if (strategy !== 'grid' && trials === null && seconds === null) {
-    fail(['tune'], `needs a budget for strategy ${strategy}: trials, seconds, or both`, 'key');
-  }
+  // No budget given: the built-in one, each model's share of trials added up (src/tune/defaults.ts).
+  if (strategy !== 'grid' && trials === null && seconds === null) trials = defaultTrials(models.map((m) => m.type));
   const objective = withDefault(o, 'objective', p, `ndcg@${ev.k[0]}`, (x, q) => metricKey(x, q, ev.k));
   const tie_break = withDefault<string | null>(o, 'tie_break', p, null, (x, q) => metricKey(x, q, ev.k));
   const names = models.map((m) => m.name);
@@ -538,11 +538,14 @@ function validateTune(v: unknown, models: ModelConfig[], split: SplitConfig, dat
     }
     if (total > MAX_TUNE_GRID) fail(sp, `makes ${total} combinations; strategy grid enumerates at most ${MAX_TUNE_GRID} (use strategy random)`, 'key');
   }
-  const refit = withDefault(o, 'refit', p, 'train', (x, q) => oneOf(x, q, REFIT_MODES));
   // best.yaml must reproduce the refit: a split that can give train + valid as its training
-  // part with the same test part (leave-last-out with valid 0, time without valid_cutoff).
-  if (refit === 'train+valid' && split.strategy !== 'leave-last-out' && split.strategy !== 'time') {
-    fail(['tune', 'refit'], `train+valid needs split strategy leave-last-out or time, which keep the same test part without validation (got ${split.strategy}${data.train !== null ? ', pre-split files' : ''})`);
+  // part with the same test part (leave-last-out with valid 0, time without valid_cutoff, random
+  // without a test part, pre-split files without data.valid). Where it can, that is the default:
+  // the final model sees the validation rows too.
+  const mergeable = split.strategy === 'leave-last-out' || split.strategy === 'time' || (split.strategy === 'random' && split.test === 0) || data.train !== null;
+  const refit = withDefault(o, 'refit', p, mergeable ? 'train+valid' : 'train', (x, q) => oneOf(x, q, REFIT_MODES));
+  if (refit === 'train+valid' && !mergeable) {
+    fail(['tune', 'refit'], `train+valid needs split strategy leave-last-out, time, random with test 0, or pre-split files, which keep the same test part without validation (got ${split.strategy} with test ${(split as { test?: number }).test})`);
   }
   return {
     strategy,
