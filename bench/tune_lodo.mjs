@@ -26,6 +26,7 @@ const log = (m) => process.stderr.write(`[tune lodo] ${m}\n`);
 const r = (min, max) => `{ min: ${min}, max: ${max}, log: true }`;
 const VARIANTS = {
   'wide-tpe': { strategy: 'tpe', space: { factors: r(32, 128), alpha: r(1, 100), regularization: r(1, 3000) } },
+  'wide-tpe20': { strategy: 'tpe', startup: 20, space: { factors: r(32, 128), alpha: r(1, 100), regularization: r(1, 3000) } },
   'wide-random': { strategy: 'random', space: { factors: r(32, 128), alpha: r(1, 100), regularization: r(1, 3000) } },
   'mid-tpe': { strategy: 'tpe', space: { factors: r(32, 128), alpha: r(1, 50), regularization: r(3, 1000) } },
   'mid-random': { strategy: 'random', space: { factors: r(32, 128), alpha: r(1, 50), regularization: r(3, 1000) } },
@@ -41,9 +42,9 @@ for (const d of datasets) {
   await writeTrainCsv(join(BENCH, '.data', d, 'train'), join(dir, 'train.csv'));
   out.runs[d] = {};
   for (const v of names) {
-    const { strategy, space } = VARIANTS[v];
+    const { strategy, space, startup } = VARIANTS[v];
     out.variants[v] = VARIANTS[v];
-    const yaml = `data:\n  path: ${join(dir, 'train.csv')}\n  header: true\nsplit: { strategy: random, valid: 0.2, test: 0 }\nmodels:\n  - type: als\n    params: { threads: ${o.threads} }\nevaluate: { k: 10 }\noutput: ${join(dir, v)}\ntune:\n  strategy: ${strategy}\n  space:\n    als:\n${Object.entries(space).map(([k, x]) => `      ${k}: ${x}\n`).join('')}`;
+    const yaml = `data:\n  path: ${join(dir, 'train.csv')}\n  header: true\nsplit: { strategy: random, valid: 0.2, test: 0 }\nmodels:\n  - type: als\n    params: { threads: ${o.threads} }\nevaluate: { k: 10 }\noutput: ${join(dir, v)}\ntune:\n  strategy: ${strategy}\n${startup ? `  startup_trials: ${startup}\n` : ''}  space:\n    als:\n${Object.entries(space).map(([k, x]) => `      ${k}: ${x}\n`).join('')}`;
     const t = performance.now();
     const res = await runTune(parseConfig(yaml, `${v}.yaml`), { fresh: true, report: false });
     const ok = res.trials.filter((x) => x.status === 'ok');

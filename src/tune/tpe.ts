@@ -49,11 +49,16 @@ class Parzen {
     this.mus = values.map(t).sort((a, b) => a - b);
     const width = this.hi - this.lo;
     // Each kernel as wide as the gap to its farther neighbour (the range's ends count as
-    // neighbours), kept between 1 % and 100 % of the range: Hyperopt's rule.
+    // neighbours), at most the range: Hyperopt's rule. At least range / (1 + n) (Optuna's
+    // "magic clip"; 1 % from 99 points on): with a 1 % floor for every n, a few close good
+    // trials shrank their kernels to slivers and the study spent its budget repeating one
+    // corner (ALS on ml-latest-small: 25 trials within 10 % of one point, 3 % below the ridge
+    // a random study found).
+    const floor = width / Math.min(100, 1 + this.mus.length);
     this.sigmas = this.mus.map((m, i) => {
       const left = i > 0 ? m - this.mus[i - 1]! : m - this.lo;
       const right = i < this.mus.length - 1 ? this.mus[i + 1]! - m : this.hi - m;
-      return Math.min(width, Math.max(width / 100, left, right));
+      return Math.min(width, Math.max(floor, left, right));
     });
   }
 
