@@ -1,4 +1,4 @@
-// `npm run bench -- tune [--datasets ml-100k,ml-latest-small,lastfm-2k] [--models als,ease] [--threads 2]`
+// `npm run bench -- tune [--datasets ml-100k,ml-latest-small,lastfm-2k] [--models als] [--threads 2]`
 //
 // cf-native tune with its defaults against implicit 0.7.3's hand-tuned ALS grid, on the bench's
 // 80/20 random split of positives (bench/.data/<name>/{train,test}, prepare_data.py):
@@ -30,7 +30,7 @@ export async function main(argv) {
     args: argv,
     options: {
       datasets: { type: 'string', default: 'ml-100k,ml-latest-small,lastfm-2k' },
-      models: { type: 'string', default: 'als,ease' },
+      models: { type: 'string', default: 'als' },
       threads: { type: 'string', default: '2' },
       'skip-implicit': { type: 'boolean', default: false },
     },
