@@ -113,6 +113,30 @@ describe('tpe', () => {
     expect(new Set(tpe.map((o) => JSON.stringify(o.params))).size).toBe(40);
   });
 
+  it('with several models, gives each its share of the trials and runs TPE within it', () => {
+    const two = `  strategy: tpe\n  trials: 48\n  seed: 5\n  space:\n    als:\n      regularization: { min: 0.001, max: 1000, log: true }\n    ease:\n      lambda: { min: 10, max: 1000, log: true }\n`;
+    const c = parseConfig(yaml(two, 'OUT', '  - type: ease\n'), 't.yaml');
+    const h: Observation[] = [];
+    // EASE always scores above ALS: a model choice that followed the good trials would give it everything.
+    for (let i = 0; i < 48; i++) {
+      const next = tpeNext(c, h, 10)!;
+      h.push({ ...next, value: next.model === 'ease' ? 1 : objective({ ...next.params, factors: 16 }) });
+    }
+    expect(h.filter((o) => o.model === 'als')).toHaveLength(DEFAULT_TUNING.als!.trials);
+    expect(h.filter((o) => o.model === 'ease')).toHaveLength(DEFAULT_TUNING.ease!.trials);
+    // ALS's own TPE still homes in on its optimum.
+    expect(Math.max(...h.filter((o) => o.model === 'als').map((o) => o.value!))).toBeGreaterThan(-0.05);
+    // A model with nothing left to try (popularity after its one fit) hands the trial to another.
+    const pop = parseConfig(yaml(`  strategy: tpe\n  trials: 5\n  space: { als: { factors: [4, 8, 16] } }\n`, 'OUT', '  - type: popularity\n'), 't.yaml');
+    const hp: Observation[] = [];
+    for (let i = 0; i < 4; i++) {
+      const next = tpeNext(pop, hp, 10)!;
+      hp.push({ ...next, value: 0 });
+    }
+    expect(hp.map((o) => o.model).sort()).toEqual(['als', 'als', 'als', 'popularity']);
+    expect(tpeNext(pop, hp, 10)).toBeNull();
+  });
+
   it('resumes an interrupted study with the proposals an uninterrupted one made', async () => {
     const cfg = (out: string) => parseConfig(yaml(`  strategy: tpe\n  trials: 5\n  seed: 2\n  startup_trials: 2\n${SPACE}`, out), 't.yaml');
     const straight = await runTune(cfg(await tmp()), { report: false });
