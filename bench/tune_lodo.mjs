@@ -6,7 +6,7 @@
 // any variant found there. For each rotation the variant with the best mean score on two
 // datasets is chosen and its score on the third reported. Test is never read.
 // Writes bench/results/tune-lodo-<id>.json and prints the tables.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -42,7 +42,7 @@ for (const d of datasets) {
   const dir = join(BENCH, '.data', 'runs', 'tune-lodo', d);
   out.runs[d] = {};
   if (!o['reuse-only']) {
-    rmSync(dir, { recursive: true, force: true });
+    // Each variant's study starts over (fresh) in its own folder; the others' stay for --reuse-only.
     mkdirSync(dir, { recursive: true });
     await writeTrainCsv(join(BENCH, '.data', d, 'train'), join(dir, 'train.csv'));
   }
