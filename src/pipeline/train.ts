@@ -7,6 +7,7 @@ import { checkConfig, type Config } from '../config/index.js';
 import { loadDataset, loadOptionsFromConfig, splitDataset, splitOptionsFromConfig } from '../data.js';
 import { loadModel, saveModel } from '../artifacts/model-io.js';
 import { RunCheckpoints } from '../artifacts/checkpoint.js';
+import { metricsJson } from '../artifacts/metrics.js';
 import { checkOutputFolder } from '../artifacts/output.js';
 import type { Recommender } from '../models/recommender.js';
 import { BASELINE_TYPE, fitModel, modelEntry } from '../models/registry.js';
@@ -237,25 +238,21 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
       if (!best || score > best.score) best = { model, scores, seconds, score };
     }
     const { model, scores, seconds: trainSeconds } = best!;
-    const curve = model.learningCurve();
-    const summary = model.fitSummary();
-    const metrics = {
-      model: mc.type,
+    const metrics = metricsJson({
+      type: mc.type,
       name: mc.name,
-      params: model.params,
-      train_seconds: trainSeconds,
+      model,
+      trainSeconds,
       valid: scores.valid,
       test: scores.test,
-      baseline: { [BASELINE_TYPE]: baseline.test ?? baseline.valid },
-      baseline_valid: { [BASELINE_TYPE]: baseline.valid },
-      users_evaluated: usersEvaluated,
-      users_without_train: usersWithoutTrain,
-      data_hash: dataHash,
-      ...(curve ? { curve } : {}),
-      ...(summary ? { fit: summary } : {}),
+      baselineType: BASELINE_TYPE,
+      baseline,
+      usersEvaluated,
+      usersWithoutTrain,
+      dataHash,
       ...(mc.grid ? { tuning: { by: selectionKey(scores.valid), grid: mc.grid, trials } } : {}),
-      ...(spark ? { engine: 'spark', spark } : {}),
-    };
+      ...(spark ? { extra: { engine: 'spark', spark } } : {}),
+    });
     const trainedBy = spark ? { trained_by: { engine: 'spark', spark_version: spark.spark, pyspark: spark.pyspark, master: spark.master, spark_params: spark.spark_params } } : undefined;
     await saveModel(dir, model, { userIds, itemIds, train, dataHash, files: { 'metrics.json': metrics }, ...(trainedBy ? { extra: trainedBy } : {}) });
     await checkpoints.completed(mc.name);

@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { checkConfig, type Config, type TuneDimension } from '../config/index.js';
 import { loadDataset, loadOptionsFromConfig, matrixFromCoo, splitDataset, splitOptionsFromConfig } from '../data.js';
 import { saveModel } from '../artifacts/model-io.js';
+import { metricsJson } from '../artifacts/metrics.js';
 import { checkOutputFolder } from '../artifacts/output.js';
 import { writeFileAtomic, writeJsonAtomic } from '../artifacts/atomic.js';
 import { BASELINE_TYPE, fitModel, modelEntry } from '../models/registry.js';
@@ -319,25 +320,22 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
   for (const t of ownTrials) for (const [k, v] of Object.entries(t.params)) (tried[k] ??= []).includes(v) || tried[k]!.push(v);
   for (const vs of Object.values(tried)) vs.sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b))));
   const dir = join(output, mc.name);
-  const curve = model.learningCurve();
-  const summary = model.fitSummary();
-  const metrics = {
-    model: mc.type,
+  const metrics = metricsJson({
+    type: mc.type,
     name: mc.name,
-    params: model.params,
-    train_seconds: trainSeconds,
+    model,
+    trainSeconds,
     valid: scores.valid,
     test: scores.test,
-    baseline: { [BASELINE_TYPE]: baseline.test ?? baseline.valid },
-    baseline_valid: { [BASELINE_TYPE]: baseline.valid },
-    users_evaluated: testMain?.usersEvaluated ?? 0,
-    users_without_train: testMain?.usersWithoutTrain ?? 0,
-    data_hash: dataHash,
-    ...(curve ? { curve } : {}),
-    ...(summary ? { fit: summary } : {}),
+    baselineType: BASELINE_TYPE,
+    baseline: { valid: baseline.valid, test: baseline.test },
+    usersEvaluated: testMain?.usersEvaluated ?? 0,
+    usersWithoutTrain: testMain?.usersWithoutTrain ?? 0,
+    dataHash,
     // The report's tuning section reads this shape (the grid being the values each key was tried at).
     tuning: { by: tune.objective, grid: tried, trials: ownTrials.map((t) => ({ params: t.params, train_seconds: t.seconds, valid: t.valid, test: null })) },
-  };
+  });
+
   await saveModel(dir, model, { userIds: ds.userIds(), itemIds: ds.itemIds(), train: fitOn, dataHash, files: { 'metrics.json': metrics } });
 
   // The refitted best beside the popularity baseline, with intervals, as train writes it.
