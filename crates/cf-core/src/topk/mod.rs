@@ -13,6 +13,7 @@ pub mod filter;
 pub mod heap;
 pub mod kernel;
 mod query;
+pub mod quant;
 pub mod scan;
 mod stats;
 #[cfg(test)]
