@@ -306,7 +306,16 @@ fn run<K: FnMut(u32) -> bool>(
             let n = pend[j].len();
             if n > 0 {
                 let x = &q[j * f..j * f + f];
-                rescore_pending(targets, x, &mut pend[j], n, offs, cs, &mut best[j], &mut keeps[j]);
+                rescore_pending(
+                    targets,
+                    x,
+                    &mut pend[j],
+                    n,
+                    offs,
+                    cs,
+                    &mut best[j],
+                    &mut keeps[j],
+                );
             }
         }
     }

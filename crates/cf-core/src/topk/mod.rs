@@ -12,8 +12,8 @@ pub mod dense;
 pub mod filter;
 pub mod heap;
 pub mod kernel;
-mod query;
 pub mod quant;
+mod query;
 pub mod scan;
 mod stats;
 #[cfg(test)]

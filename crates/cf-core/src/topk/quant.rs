@@ -388,9 +388,11 @@ mod vnni {
                     };
                 }
                 go!(
-                    (1, 1)(1, 2)(1, 3)(1, 4)(1, 5)(1, 6)(1, 7)(1, 8)(2, 1)(2, 2)(2, 3)(2, 4)(2, 5)
-                    (2, 6)(2, 7)(2, 8)(3, 1)(3, 2)(3, 3)(3, 4)(4, 1)(4, 2)(4, 3)(4, 4)(5, 1)(5, 2)
-                    (6, 1)(6, 2)(7, 1)(7, 2)(8, 1)(8, 2)
+                    (1, 1)(1, 2)(1, 3)(1, 4)(1, 5)(1, 6)(1, 7)(1, 8)(2, 1)(2, 2)(2, 3)(2, 4)(2, 5)(
+                        2, 6
+                    )(2, 7)(2, 8)(3, 1)(3, 2)(3, 3)(3, 4)(4, 1)(4, 2)(4, 3)(
+                        4, 4
+                    )(5, 1)(5, 2)(6, 1)(6, 2)(7, 1)(7, 2)(8, 1)(8, 2)
                 );
                 p += pn;
             }
@@ -430,7 +432,13 @@ mod gather {
 
     /// Sixteen targets a pass, one per lane, each lane one FMA per factor in factor order.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn rescore(data: &[f32], stride: usize, x: &[f32], offsets: &[u32], out: &mut [f32]) {
+    pub unsafe fn rescore(
+        data: &[f32],
+        stride: usize,
+        x: &[f32],
+        offsets: &[u32],
+        out: &mut [f32],
+    ) {
         let mut c = 0;
         while c < offsets.len() {
             let n = (offsets.len() - c).min(16);
@@ -522,7 +530,10 @@ mod tests {
             let mut out = vec![0f32; n];
             rescore(&rows, 1, &qs[..f], &offs, &mut out);
             let pk = crate::topk::kernel::Packed::new(&rows, f);
-            let poffs: Vec<u32> = items.iter().map(|&i| pk.offset(i as usize) as u32).collect();
+            let poffs: Vec<u32> = items
+                .iter()
+                .map(|&i| pk.offset(i as usize) as u32)
+                .collect();
             let mut out2 = vec![0f32; n];
             rescore(pk.data(), 16, &qs[..f], &poffs, &mut out2);
             for (c, &i) in items.iter().enumerate() {

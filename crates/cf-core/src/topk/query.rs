@@ -203,9 +203,7 @@ fn by_factors(
     let packed = targets_of(fm.items, fm.f, &c.candidates, req.items_packed, &mut owned);
     // The int8 copy costs about one pass over the rows to build: kept with a cached pack, so
     // worth it from the first call there; a pack made for this call only needs a batch.
-    let cached = req
-        .items_packed
-        .is_some_and(|p| std::ptr::eq(p, packed));
+    let cached = req.items_packed.is_some_and(|p| std::ptr::eq(p, packed));
     let quant = if cached || pick.len() >= 32 {
         packed.quantised()
     } else {

@@ -403,7 +403,8 @@ fn adversarial(nu: usize, ni: usize, f: usize, kind: u32, seed: u64) -> Fm {
                         if j == i % f {
                             127.0
                         } else {
-                            (r.below(9) as f32 - 4.0) + 0.49 * if r.below(2) == 0 { 1.0 } else { -1.0 }
+                            (r.below(9) as f32 - 4.0)
+                                + 0.49 * if r.below(2) == 0 { 1.0 } else { -1.0 }
                         }
                     })
                     .collect(),
@@ -505,7 +506,8 @@ fn the_int8_first_pass_gives_the_f32_lists_bit_for_bit() {
             for (r, &u) in users.iter().enumerate() {
                 let s = user_scores(&m, u as usize);
                 let b = brute(&s, want.width, |_| true);
-                let got: Vec<(u32, u32)> = want.pairs(r).iter().map(|p| (p.0, p.1.to_bits())).collect();
+                let got: Vec<(u32, u32)> =
+                    want.pairs(r).iter().map(|p| (p.0, p.1.to_bits())).collect();
                 let b: Vec<(u32, u32)> = b.iter().map(|p| (p.0, p.1.to_bits())).collect();
                 assert_eq!(got, b, "case {case} k {k} user {u}");
             }
@@ -517,8 +519,9 @@ fn the_int8_first_pass_gives_the_f32_lists_bit_for_bit() {
 fn the_int8_first_pass_matches_a_full_sort_with_every_filter() {
     // Through the public API with a cached pack, as the binding calls it: the int8 pass runs
     // wherever the CPU has it (AVX-512 VNNI), for batches and for lone queries.
-    for (case, &(nu, ni, f, kind)) in
-        [(50, 4000, 64, 0u32), (40, 3000, 24, 1), (36, 2500, 64, 2)].iter().enumerate()
+    for (case, &(nu, ni, f, kind)) in [(50, 4000, 64, 0u32), (40, 3000, 24, 1), (36, 2500, 64, 2)]
+        .iter()
+        .enumerate()
     {
         let m = adversarial(nu, ni, f, kind, 77 + case as u64);
         let seen = seen_matrix(nu, ni, 9 + case as u64);
@@ -528,9 +531,11 @@ fn the_int8_first_pass_matches_a_full_sort_with_every_filter() {
         let users: Vec<u32> = (0..nu as u32).rev().collect();
         let packed = Packed::new(&m.i, f);
         for k in [1, 10] {
-            for (with_cands, with_banned, with_seen) in
-                [(false, false, false), (true, true, true), (false, true, true)]
-            {
+            for (with_cands, with_banned, with_seen) in [
+                (false, false, false),
+                (true, true, true),
+                (false, true, true),
+            ] {
                 let mut req = Request::new(k);
                 req.items_packed = Some(&packed);
                 if with_seen {
@@ -562,8 +567,11 @@ fn the_int8_first_pass_matches_a_full_sort_with_every_filter() {
                             && (!with_banned || !banned.contains(&i))
                             && (!with_cands || cands.contains(&i))
                     });
-                    let g: Vec<(u32, u32)> =
-                        got.pairs(row).iter().map(|p| (p.0, p.1.to_bits())).collect();
+                    let g: Vec<(u32, u32)> = got
+                        .pairs(row)
+                        .iter()
+                        .map(|p| (p.0, p.1.to_bits()))
+                        .collect();
                     let w: Vec<(u32, u32)> = want.iter().map(|p| (p.0, p.1.to_bits())).collect();
                     assert_eq!(g, w, "case {case} k {k} user {u}");
                 }
@@ -579,7 +587,10 @@ fn the_int8_first_pass_matches_a_full_sort_with_every_filter() {
         let pool = crate::pool::pool(threads).unwrap();
         for u in 0..3u32 {
             let one = pool.install(|| recommend_users(&m, &[u], &req).unwrap());
-            assert_eq!(one.pairs(0), brute(&user_scores(&m, u as usize), 25, |_| true));
+            assert_eq!(
+                one.pairs(0),
+                brute(&user_scores(&m, u as usize), 25, |_| true)
+            );
         }
     }
 }
