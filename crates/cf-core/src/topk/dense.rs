@@ -250,6 +250,9 @@ fn run<K: FnMut(u32) -> bool>(
                         m &= m - 1;
                         if x < t {
                             pj.push((t0 + x) as u32);
+                            if let Some(r) = targets.rows {
+                                prefetch_row(r, targets.item(t0 + x) as usize * f, f);
+                            }
                         }
                     }
                 }
@@ -319,6 +322,30 @@ fn run<K: FnMut(u32) -> bool>(
             }
         }
     }
+}
+
+/// Start loading a row that will be rescored once its query has sixteen pending: the rows
+/// are scattered over the whole catalogue, so without this every gather waits on memory.
+#[inline]
+fn prefetch_row(rows: &[f32], at: usize, f: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let end = (at + f).min(rows.len());
+        let mut i = at;
+        // Every 64-byte line of the row, the last one included however the row is aligned.
+        while i < end {
+            // SAFETY: a prefetch of an in-bounds address; it has no effect on program state.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(rows.as_ptr().add(i) as *const i8) };
+            i += 16;
+        }
+        if end > at {
+            // SAFETY: as above.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(rows.as_ptr().add(end - 1) as *const i8) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (rows, at, f);
 }
 
 /// The first `n` pending targets of one query scored exactly and offered, in index order.
