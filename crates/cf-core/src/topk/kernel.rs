@@ -70,23 +70,18 @@ impl Packed {
             .get_or_init(|| {
                 (super::quant::supported() && self.f <= super::quant::MAX_FACTORS && self.n > 0)
                     .then(|| {
+                        // Row by row out of the panels: no second full copy of the rows.
                         let f = self.f;
-                        let rows: Vec<f32> = (0..self.n)
-                            .flat_map(|i| {
-                                let base = (i / PANEL) * PANEL * f + i % PANEL;
-                                (0..f).map(move |j| base + j * PANEL)
-                            })
-                            .map(|x| self.data[x])
-                            .collect();
-                        super::quant::QPacked::build(rows.chunks_exact(f), self.n, f)
+                        let rows = (0..self.n).map(|i| {
+                            let base = (i / PANEL) * PANEL * f + i % PANEL;
+                            (0..f)
+                                .map(|j| self.data[base + j * PANEL])
+                                .collect::<Vec<f32>>()
+                        });
+                        super::quant::QPacked::build(rows, self.n, f)
                     })
             })
             .as_ref()
-    }
-
-    /// Whether [`Packed::quantised`] has been built (and is usable).
-    pub fn has_quantised(&self) -> bool {
-        self.quant.get().is_some_and(Option::is_some)
     }
 
     /// The packed values; target i's factor j is at `offset(i) + j * 16`.

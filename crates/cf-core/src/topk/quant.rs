@@ -106,14 +106,14 @@ fn down(x: f64) -> f32 {
 
 impl QPacked {
     /// From rows given in target order (`n` rows of `f`).
-    pub fn build<'a>(rows: impl Iterator<Item = &'a [f32]>, n: usize, f: usize) -> Self {
+    pub fn build<R: AsRef<[f32]>>(rows: impl Iterator<Item = R>, n: usize, f: usize) -> Self {
         Self::build_with(rows, n, f, 1.0)
     }
 
     /// `loosen` scales the bound's slack terms: 1 in use; tests shrink it to show that a
     /// tighter bound loses items.
-    fn build_with<'a>(
-        rows: impl Iterator<Item = &'a [f32]>,
+    fn build_with<R: AsRef<[f32]>>(
+        rows: impl Iterator<Item = R>,
         n: usize,
         f: usize,
         loosen: f64,
@@ -126,6 +126,7 @@ impl QPacked {
         let mut bias = vec![0i32; panels * 16];
         let g = gamma(f);
         for (i, row) in rows.enumerate() {
+            let row = row.as_ref();
             let (p, l) = (i / 16, i % 16);
             let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
             let finite = row.iter().all(|v| v.is_finite());
