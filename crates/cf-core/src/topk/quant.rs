@@ -28,8 +28,10 @@
 //! The kernel computes `L = fl(fma(a, float(P + Q), c))` with the integer `Q = ceil(P1 / 2) +
 //! 1 >= h P1` (P1 <= 127 f < 2^17) and the per-item `c = V1 (h + 128 gamma_f + 256 e) + 256 f
 //! a e + 2^-100`, rounded up to f32. `float(P + Q)` is exact (below 2^24). The terms with `e`
-//! cover the one rounding of the fma (it is at most `e |a x + c|`, and `|a x| <= 127 V1 + 128 f
-//! a`), and 2^-100 a result in the subnormal range. An item is skipped only when `L < T`, with
+//! cover the one rounding of the fma: it is at most `e |a x + c|`, and `|a x| <= 127 V1 + 130 f
+//! a` (`|a q_j| <= |v_j| + a h`, `a Q <= a (127 f / 2 + 2)`), so `e |a x + c| <= m / 2 + e m`
+//! for the margin `m = 256 e (V1 + f a)` added to `c`, which a result `>= T` therefore keeps
+//! `>= T` after rounding. 2^-100 covers a result in the subnormal range. An item is skipped only when `L < T`, with
 //! `T = (thr - f 2^-149) / b` rounded down to f32; then `s_f < thr`, and since selection
 //! admits only scores above the threshold, the item could not have entered.
 //!
