@@ -68,6 +68,9 @@ fn main() {
                 l.ids[0]
             );
         }
+        if std::env::var("BATCH_ONLY").is_ok() {
+            return;
+        }
         // The scoring kernel alone over the same tiles, one thread: the floor that selection
         // adds to.
         let packed = Packed::new(&m.items, f);
@@ -88,6 +91,28 @@ fn main() {
             2.0 * (f * ni * nb) as f64 / s / 1e9,
             buf[7]
         );
+        // The int8 first pass alone (where the CPU has it), same tiles, thresholds at -inf
+        // so that every mask is written.
+        if let Some(qp) = packed.quantised() {
+            let mut qq = cf_core::topk::quant::QQueries::default();
+            let t_ = vec![f32::NEG_INFINITY; 64];
+            let mut masks = vec![0u16; 64 * 64];
+            let mut bits = vec![0u64; 64];
+            let t = Instant::now();
+            for u in (0..nb).step_by(64) {
+                qq.fill(qp, &m.users[u * f..(u + 64) * f], 64);
+                for p in (0..panels).step_by(32) {
+                    let pn = 32.min(panels - p);
+                    cf_core::topk::quant::marks(qp, p, pn, &qq, 64, &t_, &mut masks, &mut bits);
+                }
+            }
+            let s = t.elapsed().as_secs_f64();
+            println!(
+                "int8 marks only, 1 thread: {:.0} users/s ({})",
+                nb as f64 / s,
+                masks[7]
+            );
+        }
         // The selection alone: one user's scores scanned again and again.
         let mut row = vec![0f32; ni];
         cf_core::topk::dense::scores(&packed, &m.users[..f], &mut row);

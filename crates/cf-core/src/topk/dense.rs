@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use super::heap::Best;
 use super::kernel::{self, Above, Packed, PANEL};
+use super::quant::{self, QPacked, QQueries};
 use super::scan::scan;
 
 pub use super::kernel::dot_fma;
@@ -33,6 +34,13 @@ pub struct Targets<'a> {
     pub ids: Option<&'a [u32]>,
     /// Per-target factor applied to its score (1/norm for cosine); NaN drops the target.
     pub scale: Option<&'a [f32]>,
+    /// The int8 first pass ([`quant`]) for `packed`, when worth it: items it rules out are
+    /// never scored in f32; the rest are rescored exactly. Unscaled targets only.
+    pub quant: Option<&'a QPacked>,
+    /// Row-major factors of the items (target j is row `item(j)`), read to rescore a few
+    /// targets (4 cache lines a row where a packed panel spreads one over 64); else the
+    /// packed panels are read.
+    pub rows: Option<&'a [f32]>,
 }
 
 impl Targets<'_> {
@@ -161,6 +169,13 @@ struct Scratch {
     buf: Vec<f32>,
     thresholds: Vec<f32>,
     bits: Vec<u64>,
+    qq: QQueries,
+    kt: Vec<f32>,
+    masks: Vec<u16>,
+    /// Per query, targets the int8 pass let through and not yet rescored.
+    pend: Vec<Vec<u32>>,
+    offs: Vec<u32>,
+    cs: Vec<f32>,
 }
 
 /// Queries `from..from + b` against panels `p0..p1`, offered to `best`.
@@ -182,6 +197,12 @@ fn run<K: FnMut(u32) -> bool>(
         buf,
         thresholds,
         bits,
+        qq,
+        kt,
+        masks,
+        pend,
+        offs,
+        cs,
     } = scratch;
     q.resize(b * f, 0.0);
     for j in 0..b {
@@ -194,10 +215,58 @@ fn run<K: FnMut(u32) -> bool>(
     thresholds.resize(b, 0.0);
     bits.clear();
     bits.resize(b, u64::MAX);
+    let quant = targets.quant.filter(|_| !scaled);
+    if let Some(qp) = quant {
+        qq.fill(qp, &q[..b * f], b);
+        kt.resize(b, 0.0);
+        masks.resize(b * TILE_PANELS, 0);
+        if pend.len() < b {
+            pend.resize_with(b, Vec::new);
+        }
+        pend.iter_mut().for_each(Vec::clear);
+    }
     let mut p = p0;
     while p < p1 {
         let pn = TILE_PANELS.min(p1 - p);
         let w = pn * PANEL;
+        let t0 = p * PANEL;
+        let t = w.min(n_t - t0);
+        // The int8 pass once every heap of the block is full (before that every target
+        // would be rescored, and the f32 tile does that faster).
+        if let Some(qp) = quant.filter(|_| best.iter().all(|x| x.threshold() > f32::NEG_INFINITY)) {
+            for (u, kt) in kt.iter_mut().enumerate() {
+                *kt = qq.threshold(u, best[u].threshold(), f);
+            }
+            quant::marks(qp, p, pn, qq, b, kt, &mut masks[..b * pn], &mut bits[..b]);
+            for j in 0..b {
+                let pj = &mut pend[j];
+                let mut pb = bits[j];
+                while pb != 0 {
+                    let pi = pb.trailing_zeros() as usize;
+                    pb &= pb - 1;
+                    let mut m = masks[j * pn + pi];
+                    while m != 0 {
+                        let x = pi * PANEL + m.trailing_zeros() as usize;
+                        m &= m - 1;
+                        if x < t {
+                            pj.push((t0 + x) as u32);
+                            if let Some(r) = targets.rows {
+                                prefetch_row(r, targets.item(t0 + x) as usize * f, f);
+                            }
+                        }
+                    }
+                }
+                // Rescored sixteen at a time (one gather pass); the rest waits for more
+                // tiles, still in index order, so the heap sees targets in order.
+                if pj.len() >= PANEL {
+                    let n = pj.len() / PANEL * PANEL;
+                    let x = &q[j * f..j * f + f];
+                    rescore_pending(targets, x, pj, n, offs, cs, &mut best[j], &mut keeps[j]);
+                }
+            }
+            p += pn;
+            continue;
+        }
         let above = (!scaled).then(|| {
             for (t, best) in thresholds.iter_mut().zip(best.iter()) {
                 *t = best.threshold();
@@ -208,8 +277,6 @@ fn run<K: FnMut(u32) -> bool>(
             }
         });
         kernel::scores(targets.packed, p, pn, &q[..b * f], b, &mut buf[..], above);
-        let t0 = p * PANEL;
-        let t = w.min(n_t - t0);
         for j in 0..b {
             let row = &mut buf[j * w..j * w + t];
             if scaled {
@@ -237,6 +304,78 @@ fn run<K: FnMut(u32) -> bool>(
         }
         p += pn;
     }
+    if quant.is_some() {
+        for j in 0..b {
+            let n = pend[j].len();
+            if n > 0 {
+                let x = &q[j * f..j * f + f];
+                rescore_pending(
+                    targets,
+                    x,
+                    &mut pend[j],
+                    n,
+                    offs,
+                    cs,
+                    &mut best[j],
+                    &mut keeps[j],
+                );
+            }
+        }
+    }
+}
+
+/// Start loading a row that will be rescored once its query has sixteen pending: the rows
+/// are scattered over the whole catalogue, so without this every gather waits on memory.
+#[inline]
+fn prefetch_row(rows: &[f32], at: usize, f: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let end = (at + f).min(rows.len());
+        let mut i = at;
+        // Every 64-byte line of the row, the last one included however the row is aligned.
+        while i < end {
+            // SAFETY: a prefetch of an in-bounds address; it has no effect on program state.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(rows.as_ptr().add(i) as *const i8) };
+            i += 16;
+        }
+        if end > at {
+            // SAFETY: as above.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(rows.as_ptr().add(end - 1) as *const i8) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (rows, at, f);
+}
+
+/// The first `n` pending targets of one query scored exactly and offered, in index order.
+#[allow(clippy::too_many_arguments)]
+fn rescore_pending<K: FnMut(u32) -> bool>(
+    targets: &Targets,
+    x: &[f32],
+    pend: &mut Vec<u32>,
+    n: usize,
+    offs: &mut Vec<u32>,
+    cs: &mut Vec<f32>,
+    best: &mut Best,
+    keep: &mut K,
+) {
+    let f = x.len();
+    offs.clear();
+    offs.extend(pend[..n].iter().map(|&tj| {
+        (match targets.rows {
+            Some(_) => targets.item(tj as usize) as usize * f,
+            None => targets.packed.offset(tj as usize),
+        }) as u32
+    }));
+    cs.resize(n, 0.0);
+    let (data, stride) = match targets.rows {
+        Some(r) => (r, 1),
+        None => (targets.packed.data(), PANEL),
+    };
+    quant::rescore(data, stride, x, offs, cs);
+    scan(cs, best, &|i| targets.item(pend[i] as usize), keep);
+    pend.drain(..n);
 }
 
 /// One query against many targets: chunks of panels in parallel, partial heaps merged.

@@ -26,6 +26,8 @@ pub struct Packed {
     f: usize,
     /// 1 / norm of each row (NaN for a zero row), computed on first use: cosine lists.
     inv_norms: std::sync::OnceLock<Vec<f32>>,
+    /// The int8 copy for the first pass, built on first use where the CPU runs it.
+    quant: std::sync::OnceLock<Option<super::quant::QPacked>>,
 }
 
 impl Packed {
@@ -56,7 +58,40 @@ impl Packed {
             n,
             f,
             inv_norms: std::sync::OnceLock::new(),
+            quant: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The int8 copy of these rows ([`super::quant`]), built on the first call (about one
+    /// pass over the rows); None where the CPU lacks AVX-512 VNNI, `CF_NATIVE_SIMD` is set,
+    /// or the rows are too long for its exact integer sums.
+    pub fn quantised(&self) -> Option<&super::quant::QPacked> {
+        self.quant
+            .get_or_init(|| {
+                (super::quant::supported() && self.f <= super::quant::MAX_FACTORS && self.n > 0)
+                    .then(|| {
+                        // Row by row out of the panels: no second full copy of the rows.
+                        let f = self.f;
+                        let rows = (0..self.n).map(|i| {
+                            let base = (i / PANEL) * PANEL * f + i % PANEL;
+                            (0..f)
+                                .map(|j| self.data[base + j * PANEL])
+                                .collect::<Vec<f32>>()
+                        });
+                        super::quant::QPacked::build(rows, self.n, f)
+                    })
+            })
+            .as_ref()
+    }
+
+    /// The packed values; target i's factor j is at `offset(i) + j * 16`.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    #[inline]
+    pub fn offset(&self, i: usize) -> usize {
+        (i / PANEL) * PANEL * self.f + i % PANEL
     }
 
     /// 1 / norm of each row, NaN for a zero row (so that it ranks nowhere under cosine);

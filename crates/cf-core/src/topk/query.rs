@@ -200,10 +200,21 @@ fn by_factors(
     out: &mut Lists,
 ) {
     let mut owned = None;
+    let packed = targets_of(fm.items, fm.f, &c.candidates, req.items_packed, &mut owned);
+    // The int8 copy costs about one pass over the rows to build: kept with a cached pack, so
+    // worth it from the first call there; a pack made for this call only needs a batch.
+    let cached = req.items_packed.is_some_and(|p| std::ptr::eq(p, packed));
+    let quant = if cached || pick.len() >= 32 {
+        packed.quantised()
+    } else {
+        None
+    };
     let targets = Targets {
-        packed: targets_of(fm.items, fm.f, &c.candidates, req.items_packed, &mut owned),
+        packed,
         ids: c.candidates.as_deref(),
         scale: None,
+        quant,
+        rows: Some(fm.items),
     };
     let queries = Queries {
         rows: query_rows,
@@ -450,6 +461,8 @@ pub fn similar_to_vector(rows: &[f32], q: &[f32], k: usize, exclude: &[u32]) -> 
         packed: &packed,
         ids: None,
         scale: Some(packed.inverse_norms()),
+        quant: None,
+        rows: None,
     };
     let queries = Queries {
         rows: q,
@@ -536,6 +549,8 @@ pub fn similar(
         packed,
         ids: c.candidates.as_deref(),
         scale: target_scale,
+        quant: None,
+        rows: None,
     };
     let q = Queries {
         rows,

@@ -358,3 +358,294 @@ fn bad_requests_are_coded_errors_naming_the_argument() {
     assert_eq!(l.width, 2);
     assert!(l.ids.iter().all(|&i| i == 2 || i == 4));
 }
+
+// ---- The int8 first pass (quant.rs): it only rules items out, so every list and score must
+// be the f32 engine's, bit for bit, on data chosen to stress its bound.
+
+/// Factors that stress the int8 bound: exact and near ties, norms from 2^-60 to 2^60 (past
+/// the quantised range at both ends), zero rows, and entries half a step off the grid.
+fn adversarial(nu: usize, ni: usize, f: usize, kind: u32, seed: u64) -> Fm {
+    let mut r = Rng(seed);
+    let rows = |n: usize, r: &mut Rng| -> Vec<f32> {
+        let base: Vec<f32> = (0..f).map(|_| r.below(5) as f32 - 2.0).collect();
+        let mut v = Vec::with_capacity(n * f);
+        for i in 0..n {
+            let pick = r.below(10);
+            let row: Vec<f32> = match kind {
+                // Many exact ties (repeated rows) and ties within an ulp or two.
+                0 => (0..f)
+                    .map(|j| {
+                        let x = base[j];
+                        match pick {
+                            0..=3 => x,
+                            4..=6 => x + (r.below(3) as f32 - 1.0) * 1e-6,
+                            _ => r.below(5) as f32 - 2.0,
+                        }
+                    })
+                    .collect(),
+                // Scales from 2^-60 to 2^60, some rows zero.
+                1 => {
+                    let e = r.below(121) as i32 - 60;
+                    let s = 2f32.powi(e);
+                    (0..f)
+                        .map(|_| {
+                            if pick == 0 {
+                                0.0
+                            } else {
+                                ((r.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * s
+                            }
+                        })
+                        .collect()
+                }
+                // One large entry sets the step; the rest sit half a step off the grid.
+                _ => (0..f)
+                    .map(|j| {
+                        if j == i % f {
+                            127.0
+                        } else {
+                            (r.below(9) as f32 - 4.0)
+                                + 0.49 * if r.below(2) == 0 { 1.0 } else { -1.0 }
+                        }
+                    })
+                    .collect(),
+            };
+            v.extend(row);
+        }
+        v
+    };
+    let u = rows(nu, &mut r);
+    let i = rows(ni, &mut r);
+    Fm { f, u, i }
+}
+
+fn bits_of(l: &Lists) -> Vec<u32> {
+    l.scores.iter().map(|s| s.to_bits()).collect()
+}
+
+/// The engine with the f32 path only: the reference the int8 pass must reproduce.
+fn f32_only(m: &Fm, users: &[u32], k: usize, filter: &super::filter::Filter) -> Lists {
+    use super::dense::{top_k, Queries, Targets};
+    let packed = Packed::new(&m.i, m.f);
+    let width = k.min(m.i.len() / m.f);
+    let mut out = Lists {
+        ids: vec![u32::MAX; users.len() * width],
+        scores: vec![f32::NAN; users.len() * width],
+        width,
+    };
+    let t = Targets {
+        packed: &packed,
+        ids: None,
+        scale: None,
+        quant: None,
+        rows: None,
+    };
+    let q = Queries {
+        rows: &m.u,
+        pick: users,
+        scale: None,
+    };
+    top_k(&q, &t, width, filter, &mut out.ids, &mut out.scores);
+    out
+}
+
+#[test]
+fn the_int8_first_pass_gives_the_f32_lists_bit_for_bit() {
+    use super::dense::{top_k, Queries, Targets};
+    use super::filter::Filter;
+    use super::quant::QPacked;
+    for (case, &(nu, ni, f, kind)) in [
+        (40, 3000, 64, 0u32),
+        (40, 3000, 7, 1),
+        (40, 2600, 64, 2),
+        (6, 5000, 1, 1),
+        (35, 2100, 130, 2),
+        (33, 1700, 16, 0),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let m = adversarial(nu, ni, f, kind, 31 + case as u64);
+        let users: Vec<u32> = (0..nu as u32).collect();
+        let packed = Packed::new(&m.i, f);
+        // Built directly, so that the portable marks run on CPUs without VNNI too.
+        let qp = QPacked::build(m.i.chunks_exact(f), ni, f);
+        let none = Filter {
+            seen: &[],
+            users: &users,
+            banned: None,
+            own: None,
+        };
+        for k in [1, 10, 600] {
+            let want = f32_only(&m, &users, k, &none);
+            for rows in [None, Some(&m.i[..])] {
+                let t = Targets {
+                    packed: &packed,
+                    ids: None,
+                    scale: None,
+                    quant: Some(&qp),
+                    rows,
+                };
+                let q = Queries {
+                    rows: &m.u,
+                    pick: &users,
+                    scale: None,
+                };
+                for threads in [1, 2, 5] {
+                    let mut got = Lists {
+                        ids: vec![u32::MAX; want.ids.len()],
+                        scores: vec![f32::NAN; want.ids.len()],
+                        width: want.width,
+                    };
+                    crate::pool::pool(threads).unwrap().install(|| {
+                        top_k(&q, &t, want.width, &none, &mut got.ids, &mut got.scores)
+                    });
+                    assert_eq!(got.ids, want.ids, "case {case} k {k} threads {threads}");
+                    assert_eq!(bits_of(&got), bits_of(&want), "case {case} k {k}");
+                }
+            }
+            for (r, &u) in users.iter().enumerate() {
+                let s = user_scores(&m, u as usize);
+                let b = brute(&s, want.width, |_| true);
+                let got: Vec<(u32, u32)> =
+                    want.pairs(r).iter().map(|p| (p.0, p.1.to_bits())).collect();
+                let b: Vec<(u32, u32)> = b.iter().map(|p| (p.0, p.1.to_bits())).collect();
+                assert_eq!(got, b, "case {case} k {k} user {u}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_int8_first_pass_matches_a_full_sort_with_every_filter() {
+    // Through the public API with a cached pack, as the binding calls it: the int8 pass runs
+    // wherever the CPU has it (AVX-512 VNNI), for batches and for lone queries.
+    for (case, &(nu, ni, f, kind)) in [(50, 4000, 64, 0u32), (40, 3000, 24, 1), (36, 2500, 64, 2)]
+        .iter()
+        .enumerate()
+    {
+        let m = adversarial(nu, ni, f, kind, 77 + case as u64);
+        let seen = seen_matrix(nu, ni, 9 + case as u64);
+        let mut r = Rng(5 + case as u64);
+        let banned: Vec<u32> = (0..ni / 7).map(|_| r.below(ni as u64) as u32).collect();
+        let cands: Vec<u32> = (0..ni / 2).map(|_| r.below(ni as u64) as u32).collect();
+        let users: Vec<u32> = (0..nu as u32).rev().collect();
+        let packed = Packed::new(&m.i, f);
+        for k in [1, 10] {
+            for (with_cands, with_banned, with_seen) in [
+                (false, false, false),
+                (true, true, true),
+                (false, true, true),
+            ] {
+                let mut req = Request::new(k);
+                req.items_packed = Some(&packed);
+                if with_seen {
+                    req.exclude = vec![&seen];
+                }
+                if with_banned {
+                    req.exclude_items = &banned;
+                }
+                if with_cands {
+                    req.candidates = Some(&cands);
+                }
+                let mut results = Vec::new();
+                for threads in [1, 2, 5] {
+                    let pool = crate::pool::pool(threads).unwrap();
+                    results.push(pool.install(|| recommend_users(&m, &users, &req).unwrap()));
+                    // One query at a time too (the single-call path).
+                    let one = pool.install(|| recommend_users(&m, &users[..1], &req).unwrap());
+                    assert_eq!(one.ids, results[0].ids[..one.width]);
+                }
+                for other in &results[1..] {
+                    assert_eq!(other.ids, results[0].ids, "case {case}");
+                    assert_eq!(bits_of(other), bits_of(&results[0]));
+                }
+                let got = &results[0];
+                for (row, &u) in users.iter().enumerate() {
+                    let s = user_scores(&m, u as usize);
+                    let want = brute(&s, got.width, |i| {
+                        (!with_seen || !seen.contains(u as usize, i))
+                            && (!with_banned || !banned.contains(&i))
+                            && (!with_cands || cands.contains(&i))
+                    });
+                    let g: Vec<(u32, u32)> = got
+                        .pairs(row)
+                        .iter()
+                        .map(|p| (p.0, p.1.to_bits()))
+                        .collect();
+                    let w: Vec<(u32, u32)> = want.iter().map(|p| (p.0, p.1.to_bits())).collect();
+                    assert_eq!(g, w, "case {case} k {k} user {u}");
+                }
+            }
+        }
+    }
+    // A lone query over enough items to be split across threads.
+    let m = adversarial(3, 40_000, 32, 2, 5);
+    let packed = Packed::new(&m.i, 32);
+    let mut req = Request::new(25);
+    req.items_packed = Some(&packed);
+    for threads in [1, 2, 3] {
+        let pool = crate::pool::pool(threads).unwrap();
+        for u in 0..3u32 {
+            let one = pool.install(|| recommend_users(&m, &[u], &req).unwrap());
+            assert_eq!(
+                one.pairs(0),
+                brute(&user_scores(&m, u as usize), 25, |_| true)
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bound_half_as_wide_loses_an_item_the_full_bound_keeps() {
+    use super::dense::{top_k, Queries, Targets};
+    use super::filter::Filter;
+    use super::quant::QPacked;
+    // Query and item sit half a step off the int8 grid in the same direction, so the integer
+    // dot product undershoots by about two thirds of the bound. Item 0 (first tile, exact
+    // score 17300) sets the threshold; item 600 scores 17336 exactly but its int8 estimate
+    // is 17074: inside the bound, outside half of it.
+    let f = 64;
+    let mut u = vec![3.49f32; f];
+    u[0] = 127.0;
+    let mut v = vec![5.49f32; f];
+    v[0] = 127.0;
+    let mut a = vec![5.3259f32; f];
+    a[0] = 127.0;
+    let n = 1000;
+    let mut items = vec![0f32; n * f];
+    items[..f].copy_from_slice(&a);
+    items[600 * f..601 * f].copy_from_slice(&v);
+    let m = Fm {
+        f,
+        u: u.clone(),
+        i: items,
+    };
+    let s = user_scores(&m, 0);
+    assert!(s[600] > s[0] && s[0] > 17250.0, "{} {}", s[600], s[0]);
+    let packed = Packed::new(&m.i, f);
+    let filter = Filter {
+        seen: &[],
+        users: &[0],
+        banned: None,
+        own: None,
+    };
+    let top1 = |qp: &QPacked| {
+        let t = Targets {
+            packed: &packed,
+            ids: None,
+            scale: None,
+            quant: Some(qp),
+            rows: None,
+        };
+        let q = Queries {
+            rows: &m.u,
+            pick: &[0],
+            scale: None,
+        };
+        let (mut ids, mut sc) = (vec![0u32; 1], vec![0f32; 1]);
+        top_k(&q, &t, 1, &filter, &mut ids, &mut sc);
+        ids[0]
+    };
+    assert_eq!(top1(&QPacked::with_loosen(&m.i, f, 1.0)), 600);
+    assert_eq!(top1(&QPacked::with_loosen(&m.i, f, 0.5)), 0);
+}
