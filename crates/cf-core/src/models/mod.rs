@@ -12,6 +12,7 @@ pub mod als;
 pub mod bpr;
 pub mod ease;
 pub mod factor;
+pub mod knn;
 pub mod mf;
 pub mod popularity;
 pub mod svd;
@@ -200,6 +201,7 @@ pub static MODEL_TYPES: &[&ModelType] = &[
     &popularity::TYPE,
     &svd::TYPE,
     &ease::TYPE,
+    &knn::TYPE,
 ];
 
 /// The type called `name`, or an error listing the known ones.
