@@ -6,6 +6,7 @@ import { ALS } from './als.js';
 import { BPR, BPR_DEFAULTS } from './bpr.js';
 import { MF } from './mf.js';
 import { EASE } from './ease.js';
+import { KNN } from './knn.js';
 import { type ModelType, MODEL_TYPES } from './params.js';
 import { Popularity } from './popularity.js';
 import type { Recommender } from './recommender.js';
@@ -41,6 +42,7 @@ const REGISTRY: Record<ModelType, ModelEntry> = {
   popularity: { fit: async (train, params) => Popularity.fit(train, params), wrap: Popularity.wrap },
   svd: { fit: (train, params, opts) => SVD.fit(train, params, opts), wrap: SVD.wrap },
   ease: { fit: (train, params, opts) => EASE.fit(train, params, opts), wrap: EASE.wrap },
+  knn: { fit: (train, params, opts) => KNN.fit(train, params, opts), wrap: KNN.wrap },
 };
 
 /** The type every evaluation reports beside the configured models. */

@@ -8,6 +8,7 @@ mod bpr;
 mod dataset;
 mod error;
 mod export;
+mod knn;
 mod lists;
 mod matrix;
 mod mf;
