@@ -4,6 +4,9 @@
 //! implicit's `all_pairs_knn`). Shared by item-kNN (features: users) and content similarity
 //! (features: terms).
 
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
 use rayon::prelude::*;
 
 use crate::data::csr::Csr;
@@ -84,6 +87,24 @@ impl Sparse64 {
     }
 }
 
+/// (similarity, index), ordered as a pair: score first (total order), then index.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Key(f64, u32);
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))
+    }
+}
+
 /// Best first: higher score, then lower index.
 pub fn best_first(a: &(f64, u32), b: &(f64, u32)) -> std::cmp::Ordering {
     b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
@@ -94,7 +115,10 @@ pub fn best_first(a: &(f64, u32), b: &(f64, u32)) -> std::cmp::Ordering {
 /// maps (row, other row, dot product) to the similarity (None: the dot product). Run on the
 /// current rayon pool; each row sums its dot products in one fixed order (features of the
 /// row, then the other rows of each feature, in index order), so the result has the same
-/// bits at any thread count.
+/// bits at any thread count. Ties at the k-th place are settled as implicit 0.7.3 settles
+/// them (candidates offered in reverse order of first contact; one enters only when its
+/// score beats the smallest kept, which leaves first, lower index first among equals), so
+/// the same neighbours are kept and quality can be compared at equal settings.
 pub fn all_pairs(
     rows: &Sparse64,
     by_feature: &Sparse64,
@@ -106,8 +130,16 @@ pub fn all_pairs(
         .into_par_iter()
         .with_min_len(8)
         .map_init(
-            || (vec![0f64; n], vec![false; n], Vec::<u32>::new(), Vec::<(f64, u32)>::new()),
-            |(sums, touched, list, cand), i| {
+            || {
+                (
+                    vec![0f64; n],
+                    vec![false; n],
+                    Vec::<u32>::new(),
+                    Vec::<(f64, u32)>::new(),
+                    BinaryHeap::<Reverse<Key>>::new(),
+                )
+            },
+            |(sums, touched, list, cand, heap), i| {
                 let (feats, a) = rows.row(i);
                 for (&f, &wa) in feats.iter().zip(a) {
                     let (others, b) = by_feature.row(f as usize);
@@ -120,22 +152,28 @@ pub fn all_pairs(
                         }
                     }
                 }
-                cand.clear();
-                for &j in list.iter() {
+                // Offered in reverse order of first contact, a candidate entering only when
+                // it beats the smallest kept (score, index): implicit's TopK over its
+                // SparseMatrixMultiplier, so ties at the k-th place keep the same items.
+                heap.clear();
+                for &j in list.iter().rev() {
                     let s = sums[j as usize];
                     let s = match rescale {
                         Some(f) => f(i, j as usize, s),
                         None => s,
                     };
-                    cand.push((s, j));
                     sums[j as usize] = 0.0;
                     touched[j as usize] = false;
+                    if heap.len() < k {
+                        heap.push(Reverse(Key(s, j)));
+                    } else if heap.peek().is_some_and(|m| s > m.0 .0) {
+                        heap.pop();
+                        heap.push(Reverse(Key(s, j)));
+                    }
                 }
                 list.clear();
-                if cand.len() > k {
-                    cand.select_nth_unstable_by(k - 1, best_first);
-                    cand.truncate(k);
-                }
+                cand.clear();
+                cand.extend(heap.drain().map(|Reverse(Key(s, j))| (s, j)));
                 let mut out: Vec<(u32, f32)> = cand.iter().map(|&(s, j)| (j, s as f32)).collect();
                 out.sort_unstable_by_key(|p| p.0);
                 out

@@ -75,7 +75,10 @@ fn reference_weights(x: &Csr, weighting: &str, k1: f64, b: f64) -> Vec<Vec<f64>>
     w
 }
 
-/// Every item's k best neighbours by brute force: all pairs sharing a user, scored densely.
+/// Every item's k best neighbours by brute force: all pairs sharing a user, scored densely;
+/// the kept set by implicit's rule, simulated naively: candidates in reverse order of first
+/// contact (users of i ascending, their items ascending), one replacing the smallest kept
+/// (score, index) only when its score is larger.
 fn reference_neighbours(
     x: &Csr,
     w: &[Vec<f64>],
@@ -86,16 +89,35 @@ fn reference_neighbours(
     let (m, n) = (x.n_rows, x.n_cols);
     (0..n)
         .map(|i| {
-            let mut l: Vec<(f64, u32)> = (0..n)
-                .filter(|&j| (0..m).any(|u| d[u][i] != 0.0 && d[u][j] != 0.0))
-                .map(|j| {
-                    let dot: f64 = (0..m).map(|u| w[u][i] * w[u][j]).sum();
-                    (rescale(i, j, dot), j as u32)
-                })
-                .collect();
-            l.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            l.truncate(k);
-            let mut out: Vec<(u32, f64)> = l.into_iter().map(|(s, j)| (j, s)).collect();
+            let mut order: Vec<usize> = Vec::new();
+            for u in 0..m {
+                if d[u][i] != 0.0 {
+                    for j in 0..n {
+                        if d[u][j] != 0.0 && !order.contains(&j) {
+                            order.push(j);
+                        }
+                    }
+                }
+            }
+            let mut kept: Vec<(f64, u32)> = Vec::new();
+            for &j in order.iter().rev() {
+                let dot: f64 = (0..m).map(|u| w[u][i] * w[u][j]).sum();
+                let s = rescale(i, j, dot);
+                if kept.len() < k {
+                    kept.push((s, j as u32));
+                    continue;
+                }
+                let (p, min) = kept
+                    .iter()
+                    .enumerate()
+                    .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0).then(a.1 .1.cmp(&b.1 .1)))
+                    .map(|(p, v)| (p, *v))
+                    .unwrap();
+                if s > min.0 {
+                    kept[p] = (s, j as u32);
+                }
+            }
+            let mut out: Vec<(u32, f64)> = kept.into_iter().map(|(s, j)| (j, s)).collect();
             out.sort_by_key(|p| p.0);
             out
         })
