@@ -10,6 +10,7 @@
 
 pub mod als;
 pub mod bpr;
+pub mod content;
 pub mod ease;
 pub mod factor;
 pub mod knn;
@@ -202,6 +203,7 @@ pub static MODEL_TYPES: &[&ModelType] = &[
     &svd::TYPE,
     &ease::TYPE,
     &knn::TYPE,
+    &content::TYPE,
 ];
 
 /// The type called `name`, or an error listing the known ones.

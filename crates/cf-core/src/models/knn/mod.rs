@@ -14,7 +14,7 @@
 //!   (ln N - ln(1 + df_u)), len_i = Σ_u x_ui, the mean over all items; not normalised
 //!   (BM25Recommender).
 
-mod model;
+pub mod model;
 pub mod pairs;
 #[cfg(test)]
 mod tests;
@@ -178,13 +178,7 @@ impl KnnModel {
 
     /// out = Σ values_t sim(items_t, ·)
     pub fn scores_of(&self, items: &[u32], values: &[f32], out: &mut [f32]) {
-        out.fill(0.0);
-        for (&i, &v) in items.iter().zip(values) {
-            let (js, sims) = self.neighbours.row(i as usize);
-            for (&j, &s) in js.iter().zip(sims) {
-                out[j as usize] += s * v;
-            }
-        }
+        score_rows(&self.neighbours, items, values, out)
     }
 
     /// Why `item` scores what it does for someone with `items` (and `values`): the total
@@ -285,6 +279,34 @@ impl KnnModel {
             .map(|(m, j)| (j, m as f32, counts[j as usize]))
             .collect())
     }
+}
+
+/// out = Σ values_t row items_t of the neighbour matrix `nb`.
+pub fn score_rows(nb: &Csr, items: &[u32], values: &[f32], out: &mut [f32]) {
+    out.fill(0.0);
+    for (&i, &v) in items.iter().zip(values) {
+        let (js, sims) = nb.row(i as usize);
+        for (&j, &s) in js.iter().zip(sims) {
+            out[j as usize] += s * v;
+        }
+    }
+}
+
+/// The kept neighbours of `item` in `nb`, best first (ties: lower index), itself left out.
+pub fn similar_in(nb: &Csr, item: u32, k: usize) -> Result<Vec<(u32, f32)>> {
+    let n = nb.n_rows;
+    check_item(item, n)?;
+    let k = crate::topk::check_k(k, n)?;
+    let (js, sims) = nb.row(item as usize);
+    let mut l: Vec<(f64, u32)> = js
+        .iter()
+        .zip(sims)
+        .filter(|(&j, s)| j != item && s.is_finite())
+        .map(|(&j, &s)| (s as f64, j))
+        .collect();
+    l.sort_by(best_first);
+    l.truncate(k);
+    Ok(l.into_iter().map(|(s, j)| (j, s as f32)).collect())
 }
 
 pub(crate) fn check_item(item: u32, n: usize) -> Result<()> {

@@ -217,19 +217,7 @@ impl Recommender for KnnModel {
     /// The item's kept neighbours, best first (ties: lower index), itself left out: at most
     /// k - 1 of them.
     fn similar_items(&self, item: u32, k: usize) -> Result<Vec<(u32, f32)>> {
-        let n = self.n_items();
-        super::check_item(item, n)?;
-        let k = crate::topk::check_k(k, n)?;
-        let (js, sims) = self.neighbours.row(item as usize);
-        let mut l: Vec<(f64, u32)> = js
-            .iter()
-            .zip(sims)
-            .filter(|(&j, s)| j != item && s.is_finite())
-            .map(|(&j, &s)| (s as f64, j))
-            .collect();
-        l.sort_by(super::best_first);
-        l.truncate(k);
-        Ok(l.into_iter().map(|(s, j)| (j, s as f32)).collect())
+        super::similar_in(&self.neighbours, item, k)
     }
 }
 

@@ -105,6 +105,68 @@ impl Ord for Key {
     }
 }
 
+/// Bytes of float64 accumulators (and flags) a thread holds for one block of rows.
+const BLOCK_BYTES: usize = 8 << 20;
+
+/// One thread's buffers: per row of a block, the running dot products, which rows were
+/// reached and in what order; the block's (feature, slot, weight) entries; the selection.
+struct Scratch {
+    sums: Vec<f64>,
+    touched: Vec<bool>,
+    lists: Vec<Vec<u32>>,
+    entries: Vec<(u32, u32, f64)>,
+    heap: BinaryHeap<Reverse<Key>>,
+}
+
+impl Scratch {
+    fn new(n: usize, block: usize) -> Self {
+        Scratch {
+            sums: vec![0f64; n * block],
+            touched: vec![false; n * block],
+            lists: vec![Vec::new(); block],
+            entries: Vec::new(),
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// Row `i`'s (slot `slot`'s) k best, sorted by index; clears the slot.
+    // Offered in reverse order of first contact, a candidate entering only when it beats
+    // the smallest kept (score, index): implicit's TopK over its SparseMatrixMultiplier, so
+    // ties at the k-th place keep the same items.
+    fn select(
+        &mut self,
+        i: usize,
+        slot: usize,
+        n: usize,
+        k: usize,
+        rescale: Option<&(dyn Fn(usize, usize, f64) -> f64 + Sync)>,
+    ) -> Vec<(u32, f32)> {
+        let at = slot * n;
+        let (sums, touched) = (&mut self.sums[at..at + n], &mut self.touched[at..at + n]);
+        let heap = &mut self.heap;
+        heap.clear();
+        for &j in self.lists[slot].iter().rev() {
+            let s = sums[j as usize];
+            let s = match rescale {
+                Some(f) => f(i, j as usize, s),
+                None => s,
+            };
+            sums[j as usize] = 0.0;
+            touched[j as usize] = false;
+            if heap.len() < k {
+                heap.push(Reverse(Key(s, j)));
+            } else if heap.peek().is_some_and(|m| s > m.0 .0) {
+                heap.pop();
+                heap.push(Reverse(Key(s, j)));
+            }
+        }
+        self.lists[slot].clear();
+        let mut out: Vec<(u32, f32)> = heap.drain().map(|Reverse(Key(s, j))| (j, s as f32)).collect();
+        out.sort_unstable_by_key(|p| p.0);
+        out
+    }
+}
+
 /// Best first: higher score, then lower index.
 pub fn best_first(a: &(f64, u32), b: &(f64, u32)) -> std::cmp::Ordering {
     b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
@@ -126,23 +188,30 @@ pub fn all_pairs(
     rescale: Option<&(dyn Fn(usize, usize, f64) -> f64 + Sync)>,
 ) -> Csr {
     let n = rows.n_rows;
-    let lists: Vec<Vec<(u32, f32)>> = (0..n)
+    // Rows are scored in blocks that share each feature's list while it is in cache (a
+    // feature's rows are read once per block instead of once per row); every row still sums
+    // over its features in index order, so the bits do not depend on the block.
+    let block = (BLOCK_BYTES / (9 * n.max(1))).clamp(1, 16);
+    let blocks: Vec<Vec<Vec<(u32, f32)>>> = (0..n.div_ceil(block))
         .into_par_iter()
-        .with_min_len(8)
         .map_init(
-            || {
-                (
-                    vec![0f64; n],
-                    vec![false; n],
-                    Vec::<u32>::new(),
-                    Vec::<(f64, u32)>::new(),
-                    BinaryHeap::<Reverse<Key>>::new(),
-                )
-            },
-            |(sums, touched, list, cand, heap), i| {
-                let (feats, a) = rows.row(i);
-                for (&f, &wa) in feats.iter().zip(a) {
+            || Scratch::new(n, block),
+            |st, b| {
+                let (lo, hi) = (b * block, ((b + 1) * block).min(n));
+                st.entries.clear();
+                for i in lo..hi {
+                    let (feats, w) = rows.row(i);
+                    for (&f, &wa) in feats.iter().zip(w) {
+                        st.entries.push((f, (i - lo) as u32, wa));
+                    }
+                }
+                st.entries.sort_unstable_by_key(|e| (e.0, e.1));
+                for &(f, slot, wa) in &st.entries {
                     let (others, b) = by_feature.row(f as usize);
+                    let at = slot as usize * n;
+                    let sums = &mut st.sums[at..at + n];
+                    let touched = &mut st.touched[at..at + n];
+                    let list = &mut st.lists[slot as usize];
                     for (&j, &wb) in others.iter().zip(b) {
                         let j = j as usize;
                         sums[j] += wa * wb;
@@ -152,34 +221,13 @@ pub fn all_pairs(
                         }
                     }
                 }
-                // Offered in reverse order of first contact, a candidate entering only when
-                // it beats the smallest kept (score, index): implicit's TopK over its
-                // SparseMatrixMultiplier, so ties at the k-th place keep the same items.
-                heap.clear();
-                for &j in list.iter().rev() {
-                    let s = sums[j as usize];
-                    let s = match rescale {
-                        Some(f) => f(i, j as usize, s),
-                        None => s,
-                    };
-                    sums[j as usize] = 0.0;
-                    touched[j as usize] = false;
-                    if heap.len() < k {
-                        heap.push(Reverse(Key(s, j)));
-                    } else if heap.peek().is_some_and(|m| s > m.0 .0) {
-                        heap.pop();
-                        heap.push(Reverse(Key(s, j)));
-                    }
-                }
-                list.clear();
-                cand.clear();
-                cand.extend(heap.drain().map(|Reverse(Key(s, j))| (s, j)));
-                let mut out: Vec<(u32, f32)> = cand.iter().map(|&(s, j)| (j, s as f32)).collect();
-                out.sort_unstable_by_key(|p| p.0);
-                out
+                (lo..hi)
+                    .map(|i| st.select(i, i - lo, n, k, rescale))
+                    .collect()
             },
         )
         .collect();
+    let lists: Vec<Vec<(u32, f32)>> = blocks.into_iter().flatten().collect();
     let mut indptr = Vec::with_capacity(n + 1);
     indptr.push(0usize);
     let nnz: usize = lists.iter().map(Vec::len).sum();
