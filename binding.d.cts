@@ -199,6 +199,14 @@ export interface BprInfo {
 /** A model with seeded initial factors for `nUsers` x `nItems`, ready for `bprEpoch`. */
 export declare function bprInit(params: Record<string, unknown> | undefined | null, nUsers: number, nItems: number): ModelHandle
 
+/**
+ * Content similarity from the side file `items` (its `id` column matched against `itemIds`,
+ * the training matrix's item ids in column order) off the JS thread.
+ */
+export declare function contentFit(train: Matrix, params: Record<string, unknown> | undefined | null, items: ItemTextSource, itemIds: Array<string>, signal?: AbortSignal | undefined | null): Promise<Model>
+
+export declare function contentFitSync(train: Matrix, params: Record<string, unknown> | undefined | null, items: ItemTextSource, itemIds: Array<string>): Model
+
 export interface Cooccurrence {
   ids: Uint32Array
   /** The measure (count, lift or pmi) of each. */
@@ -287,6 +295,20 @@ export interface ExportResult {
  */
 export declare function exportSimilarItems(model: Model, path: string, options?: { k?: number; items?: Uint32Array | null; itemIds?: string[] | null; format?: 'csv' | 'jsonl' | 'parquet' | null; onProgress?: ((done: number, total: number) => void) | null; threads?: number }, signal?: AbortSignal): Promise<ExportResult>
 
+export interface ItemsFile {
+  path: string
+  /** The id column's name. */
+  id: string
+}
+
+export interface ItemTextSource {
+  path: string
+  /** The id column's name. */
+  id: string
+  /** The text columns' names. */
+  text: Array<string>
+}
+
 export interface IterationInfo {
   iteration: number
   seconds: number
@@ -364,6 +386,11 @@ export interface LoadOptions {
   duplicates?: DuplicatesMode
   minUserInteractions?: number
   minItemInteractions?: number
+  /**
+   * An item side file whose ids join the item map (items without interactions after the
+   * others), so a content model can recommend them.
+   */
+  items?: ItemsFile
 }
 
 /** One epoch off the JS thread; with `valid`, validation RMSE and the best epoch kept. */

@@ -622,5 +622,50 @@ export const MODEL_SPECS = [
         "doc": "Worker threads for the similarities; 0 = all cores (or CF_NATIVE_NUM_THREADS)."
       }
     ]
+  },
+  {
+    "name": "content",
+    "doc": "Content similarity: TF-IDF (sublinear tf, min/max document frequency) over item text columns of a side file (items: { path, id, text }), cosine neighbours; scores sum the neighbour similarities of a user's items, so items without interactions can be recommended.",
+    "params": [
+      {
+        "name": "k",
+        "kind": "int",
+        "min": 1,
+        "max": 100000,
+        "default": 100,
+        "doc": "Neighbours kept per item, the item itself included."
+      },
+      {
+        "name": "sublinear_tf",
+        "kind": "bool",
+        "default": true,
+        "doc": "tf = 1 + ln(count) instead of the count."
+      },
+      {
+        "name": "min_df",
+        "kind": "int",
+        "min": 1,
+        "max": 1099511627776,
+        "default": 1,
+        "doc": "Drop terms in fewer items than this."
+      },
+      {
+        "name": "max_df",
+        "kind": "float",
+        "min": 0,
+        "minExclusive": true,
+        "max": 1,
+        "default": 1,
+        "doc": "Drop terms in more than this fraction of the items."
+      },
+      {
+        "name": "threads",
+        "kind": "int",
+        "min": 0,
+        "max": 1024,
+        "default": 0,
+        "doc": "Worker threads for the similarities; 0 = all cores (or CF_NATIVE_NUM_THREADS)."
+      }
+    ]
   }
 ] as const;

@@ -5,6 +5,7 @@
 mod als;
 mod bootstrap;
 mod bpr;
+mod content;
 mod dataset;
 mod error;
 mod export;

@@ -97,3 +97,13 @@ fn items_without_ratings_get_similar_lists_and_recommendations_on_ml_latest_smal
     let recs = crate::topk::recommend(&model, 0, 10, &[&train]).unwrap();
     assert!(recs.iter().any(|&(i, _)| i == toy2), "{recs:?}");
 }
+
+#[test]
+fn side_file_items_join_the_item_map_after_the_others() {
+    let mut ds = crate::data::prepare::Dataset::from_indices(vec![0, 1], vec![0, 1], vec![1.0, 1.0], None).unwrap();
+    let p = write("ids.csv", "id,title\n1,x\n7,y\n8,z\n");
+    let ids = read_item_ids(&p, "id").unwrap();
+    assert_eq!(ds.add_items(ids.iter().map(String::as_str)), 2);
+    assert_eq!(ds.item_ids.ids().collect::<Vec<_>>(), ["0", "1", "7", "8"]);
+    assert_eq!(ds.n_items(), 4);
+}

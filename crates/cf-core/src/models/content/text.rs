@@ -110,6 +110,11 @@ pub fn read_item_texts(path: &Path, id: &str, text: &[String]) -> Result<ItemTex
     Ok(out)
 }
 
+/// The ids of an item side file (column `id`), in file order.
+pub fn read_item_ids(path: &Path, id: &str) -> Result<Vec<String>> {
+    Ok(read_item_texts(path, id, &[id.to_string()])?.ids)
+}
+
 /// Lowercased runs of letters and digits of at least two characters.
 pub fn tokens(s: &str) -> impl Iterator<Item = String> + '_ {
     s.split(|c: char| !c.is_alphanumeric())
