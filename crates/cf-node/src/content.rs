@@ -56,9 +56,15 @@ impl Op for ContentFitOp {
     }
 }
 
-fn content_op(train: &Matrix, params: Option<Object>, items: ItemTextSource, item_ids: Vec<String>) -> Result<ContentFitOp> {
+fn content_op(
+    train: &Matrix,
+    params: Option<Object>,
+    items: ItemTextSource,
+    item_ids: Vec<String>,
+) -> Result<ContentFitOp> {
     let raw = raw_params(params)?;
-    let params = ContentParams::from_raw(raw.iter().map(|(k, v)| (k.as_str(), v.clone()))).map_err(to_napi)?;
+    let params = ContentParams::from_raw(raw.iter().map(|(k, v)| (k.as_str(), v.clone())))
+        .map_err(to_napi)?;
     if item_ids.len() != train.csr.n_cols {
         return Err(crate::error::invalid(
             "itemIds",
@@ -95,6 +101,11 @@ pub fn content_fit(
     ts_args_type = "train: Matrix, params: Record<string, unknown> | undefined | null, items: ItemTextSource, itemIds: Array<string>",
     ts_return_type = "Model"
 )]
-pub fn content_fit_sync(train: &Matrix, params: Option<Object>, items: ItemTextSource, item_ids: Vec<String>) -> Result<ModelHandle> {
+pub fn content_fit_sync(
+    train: &Matrix,
+    params: Option<Object>,
+    items: ItemTextSource,
+    item_ids: Vec<String>,
+) -> Result<ModelHandle> {
     content_op(train, params, items, item_ids)?.run_sync()
 }

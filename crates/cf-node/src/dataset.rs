@@ -199,8 +199,9 @@ impl Dataset {
         };
         let mut inner = Core::load(&sources, &read, &prep).map_err(to_napi)?;
         if let Some(f) = &o.items {
-            let ids = cf_core::models::content::text::read_item_ids(std::path::Path::new(&f.path), &f.id)
-                .map_err(to_napi)?;
+            let ids =
+                cf_core::models::content::text::read_item_ids(std::path::Path::new(&f.path), &f.id)
+                    .map_err(to_napi)?;
             inner.add_items(ids.iter().map(String::as_str));
         }
         Ok(Dataset { inner })

@@ -36,7 +36,8 @@ impl Op for KnnFitOp {
 
 fn knn_op(train: &Matrix, params: Option<Object>) -> Result<KnnFitOp> {
     let raw = raw_params(params)?;
-    let params = KnnParams::from_raw(raw.iter().map(|(k, v)| (k.as_str(), v.clone()))).map_err(to_napi)?;
+    let params =
+        KnnParams::from_raw(raw.iter().map(|(k, v)| (k.as_str(), v.clone()))).map_err(to_napi)?;
     cf_core::models::knn::check_size(&train.csr).map_err(to_napi)?;
     Ok(KnnFitOp {
         params,

@@ -4,9 +4,9 @@
 //! Σ value_ui x sim(i, ·). Items with text but no interactions get neighbours too, so they can
 //! be recommended and have similar lists (cold start).
 
-pub mod text;
 #[cfg(test)]
 mod tests;
+pub mod text;
 
 use std::any::Any;
 
@@ -33,7 +33,10 @@ pub struct ContentParams {
 pub static SPEC: &[ParamSpec] = &[
     ParamSpec {
         name: "k",
-        kind: Kind::Int { min: 1, max: 100_000 },
+        kind: Kind::Int {
+            min: 1,
+            max: 100_000,
+        },
         default: D::Num(100.0),
         doc: "Neighbours kept per item, the item itself included.",
     },
@@ -45,19 +48,29 @@ pub static SPEC: &[ParamSpec] = &[
     },
     ParamSpec {
         name: "min_df",
-        kind: Kind::Int { min: 1, max: 1 << 40 },
+        kind: Kind::Int {
+            min: 1,
+            max: 1 << 40,
+        },
         default: D::Num(1.0),
         doc: "Drop terms in fewer items than this.",
     },
     ParamSpec {
         name: "max_df",
-        kind: Kind::Float { min: 0.0, min_exclusive: true, max: 1.0 },
+        kind: Kind::Float {
+            min: 0.0,
+            min_exclusive: true,
+            max: 1.0,
+        },
         default: D::Num(1.0),
         doc: "Drop terms in more than this fraction of the items.",
     },
     ParamSpec {
         name: "threads",
-        kind: Kind::Int { min: 0, max: MAX_THREADS as i64 },
+        kind: Kind::Int {
+            min: 0,
+            max: MAX_THREADS as i64,
+        },
         default: D::Num(0.0),
         doc: "Worker threads for the similarities; 0 = all cores (or CF_NATIVE_NUM_THREADS).",
     },
@@ -104,7 +117,11 @@ pub struct ContentModel {
 /// Items' texts in model order: row r of `texts` goes to the item `index(id)` returns; side
 /// file rows whose id the model does not have are skipped. Returns the texts and how many
 /// rows were used.
-pub fn align(texts: &ItemTexts, n_items: usize, index: impl Fn(&str) -> Option<u32>) -> (Vec<Vec<String>>, usize) {
+pub fn align(
+    texts: &ItemTexts,
+    n_items: usize,
+    index: impl Fn(&str) -> Option<u32>,
+) -> (Vec<Vec<String>>, usize) {
     let mut docs = vec![Vec::new(); n_items];
     let mut used = 0;
     for (id, t) in texts.ids.iter().zip(&texts.texts) {
@@ -156,7 +173,11 @@ impl ContentModel {
         })
     }
 
-    pub fn from_parts(params: impl IntoChecked<ContentParams>, neighbours: Csr, users: Csr) -> Result<Self> {
+    pub fn from_parts(
+        params: impl IntoChecked<ContentParams>,
+        neighbours: Csr,
+        users: Csr,
+    ) -> Result<Self> {
         let params = params.into_checked()?;
         users.validate()?;
         neighbours

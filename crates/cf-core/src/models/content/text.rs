@@ -131,7 +131,11 @@ pub struct TfidfOptions {
 
 /// TF-IDF rows (one per document, L2-normalised) over the kept terms, sorted by name.
 /// `docs[i]` holds document i's texts, one per column of `columns` (empty: no text).
-pub fn tfidf(docs: &[Vec<String>], columns: &[String], o: &TfidfOptions) -> (Sparse64, Vec<String>) {
+pub fn tfidf(
+    docs: &[Vec<String>],
+    columns: &[String],
+    o: &TfidfOptions,
+) -> (Sparse64, Vec<String>) {
     let n = docs.len();
     let counts: Vec<BTreeMap<String, u32>> = docs
         .iter()
@@ -177,7 +181,11 @@ pub fn tfidf(docs: &[Vec<String>], columns: &[String], o: &TfidfOptions) -> (Spa
         // BTreeMap order is term order, and so index order.
         for (t, &k) in c {
             if let Some(&j) = index.get(t.as_str()) {
-                let tf = if o.sublinear_tf { 1.0 + (k as f64).ln() } else { k as f64 };
+                let tf = if o.sublinear_tf {
+                    1.0 + (k as f64).ln()
+                } else {
+                    k as f64
+                };
                 m.indices.push(j);
                 m.values.push(tf * idf[j as usize]);
             }

@@ -69,17 +69,17 @@ impl Measure {
 
 /// Refuses values a weighting cannot use: every value must be finite and >= 0.
 fn check_values(train: &Csr) -> Result<()> {
-    if let Some(p) = train
-        .values
-        .iter()
-        .position(|v| !v.is_finite() || *v < 0.0)
-    {
+    if let Some(p) = train.values.iter().position(|v| !v.is_finite() || *v < 0.0) {
         return Err(Error::param(
             "values",
             format!(
                 "value {} at position {p} is {}; knn needs finite interaction strengths >= 0",
                 crate::args::show32(train.values[p]),
-                if train.values[p].is_finite() { "negative" } else { "not finite" }
+                if train.values[p].is_finite() {
+                    "negative"
+                } else {
+                    "not finite"
+                }
             ),
         ));
     }
@@ -154,10 +154,16 @@ impl KnnModel {
         })
     }
 
-    pub fn from_parts(params: impl IntoChecked<KnnParams>, neighbours: Csr, users: Csr) -> Result<Self> {
+    pub fn from_parts(
+        params: impl IntoChecked<KnnParams>,
+        neighbours: Csr,
+        users: Csr,
+    ) -> Result<Self> {
         let params = params.into_checked()?;
         users.validate()?;
-        neighbours.validate().map_err(|e| Error::Data(format!("neighbours: {e}")))?;
+        neighbours
+            .validate()
+            .map_err(|e| Error::Data(format!("neighbours: {e}")))?;
         if neighbours.n_rows != users.n_cols || neighbours.n_cols != users.n_cols {
             return Err(Error::Data(format!(
                 "neighbours: {} x {} for {} items",
@@ -208,7 +214,10 @@ impl KnnModel {
         }
         parts.sort_by(best_first);
         parts.truncate(k);
-        Ok((total, parts.into_iter().map(|(c, i)| (i, c as f32)).collect()))
+        Ok((
+            total,
+            parts.into_iter().map(|(c, i)| (i, c as f32)).collect(),
+        ))
     }
 
     /// [`KnnModel::explain`] for a known user, from their training row.
@@ -216,7 +225,10 @@ impl KnnModel {
         if user as usize >= self.users.n_rows {
             return Err(Error::param(
                 "user",
-                format!("index {user} is out of range (model has {} users)", self.users.n_rows),
+                format!(
+                    "index {user} is out of range (model has {} users)",
+                    self.users.n_rows
+                ),
             ));
         }
         let (items, values) = self.users.row(user as usize);

@@ -163,7 +163,10 @@ impl Scratch {
             }
         }
         self.lists[slot].clear();
-        let mut out: Vec<(u32, f32)> = heap.drain().map(|Reverse(Key(s, j))| (j, s as f32)).collect();
+        let mut out: Vec<(u32, f32)> = heap
+            .drain()
+            .map(|Reverse(Key(s, j))| (j, s as f32))
+            .collect();
         out.sort_unstable_by_key(|p| p.0);
         out
     }

@@ -11,7 +11,11 @@ fn random_csr(m: usize, n: usize, density: f64, seed: u64, binary: bool) -> Csr 
             if (g.next_f32() as f64) < density * (1.0 + 2.0 * j as f64 / n as f64) {
                 r.push(i as u32);
                 c.push(j as u32);
-                v.push(if binary { 1.0 } else { 1.0 + (g.next_f32() * 4.0).floor() });
+                v.push(if binary {
+                    1.0
+                } else {
+                    1.0 + (g.next_f32() * 4.0).floor()
+                });
             }
         }
     }
@@ -19,7 +23,9 @@ fn random_csr(m: usize, n: usize, density: f64, seed: u64, binary: bool) -> Csr 
 }
 
 fn params(pairs: &[(&str, Value)]) -> KnnParams {
-    KnnParams::from_raw(pairs.iter().cloned()).unwrap().into_inner()
+    KnnParams::from_raw(pairs.iter().cloned())
+        .unwrap()
+        .into_inner()
 }
 
 fn dense(x: &Csr) -> Vec<Vec<f64>> {
@@ -37,7 +43,10 @@ fn dense(x: &Csr) -> Vec<Vec<f64>> {
 fn reference_weights(x: &Csr, weighting: &str, k1: f64, b: f64) -> Vec<Vec<f64>> {
     let (m, n) = (x.n_rows, x.n_cols);
     let mut w = dense(x);
-    let df: Vec<f64> = w.iter().map(|r| r.iter().filter(|&&v| v != 0.0).count() as f64).collect();
+    let df: Vec<f64> = w
+        .iter()
+        .map(|r| r.iter().filter(|&&v| v != 0.0).count() as f64)
+        .collect();
     let idf: Vec<f64> = df.iter().map(|&d| (n as f64 / (1.0 + d)).ln()).collect();
     let normalise = |w: &mut Vec<Vec<f64>>| {
         for j in 0..n {
@@ -169,14 +178,20 @@ fn bm25_parameters_reach_the_weights() {
     ]);
     let model = KnnModel::fit(p, &x).unwrap();
     let w = reference_weights(&x, "bm25", 3.0, 0.2);
-    assert_matches(&model, &reference_neighbours(&x, &w, 10, |_, _, s| s), "bm25 3/0.2");
+    assert_matches(
+        &model,
+        &reference_neighbours(&x, &w, 10, |_, _, s| s),
+        "bm25 3/0.2",
+    );
 }
 
 #[test]
 fn shrunk_and_asymmetric_cosine_match_their_formula() {
     let x = random_csr(100, 35, 0.06, 11, false);
     let raw = reference_weights(&x, "none", 0.0, 0.0);
-    let sq: Vec<f64> = (0..35).map(|j| raw.iter().map(|r| r[j] * r[j]).sum()).collect();
+    let sq: Vec<f64> = (0..35)
+        .map(|j| raw.iter().map(|r| r[j] * r[j]).sum())
+        .collect();
     for (alpha, lambda) in [(0.5, 10.0), (0.2, 0.0), (0.9, 3.0)] {
         let p = params(&[
             ("alpha", Value::Num(alpha)),
@@ -222,8 +237,15 @@ fn scores_sum_neighbour_rows_and_fold_in_equals_a_known_user() {
         model.score_new_user(items, vals, &mut b).unwrap();
         assert_eq!(a, b);
         for j in 0..n {
-            let want: f64 = items.iter().zip(vals).map(|(&i, &v)| v as f64 * sim[i as usize][j]).sum();
-            assert!((a[j] as f64 - want).abs() <= 1e-5 * want.abs().max(1.0), "user {u} item {j}");
+            let want: f64 = items
+                .iter()
+                .zip(vals)
+                .map(|(&i, &v)| v as f64 * sim[i as usize][j])
+                .sum();
+            assert!(
+                (a[j] as f64 - want).abs() <= 1e-5 * want.abs().max(1.0),
+                "user {u} item {j}"
+            );
         }
     }
     // Recommendations leave the user's own items out.
@@ -260,7 +282,9 @@ fn similar_items_are_the_kept_neighbours_best_first_without_the_item() {
     for item in [0u32, 13, 39] {
         let s = model.similar_items(item, 5).unwrap();
         assert!(s.len() <= 5 && s.iter().all(|p| p.0 != item));
-        assert!(s.windows(2).all(|w| w[0].1 > w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0)));
+        assert!(s
+            .windows(2)
+            .all(|w| w[0].1 > w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0)));
         let (js, sims) = model.neighbours.row(item as usize);
         for (j, v) in &s {
             let p = js.binary_search(j).unwrap();
@@ -281,9 +305,16 @@ fn similar_items_are_the_kept_neighbours_best_first_without_the_item() {
 #[test]
 fn saved_arrays_load_back_to_the_same_model() {
     let x = random_csr(90, 30, 0.07, 4, false);
-    let p = params(&[("weighting", Value::Str("bm25".into())), ("k", Value::Num(7.0))]);
+    let p = params(&[
+        ("weighting", Value::Str("bm25".into())),
+        ("k", Value::Num(7.0)),
+    ]);
     let model = KnnModel::fit(p, &x).unwrap();
-    let params: Vec<(String, Value)> = model.params().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let params: Vec<(String, Value)> = model
+        .params()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     let loaded = (TYPE.load)(params, model.arrays(), 90, 30).unwrap();
     let loaded = loaded.as_any().downcast_ref::<KnnModel>().unwrap();
     assert_eq!(loaded.neighbours, model.neighbours);
@@ -291,9 +322,16 @@ fn saved_arrays_load_back_to_the_same_model() {
     assert_eq!(loaded.params, model.params);
     // A broken index array is a data error, not a panic.
     let mut arrays = model.arrays();
-    let a = arrays.iter_mut().find(|a| a.name == "neighbour_items").unwrap();
+    let a = arrays
+        .iter_mut()
+        .find(|a| a.name == "neighbour_items")
+        .unwrap();
     a.data[0] = 1e6;
-    let params: Vec<(String, Value)> = model.params().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let params: Vec<(String, Value)> = model
+        .params()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     assert!((TYPE.load)(params, arrays, 90, 30).is_err());
 }
 
@@ -331,10 +369,16 @@ fn cooccurrence_matches_a_brute_force_count() {
     let model = KnnModel::fit(KnnParams::default(), &x).unwrap();
     let d = dense(&x);
     let users = 200f64;
-    let count = |a: usize, b: usize| (0..200).filter(|&u| d[u][a] != 0.0 && d[u][b] != 0.0).count();
+    let count = |a: usize, b: usize| {
+        (0..200)
+            .filter(|&u| d[u][a] != 0.0 && d[u][b] != 0.0)
+            .count()
+    };
     for item in [0usize, 7, 29] {
         for (measure, min_support) in [(Measure::Count, 1), (Measure::Lift, 3), (Measure::Pmi, 5)] {
-            let got = model.cooccurrence(item as u32, 6, measure, min_support).unwrap();
+            let got = model
+                .cooccurrence(item as u32, 6, measure, min_support)
+                .unwrap();
             let mut want: Vec<(f64, u32, u32)> = (0..30)
                 .filter(|&j| j != item && count(item, j) >= min_support)
                 .map(|j| {
@@ -350,7 +394,8 @@ fn cooccurrence_matches_a_brute_force_count() {
                 .collect();
             want.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             want.truncate(6);
-            let want: Vec<(u32, f32, u32)> = want.into_iter().map(|(m, j, c)| (j, m as f32, c)).collect();
+            let want: Vec<(u32, f32, u32)> =
+                want.into_iter().map(|(m, j, c)| (j, m as f32, c)).collect();
             assert_eq!(got, want, "item {item} {measure:?} support {min_support}");
         }
     }
@@ -373,7 +418,11 @@ fn bad_settings_and_values_are_refused_by_name() {
     // Empty items and users: no neighbours, scores 0, nothing panics.
     let x = Csr::from_coo(3, 4, &[0, 0], &[0, 2], &[1.0, 1.0]).unwrap();
     for w in ["cosine", "tfidf", "bm25", "none"] {
-        let m = KnnModel::fit(params(&[("weighting", Value::Str(w.to_string().into()))]), &x).unwrap();
+        let m = KnnModel::fit(
+            params(&[("weighting", Value::Str(w.to_string().into()))]),
+            &x,
+        )
+        .unwrap();
         assert_eq!(m.neighbours.row_len(1), 0);
         let mut s = vec![1f32; 4];
         m.score_user(2, &mut s);
