@@ -568,7 +568,7 @@ export const MODEL_SPECS = [
         "kind": "int",
         "min": 1,
         "max": 100000,
-        "default": 100,
+        "default": 200,
         "doc": "Neighbours kept per item, the item itself included (implicit's K)."
       },
       {
