@@ -295,6 +295,13 @@ export interface ExportResult {
  */
 export declare function exportSimilarItems(model: Model, path: string, options?: { k?: number; items?: Uint32Array | null; itemIds?: string[] | null; format?: 'csv' | 'jsonl' | 'parquet' | null; onProgress?: ((done: number, total: number) => void) | null; threads?: number }, signal?: AbortSignal): Promise<ExportResult>
 
+/** A factor table read back: `ids[r]` owns `factors[r * k .. (r + 1) * k]`. */
+export interface FactorTable {
+  ids: Int32Array
+  factors: Float32Array
+  k: number
+}
+
 export interface ItemsFile {
   path: string
   /** The id column's name. */
@@ -537,6 +544,12 @@ export interface RatingMetrics {
 }
 
 /**
+ * Read a factor table: a Parquet file, or a Spark folder of part files (`userFactors/`),
+ * with an integer `id` and a list-of-floats `features` (or `factors`) column.
+ */
+export declare function readFactorTable(path: string, signal?: AbortSignal | undefined | null): Promise<FactorTable>
+
+/**
  * Params of `type` checked by the core and completed with its defaults (snake_case): what
  * a fit of that type would use, or the error it would raise.
  */
@@ -607,3 +620,16 @@ export interface TopK {
 
 /** What a kept row carries. */
 export type ValuesMode = 'binary' | 'rating' | 'log1p'
+
+/**
+ * Write a matrix to `path` as Parquet `user` int (row), `item` int (column), `rating`
+ * float (value): the table a Spark ALS job reads.
+ */
+export declare function writeInteractionsParquet(matrix: Matrix, path: string, signal?: AbortSignal | undefined | null): Promise<void>
+
+/**
+ * Write a factor model's user (`side` "users") or item ("items") factors to `path` as one
+ * Parquet part of Spark's `userFactors` / `itemFactors` (`id` int = the row, `features`
+ * array<float>).
+ */
+export declare function writeSparkFactors(model: Model, path: string, side: string, signal?: AbortSignal | undefined | null): Promise<void>

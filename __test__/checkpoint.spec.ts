@@ -18,7 +18,7 @@ const rated = loadDataset({ path: ratings, values: 'rating' });
 const rat = splitDataset(rated, { strategy: 'random', valid: 0.1, test: 0.1, seed: 5 });
 const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-type Fit = (data: Matrix, params: object, opts: object) => Promise<Recommender & { userFactors(): Float32Array; itemFactors(): Float32Array; learningCurve(): object[] }>;
+type Fit = (data: Matrix, params: object, opts: object) => Promise<Recommender & { userFactors(): Float32Array; itemFactors(): Float32Array }>;
 const cases: { name: string; fit: Fit; data: Matrix; valid: Matrix | null; params: object }[] = [
   { name: 'als (CG)', fit: ALS.fit as Fit, data: bin.train, valid: null, params: { factors: 16, iterations: 7, computeLoss: true, seed: 3 } },
   { name: 'als (exact)', fit: ALS.fit as Fit, data: bin.train, valid: null, params: { factors: 8, iterations: 5, solver: 'cholesky', seed: 3 } },
@@ -48,7 +48,8 @@ describe('fit checkpoints (API)', () => {
         expect(bytes(resumed.itemFactors()).equals(bytes(whole.itemFactors()))).toBe(true);
         // The learning curve continues the checkpoint's: same iterations, same losses.
         const strip = (e: object) => Object.fromEntries(Object.entries(e).filter(([key]) => key !== 'seconds'));
-        expect(resumed.learningCurve().map(strip)).toEqual(whole.learningCurve().map(strip));
+        expect(whole.learningCurve()?.length).toBeGreaterThan(0);
+        expect((resumed.learningCurve() ?? []).map(strip)).toEqual((whole.learningCurve() ?? []).map(strip));
       }
     });
   }

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EMBEDDED_RATINGS, candidates, loadConfig, loadModel, parseConfig, pickBest, runTrain, runTune, type TrialRecord } from '../src/index.js';
-import { shouldPrune, tpeNext, type Observation } from '../src/tune/index.js';
+import { DEFAULT_TUNING, defaultSpace, defaultTrials, shouldPrune, tpeNext, type DataShape, type Observation } from '../src/tune/index.js';
+import { MODEL_TYPES } from '../src/models/params.js';
 
 const yaml = (tune: string, out = 'OUT', extra = '') => `data:
   path: ${EMBEDDED_RATINGS}
@@ -44,13 +45,13 @@ describe('the tune: block', () => {
     bad('  trials: 4\n  space:\n    als:\n      regularization: { min: 10, max: 1 }\n', /regularization\.max must be above min/);
     bad('  trials: 4\n  space:\n    als:\n      regularization: { min: 1, max: 2e9 }\n', /regularization\.max must be a finite number >= 0 and <= 1000000000/);
     bad('  strategy: grid\n  space:\n    als:\n      regularization: { min: 1, max: 10 }\n', /t\.yaml:15: tune\.space\.als\.regularization is a range, which strategy grid cannot enumerate/);
-    bad('  strategy: random\n', /t\.yaml:11: tune needs a budget for strategy random/);
     bad('  trials: 2\n  objective: ndcg@50\n', /tune\.objective is at K = 50, which evaluate\.k \(10, 20\) does not compute/);
     bad('  trials: 2\n  objective: ndgc@10\n', /tune\.objective must be a metric.*did you mean ndcg@10/);
     bad('  trials: 2\n  stratgy: grid\n', /unknown key tune\.stratgy \(did you mean strategy\?\)/);
     expect(() => parseConfig(yaml('  trials: 2\n', 'OUT', 'split: { strategy: leave-last-out, valid: 0, test: 1 }\n'), 't.yaml')).toThrow(/tune chooses between trials on validation/);
     const c = parseConfig(yaml(random(4)), 't.yaml');
-    expect(c.tune).toMatchObject({ strategy: 'random', trials: 4, seconds: null, objective: 'ndcg@10', tie_break: 'recall@10', seed: 7, refit: 'train' });
+    // leave-last-out (the default split) keeps its test part without validation: the refit takes train + valid.
+    expect(c.tune).toMatchObject({ strategy: 'random', trials: 4, seconds: null, objective: 'ndcg@10', tie_break: 'recall@10', seed: 7, refit: 'train+valid' });
     expect(c.tune!.space).toEqual({ als: { factors: [8, 16], regularization: { min: 1, max: 100, log: true } } });
     // A checked config is checked again by the pipeline: it must pass unchanged.
     expect(runTrainCheck(c)).toEqual(c);
@@ -112,6 +113,30 @@ describe('tpe', () => {
     expect(new Set(tpe.map((o) => JSON.stringify(o.params))).size).toBe(40);
   });
 
+  it('with several models, gives each its share of the trials and runs TPE within it', () => {
+    const two = `  strategy: tpe\n  trials: 48\n  seed: 5\n  space:\n    als:\n      regularization: { min: 0.001, max: 1000, log: true }\n    ease:\n      lambda: { min: 10, max: 1000, log: true }\n`;
+    const c = parseConfig(yaml(two, 'OUT', '  - type: ease\n'), 't.yaml');
+    const h: Observation[] = [];
+    // EASE always scores above ALS: a model choice that followed the good trials would give it everything.
+    for (let i = 0; i < 48; i++) {
+      const next = tpeNext(c, h, 10)!;
+      h.push({ ...next, value: next.model === 'ease' ? 1 : objective({ ...next.params, factors: 16 }) });
+    }
+    expect(h.filter((o) => o.model === 'als')).toHaveLength(DEFAULT_TUNING.als!.trials);
+    expect(h.filter((o) => o.model === 'ease')).toHaveLength(DEFAULT_TUNING.ease!.trials);
+    // ALS's own TPE still homes in on its optimum.
+    expect(Math.max(...h.filter((o) => o.model === 'als').map((o) => o.value!))).toBeGreaterThan(-0.05);
+    // A model with nothing left to try (popularity after its one fit) hands the trial to another.
+    const pop = parseConfig(yaml(`  strategy: tpe\n  trials: 5\n  space: { als: { factors: [4, 8, 16] } }\n`, 'OUT', '  - type: popularity\n'), 't.yaml');
+    const hp: Observation[] = [];
+    for (let i = 0; i < 4; i++) {
+      const next = tpeNext(pop, hp, 10)!;
+      hp.push({ ...next, value: 0 });
+    }
+    expect(hp.map((o) => o.model).sort()).toEqual(['als', 'als', 'als', 'popularity']);
+    expect(tpeNext(pop, hp, 10)).toBeNull();
+  });
+
   it('resumes an interrupted study with the proposals an uninterrupted one made', async () => {
     const cfg = (out: string) => parseConfig(yaml(`  strategy: tpe\n  trials: 5\n  seed: 2\n  startup_trials: 2\n${SPACE}`, out), 't.yaml');
     const straight = await runTune(cfg(await tmp()), { report: false });
@@ -170,7 +195,7 @@ function* take<T>(g: Iterable<T>, n: number): Generator<T> {
 describe('cf-native tune', () => {
   it('records every trial, refits the best, tests it once and writes a best.yaml that train reproduces', async () => {
     const out = await tmp();
-    const c = parseConfig(yaml(random(4), out), 't.yaml');
+    const c = parseConfig(yaml(`${random(4)}  refit: train\n`, out), 't.yaml');
     const r = await runTune(c, { report: true });
     const file = JSON.parse(await readFile(join(out, 'tuning.json'), 'utf8'));
     expect(file).toMatchObject({ format: 1, strategy: 'random', seed: 7, objective: 'ndcg@10', higher_is_better: true, tie_break: 'recall@10', budget: { trials: 4, seconds: null } });
@@ -223,8 +248,10 @@ describe('cf-native tune', () => {
     const trained = await runTrain(again, { report: false });
     expect(trained.models[0]!.test).toEqual(r.best.test);
     expect(() => parseConfig(yaml(`${random(3)}  refit: train+valid\n`, out, 'split: { strategy: random, valid: 0.1, test: 0.1 }\n'), 't.yaml')).toThrow(
-      /tune\.refit train\+valid needs split strategy leave-last-out or time/,
+      /tune\.refit train\+valid needs split strategy leave-last-out, time, random with test 0, or pre-split files/,
     );
+    // A random split with its test part drawn: the refit on train + valid stays the default only where it is reproducible.
+    expect(parseConfig(yaml(random(3), out, 'split: { strategy: random, valid: 0.1, test: 0.1 }\n'), 't.yaml').tune!.refit).toBe('train');
   });
 
   it('resumes an interrupted study and ends with the trials an uninterrupted one runs', async () => {
@@ -276,5 +303,83 @@ describe('cf-native tune', () => {
     const bad = spawnSync(process.execPath, [cli, 'tune', config], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/tune\.yaml:\d+: tune\.space\.als\.factors\[1\] must be/);
+  });
+});
+
+describe('built-in spaces and budget', () => {
+  const shapes: DataShape[] = [
+    { users: 942, items: 1447, interactions: 44289 },
+    { users: 30, items: 12, interactions: 100 },
+    { users: 1892, items: 17632, interactions: 74000 },
+  ];
+
+  it('gives every model type with something to search a space within the core bounds, capped by the data', () => {
+    for (const shape of shapes) {
+      for (const type of MODEL_TYPES) {
+        const space = defaultSpace(type, shape);
+        if (type === 'popularity') {
+          expect(space).toBeNull();
+          continue;
+        }
+        expect(space).not.toBeNull();
+        // Written out as a config's space, it passes the same checks.
+        const text = `data: { path: x.csv }\nmodels:\n  - type: ${type}\ntune:\n  space:\n    ${type}: ${JSON.stringify(space)}\n`;
+        expect(parseConfig(text, 't.yaml').tune!.space[type]).toEqual(space);
+        const f = space!.factors;
+        if (f && !Array.isArray(f)) expect(f.max).toBeLessThanOrEqual(Math.max(2, Math.min(shape.users, shape.items) / 2));
+      }
+    }
+    // EASE's lambda follows the mean count per item.
+    const dense = defaultSpace('ease', shapes[0]!)!.lambda as { min: number; max: number };
+    const sparse = defaultSpace('ease', shapes[2]!)!.lambda as { min: number; max: number };
+    expect(dense.min).toBeGreaterThan(sparse.min * 5);
+  });
+
+  it('a tune: block without strategy or budget is TPE with each model type’s share of trials', () => {
+    const c = parseConfig(yaml(''), 't.yaml');
+    expect(c.tune).toMatchObject({ strategy: 'tpe', trials: defaultTrials(['als']), seconds: null, space: {} });
+    const two = parseConfig(yaml('', 'OUT', '  - type: ease\n'), 't.yaml');
+    expect(two.tune!.trials).toBe(DEFAULT_TUNING.als!.trials + DEFAULT_TUNING.ease!.trials);
+    // A budget in seconds alone stays the only budget.
+    expect(parseConfig(yaml('  seconds: 5\n'), 't.yaml').tune).toMatchObject({ trials: null, seconds: 5 });
+  });
+
+  it('a config with no tune: block searches the built-in space, recorded in tuning.json', async () => {
+    const out = await tmp();
+    const text = yaml('', out).replace(/tune:\n$/, '');
+    const config = parseConfig(text, 't.yaml');
+    expect(config.tune).toBeUndefined();
+    // Two trials are enough to see what was searched: stop there as Ctrl-C would.
+    const ac = new AbortController();
+    await expect(runTune(config, { signal: ac.signal, report: false, onTrial: (t) => t.number === 1 && ac.abort() })).rejects.toThrow();
+    const file = JSON.parse(await readFile(join(out, 'tuning.json'), 'utf8'));
+    expect(file).toMatchObject({ strategy: 'tpe', budget: { trials: defaultTrials(['als']), seconds: null }, default_space: ['als'] });
+    expect(Object.keys(file.space.als).sort()).toEqual(['alpha', 'factors', 'regularization']);
+    expect(file.trials).toHaveLength(2);
+    for (const t of file.trials) {
+      expect(t.status).toBe('ok');
+      expect(t.params.alpha).toBeGreaterThanOrEqual(file.space.als.alpha.min);
+      expect(t.params.alpha).toBeLessThanOrEqual(file.space.als.alpha.max);
+    }
+    // A space given for the model is searched instead, and not marked as built-in.
+    const own = await tmp();
+    const r = await runTune(parseConfig(yaml(`  trials: 1\n${SPACE}`, own), 't.yaml'), { report: false });
+    expect(r.trials).toHaveLength(1);
+    const f2 = JSON.parse(await readFile(join(own, 'tuning.json'), 'utf8'));
+    expect(f2.default_space).toEqual([]);
+    expect(f2.space.als).toEqual({ factors: [8, 16], regularization: { min: 1, max: 100, log: true } });
+  });
+
+  it('refits on train + valid for a random split without test, and best.yaml reproduces it', async () => {
+    const out = await tmp();
+    const r = await runTune(parseConfig(yaml(`${random(2)}`, out, 'split: { strategy: random, valid: 0.2, test: 0 }\n'), 't.yaml'), { report: false });
+    const again = loadConfig(r.bestConfigPath);
+    expect(again.split).toMatchObject({ strategy: 'random', valid: 0, test: 0 });
+    const saved = await loadModel(join(out, 'als'));
+    const trained = await runTrain(again, { report: false });
+    const retrained = await loadModel(join(`${out}-best`, 'als'));
+    expect(retrained.train.nnz).toBe(saved.train.nnz);
+    expect(Array.from(retrained.model.recommend(0, { k: 5 }).ids)).toEqual(Array.from(saved.model.recommend(0, { k: 5 }).ids));
+    expect(trained.models).toHaveLength(1);
   });
 });

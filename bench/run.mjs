@@ -64,6 +64,16 @@ if (process.argv[2] === 'knn') {
   const { main: knn } = await import('./knn.mjs');
   process.exit(await knn(process.argv.slice(3)));
 }
+// `npm run bench -- spark ...`: Spark's ALS (PySpark, local[2]) beside cf-native's (bench/spark.mjs).
+if (process.argv[2] === 'spark') {
+  const { main: spark } = await import('./spark.mjs');
+  process.exit(await spark(process.argv.slice(3)));
+}
+// `npm run bench -- tune ...`: cf-native tune's defaults against implicit's hand-tuned ALS grid (bench/tune.mjs).
+if (process.argv[2] === 'tune') {
+  const { main: tune } = await import('./tune.mjs');
+  process.exit(await tune(process.argv.slice(3)));
+}
 // `npm run bench -- topk ...` is the top-K benchmark (bench/topk.mjs), with its own options.
 if (process.argv[2] === 'topk') {
   const { main: topk } = await import('./topk.mjs');

@@ -42,7 +42,22 @@ export {
 } from './artifacts/lists.js';
 export { loadConfig, parseConfig, type Config } from './config/index.js';
 export { runTrain, type TrainReport, type ModelResult } from './pipeline/train.js';
-export { runTune, candidates, pickBest, TUNING_FILE, BEST_FILE, type TuneHooks, type TuneReport, type TrialRecord, type TuningFile } from './tune/index.js';
+export {
+  exportSparkModel,
+  importSparkModel,
+  readSparkModel,
+  fitWithSpark,
+  probeSpark,
+  sparkPython,
+  sparkAlsParams,
+  SPARK_PYTHON_ENV,
+  ERR_SPARK,
+  ERR_SPARK_SETUP,
+  type SparkSettings,
+  type SparkProbe,
+  type SparkRunInfo,
+} from './spark/index.js';
+export { runTune, candidates, pickBest, DEFAULT_TUNING, defaultSpace, defaultTrials, TUNING_FILE, BEST_FILE, type DataShape, type TuneHooks, type TuneReport, type TrialRecord, type TuningFile } from './tune/index.js';
 export {
   buildLeaderboard,
   formatLeaderboard,

@@ -115,5 +115,6 @@ export function renderMarkdown(res) {
     L.push('Warnings:', '', ...res.warnings.map((x) => `- ${x}`), '');
   }
   L.push(`Full record: \`${res.results_file}\`.`, '');
+  L.push('Spark MLlib ALS beside cf-native (parity NDCG@10, seconds per iteration and end to end, memory): [`RESULTS-spark.md`](RESULTS-spark.md), `npm run bench -- spark`.', '');
   return L.join('\n');
 }

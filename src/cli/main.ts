@@ -5,6 +5,7 @@ import { isCfError } from '../errors.js';
 import { packageVersion } from '../artifacts/version.js';
 import { modelsCommand } from './models.js';
 import { factorsCommand } from './factors.js';
+import { sparkCommand } from './spark.js';
 import { runListCommand } from './recommend.js';
 import { reportCommand, runTrainCommand } from './train.js';
 import { serveCommand, type ServeFlags } from './serve.js';
@@ -17,8 +18,10 @@ cli
   .option('--quiet', 'Only print the final table')
   .option('--no-report', 'Do not write report.html beside the models')
   .option('--resume', 'Continue the run interrupted in the output folder (saved models are kept, the fit under way continues from its checkpoint)')
-  .action(async (config: string | undefined, opts: { quiet?: boolean; report?: boolean; resume?: boolean }) => {
-    process.exitCode = await runTrainCommand(config, { quiet: opts.quiet ?? false, report: opts.report !== false, resume: opts.resume ?? false });
+  .option('--engine <engine>', 'spark: fit every als model of the config with Apache Spark (PySpark; see README "Spark")')
+  .option('--master <url>', 'Spark master URL with --engine spark (default local[threads])')
+  .action(async (config: string | undefined, opts: { quiet?: boolean; report?: boolean; resume?: boolean; engine?: unknown; master?: unknown }) => {
+    process.exitCode = await runTrainCommand(config, { quiet: opts.quiet ?? false, report: opts.report !== false, resume: opts.resume ?? false, engine: opts.engine, master: opts.master });
   });
 
 cli
@@ -70,6 +73,18 @@ cli
   .option('--out <dir>', 'Folder for user_factors.parquet and item_factors.parquet (required)')
   .action(async (dir: string, opts: { out?: unknown }) => {
     process.exitCode = await factorsCommand(dir, opts.out);
+  });
+
+cli
+  .command('export <format> <model-dir> <out>', 'Write a model in another format: spark (a folder PySpark\'s ALSModel.load reads, with the id maps beside it)')
+  .action(async (format: string, dir: string, out: string) => {
+    process.exitCode = await sparkCommand('export', format, dir, out);
+  });
+
+cli
+  .command('import <format> <source> <out>', 'Turn a model of another format into a cf-native model folder: spark (a saved Spark ALSModel folder)')
+  .action(async (format: string, source: string, out: string) => {
+    process.exitCode = await sparkCommand('import', format, source, out);
   });
 
 cli

@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '../config/index.js';
-import { CfErrorCode, isCfError } from '../errors.js';
+import { CfError, CfErrorCode, isCfError } from '../errors.js';
 import { runTrain } from '../pipeline/train.js';
 import { BASELINE_TYPE } from '../models/registry.js';
 import { demoConfig } from '../pipeline/demo.js';
@@ -15,7 +15,7 @@ const RATING_METRICS = ['rmse', 'mae'] as const;
  * Returns the exit code: 0 ok, 2 bad config or input, 130 stopped by Ctrl-C or SIGTERM (after
  * the current iteration, with a checkpoint to resume from), 1 anything unexpected.
  */
-export async function runTrainCommand(configPath: string | undefined, o: { quiet: boolean; report?: boolean; resume?: boolean }): Promise<number> {
+export async function runTrainCommand(configPath: string | undefined, o: { quiet: boolean; report?: boolean; resume?: boolean; engine?: unknown; master?: unknown }): Promise<number> {
   const { say, onProgress } = fitProgress({ quiet: o.quiet });
   // The first Ctrl-C (or SIGTERM) lets the fit under way finish its iteration and save a
   // checkpoint; a second one quits at once.
@@ -34,7 +34,7 @@ export async function runTrainCommand(configPath: string | undefined, o: { quiet
   try {
     // An empty argument (`train "$CONFIG"` with the variable unset) is a config path that
     // names nothing, not a request for the demo.
-    const config: Config = configPath !== undefined ? loadConfig(configPath) : demoConfig();
+    const config: Config = withEngine(configPath !== undefined ? loadConfig(configPath) : demoConfig(), o.engine, o.master);
     if (configPath === undefined) say('no config given: training the demo on the embedded ml-latest-small dataset');
     const report = await runTrain(config, {
       report: o.report ?? true,
@@ -80,6 +80,25 @@ export async function runTrainCommand(configPath: string | undefined, o: { quiet
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** `--engine spark [--master URL]`: every als model of the config is fitted by Spark. */
+function withEngine(config: Config, engine: unknown, master: unknown): Config {
+  if (engine === undefined) {
+    if (master !== undefined) throw new CfError('ERR_CF_INVALID_ARG', '--master is only read with --engine spark');
+    return config;
+  }
+  if (engine === 'native') return config;
+  if (engine !== 'spark') throw new CfError('ERR_CF_INVALID_ARG', `--engine must be spark or native (got ${JSON.stringify(String(engine))})`);
+  if (master !== undefined && (typeof master !== 'string' || master === '')) throw new CfError('ERR_CF_INVALID_ARG', '--master needs a Spark master URL (local[2], spark://host:7077, yarn, ...)');
+  if (!config.models.some((m) => m.type === 'als')) throw new CfError('ERR_CF_INVALID_ARG', '--engine spark trains als models, and the config has none');
+  const models = config.models.map((m) => {
+    if (m.type !== 'als') return m;
+    const base = m.spark ?? { master: null, python: null, driver_memory: null, conf: {}, workdir: null, keep_files: false };
+    return { ...m, engine: 'spark' as const, spark: { ...base, ...(master !== undefined ? { master: master as string } : {}) } };
+  });
+  // Checked again by runTrain (a grid or log confidence is refused there, naming the model).
+  return { ...config, models };
 }
 
 /** `cf-native report DIR`: 0 with the path printed, 2 when the folder holds no run to render. */

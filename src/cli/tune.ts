@@ -13,7 +13,7 @@ export async function runTuneCommand(configPath: string, o: { quiet: boolean; fr
   try {
     if (o.fresh && o.resume) throw new CfError(CfErrorCode.INVALID_ARG, '--fresh and --resume contradict each other: give one');
     const config = loadConfig(configPath);
-    if (!config.tune) throw new CfError(CfErrorCode.CONFIG, `${configPath}: has no tune: block to search (cf-native train fits the models as given)`);
+    // Without a tune: block, the study runs on every default (src/tune/defaults.ts).
     const r = await runTune(config, {
       log: say,
       onProgress,
@@ -21,7 +21,7 @@ export async function runTuneCommand(configPath: string, o: { quiet: boolean; fr
       report: o.report,
       signal: ac.signal,
     });
-    const objective = config.tune.objective;
+    const objective = r.objective;
     const b = r.best;
     const fmt = (x: number | undefined | null) => (x == null || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
     process.stdout.write(

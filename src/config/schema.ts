@@ -119,6 +119,20 @@ export interface ModelConfig {
    * Absent when every key has one value.
    */
   grid?: Record<string, ParamValue[]>;
+  /** Who fits it: absent (cf-native) or 'spark' (als only; see src/spark). */
+  engine?: 'spark';
+  /** The `spark:` block of a model with engine spark (keys as in SparkSettings). */
+  spark?: SparkConfig;
+}
+
+/** Settings of a model trained by Spark (`engine: spark`). */
+export interface SparkConfig {
+  master: string | null;
+  python: string | null;
+  driver_memory: string | null;
+  conf: Record<string, string>;
+  workdir: string | null;
+  keep_files: boolean;
 }
 
 export interface EvaluateConfig {

@@ -7,6 +7,7 @@
 import { basename, extname } from 'node:path';
 import { closest, describeValue as describe } from '../options.js';
 import { ParamIssue, resolveParams, specOf, type ParamValue, type ResolvedParams } from '../models/params.js';
+import { defaultTrials } from '../tune/defaults.js';
 import {
   DELIMITERS,
   DUPLICATE_MODES,
@@ -361,7 +362,7 @@ function validateModels(v: unknown): ModelConfig[] {
     const p = ['models', i];
     // `grid` is what validation makes of listed values; a checked config passed back in
     // (runTrain checks what it is given) lists them again.
-    const o = mapping(item, p, ['type', 'name', 'params', 'grid']);
+    const o = mapping(item, p, ['type', 'name', 'params', 'grid', 'engine', 'spark']);
     const type = oneOf(req(o, 'type', p), [...p, 'type'], MODEL_TYPES);
     const name = withDefault(o, 'name', p, type, (x, q) => {
       const s = str(x, q);
@@ -379,8 +380,48 @@ function validateModels(v: unknown): ModelConfig[] {
     names.set(name.toLowerCase(), i);
     const grid = opt(o, 'grid');
     const params = grid === undefined ? opt(o, 'params') : { ...mapping(opt(o, 'params') ?? {}, [...p, 'params'], Object.keys(opt(o, 'params') ?? {})), ...mapping(grid, [...p, 'grid'], Object.keys(grid ?? {})) };
-    return { type, name, ...validateGrid(type, params, [...p, 'params']) };
+    const checked = { type, name, ...validateGrid(type, params, [...p, 'params']) };
+    return { ...checked, ...validateEngine(o, checked, p) };
   });
+}
+
+/** `engine: spark` (als only, one set of params) and its `spark:` block. */
+function validateEngine(o: Raw, m: ModelConfig, p: KeyPath): Pick<ModelConfig, 'engine' | 'spark'> {
+  const engine = opt(o, 'engine');
+  const block = opt(o, 'spark');
+  if (engine === undefined || engine === 'native') {
+    if (block !== undefined) fail([...p, 'spark'], 'is only read with engine: spark', 'key');
+    return {};
+  }
+  oneOf(engine, [...p, 'engine'], ['native', 'spark'] as const);
+  if (m.type !== 'als') fail([...p, 'engine'], `spark trains als only (this model is ${m.type})`);
+  if (m.grid) fail([...p, 'params'], `lists several values for ${Object.keys(m.grid).join(', ')}; a model with engine: spark takes one value of each`);
+  if (m.params.confidence !== 'linear') fail([...p, 'params', 'confidence'], `${String(m.params.confidence)} is not available with engine: spark (Spark's ALS uses c = 1 + alpha * r: use linear)`);
+  const q = [...p, 'spark'];
+  const b = block === undefined ? {} : mapping(block, q, ['master', 'python', 'driver_memory', 'conf', 'workdir', 'keep_files']);
+  const s = (key: string): string | null => {
+    const v = opt(b, key);
+    if (v === undefined) return null;
+    const text = str(v, [...q, key]);
+    if (text === '') fail([...q, key], 'must not be empty');
+    return text;
+  };
+  const driver = s('driver_memory');
+  if (driver !== null && !/^[0-9]+[kmgtKMGT]?$/.test(driver)) fail([...q, 'driver_memory'], `must be a JVM memory size such as 1g or 512m (got ${describe(driver)})`);
+  const confRaw = opt(b, 'conf');
+  const conf: Record<string, string> = {};
+  if (confRaw !== undefined) {
+    const c = mapping(confRaw, [...q, 'conf'], Object.keys(confRaw as Raw));
+    for (const [k, v] of Object.entries(c)) {
+      if (!['string', 'number', 'boolean'].includes(typeof v)) fail([...q, 'conf', k], `must be a string, number or boolean (got ${describe(v)})`);
+      conf[k] = String(v);
+    }
+  }
+  const keep = opt(b, 'keep_files');
+  return {
+    engine: 'spark',
+    spark: { master: s('master'), python: s('python'), driver_memory: driver, conf, workdir: s('workdir'), keep_files: keep === undefined ? false : bool(keep, [...q, 'keep_files']) },
+  };
 }
 
 function validateEvaluate(v: unknown): EvaluateConfig {
@@ -481,12 +522,11 @@ function validateTune(v: unknown, models: ModelConfig[], split: SplitConfig, dat
     ((split.strategy === 'leave-last-out' || split.strategy === 'random') && split.valid === 0) ||
     (split.strategy === 'time' && split.valid_cutoff === null);
   if (noValid) fail(['tune'], 'chooses between trials on validation, and this config has no validation part (split.valid, split.valid_cutoff, or data.valid)', 'key');
-  const strategy = withDefault(o, 'strategy', p, 'random', (x, q) => oneOf(x, q, TUNE_STRATEGIES));
-  const trials = withDefault<number | null>(o, 'trials', p, null, (x, q) => int(x, q, 1, 1_000_000));
+  const strategy = withDefault(o, 'strategy', p, 'tpe', (x, q) => oneOf(x, q, TUNE_STRATEGIES));
+  let trials = withDefault<number | null>(o, 'trials', p, null, (x, q) => int(x, q, 1, 1_000_000));
   const seconds = withDefault<number | null>(o, 'seconds', p, null, (x, q) => num(x, q, { min: 0, minExclusive: true }));
-  if (strategy !== 'grid' && trials === null && seconds === null) {
-    fail(['tune'], `needs a budget for strategy ${strategy}: trials, seconds, or both`, 'key');
-  }
+  // No budget given: the built-in one, each model's share of trials added up (src/tune/defaults.ts).
+  if (strategy !== 'grid' && trials === null && seconds === null) trials = defaultTrials(models.map((m) => m.type));
   const objective = withDefault(o, 'objective', p, `ndcg@${ev.k[0]}`, (x, q) => metricKey(x, q, ev.k));
   const tie_break = withDefault<string | null>(o, 'tie_break', p, null, (x, q) => metricKey(x, q, ev.k));
   const names = models.map((m) => m.name);
@@ -513,11 +553,14 @@ function validateTune(v: unknown, models: ModelConfig[], split: SplitConfig, dat
     }
     if (total > MAX_TUNE_GRID) fail(sp, `makes ${total} combinations; strategy grid enumerates at most ${MAX_TUNE_GRID} (use strategy random)`, 'key');
   }
-  const refit = withDefault(o, 'refit', p, 'train', (x, q) => oneOf(x, q, REFIT_MODES));
   // best.yaml must reproduce the refit: a split that can give train + valid as its training
-  // part with the same test part (leave-last-out with valid 0, time without valid_cutoff).
-  if (refit === 'train+valid' && split.strategy !== 'leave-last-out' && split.strategy !== 'time') {
-    fail(['tune', 'refit'], `train+valid needs split strategy leave-last-out or time, which keep the same test part without validation (got ${split.strategy}${data.train !== null ? ', pre-split files' : ''})`);
+  // part with the same test part (leave-last-out with valid 0, time without valid_cutoff, random
+  // without a test part, pre-split files without data.valid). Where it can, that is the default:
+  // the final model sees the validation rows too.
+  const mergeable = split.strategy === 'leave-last-out' || split.strategy === 'time' || (split.strategy === 'random' && split.test === 0) || data.train !== null;
+  const refit = withDefault(o, 'refit', p, mergeable ? 'train+valid' : 'train', (x, q) => oneOf(x, q, REFIT_MODES));
+  if (refit === 'train+valid' && !mergeable) {
+    fail(['tune', 'refit'], `train+valid needs split strategy leave-last-out, time, random with test 0, or pre-split files, which keep the same test part without validation (got ${split.strategy} with test ${(split as { test?: number }).test})`);
   }
   return {
     strategy,

@@ -7,6 +7,7 @@ import { checkConfig, type Config } from '../config/index.js';
 import { loadDataset, loadOptionsFromConfig, splitDataset, splitOptionsFromConfig } from '../data.js';
 import { loadModel, saveModel } from '../artifacts/model-io.js';
 import { RunCheckpoints } from '../artifacts/checkpoint.js';
+import { metricsJson } from '../artifacts/metrics.js';
 import { checkOutputFolder } from '../artifacts/output.js';
 import type { Recommender } from '../models/recommender.js';
 import { BASELINE_TYPE, fitModel, modelEntry } from '../models/registry.js';
@@ -16,6 +17,7 @@ import { buildLeaderboard, leaderboardCsv, leaderboardJson, type Leaderboard, ty
 import type { ParamValue } from '../models/params.js';
 import { CfError, CfErrorCode, isCfError } from '../errors.js';
 import { Popularity } from '../models/popularity.js';
+import { ERR_SPARK_SETUP, fitWithSpark, probeSpark, type SparkRunInfo } from '../spark/index.js';
 import { collectReportData, itemPopularity, runVersions, writeReport, writeRunInfo } from '../report/index.js';
 
 export interface ModelResult {
@@ -76,6 +78,12 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
   const files = [d.path, d.train, d.valid, d.test].filter((p): p is string => p !== null);
   // Before any work: an output that cannot be written would otherwise fail after the fit.
   const output = await checkOutputFolder(config.output);
+  // Spark's Java and PySpark, before loading any data: missing ones are one line saying what to install.
+  for (const mc of config.models) {
+    if (mc.engine !== 'spark') continue;
+    const problem = probeSpark(mc.spark?.python).problem;
+    if (problem) throw new CfError(ERR_SPARK_SETUP, `models ${mc.name}: spark: ${problem}`);
+  }
   const ds = loadDataset(loadOptionsFromConfig(d));
   const st = ds.stats;
   log(
@@ -173,6 +181,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
       score: number;
     } | null = null;
     const combos = mc.grid ? combinations(mc.grid) : [{}];
+    let spark: SparkRunInfo | null = null;
     for (const [combination, varied] of combos.entries()) {
       hooks.signal?.throwIfAborted();
       if (hooks.stop?.aborted) throw new CfError(CfErrorCode.INTERRUPTED, `${mc.name}: stopped between two fits of its grid`);
@@ -188,7 +197,24 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
           }
         : {};
       // The baseline was fitted already, on the same matrix: reuse it rather than fit twice.
-      const model =
+      let model: Recommender;
+      if (mc.engine === 'spark') {
+        // Spark fits, on the same training matrix; everything after is as for a native fit.
+        // Ctrl-C (stop) ends the Spark job too: it has no checkpoint, so --resume fits it again.
+        const signals = [hooks.signal, hooks.stop].filter((x): x is AbortSignal => x !== undefined);
+        const fitted = await fitWithSpark(train, params, {
+          spark: mc.spark,
+          workdir: join(output, `.spark-${mc.name}`),
+          log: (line) => log(`${mc.name}: ${line}`),
+          ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}),
+        }).catch((err: unknown) => {
+          if (hooks.stop?.aborted && !hooks.signal?.aborted) throw new CfError(CfErrorCode.INTERRUPTED, `${mc.name}: stopped during its Spark fit (a Spark fit keeps no checkpoint: --resume fits it again)`);
+          throw err;
+        });
+        // No per-iteration progress: Spark's ALS reports none; the job's own lines stand for it.
+        spark = fitted.info;
+        model = fitted.model;
+      } else model =
         mc.type === BASELINE_TYPE
           ? baselineModel
           : await fitModel(mc.type, train, params, {
@@ -213,25 +239,23 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
       if (!best || score > best.score) best = { model, scores, seconds, score };
     }
     const { model, scores, seconds: trainSeconds } = best!;
-    const curve = model.learningCurve();
-    const summary = model.fitSummary();
-    const metrics = {
-      model: mc.type,
+    const metrics = metricsJson({
+      type: mc.type,
       name: mc.name,
-      params: model.params,
-      train_seconds: trainSeconds,
+      model,
+      trainSeconds,
       valid: scores.valid,
       test: scores.test,
-      baseline: { [BASELINE_TYPE]: baseline.test ?? baseline.valid },
-      baseline_valid: { [BASELINE_TYPE]: baseline.valid },
-      users_evaluated: usersEvaluated,
-      users_without_train: usersWithoutTrain,
-      data_hash: dataHash,
-      ...(curve ? { curve } : {}),
-      ...(summary ? { fit: summary } : {}),
+      baselineType: BASELINE_TYPE,
+      baseline,
+      usersEvaluated,
+      usersWithoutTrain,
+      dataHash,
       ...(mc.grid ? { tuning: { by: selectionKey(scores.valid), grid: mc.grid, trials } } : {}),
-    };
-    await saveModel(dir, model, { userIds, itemIds, train, dataHash, files: { 'metrics.json': metrics } });
+      ...(spark ? { extra: { engine: 'spark', spark } } : {}),
+    });
+    const trainedBy = spark ? { trained_by: { engine: 'spark', spark_version: spark.spark, pyspark: spark.pyspark, master: spark.master, spark_params: spark.spark_params } } : undefined;
+    await saveModel(dir, model, { userIds, itemIds, train, dataHash, files: { 'metrics.json': metrics }, ...(trainedBy ? { extra: trainedBy } : {}) });
     await checkpoints.completed(mc.name);
     const result: ModelResult = {
       name: mc.name,

@@ -5,9 +5,10 @@ import { createHash } from 'node:crypto';
 import { readFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { checkConfig, type Config } from '../config/index.js';
+import { checkConfig, type Config, type TuneDimension } from '../config/index.js';
 import { loadDataset, loadOptionsFromConfig, matrixFromCoo, splitDataset, splitOptionsFromConfig } from '../data.js';
 import { saveModel } from '../artifacts/model-io.js';
+import { metricsJson } from '../artifacts/metrics.js';
 import { checkOutputFolder } from '../artifacts/output.js';
 import { writeFileAtomic, writeJsonAtomic } from '../artifacts/atomic.js';
 import { BASELINE_TYPE, fitModel, modelEntry } from '../models/registry.js';
@@ -19,11 +20,13 @@ import { hashFiles } from '../pipeline/train.js';
 import { buildLeaderboard, leaderboardCsv, leaderboardJson } from '../leaderboard/index.js';
 import { Popularity } from '../models/popularity.js';
 import { collectReportData, itemPopularity, runVersions, writeReport, writeRunInfo } from '../report/index.js';
-import { candidates, type Candidate } from './space.js';
+import { candidates, modelDimensions, type Candidate } from './space.js';
 import { tpeNext } from './tpe.js';
+import { defaultSpace, type DataShape } from './defaults.js';
 
 export { candidates, mulberry32, type Candidate } from './space.js';
 export { tpeNext, type Observation } from './tpe.js';
+export { DEFAULT_TUNING, defaultSpace, defaultTrials, type DataShape, type DefaultTuning } from './defaults.js';
 
 export const TUNING_FILE = 'tuning.json';
 export const BEST_FILE = 'best.yaml';
@@ -60,6 +63,10 @@ export interface TuningFile {
   higher_is_better: boolean;
   tie_break: string | null;
   budget: { trials: number | null; seconds: number | null };
+  /** The space searched per model name, the built-in ones filled in for the data at hand. */
+  space: Record<string, Record<string, TuneDimension>>;
+  /** The models whose space is the built-in one of their type (src/tune/defaults.ts). */
+  default_space: string[];
   trials: TrialRecord[];
   /** Set when the study ended and the best was refitted: its full params and test metrics. */
   best: { number: number; model: string; type: string; params: Record<string, ParamValue>; score: number; valid: Record<string, number> | null; test: Record<string, number> | null } | null;
@@ -83,6 +90,8 @@ export interface TuneReport {
   /** Trials taken from an earlier, interrupted run of the same study. */
   resumed: number;
   best: NonNullable<TuningFile['best']> & { dir: string };
+  /** The validation metric the trials were chosen by. */
+  objective: string;
   tuningPath: string;
   bestConfigPath: string;
   reportPath: string | null;
@@ -125,13 +134,20 @@ function withoutNulls(v: unknown): unknown {
   return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, withoutNulls(x)]));
 }
 
+const describeSpace = (dims: Record<string, TuneDimension>): string =>
+  Object.entries(dims)
+    .map(([k, d]) => `${k} ${Array.isArray(d) ? `[${d.join(', ')}]` : `${d.min}..${d.max}${d.log ? ' (log)' : ''}`}`)
+    .join(', ');
+
 const fmt = (x: number | null): string => (x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
 const describeParams = (p: Record<string, ParamValue>): string => Object.entries(p).map(([k, v]) => `${k}=${v}`).join(' ');
 
 export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<TuneReport> {
-  const config = checkConfig(given);
-  const tune = config.tune;
-  if (!tune) throw new CfError(CfErrorCode.CONFIG, 'config: tune needs a tune: block (the space to search, the strategy and a budget)');
+  // No tune: block: every default (strategy, budget, the built-in space of each model type).
+  let config = checkConfig(given.tune ? given : { ...given, tune: {} });
+  // A study runs many short fits, natively; a JVM per trial would be the whole budget.
+  const viaSpark = config.models.find((m) => m.engine === 'spark');
+  if (viaSpark) throw new CfError(CfErrorCode.CONFIG, `config: models ${viaSpark.name} has engine: spark, which train reads and tune does not (tune fits natively: remove engine: spark to tune, then train the best with it)`);
   const log = hooks.log ?? (() => {});
   const d = config.data;
   const output = await checkOutputFolder(config.output);
@@ -140,6 +156,25 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
   const { train, valid, test } = splitDataset(ds, splitOptionsFromConfig(config.split, d.train !== null));
   if (!valid || valid.nnz === 0) throw new CfError(CfErrorCode.SPLIT, 'tune: the split left no validation rows to choose between trials by');
   log(`data: ${ds.stats.users} users x ${ds.stats.items} items; train ${train.nnz}, valid ${valid.nnz}, test ${test?.nnz ?? 0} rows`);
+  // A model given nothing to search gets its type's built-in space for this training part; the
+  // filled-in config is checked again, so a built-in range obeys the core's bounds as a written one does.
+  const defaulted: string[] = [];
+  if (config.tune!.strategy !== 'grid') {
+    const shape: DataShape = { users: train.nRows, items: train.nCols, interactions: train.nnz };
+    const space = { ...config.tune!.space };
+    for (const mc of config.models) {
+      if (mc.grid || space[mc.name]) continue;
+      const d = defaultSpace(mc.type, shape);
+      if (!d) continue;
+      space[mc.name] = d;
+      defaulted.push(mc.name);
+    }
+    if (defaulted.length > 0) {
+      config = checkConfig({ ...config, tune: { ...config.tune!, space } });
+      for (const name of defaulted) log(`${name}: the built-in space of ${config.models.find((m) => m.name === name)!.type}: ${describeSpace(space[name]!)}`);
+    }
+  }
+  const tune = config.tune!;
   const negatives = ds.negatives();
   const ks = config.evaluate.k;
   const filterSeen = config.evaluate.filter_seen;
@@ -164,6 +199,8 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
     higher_is_better: up,
     tie_break: tune.tie_break,
     budget: { trials: tune.trials, seconds: tune.seconds },
+    space: modelDimensions(config).reduce<Record<string, Record<string, TuneDimension>>>((o, { mc, dims }) => ({ ...o, [mc.name]: dims }), {}),
+    default_space: defaulted,
     trials: [],
     best: null,
   };
@@ -283,25 +320,22 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
   for (const t of ownTrials) for (const [k, v] of Object.entries(t.params)) (tried[k] ??= []).includes(v) || tried[k]!.push(v);
   for (const vs of Object.values(tried)) vs.sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b))));
   const dir = join(output, mc.name);
-  const curve = model.learningCurve();
-  const summary = model.fitSummary();
-  const metrics = {
-    model: mc.type,
+  const metrics = metricsJson({
+    type: mc.type,
     name: mc.name,
-    params: model.params,
-    train_seconds: trainSeconds,
+    model,
+    trainSeconds,
     valid: scores.valid,
     test: scores.test,
-    baseline: { [BASELINE_TYPE]: baseline.test ?? baseline.valid },
-    baseline_valid: { [BASELINE_TYPE]: baseline.valid },
-    users_evaluated: testMain?.usersEvaluated ?? 0,
-    users_without_train: testMain?.usersWithoutTrain ?? 0,
-    data_hash: dataHash,
-    ...(curve ? { curve } : {}),
-    ...(summary ? { fit: summary } : {}),
+    baselineType: BASELINE_TYPE,
+    baseline: { valid: baseline.valid, test: baseline.test },
+    usersEvaluated: testMain?.usersEvaluated ?? 0,
+    usersWithoutTrain: testMain?.usersWithoutTrain ?? 0,
+    dataHash,
     // The report's tuning section reads this shape (the grid being the values each key was tried at).
     tuning: { by: tune.objective, grid: tried, trials: ownTrials.map((t) => ({ params: t.params, train_seconds: t.seconds, valid: t.valid, test: null })) },
-  };
+  });
+
   await saveModel(dir, model, { userIds: ds.userIds(), itemIds: ds.itemIds(), train: fitOn, dataHash, files: { 'metrics.json': metrics } });
 
   // The refitted best beside the popularity baseline, with intervals, as train writes it.
@@ -323,9 +357,16 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
   // A train config for the best model alone; its output is a sibling so running it leaves this study's files alone.
   const bestConfigPath = join(output, BEST_FILE);
   const split =
-    !merged ? config.split : config.split.strategy === 'leave-last-out' ? { ...config.split, valid: 0 } : config.split.strategy === 'time' ? { ...config.split, valid_cutoff: null } : config.split;
+    !merged
+      ? config.split
+      : config.split.strategy === 'leave-last-out' || config.split.strategy === 'random'
+        ? { ...config.split, valid: 0 }
+        : config.split.strategy === 'time'
+          ? { ...config.split, valid_cutoff: null }
+          : config.split;
   const bestConfig = withoutNulls({
-    data: config.data,
+    // Pre-split files: the validation file joined the training part.
+    data: merged ? { ...config.data, valid: null } : config.data,
     split,
     models: [{ type: mc.type, name: mc.name, params }],
     evaluate: config.evaluate,
@@ -350,7 +391,7 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
     reportPath = (await writeReport(output, await collectReportData(output))).path;
     log(`report: ${reportPath}`);
   }
-  return { output, trials: state.trials, resumed, best: { ...state.best, dir }, tuningPath, bestConfigPath, reportPath };
+  return { output, trials: state.trials, resumed, best: { ...state.best, dir }, objective: tune.objective, tuningPath, bestConfigPath, reportPath };
 }
 
 /** Two disjoint matrices of one shape as one (the split's train and valid parts). */

@@ -18,4 +18,5 @@ mod options;
 mod popularity;
 mod ratings;
 mod registry;
+mod spark;
 mod svd;

@@ -35,6 +35,7 @@ pub mod csv;
 pub mod jsonl;
 pub mod lists;
 pub mod parquet;
+pub mod spark;
 
 use std::fs::File;
 use std::path::Path;
