@@ -199,6 +199,22 @@ export interface BprInfo {
 /** A model with seeded initial factors for `nUsers` x `nItems`, ready for `bprEpoch`. */
 export declare function bprInit(params: Record<string, unknown> | undefined | null, nUsers: number, nItems: number): ModelHandle
 
+/**
+ * Content similarity from the side file `items` (its `id` column matched against `itemIds`,
+ * the training matrix's item ids in column order) off the JS thread.
+ */
+export declare function contentFit(train: Matrix, params: Record<string, unknown> | undefined | null, items: ItemTextSource, itemIds: Array<string>, signal?: AbortSignal | undefined | null): Promise<Model>
+
+export declare function contentFitSync(train: Matrix, params: Record<string, unknown> | undefined | null, items: ItemTextSource, itemIds: Array<string>): Model
+
+export interface Cooccurrence {
+  ids: Uint32Array
+  /** The measure (count, lift or pmi) of each. */
+  scores: Float32Array
+  /** Users with both items. */
+  support: Uint32Array
+}
+
 export interface DatasetStats {
   rowsRead: number
   duplicatesMerged: number
@@ -286,11 +302,51 @@ export interface FactorTable {
   k: number
 }
 
+export interface ItemsFile {
+  path: string
+  /** The id column's name. */
+  id: string
+}
+
+export interface ItemTextSource {
+  path: string
+  /** The id column's name. */
+  id: string
+  /** The text columns' names. */
+  text: Array<string>
+}
+
 export interface IterationInfo {
   iteration: number
   seconds: number
   loss?: number
 }
+
+/**
+ * "Often bought together": the `k` items most often in the same training rows as `item`
+ * by `measure` (count, lift, pmi), among those shared by at least `minSupport` users.
+ */
+export declare function knnCooccurrence(model: Model, item: number, k: number, measure: string, minSupport: number): Cooccurrence
+
+/**
+ * Why `item` is recommended: a known `user` (a number) or, with `user` null, someone with
+ * `items` (and `values`, default 1 each); the `k` largest contributions.
+ */
+export declare function knnExplain(model: Model, user: number | null, items: Uint32Array | null, values: Float32Array | null, item: number, k: number): KnnExplanation
+
+export interface KnnExplanation {
+  /** The item's score: the sum of every contribution. */
+  score: number
+  /** The liked items that contributed most, largest first. */
+  items: Uint32Array
+  /** Their contributions (value x similarity). */
+  contributions: Float32Array
+}
+
+/** Item-kNN similarities of `train` off the JS thread (the caller attaches `train`). */
+export declare function knnFit(train: Matrix, params: Record<string, unknown> | undefined | null, signal?: AbortSignal | undefined | null): Promise<Model>
+
+export declare function knnFitSync(train: Matrix, params: Record<string, unknown> | undefined | null): Model
 
 /**
  * The list format a file name's extension names (`csv`, `jsonl`, `parquet`), so callers
@@ -337,6 +393,11 @@ export interface LoadOptions {
   duplicates?: DuplicatesMode
   minUserInteractions?: number
   minItemInteractions?: number
+  /**
+   * An item side file whose ids join the item map (items without interactions after the
+   * others), so a content model can recommend them.
+   */
+  items?: ItemsFile
 }
 
 /** One epoch off the JS thread; with `valid`, validation RMSE and the best epoch kept. */

@@ -59,6 +59,11 @@ if (process.argv[2] === 'svd' || process.argv[2] === 'ease') {
   await (process.argv[2] === 'svd' ? m.main : m.ease)(process.argv.slice(3));
   process.exit(0);
 }
+// `npm run bench -- knn ...` is the item-kNN benchmark beside implicit (bench/knn.mjs).
+if (process.argv[2] === 'knn') {
+  const { main: knn } = await import('./knn.mjs');
+  process.exit(await knn(process.argv.slice(3)));
+}
 // `npm run bench -- spark ...`: Spark's ALS (PySpark, local[2]) beside cf-native's (bench/spark.mjs).
 if (process.argv[2] === 'spark') {
   const { main: spark } = await import('./spark.mjs');

@@ -39,6 +39,8 @@ export interface LoadOptions {
   /** Iterative k-core bounds. Default 1. */
   minUserInteractions?: number;
   minItemInteractions?: number;
+  /** An item side file (CSV/TSV with a header) whose `id` column's ids join the item map: items nobody interacted with become columns without interactions. */
+  items?: { path: string; id: string };
 }
 
 /** How `splitDataset` holds rows out. */
@@ -57,7 +59,7 @@ export type SplitOptions =
 /** Read, filter and index interactions natively (delimited text, optionally gzipped, or Parquet). */
 const LOAD_KEYS = [
   'path', 'train', 'valid', 'test', 'delimiter', 'header', 'user', 'item', 'rating', 'time',
-  'positiveThreshold', 'negativeThreshold', 'values', 'duplicates', 'minUserInteractions', 'minItemInteractions',
+  'positiveThreshold', 'negativeThreshold', 'values', 'duplicates', 'minUserInteractions', 'minItemInteractions', 'items',
 ] as const satisfies readonly (keyof LoadOptions)[];
 
 export function loadDataset(source: string | LoadOptions): Dataset {
@@ -86,6 +88,7 @@ export function loadOptionsFromConfig(d: DataConfig): LoadOptions {
     duplicates: d.duplicates,
     minUserInteractions: d.min_user_interactions,
     minItemInteractions: d.min_item_interactions,
+    ...(d.items ? { items: { path: d.items.path, id: d.items.id } } : {}),
   };
 }
 

@@ -4,6 +4,8 @@ export { BPR, BPR_DEFAULTS, type BprParams, type BprEpoch, type BprProgress, typ
 export { MF, MF_DEFAULTS, type MfParams, type MfEpoch, type MfProgress, type MfFitOptions } from './models/mf.js';
 export { SVD, SVD_DEFAULTS, type SvdParams, type SvdInfo } from './models/svd.js';
 export { EASE, EASE_DEFAULTS, type EaseParams } from './models/ease.js';
+export { Content, CONTENT_DEFAULTS, type ContentParams } from './models/content.js';
+export { KNN, KNN_DEFAULTS, type KnnParams, type KnnExplanation, type Cooccurrence, type CooccurrenceOptions } from './models/knn.js';
 export { Popularity } from './models/popularity.js';
 export { NO_ITEM, Recommender } from './models/recommender.js';
 export { fitModel, modelEntry, BASELINE_TYPE } from './models/registry.js';

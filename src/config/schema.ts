@@ -58,6 +58,18 @@ export interface DataConfig {
   duplicates: DuplicateMode;
   min_user_interactions: number;
   min_item_interactions: number;
+  /**
+   * An item side file: its ids join the item map (items nobody interacted with become columns
+   * without interactions) and its text columns are what a `content` model reads. null: none.
+   */
+  items?: ItemsConfig | null;
+}
+
+/** `data.items`: a CSV/TSV with a header, an id column and text columns (e.g. title, genres). */
+export interface ItemsConfig {
+  path: string;
+  id: string;
+  text: string[];
 }
 
 export const SPLIT_STRATEGIES = ['leave-last-out', 'random', 'time', 'none'] as const;

@@ -25,6 +25,7 @@ import {
   type ColumnsConfig,
   type Config,
   type DataConfig,
+  type ItemsConfig,
   type EvaluateConfig,
   type ModelConfig,
   type ModelType,
@@ -161,8 +162,21 @@ function column(v: unknown, path: KeyPath): ColumnRef {
 
 const DATA_KEYS = [
   'path', 'train', 'valid', 'test', 'delimiter', 'header', 'columns', 'positive_threshold',
-  'negative_threshold', 'values', 'duplicates', 'min_user_interactions', 'min_item_interactions',
+  'negative_threshold', 'values', 'duplicates', 'min_user_interactions', 'min_item_interactions', 'items',
 ] as const;
+const ITEMS_KEYS = ['path', 'id', 'text'] as const;
+
+function validateItems(v: unknown, path: KeyPath): ItemsConfig {
+  const o = mapping(v, path, ITEMS_KEYS);
+  const raw = req(o, 'text', path);
+  const list = typeof raw === 'string' ? [raw] : raw;
+  if (!Array.isArray(list) || list.length === 0) fail([...path, 'text'], `must be a column name or a non-empty list of column names (got ${describe(raw)})`);
+  return {
+    path: str(req(o, 'path', path), [...path, 'path']),
+    id: str(req(o, 'id', path), [...path, 'id']),
+    text: list.map((c, i) => str(c, [...path, 'text', i])),
+  };
+}
 const COLUMN_KEYS = ['user', 'item', 'rating', 'time'] as const;
 
 function validateColumns(v: unknown, path: KeyPath, header: boolean | null): ColumnsConfig {
@@ -233,6 +247,7 @@ function validateData(v: unknown): DataConfig {
     duplicates: withDefault(o, 'duplicates', p, 'sum', (x, q) => oneOf(x, q, DUPLICATE_MODES)),
     min_user_interactions: withDefault(o, 'min_user_interactions', p, 1, (x, q) => int(x, q, 1, MAX_U32)),
     min_item_interactions: withDefault(o, 'min_item_interactions', p, 1, (x, q) => int(x, q, 1, MAX_U32)),
+    ...(o.items === undefined || o.items === null ? {} : { items: validateItems(o.items, [...p, 'items']) }),
   };
 }
 

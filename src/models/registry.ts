@@ -6,6 +6,8 @@ import { ALS } from './als.js';
 import { BPR, BPR_DEFAULTS } from './bpr.js';
 import { MF } from './mf.js';
 import { EASE } from './ease.js';
+import { KNN } from './knn.js';
+import { Content } from './content.js';
 import { type ModelType, MODEL_TYPES } from './params.js';
 import { Popularity } from './popularity.js';
 import type { Recommender } from './recommender.js';
@@ -26,6 +28,8 @@ export interface ModelEntry {
   progressDirection?: 'higher' | 'lower';
   /** Whether its fit runs over iterations that take FitOptions.checkpoint, resume and stop. */
   resumable?: boolean;
+  /** Whether its fit reads item texts (FitOptions.items, from the config's data.items). */
+  takesItems?: boolean;
 }
 
 const REGISTRY: Record<ModelType, ModelEntry> = {
@@ -41,6 +45,8 @@ const REGISTRY: Record<ModelType, ModelEntry> = {
   popularity: { fit: async (train, params) => Popularity.fit(train, params), wrap: Popularity.wrap },
   svd: { fit: (train, params, opts) => SVD.fit(train, params, opts), wrap: SVD.wrap },
   ease: { fit: (train, params, opts) => EASE.fit(train, params, opts), wrap: EASE.wrap },
+  knn: { fit: (train, params, opts) => KNN.fit(train, params, opts), wrap: KNN.wrap },
+  content: { fit: (train, params, opts) => Content.fit(train, params, opts), wrap: Content.wrap, takesItems: true },
 };
 
 /** The type every evaluation reports beside the configured models. */

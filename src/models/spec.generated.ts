@@ -558,5 +558,114 @@ export const MODEL_SPECS = [
         "doc": "Worker threads for the Gram matrix and B; 0 = all cores (or CF_NATIVE_NUM_THREADS)."
       }
     ]
+  },
+  {
+    "name": "knn",
+    "doc": "Item-kNN: item x item cosine, TF-IDF or BM25 similarities (as implicit's Cosine/TFIDF/BM25Recommender; shrunk or asymmetric cosine), the k best neighbours per item kept sparse; scores sum the neighbour similarities of a user's items.",
+    "params": [
+      {
+        "name": "k",
+        "kind": "int",
+        "min": 1,
+        "max": 100000,
+        "default": 200,
+        "doc": "Neighbours kept per item, the item itself included (implicit's K)."
+      },
+      {
+        "name": "weighting",
+        "kind": "choice",
+        "values": [
+          "cosine",
+          "tfidf",
+          "bm25",
+          "none"
+        ],
+        "default": "cosine",
+        "doc": "Item similarity: cosine (L2-normalised columns); tfidf (sqrt(x) x idf of the user, normalised); bm25 (bm25_k1, bm25_b, not normalised); none (raw dot products). As implicit's Cosine/TFIDF/BM25Recommender."
+      },
+      {
+        "name": "bm25_k1",
+        "kind": "float",
+        "min": 0,
+        "default": 1.2,
+        "doc": "BM25's K1 (saturation of a value; bm25 only)."
+      },
+      {
+        "name": "bm25_b",
+        "kind": "float",
+        "min": 0,
+        "max": 1,
+        "default": 0.75,
+        "doc": "BM25's B (how much an item's total weight normalises it; bm25 only)."
+      },
+      {
+        "name": "shrinkage",
+        "kind": "float",
+        "min": 0,
+        "default": 0,
+        "doc": "Cosine only: λ in dot / (‖i‖^(2α) ‖j‖^(2(1-α)) + λ), shrinking similarities resting on few users."
+      },
+      {
+        "name": "alpha",
+        "kind": "float",
+        "min": 0,
+        "max": 1,
+        "default": 0.5,
+        "doc": "Cosine only: the asymmetric cosine's α (0.5 = the usual cosine)."
+      },
+      {
+        "name": "threads",
+        "kind": "int",
+        "min": 0,
+        "max": 1024,
+        "default": 0,
+        "doc": "Worker threads for the similarities; 0 = all cores (or CF_NATIVE_NUM_THREADS)."
+      }
+    ]
+  },
+  {
+    "name": "content",
+    "doc": "Content similarity: TF-IDF (sublinear tf, min/max document frequency) over item text columns of a side file (items: { path, id, text }), cosine neighbours; scores sum the neighbour similarities of a user's items, so items without interactions can be recommended.",
+    "params": [
+      {
+        "name": "k",
+        "kind": "int",
+        "min": 1,
+        "max": 100000,
+        "default": 100,
+        "doc": "Neighbours kept per item, the item itself included."
+      },
+      {
+        "name": "sublinear_tf",
+        "kind": "bool",
+        "default": true,
+        "doc": "tf = 1 + ln(count) instead of the count."
+      },
+      {
+        "name": "min_df",
+        "kind": "int",
+        "min": 1,
+        "max": 1099511627776,
+        "default": 1,
+        "doc": "Drop terms in fewer items than this."
+      },
+      {
+        "name": "max_df",
+        "kind": "float",
+        "min": 0,
+        "minExclusive": true,
+        "max": 1,
+        "default": 1,
+        "doc": "Drop terms in more than this fraction of the items."
+      },
+      {
+        "name": "threads",
+        "kind": "int",
+        "min": 0,
+        "max": 1024,
+        "default": 0,
+        "doc": "Worker threads for the similarities; 0 = all cores (or CF_NATIVE_NUM_THREADS)."
+      }
+    ]
   }
 ] as const;

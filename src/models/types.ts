@@ -132,6 +132,11 @@ export interface FitOptions {
    * `checkpoint.save` when given, and throws ERR_CF_INTERRUPTED. (`signal` aborts at once.)
    */
   stop?: AbortSignal;
+  /**
+   * The item side file and the training matrix's item ids in column order, for models that
+   * read item texts (`content`); others do not take it.
+   */
+  items?: { path: string; id: string; text: string[]; ids: string[] } | null;
 }
 
 /** An unfinished fit, as `FitOptions.checkpoint.save` receives it and `FitOptions.resume` takes it. */

@@ -221,6 +221,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
               signal: hooks.signal,
               valid,
               ...(drawsNegatives(mc.type, params) ? { negatives } : {}),
+              ...(modelEntry(mc.type).takesItems && config.data.items ? { items: { ...config.data.items, ids: itemIds } } : {}),
               onProgress: (p) => hooks.onProgress?.(mc.name, p),
               ...iterative,
             }).catch((err: unknown) => {

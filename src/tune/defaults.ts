@@ -62,6 +62,10 @@ export const DEFAULT_TUNING: Record<string, DefaultTuning> = {
     trials: 20,
   },
   popularity: { space: () => null, trials: 1 },
+  // Neighbours: on validation NDCG@10 more helped up to 200-400 on the shared data (knn's spec);
+  // the weighting changes the ranking more than k does (bench/RESULTS-knn.md).
+  knn: { space: () => ({ k: log(20, 400), weighting: ['cosine', 'tfidf', 'bm25'] }), trials: 10 },
+  content: { space: () => ({ k: log(20, 400), sublinear_tf: [true, false] }), trials: 6 },
 };
 
 /** The default budget of a study of these model types: the sum of their shares. */

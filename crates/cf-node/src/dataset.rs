@@ -30,6 +30,16 @@ pub struct LoadOptions {
     pub duplicates: Option<DuplicatesMode>,
     pub min_user_interactions: Option<f64>,
     pub min_item_interactions: Option<f64>,
+    /// An item side file whose ids join the item map (items without interactions after the
+    /// others), so a content model can recommend them.
+    pub items: Option<ItemsFile>,
+}
+
+#[napi(object, object_to_js = false)]
+pub struct ItemsFile {
+    pub path: String,
+    /// The id column's name.
+    pub id: String,
 }
 
 /// What a kept row carries.
@@ -187,9 +197,14 @@ impl Dataset {
             min_user_interactions: min_count("minUserInteractions", o.min_user_interactions)?,
             min_item_interactions: min_count("minItemInteractions", o.min_item_interactions)?,
         };
-        Core::load(&sources, &read, &prep)
-            .map(|inner| Dataset { inner })
-            .map_err(to_napi)
+        let mut inner = Core::load(&sources, &read, &prep).map_err(to_napi)?;
+        if let Some(f) = &o.items {
+            let ids =
+                cf_core::models::content::text::read_item_ids(std::path::Path::new(&f.path), &f.id)
+                    .map_err(to_napi)?;
+            inner.add_items(ids.iter().map(String::as_str));
+        }
+        Ok(Dataset { inner })
     }
 
     /// From already-indexed arrays; ids become the indices' decimal strings.

@@ -5,9 +5,11 @@
 mod als;
 mod bootstrap;
 mod bpr;
+mod content;
 mod dataset;
 mod error;
 mod export;
+mod knn;
 mod lists;
 mod matrix;
 mod mf;

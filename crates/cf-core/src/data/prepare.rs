@@ -220,6 +220,18 @@ impl Dataset {
         prepare(log, user_ids, item_ids, pre_split, prep, &paths)
     }
 
+    /// Adds the ids not yet in the item map as items without interactions, after the others
+    /// (an item side file's items nobody interacted with: content models can still recommend
+    /// them). Returns how many were new.
+    pub fn add_items<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) -> usize {
+        let before = self.item_ids.len();
+        for id in ids {
+            self.item_ids.intern(id);
+        }
+        self.stats.items = self.item_ids.len();
+        self.item_ids.len() - before
+    }
+
     pub fn len(&self) -> usize {
         self.users.len()
     }

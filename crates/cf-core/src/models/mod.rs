@@ -10,8 +10,10 @@
 
 pub mod als;
 pub mod bpr;
+pub mod content;
 pub mod ease;
 pub mod factor;
+pub mod knn;
 pub mod mf;
 pub mod popularity;
 pub mod svd;
@@ -200,6 +202,8 @@ pub static MODEL_TYPES: &[&ModelType] = &[
     &popularity::TYPE,
     &svd::TYPE,
     &ease::TYPE,
+    &knn::TYPE,
+    &content::TYPE,
 ];
 
 /// The type called `name`, or an error listing the known ones.

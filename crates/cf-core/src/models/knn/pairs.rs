@@ -1,0 +1,254 @@
+//! All-pairs top-K neighbours of the rows of a sparse matrix in float64: the similarity of
+//! rows i and j is the dot product of their weighted feature vectors (optionally rescaled),
+//! and each row keeps the `k` best rows it shares a feature with, itself included (as
+//! implicit's `all_pairs_knn`). Shared by item-kNN (features: users) and content similarity
+//! (features: terms).
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use rayon::prelude::*;
+
+use crate::data::csr::Csr;
+
+/// A sparse matrix with float64 values (the weighted matrix the similarities come from).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sparse64 {
+    pub n_rows: usize,
+    pub n_cols: usize,
+    pub indptr: Vec<usize>,
+    pub indices: Vec<u32>,
+    pub values: Vec<f64>,
+}
+
+impl Sparse64 {
+    pub fn from_csr(m: &Csr) -> Self {
+        Sparse64 {
+            n_rows: m.n_rows,
+            n_cols: m.n_cols,
+            indptr: m.indptr.clone(),
+            indices: m.indices.clone(),
+            values: m.values.iter().map(|&v| v as f64).collect(),
+        }
+    }
+
+    pub fn row(&self, r: usize) -> (&[u32], &[f64]) {
+        let (a, b) = (self.indptr[r], self.indptr[r + 1]);
+        (&self.indices[a..b], &self.values[a..b])
+    }
+
+    pub fn row_mut(&mut self, r: usize) -> (&[u32], &mut [f64]) {
+        let (a, b) = (self.indptr[r], self.indptr[r + 1]);
+        (&self.indices[a..b], &mut self.values[a..b])
+    }
+
+    /// Rows of the result are sorted (rows are visited in order).
+    pub fn transpose(&self) -> Sparse64 {
+        let mut indptr = vec![0usize; self.n_cols + 1];
+        for &c in &self.indices {
+            indptr[c as usize + 1] += 1;
+        }
+        for c in 0..self.n_cols {
+            indptr[c + 1] += indptr[c];
+        }
+        let mut next = indptr.clone();
+        let nnz = self.indices.len();
+        let mut indices = vec![0u32; nnz];
+        let mut values = vec![0f64; nnz];
+        for r in 0..self.n_rows {
+            let (cols, vals) = self.row(r);
+            for (&c, &v) in cols.iter().zip(vals) {
+                let slot = next[c as usize];
+                indices[slot] = r as u32;
+                values[slot] = v;
+                next[c as usize] += 1;
+            }
+        }
+        Sparse64 {
+            n_rows: self.n_cols,
+            n_cols: self.n_rows,
+            indptr,
+            indices,
+            values,
+        }
+    }
+
+    /// Each row divided by its L2 norm (rows with norm 0 stay 0).
+    pub fn normalize_rows(&mut self) {
+        for r in 0..self.n_rows {
+            let (_, vals) = self.row_mut(r);
+            let n = vals.iter().map(|v| v * v).sum::<f64>().sqrt();
+            if n > 0.0 {
+                for v in vals {
+                    *v /= n;
+                }
+            }
+        }
+    }
+}
+
+/// (similarity, index), ordered as a pair: score first (total order), then index.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Key(f64, u32);
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))
+    }
+}
+
+/// Bytes of float64 accumulators (and flags) a thread holds for one block of rows: what a
+/// core's L2 cache holds with room to spare, since the rows of a block take turns (at 8 MiB,
+/// 16 rows over 20k items, the ML-20M fit ran slower than one row at a time).
+const BLOCK_BYTES: usize = 512 << 10;
+
+/// One thread's buffers: per row of a block, the running dot products, which rows were
+/// reached and in what order; the block's (feature, slot, weight) entries; the selection.
+struct Scratch {
+    sums: Vec<f64>,
+    touched: Vec<bool>,
+    lists: Vec<Vec<u32>>,
+    entries: Vec<(u32, u32, f64)>,
+    heap: BinaryHeap<Reverse<Key>>,
+}
+
+impl Scratch {
+    fn new(n: usize, block: usize) -> Self {
+        Scratch {
+            sums: vec![0f64; n * block],
+            touched: vec![false; n * block],
+            lists: vec![Vec::new(); block],
+            entries: Vec::new(),
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// Row `i`'s (slot `slot`'s) k best, sorted by index; clears the slot.
+    // Offered in reverse order of first contact, a candidate entering only when it beats
+    // the smallest kept (score, index): implicit's TopK over its SparseMatrixMultiplier, so
+    // ties at the k-th place keep the same items.
+    fn select(
+        &mut self,
+        i: usize,
+        slot: usize,
+        n: usize,
+        k: usize,
+        rescale: Option<&(dyn Fn(usize, usize, f64) -> f64 + Sync)>,
+    ) -> Vec<(u32, f32)> {
+        let at = slot * n;
+        let (sums, touched) = (&mut self.sums[at..at + n], &mut self.touched[at..at + n]);
+        let heap = &mut self.heap;
+        heap.clear();
+        for &j in self.lists[slot].iter().rev() {
+            let s = sums[j as usize];
+            let s = match rescale {
+                Some(f) => f(i, j as usize, s),
+                None => s,
+            };
+            sums[j as usize] = 0.0;
+            touched[j as usize] = false;
+            if heap.len() < k {
+                heap.push(Reverse(Key(s, j)));
+            } else if heap.peek().is_some_and(|m| s > m.0 .0) {
+                heap.pop();
+                heap.push(Reverse(Key(s, j)));
+            }
+        }
+        self.lists[slot].clear();
+        let mut out: Vec<(u32, f32)> = heap
+            .drain()
+            .map(|Reverse(Key(s, j))| (j, s as f32))
+            .collect();
+        out.sort_unstable_by_key(|p| p.0);
+        out
+    }
+}
+
+/// Best first: higher score, then lower index.
+pub fn best_first(a: &(f64, u32), b: &(f64, u32)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
+/// The `k` best rows by similarity for each row of `rows` (rows x features; `by_feature` is
+/// its transpose), each kept row as (index, similarity) in a CSR sorted by index. `rescale`
+/// maps (row, other row, dot product) to the similarity (None: the dot product). Run on the
+/// current rayon pool; each row sums its dot products in one fixed order (features of the
+/// row, then the other rows of each feature, in index order), so the result has the same
+/// bits at any thread count. Ties at the k-th place are settled as implicit 0.7.3 settles
+/// them (candidates offered in reverse order of first contact; one enters only when its
+/// score beats the smallest kept, which leaves first, lower index first among equals), so
+/// the same neighbours are kept and quality can be compared at equal settings.
+pub fn all_pairs(
+    rows: &Sparse64,
+    by_feature: &Sparse64,
+    k: usize,
+    rescale: Option<&(dyn Fn(usize, usize, f64) -> f64 + Sync)>,
+) -> Csr {
+    let n = rows.n_rows;
+    // Rows are scored in blocks that share each feature's list while it is in cache (a
+    // feature's rows are read once per block instead of once per row); every row still sums
+    // over its features in index order, so the bits do not depend on the block.
+    let block = (BLOCK_BYTES / (9 * n.max(1))).clamp(1, 16);
+    let blocks: Vec<Vec<Vec<(u32, f32)>>> = (0..n.div_ceil(block))
+        .into_par_iter()
+        .map_init(
+            || Scratch::new(n, block),
+            |st, b| {
+                let (lo, hi) = (b * block, ((b + 1) * block).min(n));
+                st.entries.clear();
+                for i in lo..hi {
+                    let (feats, w) = rows.row(i);
+                    for (&f, &wa) in feats.iter().zip(w) {
+                        st.entries.push((f, (i - lo) as u32, wa));
+                    }
+                }
+                st.entries.sort_unstable_by_key(|e| (e.0, e.1));
+                for &(f, slot, wa) in &st.entries {
+                    let (others, b) = by_feature.row(f as usize);
+                    let at = slot as usize * n;
+                    let sums = &mut st.sums[at..at + n];
+                    let touched = &mut st.touched[at..at + n];
+                    let list = &mut st.lists[slot as usize];
+                    for (&j, &wb) in others.iter().zip(b) {
+                        let j = j as usize;
+                        sums[j] += wa * wb;
+                        if !touched[j] {
+                            touched[j] = true;
+                            list.push(j as u32);
+                        }
+                    }
+                }
+                (lo..hi)
+                    .map(|i| st.select(i, i - lo, n, k, rescale))
+                    .collect()
+            },
+        )
+        .collect();
+    let lists: Vec<Vec<(u32, f32)>> = blocks.into_iter().flatten().collect();
+    let mut indptr = Vec::with_capacity(n + 1);
+    indptr.push(0usize);
+    let nnz: usize = lists.iter().map(Vec::len).sum();
+    let (mut indices, mut values) = (Vec::with_capacity(nnz), Vec::with_capacity(nnz));
+    for l in &lists {
+        for &(j, s) in l {
+            indices.push(j);
+            values.push(s);
+        }
+        indptr.push(indices.len());
+    }
+    Csr {
+        n_rows: n,
+        n_cols: n,
+        indptr,
+        indices,
+        values,
+    }
+}
