@@ -342,13 +342,18 @@ export async function readSparkModel(dir: string): Promise<SparkModelFolder> {
   const metadata = await readMetadata(dir);
   const rank = metadata.rank as number;
   const nat = native();
-  const [users, items] = await Promise.all(
+  // Both read at once, but a failure is reported in a fixed order (users first), whichever
+  // read fails first in time.
+  const settled = await Promise.allSettled(
     ['userFactors', 'itemFactors'].map(async (side) => {
       const t = await callAsync(() => nat.readFactorTable(join(dir, side)));
       if (t.k !== rank) throw new CfError('ERR_CF_DATA', `${join(dir, side)}: rows of ${t.k} values, where metadata says rank ${rank}`);
       return t;
     }),
   );
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [users, items] = settled.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof nat.readFactorTable>>>).value);
   return { rank, sparkVersion: String(metadata.sparkVersion ?? 'unknown'), uid: String(metadata.uid ?? ''), metadata, users: users!, items: items! };
 }
 
