@@ -345,7 +345,10 @@ mod tests {
             .to_string()
             .contains("bpr"));
         let e = s.take_f32("a", 4).unwrap_err().to_string();
-        assert!(e.contains("array a") && e.contains("holds 3 f32 values") && e.contains("need 4 f32"), "{e}");
+        assert!(
+            e.contains("array a") && e.contains("holds 3 f32 values") && e.contains("need 4 f32"),
+            "{e}"
+        );
         let e = s.take_f32("b", 1).unwrap_err().to_string();
         assert!(e.contains("f64"), "{e}");
         let e = s.take_f32("zz", 1).unwrap_err().to_string();

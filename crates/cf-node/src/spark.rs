@@ -52,7 +52,12 @@ pub fn write_spark_factors(
     let users = match side.as_str() {
         "users" => true,
         "items" => false,
-        other => return Err(invalid("side", format!("must be \"users\" or \"items\" (got {other:?})"))),
+        other => {
+            return Err(invalid(
+                "side",
+                format!("must be \"users\" or \"items\" (got {other:?})"),
+            ))
+        }
     };
     Ok(SparkFactorsOp {
         shared: model.shared.clone(),

@@ -103,14 +103,20 @@ pub fn write_spark_factors(path: &Path, factors: &[f32], k: usize, first_id: i32
     if factors.len() % k != 0 {
         return Err(Error::param(
             "factors",
-            format!("holds {} values, not a whole number of rows of {k}", factors.len()),
+            format!(
+                "holds {} values, not a whole number of rows of {k}",
+                factors.len()
+            ),
         ));
     }
     let rows = factors.len() / k;
     if rows as i64 + first_id as i64 - 1 > i32::MAX as i64 {
         return Err(Error::param(
             "factors",
-            format!("{rows} rows do not fit Spark's integer ids (at most {})", i32::MAX),
+            format!(
+                "{rows} rows do not fit Spark's integer ids (at most {})",
+                i32::MAX
+            ),
         ));
     }
     let element = primitive("element", Physical::FLOAT, Repetition::REQUIRED)?;
@@ -182,7 +188,10 @@ pub fn write_interactions(
         ));
     }
     if n_rows > i32::MAX as usize || indices.iter().any(|&c| c > i32::MAX as u32) {
-        return Err(Error::param("matrix", "has more rows or columns than Spark's integer ids hold"));
+        return Err(Error::param(
+            "matrix",
+            "has more rows or columns than Spark's integer ids hold",
+        ));
     }
     let schema = message(vec![
         primitive("user", Physical::INT32, Repetition::REQUIRED)?,
@@ -260,7 +269,10 @@ pub fn table_files(path: &Path) -> Result<Vec<PathBuf>> {
         files.push(entry.path());
     }
     if files.is_empty() {
-        return Err(file_err(path, "holds no .parquet files (a Spark table folder holds part-*.parquet)"));
+        return Err(file_err(
+            path,
+            "holds no .parquet files (a Spark table folder holds part-*.parquet)",
+        ));
     }
     files.sort();
     Ok(files)
@@ -298,7 +310,11 @@ pub fn read_factor_table(path: &Path) -> Result<FactorTable> {
         if let Some(first) = seen.insert(id, r) {
             return Err(file_err(
                 path,
-                format!("id {id} appears twice (rows {} and {}, counting from 1 across the part files)", first + 1, r + 1),
+                format!(
+                    "id {id} appears twice (rows {} and {}, counting from 1 across the part files)",
+                    first + 1,
+                    r + 1
+                ),
             ));
         }
     }
@@ -311,21 +327,36 @@ fn read_factor_file(file: &Path, table: &mut FactorTable) -> Result<()> {
         source,
     })?;
     if raw.len() < 12 || !raw.starts_with(b"PAR1") || !raw.ends_with(b"PAR1") {
-        return Err(file_err(file, "not a whole Parquet file (no PAR1 magic at both ends)"));
+        return Err(file_err(
+            file,
+            "not a whole Parquet file (no PAR1 magic at both ends)",
+        ));
     }
     let reader = SerializedFileReader::new(bytes::Bytes::from(raw))
         .map_err(|e| file_err(file, format!("not a readable Parquet file: {e}")))?;
-    let schema = reader.metadata().file_metadata().schema_descr().root_schema().clone();
+    let schema = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .root_schema()
+        .clone();
     let fields = schema.get_fields();
-    let id_col = fields.iter().position(|f| f.name() == "id").ok_or_else(|| {
-        file_err(
-            file,
-            format!(
-                "has no column \"id\" (columns: {})",
-                fields.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
-            ),
-        )
-    })?;
+    let id_col = fields
+        .iter()
+        .position(|f| f.name() == "id")
+        .ok_or_else(|| {
+            file_err(
+                file,
+                format!(
+                    "has no column \"id\" (columns: {})",
+                    fields
+                        .iter()
+                        .map(|f| f.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
     let vec_col = fields
         .iter()
         .position(|f| f.name() == "features" || f.name() == "factors")
@@ -334,7 +365,11 @@ fn read_factor_file(file: &Path, table: &mut FactorTable) -> Result<()> {
                 file,
                 format!(
                     "has no column \"features\" (Spark) or \"factors\" (columns: {})",
-                    fields.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
+                    fields
+                        .iter()
+                        .map(|f| f.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         })?;
@@ -348,13 +383,17 @@ fn read_factor_file(file: &Path, table: &mut FactorTable) -> Result<()> {
         let id = match row.get_column_iter().nth(id_col).map(|(_, f)| f) {
             Some(Field::Int(v)) => *v,
             Some(Field::Long(v)) if i32::try_from(*v).is_ok() => *v as i32,
-            Some(Field::Long(v)) => return Err(at(format!("id {v} is beyond Spark's integer ids"))),
+            Some(Field::Long(v)) => {
+                return Err(at(format!("id {v} is beyond Spark's integer ids")))
+            }
             Some(Field::Null) => return Err(at("id is null".into())),
             other => return Err(at(format!("id must be an integer (got {other:?})"))),
         };
-        let list = row
-            .get_list(vec_col)
-            .map_err(|_| at(format!("{vec_name} must be a list of floats (null or another type)")))?;
+        let list = row.get_list(vec_col).map_err(|_| {
+            at(format!(
+                "{vec_name} must be a list of floats (null or another type)"
+            ))
+        })?;
         let n = list.len();
         if table.k == 0 {
             if n == 0 {
@@ -372,11 +411,17 @@ fn read_factor_file(file: &Path, table: &mut FactorTable) -> Result<()> {
                 Ok(v) => v,
                 Err(_) => match list.get_double(j) {
                     Ok(v) => v as f32,
-                    Err(_) => return Err(at(format!("{vec_name}[{j}] of id {id} is null or not a float"))),
+                    Err(_) => {
+                        return Err(at(format!(
+                            "{vec_name}[{j}] of id {id} is null or not a float"
+                        )))
+                    }
                 },
             };
             if !v.is_finite() {
-                return Err(at(format!("{vec_name}[{j}] of id {id} is {v}, not a finite number")));
+                return Err(at(format!(
+                    "{vec_name}[{j}] of id {id} is {v}, not a finite number"
+                )));
             }
             table.factors.push(v);
         }
@@ -422,7 +467,11 @@ mod tests {
             .unwrap()
             .map(|r| {
                 let r = r.unwrap();
-                (r.get_int(0).unwrap(), r.get_int(1).unwrap(), r.get_float(2).unwrap())
+                (
+                    r.get_int(0).unwrap(),
+                    r.get_int(1).unwrap(),
+                    r.get_float(2).unwrap(),
+                )
             })
             .collect();
         assert_eq!(rows, vec![(0, 1, 1.0), (0, 4, 2.0), (2, 0, 3.0)]);
