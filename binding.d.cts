@@ -268,6 +268,21 @@ export interface EvalResult {
 }
 
 /**
+ * Why `item` scores what it does for a known `user` (a number) or, with `user` null, for
+ * someone with `items` (and `values`): the `k` largest contributions of their liked items;
+ * null for a model whose scores do not split by liked item.
+ */
+export declare function explainItem(model: Model, user: number | null, items: Uint32Array | null, values: Float32Array | null, item: number, k: number): Explanation | null
+
+export interface Explanation {
+  /** The item's score the contributions sum to (for ALS: its fold-in score). */
+  score: number
+  /** The liked items that contributed most, largest first. */
+  items: Uint32Array
+  contributions: Float32Array
+}
+
+/**
  * Write the user (`side` "users") or item ("items") factors of a factor model to `path` as
  * Parquet, one row per id in `ids` (the model's original ids, one per row).
  */
@@ -300,6 +315,56 @@ export interface FactorTable {
   ids: Int32Array
   factors: Float32Array
   k: number
+}
+
+/**
+ * A hybrid of `parts` (models fitted on the same data) named `names`; `weights[j]` is part
+ * j's weight, or null for a part that is only a fallback; `fallback` lists parts by position
+ * in the order they answer for a user no weighted part knows.
+ */
+export declare function hybridBuild(parts: Model[], names: string[], weights: (number | null)[], fallback: number[], params: Record<string, unknown> | undefined | null): Model
+
+/** A hybrid's score of `item` split by part, each part's split by liked item (`k` largest). */
+export declare function hybridExplain(model: Model, user: number | null, items: Uint32Array | null, values: Float32Array | null, item: number, k: number): HybridExplanation
+
+export interface HybridExplanation {
+  score: number
+  parts: Array<PartExplanation>
+  /** The fallback part that answered, when no weighted part knows the user. */
+  fallback?: string
+}
+
+/** What the hybrid is made of. */
+export declare function hybridInfo(model: Model): HybridInfo
+
+export interface HybridInfo {
+  names: Array<string>
+  types: Array<string>
+  /** Per part; null for a part that is only a fallback. */
+  weights: Array<number | undefined | null>
+  fallback: Array<number>
+  tuning?: HybridTuning
+}
+
+/**
+ * Choose the hybrid's weights by NDCG@k on `valid` (rows of `train` filtered), off the JS
+ * thread; the model keeps the best.
+ */
+export declare function hybridTuneWeights(model: Model, train: Matrix, valid: Matrix, k: number, signal?: AbortSignal | undefined | null): Promise<HybridTuning>
+
+export interface HybridTuning {
+  k: number
+  /** Validation users scored. */
+  users: number
+  candidates: number
+  /** NDCG@k of the weights it started from. */
+  start: number
+  /** The chosen weight of each part (0 for fallback-only parts) and their NDCG@k. */
+  weights: Array<number>
+  score: number
+  /** NDCG@k of each weighted part alone. */
+  aloneNames: Array<string>
+  aloneScores: Array<number>
 }
 
 export interface ItemsFile {
@@ -511,6 +576,20 @@ export interface ParamDescription {
   values?: Array<string>
   default: number | boolean | string
   doc: string
+}
+
+export interface PartExplanation {
+  name: string
+  type: string
+  weight: number
+  /** The part's own score of the item (NaN where it does not rank it). */
+  raw: number
+  /** That score on the blend's scale (NaN where it says nothing). */
+  scaled: number
+  /** What it adds to the hybrid's score. */
+  contribution: number
+  /** Its own split by liked item, where it has one. */
+  explanation?: Explanation
 }
 
 /**

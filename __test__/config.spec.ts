@@ -241,10 +241,10 @@ models: [{ type: als }]
 
   it('rejects an unknown model type with a suggestion', () => {
     expect(rejection(MINIMAL.replace('type: als', 'type: lightgcn'))).toBe(
-      'config.yaml:5: models[0].type must be one of "als", "bpr", "mf", "popularity", "svd", "ease", "knn", "content" (got "lightgcn")',
+      'config.yaml:5: models[0].type must be one of "als", "bpr", "mf", "popularity", "svd", "ease", "knn", "content", "hybrid" (got "lightgcn")',
     );
     expect(rejection(MINIMAL.replace('type: als', 'type: ALS'))).toBe(
-      'config.yaml:5: models[0].type must be one of "als", "bpr", "mf", "popularity", "svd", "ease", "knn", "content" (got "ALS"; did you mean als?)',
+      'config.yaml:5: models[0].type must be one of "als", "bpr", "mf", "popularity", "svd", "ease", "knn", "content", "hybrid" (got "ALS"; did you mean als?)',
     );
   });
 

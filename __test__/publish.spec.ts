@@ -94,8 +94,12 @@ for (let i = 1; ; i++) await saveModel(${JSON.stringify(dir)}, models[i % 2], in
     );
     const seen = new Set<number>();
     // Kill points spread over a write (a few ms each): early, mid and late in the loop.
+    // On a loaded machine one write can outlast them all: longer ones follow until the folder
+    // has been seen to change.
     const delays = [0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144];
-    for (const delay of delays) {
+    const longer = [233, 377, 610, 987, 1597, 2584];
+    for (let d = 0; d < delays.length || (seen.size < 2 && d < delays.length + longer.length); d++) {
+      const delay = d < delays.length ? delays[d]! : longer[d - delays.length]!;
       const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
       await new Promise<void>((ok, fail) => {
         child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && ok());

@@ -317,7 +317,7 @@ describe('built-in spaces and budget', () => {
     for (const shape of shapes) {
       for (const type of MODEL_TYPES) {
         const space = defaultSpace(type, shape);
-        if (type === 'popularity') {
+        if (type === 'popularity' || type === 'hybrid') {
           expect(space).toBeNull();
           continue;
         }

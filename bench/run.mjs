@@ -69,6 +69,12 @@ if (process.argv[2] === 'spark') {
   const { main: spark } = await import('./spark.mjs');
   process.exit(await spark(process.argv.slice(3)));
 }
+// `npm run bench -- hybrid ...`: a validation-tuned hybrid against its best part (bench/hybrid.mjs).
+if (process.argv[2] === 'hybrid') {
+  const { main: hybrid } = await import('./hybrid.mjs');
+  process.exit(await hybrid(process.argv.slice(3)));
+}
+
 // `npm run bench -- tune ...`: cf-native tune's defaults against implicit's hand-tuned ALS grid (bench/tune.mjs).
 if (process.argv[2] === 'tune') {
   const { main: tune } = await import('./tune.mjs');

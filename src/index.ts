@@ -5,6 +5,7 @@ export { MF, MF_DEFAULTS, type MfParams, type MfEpoch, type MfProgress, type MfF
 export { SVD, SVD_DEFAULTS, type SvdParams, type SvdInfo } from './models/svd.js';
 export { EASE, EASE_DEFAULTS, type EaseParams } from './models/ease.js';
 export { Content, CONTENT_DEFAULTS, type ContentParams } from './models/content.js';
+export { Hybrid, HYBRID_DEFAULTS, type HybridParams, type HybridPart, type HybridTuning, type HybridBuildOptions, type HybridExplanation, type PartExplanation } from './models/hybrid.js';
 export { KNN, KNN_DEFAULTS, type KnnParams, type KnnExplanation, type Cooccurrence, type CooccurrenceOptions } from './models/knn.js';
 export { Popularity } from './models/popularity.js';
 export { NO_ITEM, Recommender } from './models/recommender.js';
@@ -14,6 +15,7 @@ export { MODEL_SPECS } from './models/spec.generated.js';
 export type {
   EvalResult,
   EvaluateOptions,
+  Explanation,
   FitCheckpoint,
   FitOptions,
   FitProgress,

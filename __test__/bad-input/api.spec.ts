@@ -131,9 +131,9 @@ const cases: Case[] = [
   ['ALS.fromFactors: a Float64Array', () => ALS.fromFactors({ factors: 2 }, new Float64Array(4) as never, new Float32Array(4)), INVALID, /^userFactors: must be a Float32Array \(got a Float64Array\)$/],
   ['Popularity.fit: train an object', () => Popularity.fit({} as never), INVALID, /^train: must be a Matrix/],
   ['Popularity.fit: a parameter', () => Popularity.fit(m, { k: 1 }), INVALID, /^k: is not a known option \(this takes no options\)$/],
-  ['fitModel: unknown type', () => fitModel('lightgcn', m, {}), INVALID, /unknown model type "lightgcn" \(known: als, bpr, mf, popularity, svd, ease, knn, content\)/],
+  ['fitModel: unknown type', () => fitModel('lightgcn', m, {}), INVALID, /unknown model type "lightgcn" \(known: als, bpr, mf, popularity, svd, ease, knn, content, hybrid\)/],
   ['fitModel: popularity with a parameter', () => fitModel('popularity', m, { factors: 2 }), INVALID, /^factors: is not a known option/],
-  ['defaultsOf: unknown type', () => defaultsOf('lightgcn' as never), INVALID, /^type: unknown model type "lightgcn" \(known: als, bpr, mf, popularity, svd, ease, knn, content\)$/],
+  ['defaultsOf: unknown type', () => defaultsOf('lightgcn' as never), INVALID, /^type: unknown model type "lightgcn" \(known: als, bpr, mf, popularity, svd, ease, knn, content, hybrid\)$/],
   // Partial fits and the training matrix.
   ['partialFitUsersSync: an Int32Array', () => als.partialFitUsersSync(Int32Array.of(0) as never, matrix(1, 4)), INVALID, /^users: must be a Uint32Array or an array of indices \(got an Int32Array\)$/],
   ['partialFitUsersSync: rows an object', () => als.partialFitUsersSync([0], {} as never), INVALID, /^rows: must be a Matrix/],

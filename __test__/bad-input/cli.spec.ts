@@ -29,7 +29,7 @@ const rejected: [string, string[], RegExp, string[]][] = [
   ['train --bogus-flag', ['train', '--bogus-flag', at('good.yaml')], /^cf-native: unknown option --bogus-flag \(try --help\)$/, []],
   ['an unknown option without a command', ['--bogus'], /^cf-native: unknown option --bogus \(try --help\)$/, []],
   ['an unknown short option', ['-x'], /^cf-native: unknown option -x \(try --help\)$/, []],
-  ['models nope', ['models', 'nope'], /^cf-native: unknown model type nope \(known: als, bpr, mf, popularity, svd, ease, knn, content\)$/, []],
+  ['models nope', ['models', 'nope'], /^cf-native: unknown model type nope \(known: als, bpr, mf, popularity, svd, ease, knn, content, hybrid\)$/, []],
   ['models with a second argument', ['models', 'als', 'extra'], /Unused args: `extra`/, []],
   ['train with two configs', ['train', at('good.yaml'), at('bad.yaml')], /Unused args: `.*bad\.yaml`/, []],
   ['models --quiet (an option of train)', ['models', 'als', '--quiet'], /unknown option --quiet/, []],

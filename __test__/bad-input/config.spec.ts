@@ -52,7 +52,7 @@ const cases: Case[] = [
   { name: 'params as a list', yaml: base('[4, 2]'), line: 5, want: /models\[0\]\.params must be a mapping \(got a list\)$/ },
   // Models.
   { name: 'two models with the same name', yaml: `${base()}  - type: popularity\n    name: als\n`.replace(/^output: .*\n/m, '') + 'output: $DIR/out\n', line: 7, want: /models\[1\]\.name "als" is already used by models\[0\]/ },
-  { name: 'unknown model type', yaml: base().replace('type: als', 'type: ALS'), line: 4, want: /models\[0\]\.type must be one of "als", "bpr", "mf", "popularity", "svd", "ease", "knn", "content" \(got "ALS"; did you mean als\?\)$/ },
+  { name: 'unknown model type', yaml: base().replace('type: als', 'type: ALS'), line: 4, want: /models\[0\]\.type must be one of "als", "bpr", "mf", "popularity", "svd", "ease", "knn", "content", "hybrid" \(got "ALS"; did you mean als\?\)$/ },
   // Top level, evaluate, output.
   { name: 'unknown top-level key', yaml: `${base()}extra: 1\n`, line: 7, want: /unknown key extra \(expected one of: data, split, models, evaluate, output, checkpoint_every, tune\)$/ },
   { name: 'checkpoint_every 0', yaml: `${base()}checkpoint_every: 0\n`, line: 7, want: /checkpoint_every must be an integer in \[1, 1000000\] \(got 0\)$/ },

@@ -48,7 +48,7 @@ const cases: Case[] = [
   ['model.json missing', 'als', remove('model.json'), IO, 'model.json', /^cannot read .*model\.json: no such file$/],
   ['an unknown format_version', 'als', json('model.json', (j) => (j.format_version = 3)), DATA, 'model.json', /: unsupported format_version 3 \(this version of cf-native reads 1 and 2\)$/],
   ['format_version as a string', 'als', json('model.json', (j) => (j.format_version = '2')), DATA, 'model.json', /: unsupported format_version "2"/],
-  ['an unknown type', 'als', json('model.json', (j) => (j.type = 'lightgcn')), DATA, 'model.json', /: type "lightgcn" is not a known model type \(known: als, bpr, mf, popularity, svd, ease, knn, content\)$/],
+  ['an unknown type', 'als', json('model.json', (j) => (j.type = 'lightgcn')), DATA, 'model.json', /: type "lightgcn" is not a known model type \(known: als, bpr, mf, popularity, svd, ease, knn, content, hybrid\)$/],
   ['type missing', 'als', json('model.json', (j) => delete j.type), DATA, 'model.json', /: type undefined is not a known model type/],
   ['params with an unknown key', 'als', json('model.json', (j) => (j.params.bogus = 1)), DATA, 'model.json', /: params\.bogus: is not a known option \(expected one of: factors, /],
   ['params out of range', 'als', json('model.json', (j) => (j.params.factors = -1)), DATA, 'model.json', /: params\.factors: must be an integer in 1\.\.=4096 \(got -1\)$/],

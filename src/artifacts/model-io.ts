@@ -2,11 +2,12 @@
 // the training matrix (to filter seen items after loading) as CSR .npy, and model.json
 // describing it all. Written the same way for every model type: the arrays and params come
 // from the model itself, and loading goes back through the core's registry.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CfError } from '../errors.js';
 import { MODEL_TYPES } from '../models/params.js';
 import { wrapModel } from '../models/registry.js';
+import { Hybrid, hybridFromLoaded, type HybridPart } from '../models/hybrid.js';
 import { Recommender } from '../models/recommender.js';
 import { checkOptionsObject, kindOf } from '../options.js';
 import type { Matrix } from '../models/types.js';
@@ -64,7 +65,18 @@ export async function saveModel(dir: string, model: Recommender, info: SaveInfo)
       `saveModel: ${info.userIds.length} user ids and ${info.itemIds.length} item ids do not match the ${t.nRows} x ${t.nCols} training matrix`,
     );
   }
+  // Every file goes into a fresh folder that replaces `dir` in one step (publish.ts), so a
+  // crash at any instant leaves the old model or the new one, never a mix.
+  await writeFolderAtomic(dir, (staging) => writeModelFiles(staging, model, info, t));
+}
+
+/**
+ * A model's files into `dir` (a staging folder). A hybrid's parts go into `parts/<name>/`,
+ * each a model folder of its own, so the hybrid's folder is whole by itself.
+ */
+async function writeModelFiles(dir: string, model: Recommender, info: SaveInfo, t: Matrix): Promise<void> {
   const arrays = model.inner.arrays();
+  const hybrid = model instanceof Hybrid ? { hybrid: { parts: model.parts.map((p) => ({ name: p.name, type: p.model.type })), fallback: model.fallback() } } : {};
   const meta = {
     format_version: FORMAT_VERSION,
     type: model.type,
@@ -76,21 +88,25 @@ export async function saveModel(dir: string, model: Recommender, info: SaveInfo)
     // The range of top-10 scores, to put models on one scale before blending their scores.
     score_stats: model.scoreStats(),
     versions: { 'cf-native': packageVersion(), git: gitVersion(), node: process.version },
+    ...hybrid,
     ...info.extra,
   };
-  // Every file goes into a fresh folder that replaces `dir` in one step (publish.ts), so a
-  // crash at any instant leaves the old model or the new one, never a mix.
-  await writeFolderAtomic(dir, async (staging) => {
-    for (const a of arrays) await writeNpy(join(staging, `${a.name}.npy`), a.data, a.shape);
-    await writeNpy(join(staging, 'train_indptr.npy'), t.indptr(), [t.nRows + 1]);
-    await writeNpy(join(staging, 'train_indices.npy'), t.indices(), [t.nnz]);
-    await writeNpy(join(staging, 'train_values.npy'), t.values(), [t.nnz]);
-    await writeJsonAtomic(join(staging, 'user_ids.json'), info.userIds);
-    await writeJsonAtomic(join(staging, 'item_ids.json'), info.itemIds);
-    for (const [name, value] of Object.entries(info.files ?? {})) await writeJsonAtomic(join(staging, name), value);
-    // Last: a folder with model.json is complete.
-    await writeJsonAtomic(join(staging, 'model.json'), meta);
-  });
+  for (const a of arrays) await writeNpy(join(dir, `${a.name}.npy`), a.data, a.shape);
+  await writeNpy(join(dir, 'train_indptr.npy'), t.indptr(), [t.nRows + 1]);
+  await writeNpy(join(dir, 'train_indices.npy'), t.indices(), [t.nnz]);
+  await writeNpy(join(dir, 'train_values.npy'), t.values(), [t.nnz]);
+  await writeJsonAtomic(join(dir, 'user_ids.json'), info.userIds);
+  await writeJsonAtomic(join(dir, 'item_ids.json'), info.itemIds);
+  if (model instanceof Hybrid) {
+    for (const p of model.parts) {
+      const at = join(dir, 'parts', p.name);
+      await mkdir(at, { recursive: true });
+      await writeModelFiles(at, p.model, { userIds: info.userIds, itemIds: info.itemIds, ...(info.dataHash ? { dataHash: info.dataHash } : {}) }, t);
+    }
+  }
+  for (const [name, value] of Object.entries(info.files ?? {})) await writeJsonAtomic(join(dir, name), value);
+  // Last: a folder with model.json is complete.
+  await writeJsonAtomic(join(dir, 'model.json'), meta);
 }
 
 /** A JSON file: unreadable is ERR_CF_IO, readable but not JSON is ERR_CF_DATA; both name it. */
@@ -187,6 +203,11 @@ export async function loadModel(folder: string): Promise<LoadedModel> {
     if (!(a.data instanceof Float32Array)) throw bad(join(dir, `${name}.npy`), `must be float32 (got ${a.dtype})`);
     arrays.push({ name, shape: a.shape, data: a.data });
   }
+  if (type === 'hybrid') {
+    const model = await loadHybrid(dir, metaPath, m, params as Record<string, unknown>, arrays, userIds, itemIds);
+    model.train = train;
+    return { model, userIds, itemIds, train, meta: m };
+  }
   let inner: Binding.Model;
   try {
     inner = nat.loadModel(type, params, arrays, userIds.length, itemIds.length);
@@ -201,3 +222,43 @@ export async function loadModel(folder: string): Promise<LoadedModel> {
   model.train = train;
   return { model, userIds, itemIds, train, meta: m };
 }
+
+/** A hybrid's folder: its parts from `parts/<name>/` (each checked like any model), its weights from weights.npy. */
+async function loadHybrid(
+  dir: string,
+  metaPath: string,
+  m: Record<string, unknown>,
+  params: Record<string, unknown>,
+  arrays: Binding.ModelArray[],
+  userIds: string[],
+  itemIds: string[],
+): Promise<Recommender> {
+  const bad = (file: string, why: string): CfError => new CfError('ERR_CF_DATA', `${file}: ${why}`);
+  const h = m.hybrid as { parts?: unknown; fallback?: unknown } | undefined;
+  if (h === null || typeof h !== 'object' || !Array.isArray(h.parts) || h.parts.length === 0) throw bad(metaPath, 'hybrid.parts must list the parts saved in parts/');
+  const names = h.parts.map((p: unknown, j) => {
+    const name = (p as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string' || !PART_NAME.test(name)) throw bad(metaPath, `hybrid.parts[${j}].name must be a folder name (got ${kindOf(name)})`);
+    return name;
+  });
+  const fallback = h.fallback ?? [];
+  if (!Array.isArray(fallback) || fallback.some((f) => typeof f !== 'string' || !names.includes(f))) throw bad(metaPath, `hybrid.fallback must list names of hybrid.parts`);
+  const w = arrays.find((a) => a.name === 'weights');
+  if (!w || w.data.length !== names.length) throw bad(join(dir, 'weights.npy'), `must hold one weight per part (${names.length})`);
+  const parts: HybridPart[] = [];
+  for (const [j, name] of names.entries()) {
+    const part = await loadModel(join(dir, 'parts', name));
+    if (part.userIds.length !== userIds.length || part.itemIds.length !== itemIds.length || part.itemIds.some((id, i) => id !== itemIds[i])) {
+      throw bad(join(dir, 'parts', name), `its ids do not match the hybrid's (${userIds.length} users, ${itemIds.length} items)`);
+    }
+    const weight = w.data[j]!;
+    parts.push({ name, model: part.model, weight: weight < 0 ? null : weight });
+  }
+  try {
+    return hybridFromLoaded(parts, fallback as string[], params);
+  } catch (err) {
+    throw bad(dir, (err as Error).message);
+  }
+}
+
+const PART_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;

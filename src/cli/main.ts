@@ -53,8 +53,9 @@ cli
   .option('--k <k>', 'Items per user (default 100; more than the catalogue gives every item)')
   .option('--out <file>', 'recs.csv, recs.jsonl or recs.parquet (format from the extension); - or absent: CSV on stdout')
   .option('--no-filter-seen', "Keep the items a user has in training (default: left out)")
+  .option('--explain <n>', 'Add the n liked items that contributed most to each item (a because column; CSV or JSONL; kNN, content, EASE, ALS, hybrid)')
   .option('--quiet', 'Print nothing but errors')
-  .action(async (dir: string, opts: { users?: unknown; k?: unknown; out?: unknown; filterSeen?: boolean; quiet?: boolean }) => {
+  .action(async (dir: string, opts: { users?: unknown; k?: unknown; out?: unknown; filterSeen?: boolean; quiet?: boolean; explain?: unknown }) => {
     process.exitCode = await runListCommand('recommend', dir, { ...opts, queries: opts.users, argv: process.argv.slice(2) });
   });
 

@@ -11,6 +11,7 @@ import { loadModel } from '../artifacts/model-io.js';
 import { exportRecommendations, exportSimilarItems, type ExportResult, type ListFormat } from '../artifacts/lists.js';
 import { call, native } from '../native.js';
 import { duration, progressLine } from './progress.js';
+import { explainedLists, writeExplainedLists } from './explain.js';
 
 export interface ListCommandOptions {
   /** Values as cac parsed them (checked here, so the messages name the option); `argv`
@@ -22,6 +23,8 @@ export interface ListCommandOptions {
   queries?: unknown;
   filterSeen?: boolean;
   quiet?: boolean;
+  /** `--explain N` (recommend only): N reasons per recommended item. */
+  explain?: unknown;
 }
 
 type Kind = 'recommend' | 'similar';
@@ -113,6 +116,12 @@ export async function runListCommand(kind: Kind, dir: string, o: ListCommandOpti
     if (queriesArg !== undefined && (typeof queriesArg !== 'string' || queriesArg === '')) {
       throw usage(`${option}: must be all or a file of ${what} ids (got ${String(queriesArg)})`);
     }
+    const explainRaw = kind === 'recommend' ? last(typed('explain', o.explain)) : undefined;
+    const reasons = explainRaw === undefined ? 0 : Number(String(explainRaw));
+    if (explainRaw !== undefined && (!/^\d+$/.test(String(explainRaw).trim()) || reasons < 1 || reasons > 1000)) {
+      throw usage(`--explain: must be an integer in 1..1000, the reasons per item (got ${String(explainRaw)})`);
+    }
+    if (explainRaw !== undefined && out?.format === 'parquet') throw usage('--explain: writes CSV or JSONL (a because column); use --out file.csv or file.jsonl');
     const loaded = await loadModel(dir);
     const queries =
       queriesArg === undefined || queriesArg === 'all'
@@ -122,6 +131,14 @@ export async function runListCommand(kind: Kind, dir: string, o: ListCommandOpti
     // list on a pipe would look complete to whoever reads it.
     if (!out) scratch = await mkdtemp(join(tmpdir(), 'cf-native-'));
     const path = out?.path ?? join(scratch!, `${kind}.csv`);
+    if (reasons > 0) {
+      const users = queries ?? Uint32Array.from(loaded.userIds.keys());
+      const r = explainedLists(loaded.model, { users, k, reasons, filterSeen: o.filterSeen ?? true, userIds: loaded.userIds, itemIds: loaded.itemIds, format: out?.format === 'jsonl' ? 'jsonl' : 'csv', signal: stop.signal });
+      if (out) await writeExplainedLists(out.path, r.text);
+      else process.stdout.write(r.text);
+      say(`recommend: ${r.rows.toLocaleString('en-US')} rows with ${reasons} reason(s) each (${users.length.toLocaleString('en-US')} users, k ${k}) ${out ? `written to ${out.path}` : 'written to stdout'} in ${duration((performance.now() - start) / 1000)}`);
+      return 0;
+    }
     const bar = progressLine(`${what}s`, { quiet: o.quiet ?? false });
     const common = { k, itemIds: loaded.itemIds, onProgress: bar.update, signal: stop.signal };
     let r: ExportResult;

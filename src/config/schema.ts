@@ -123,6 +123,19 @@ export interface ModelConfig {
   engine?: 'spark';
   /** The `spark:` block of a model with engine spark (keys as in SparkSettings). */
   spark?: SparkConfig;
+  /** A hybrid's `blend:` block (hybrid only, and required there). */
+  blend?: BlendConfig;
+}
+
+/**
+ * `blend:` of a hybrid: its parts, models listed before it in the config (or `popularity`, the
+ * baseline), each with the weight the search starts from; and the fallback order, part names
+ * that answer for users no weighted part knows (a fallback that is not a weighted part joins
+ * the hybrid with no weight).
+ */
+export interface BlendConfig {
+  parts: Record<string, number>;
+  fallback: string[];
 }
 
 /** Settings of a model trained by Spark (`engine: spark`). */

@@ -21,6 +21,7 @@ import {
   VALUE_MODES,
   defaultEvaluate,
   defaultSplit,
+  type BlendConfig,
   type ColumnRef,
   type ColumnsConfig,
   type Config,
@@ -362,7 +363,7 @@ function validateModels(v: unknown): ModelConfig[] {
     const p = ['models', i];
     // `grid` is what validation makes of listed values; a checked config passed back in
     // (runTrain checks what it is given) lists them again.
-    const o = mapping(item, p, ['type', 'name', 'params', 'grid', 'engine', 'spark']);
+    const o = mapping(item, p, ['type', 'name', 'params', 'grid', 'engine', 'spark', 'blend']);
     const type = oneOf(req(o, 'type', p), [...p, 'type'], MODEL_TYPES);
     const name = withDefault(o, 'name', p, type, (x, q) => {
       const s = str(x, q);
@@ -381,8 +382,51 @@ function validateModels(v: unknown): ModelConfig[] {
     const grid = opt(o, 'grid');
     const params = grid === undefined ? opt(o, 'params') : { ...mapping(opt(o, 'params') ?? {}, [...p, 'params'], Object.keys(opt(o, 'params') ?? {})), ...mapping(grid, [...p, 'grid'], Object.keys(grid ?? {})) };
     const checked = { type, name, ...validateGrid(type, params, [...p, 'params']) };
-    return { ...checked, ...validateEngine(o, checked, p) };
+    const blend = validateBlend(o, type, p, v.slice(0, i));
+    return { ...checked, ...validateEngine(o, checked, p), ...(blend ? { blend } : {}) };
   });
+}
+
+/**
+ * A hybrid's `blend:` block: `parts` a list of names (weight 1 each) or a mapping of name to
+ * weight, each an earlier model of the list or `popularity` (the baseline); `fallback` part or
+ * model names in order.
+ */
+function validateBlend(o: Raw, type: string, p: KeyPath, earlier: unknown[]): BlendConfig | null {
+  const block = opt(o, 'blend');
+  if (type !== 'hybrid') {
+    if (block !== undefined) fail([...p, 'blend'], `is only read by a hybrid model (this one is ${type})`, 'key');
+    return null;
+  }
+  if (block === undefined) fail([...p, 'blend'], 'a hybrid needs a blend: block naming its parts, e.g. blend: { parts: { als: 1, knn: 1 }, fallback: [popularity] }', 'key');
+  const q = [...p, 'blend'];
+  const b = mapping(block, q, ['parts', 'fallback']);
+  const known = earlier.map((m) => {
+    const r = (m ?? {}) as Raw;
+    return String(r.name ?? r.type);
+  });
+  const check = (name: unknown, at: KeyPath): string => {
+    const s = str(name, at);
+    if (s === 'popularity' || known.includes(s)) return s;
+    const later = known.length === 0 ? 'no model comes before it' : `models before it: ${known.join(', ')}`;
+    fail(at, `${JSON.stringify(s)} is not a model listed before this hybrid nor popularity (${later})`);
+  };
+  const rawParts = req(b, 'parts', q);
+  const parts: Record<string, number> = {};
+  if (Array.isArray(rawParts)) {
+    rawParts.forEach((x, j) => (parts[check(x, [...q, 'parts', j])] = 1));
+  } else {
+    const m = mapping(rawParts, [...q, 'parts'], Object.keys((rawParts ?? {}) as Raw));
+    for (const [k, w] of Object.entries(m)) parts[check(k, [...q, 'parts', k])] = num(w, [...q, 'parts', k], { min: 0 });
+  }
+  if (Object.keys(parts).length === 0) fail([...q, 'parts'], 'must name at least one part');
+  if (Object.values(parts).every((w) => w === 0)) fail([...q, 'parts'], 'at least one part needs a weight above 0');
+  const rawFallback = opt(b, 'fallback') ?? [];
+  if (!Array.isArray(rawFallback)) fail([...q, 'fallback'], `must be a list of model names (got ${describe(rawFallback)})`);
+  const fallback = rawFallback.map((x, j) => check(x, [...q, 'fallback', j]));
+  const twice = fallback.find((f, j) => fallback.indexOf(f) !== j);
+  if (twice !== undefined) fail([...q, 'fallback'], `lists ${JSON.stringify(twice)} twice`);
+  return { parts, fallback };
 }
 
 /** `engine: spark` (als only, one set of params) and its `spark:` block. */

@@ -2,22 +2,15 @@ import { call, callAsync, checkMatrix, native } from '../native.js';
 import { checkKeys, checkNumberArg, checkOptionsObject } from '../options.js';
 import { defaultsOf, type ParamsOf } from './params.js';
 import { checkFitOptions, Recommender, toIndices, toValues } from './recommender.js';
-import type { FitOptions, Matrix, NativeModel } from './types.js';
+import type { Explanation, FitOptions, Matrix, NativeModel } from './types.js';
 
 /** knn options (camelCase); names, bounds and defaults come from the core's spec. */
 export type KnnParams = ParamsOf<'knn'>;
 
 export const KNN_DEFAULTS = Object.freeze(defaultsOf('knn', { camelCase: true })) as Readonly<Required<KnnParams>>;
 
-/** Why an item scores what it does: the liked items that contributed most. */
-export interface KnnExplanation {
-  /** The item's score (the sum of every contribution). */
-  score: number;
-  /** Liked items, largest contribution first. */
-  items: Uint32Array;
-  /** value x similarity of each. */
-  contributions: Float32Array;
-}
+/** Why an item scores what it does (`explain`): the liked items with the largest value x similarity. */
+export type KnnExplanation = Explanation;
 
 export interface CooccurrenceOptions {
   /** How many items (default 10). */
@@ -63,23 +56,6 @@ export class KNN extends Recommender {
 
   static wrap(inner: NativeModel): KNN {
     return new KNN(inner);
-  }
-
-  /**
-   * Why `item` is recommended to `user` (a known user's row) or to someone with `user.items`
-   * (and `user.values`, default 1 each): the `k` (default 5) liked items with the largest
-   * value x similarity, and the item's score.
-   */
-  explain(user: number | { items: Uint32Array | number[]; values?: Float32Array | number[] }, item: number, opts: { k?: number } = {}): KnnExplanation {
-    checkNumberArg('item', item);
-    checkOptionsObject('options', opts);
-    checkKeys(opts, ['k'], 'options');
-    const k = opts.k ?? 5;
-    checkNumberArg('k', k);
-    if (typeof user === 'number') return call(() => native().knnExplain(this.inner, user, null, null, item, k));
-    checkOptionsObject('user', user);
-    const ids = toIndices('items', user.items);
-    return call(() => native().knnExplain(this.inner, null, ids, toValues(user.values), item, k));
   }
 
   /**

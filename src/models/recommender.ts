@@ -8,6 +8,7 @@ import type { ResolvedParams } from './params.js';
 import type {
   EvalResult,
   EvaluateOptions,
+  Explanation,
   FitCheckpoint,
   FitOptions,
   FoldInOptions,
@@ -199,6 +200,19 @@ export class Recommender {
     return call(() => this.inner.scoreStats({ ...opts }));
   }
 
+  /**
+   * Why `item` scores what it does for a known `user` (their training row) or for someone
+   * with `user.items` (and `user.values`, default 1 each): the `k` (default 5) liked items
+   * that contributed most and the score they sum to. kNN, content and EASE split their
+   * scores exactly; ALS splits its fold-in score (implicit's explain); a hybrid apportions
+   * each part's share to that part's items. Other models throw ERR_CF_UNSUPPORTED.
+   */
+  explain(user: number | { items: Uint32Array | number[]; values?: Float32Array | number[] }, item: number, opts: { k?: number } = {}): Explanation {
+    const e = call(() => native().explainItem(this.inner, ...explainArgs(user, item, opts)));
+    if (!e) throw new CfError(CfErrorCode.UNSUPPORTED, `explain: a ${this.type} model's scores do not split by liked item (kNN, content, EASE, ALS and hybrids explain)`);
+    return e;
+  }
+
   /** Per-epoch reports of the fit that made this model, for models that keep one (else null). */
   learningCurve(): object[] | null {
     return null;
@@ -246,6 +260,24 @@ export class Recommender {
     r.names.forEach((n, i) => (metrics[n] = r.values[i]!));
     return { usersEvaluated: r.usersEvaluated, usersWithoutTrain: r.usersWithoutTrain, metrics, ...(r.perUser ? { perUser: r.perUser } : {}) };
   }
+}
+
+/** `explain`'s arguments as the binding takes them, checked. */
+export function explainArgs(
+  user: number | { items: Uint32Array | number[]; values?: Float32Array | number[] },
+  item: number,
+  opts: { k?: number },
+): [number | null, Uint32Array | null, Float32Array | null, number, number] {
+  checkNumberArg('item', item);
+  checkOptionsObject('options', opts);
+  checkKeys(opts, ['k'], 'options');
+  const k = opts.k ?? 5;
+  checkNumberArg('k', k);
+  if (typeof user === 'number') return [user, null, null, item, k];
+  checkOptionsObject('user', user);
+  if (user === null || user === undefined) throw new CfError(CfErrorCode.INVALID_ARG, 'user: must be a user index or { items, values? }');
+  checkKeys(user, ['items', 'values'], 'user');
+  return [null, toIndices('items', user.items), toValues(user.values), item, k];
 }
 
 /** Queries per native call of an async batch: between calls the signal is checked. */

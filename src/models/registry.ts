@@ -1,13 +1,14 @@
 // Model type -> how to fit it and how to wrap a loaded one. The pipeline, the artifacts, the
 // config and the CLI go through here and never name a model type; the parameter specs come
 // from the core (spec.generated.ts). Adding a model: one entry below.
-import { CfError } from '../errors.js';
+import { CfError, CfErrorCode } from '../errors.js';
 import { ALS } from './als.js';
 import { BPR, BPR_DEFAULTS } from './bpr.js';
 import { MF } from './mf.js';
 import { EASE } from './ease.js';
 import { KNN } from './knn.js';
 import { Content } from './content.js';
+import { Hybrid } from './hybrid.js';
 import { type ModelType, MODEL_TYPES } from './params.js';
 import { Popularity } from './popularity.js';
 import type { Recommender } from './recommender.js';
@@ -30,6 +31,8 @@ export interface ModelEntry {
   resumable?: boolean;
   /** Whether its fit reads item texts (FitOptions.items, from the config's data.items). */
   takesItems?: boolean;
+  /** Whether it is fitted from other models of the config (FitOptions.blend, from its `blend:` block). */
+  blendsParts?: boolean;
 }
 
 const REGISTRY: Record<ModelType, ModelEntry> = {
@@ -47,6 +50,14 @@ const REGISTRY: Record<ModelType, ModelEntry> = {
   ease: { fit: (train, params, opts) => EASE.fit(train, params, opts), wrap: EASE.wrap },
   knn: { fit: (train, params, opts) => KNN.fit(train, params, opts), wrap: KNN.wrap },
   content: { fit: (train, params, opts) => Content.fit(train, params, opts), wrap: Content.wrap, takesItems: true },
+  hybrid: {
+    fit: (train, params, opts) => Hybrid.fit(train, params, opts),
+    // A native hybrid alone has lost its parts' handles; loadModel builds it from the parts.
+    wrap: () => {
+      throw new CfError(CfErrorCode.UNSUPPORTED, 'a hybrid is built from its parts (Hybrid.build, or loadModel on its folder)');
+    },
+    blendsParts: true,
+  },
 };
 
 /** The type every evaluation reports beside the configured models. */

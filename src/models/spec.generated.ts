@@ -667,5 +667,55 @@ export const MODEL_SPECS = [
         "doc": "Worker threads for the similarities; 0 = all cores (or CF_NATIVE_NUM_THREADS)."
       }
     ]
+  },
+  {
+    "name": "hybrid",
+    "doc": "A blend of other models of the same config (blend: { parts: { name: weight }, fallback: [names] }): weighted normalised scores, reciprocal rank fusion or Borda count, weights chosen on validation; users no part knows go to the fallback parts in order.",
+    "params": [
+      {
+        "name": "method",
+        "kind": "choice",
+        "values": [
+          "weighted",
+          "rrf",
+          "borda"
+        ],
+        "default": "rrf",
+        "doc": "How parts' scores are combined: weighted (Σ weight x normalised score), rrf (reciprocal rank fusion, Σ weight / (rrf_k + rank)) or borda (Σ weight x share of items ranked below)."
+      },
+      {
+        "name": "normalization",
+        "kind": "choice",
+        "values": [
+          "minmax",
+          "zscore",
+          "score_range"
+        ],
+        "default": "minmax",
+        "doc": "weighted only: per-user min-max, per-user z-score, or score_range ((s - p01) / (p99 - p01) of the part's top-K scores over a sample of users)."
+      },
+      {
+        "name": "rrf_k",
+        "kind": "float",
+        "min": 0,
+        "max": 1000000000,
+        "default": 60,
+        "doc": "rrf only: the constant added to every rank (larger flattens the head's advantage)."
+      },
+      {
+        "name": "tune_weights",
+        "kind": "bool",
+        "default": true,
+        "doc": "Choose the parts' weights on the validation split when one is given (a simplex grid, then a finer pass around the best), starting from the configured ones."
+      },
+      {
+        "name": "threads",
+        "kind": "int",
+        "min": 0,
+        "max": 1024,
+        "default": 0,
+        "doc": "Worker threads for the weight search; 0 = all cores (or CF_NATIVE_NUM_THREADS)."
+      }
+    ]
   }
 ] as const;

@@ -18,6 +18,15 @@ export interface Lists {
   rows: number;
 }
 
+/** Why an item scores what it does for someone (`explain`): their liked items' contributions. */
+export interface Explanation {
+  /** The item's score, the sum of every contribution (for ALS: its score for the user folded in from their liked items, as implicit's explain). */
+  score: number;
+  /** The liked items that contributed most, largest contribution first (ties: lower index). */
+  items: Uint32Array;
+  contributions: Float32Array;
+}
+
 /** Filters shared by every list. */
 export interface ListFilters {
   /** How many (default 10; capped at what can be returned). */
@@ -137,6 +146,11 @@ export interface FitOptions {
    * read item texts (`content`); others do not take it.
    */
   items?: { path: string; id: string; text: string[]; ids: string[] } | null;
+  /**
+   * A hybrid's fitted parts (weight null: a fallback only), its fallback order by part name,
+   * and the cut-off K its weights are chosen at on `valid`; other models do not take it.
+   */
+  blend?: { parts: { name: string; model: import('./recommender.js').Recommender; weight: number | null }[]; fallback: string[]; k: number } | null;
 }
 
 /** An unfinished fit, as `FitOptions.checkpoint.save` receives it and `FitOptions.resume` takes it. */

@@ -17,6 +17,7 @@ import { buildLeaderboard, leaderboardCsv, leaderboardJson, type Leaderboard, ty
 import type { ParamValue } from '../models/params.js';
 import { CfError, CfErrorCode, isCfError } from '../errors.js';
 import { Popularity } from '../models/popularity.js';
+import { Hybrid } from '../models/hybrid.js';
 import { ERR_SPARK_SETUP, fitWithSpark, probeSpark, type SparkRunInfo } from '../spark/index.js';
 import { collectReportData, itemPopularity, runVersions, writeReport, writeRunInfo } from '../report/index.js';
 
@@ -153,6 +154,15 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
 
   const models: ModelResult[] = [];
   const board: LeaderboardInput[] = [];
+  // Every model fitted so far by name (the baseline as popularity unless a model takes that
+  // name): what a hybrid's blend: block names.
+  const fitted = new Map<string, Recommender>([[BASELINE_TYPE, baselineModel]]);
+  const blendOf = (mc: (typeof config.models)[number]) => {
+    if (!mc.blend) return {};
+    const names = [...new Set([...Object.keys(mc.blend.parts), ...mc.blend.fallback])];
+    const parts = names.map((name) => ({ name, model: fitted.get(name)!, weight: mc.blend!.parts[name] ?? null }));
+    return { blend: { parts, fallback: mc.blend.fallback, k: Math.min(...ks) } };
+  };
   for (const mc of config.models) {
     hooks.signal?.throwIfAborted();
     if (hooks.stop?.aborted) throw new CfError(CfErrorCode.INTERRUPTED, `stopped before fitting ${mc.name}`);
@@ -165,6 +175,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
       const savedMetrics = JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8').catch(() => '{}')) as { train_seconds?: unknown };
       const trainSeconds = typeof savedMetrics.train_seconds === 'number' ? savedMetrics.train_seconds : 0;
       log(`${mc.name}: saved before the interruption, loaded from ${dir}`);
+      fitted.set(mc.name, saved.model);
       models.push({ name: mc.name, type: mc.type, params: saved.model.params, train_seconds: trainSeconds, valid: scores.valid, test: scores.test, dir });
       board.push({ name: mc.name, type: mc.type, baseline: mc.type === BASELINE_TYPE, metrics: scores[boardPart] ?? {}, perUser: scores.perUser });
       continue;
@@ -222,6 +233,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
               valid,
               ...(drawsNegatives(mc.type, params) ? { negatives } : {}),
               ...(modelEntry(mc.type).takesItems && config.data.items ? { items: { ...config.data.items, ids: itemIds } } : {}),
+              ...blendOf(mc),
               onProgress: (p) => hooks.onProgress?.(mc.name, p),
               ...iterative,
             }).catch((err: unknown) => {
@@ -239,6 +251,15 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
       if (!best || score > best.score) best = { model, scores, seconds, score };
     }
     const { model, scores, seconds: trainSeconds } = best!;
+    fitted.set(mc.name, model);
+    const tuned = model instanceof Hybrid ? model.lastTuning() : null;
+    if (tuned) {
+      const w = Object.entries(tuned.weights).map(([n, x]) => `${n} ${x.toFixed(3)}`).join(', ');
+      const alone = Object.entries(tuned.alone).map(([n, x]) => `${n} ${x.toFixed(4)}`).join(', ');
+      log(`${mc.name}: weights chosen on validation (${tuned.candidates} candidates, ${tuned.users} users): ${w}; ndcg@${tuned.k} ${tuned.score.toFixed(4)} (alone: ${alone})`);
+    } else if (model instanceof Hybrid && model.params.tune_weights === true) {
+      log(`${mc.name}: no validation split, so the configured weights are kept`);
+    }
     const metrics = metricsJson({
       type: mc.type,
       name: mc.name,

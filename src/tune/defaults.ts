@@ -66,6 +66,8 @@ export const DEFAULT_TUNING: Record<string, DefaultTuning> = {
   // the weighting changes the ranking more than k does (bench/RESULTS-knn.md).
   knn: { space: () => ({ k: log(20, 400), weighting: ['cosine', 'tfidf', 'bm25'] }), trials: 10 },
   content: { space: () => ({ k: log(20, 400), sublinear_tf: [true, false] }), trials: 6 },
+  // A hybrid blends other models' fits: tune refuses it (train chooses its weights on validation).
+  hybrid: { space: () => null, trials: 0 },
 };
 
 /** The default budget of a study of these model types: the sum of their shares. */

@@ -146,6 +146,8 @@ export async function runTune(given: Config, hooks: TuneHooks = {}): Promise<Tun
   // No tune: block: every default (strategy, budget, the built-in space of each model type).
   let config = checkConfig(given.tune ? given : { ...given, tune: {} });
   // A study runs many short fits, natively; a JVM per trial would be the whole budget.
+  const blend = config.models.find((m) => m.type === 'hybrid');
+  if (blend) throw new CfError(CfErrorCode.CONFIG, `config: models ${blend.name} is a hybrid, which blends other fitted models: tune searches one model's params at a time. Tune its parts, then list them and the hybrid in a train config: train chooses the hybrid's weights on validation`);
   const viaSpark = config.models.find((m) => m.engine === 'spark');
   if (viaSpark) throw new CfError(CfErrorCode.CONFIG, `config: models ${viaSpark.name} has engine: spark, which train reads and tune does not (tune fits natively: remove engine: spark to tune, then train the best with it)`);
   const log = hooks.log ?? (() => {});

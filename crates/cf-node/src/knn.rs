@@ -1,5 +1,6 @@
-//! What only the knn model does: its fit (one async task, with a sync twin sharing one `Op`),
-//! explanations and co-occurrence lists. Parameters, checks and algorithms are the core's.
+//! What only the knn model does: its fit (one async task, with a sync twin sharing one `Op`)
+//! and co-occurrence lists (explanations are every model's: explain.rs). Parameters, checks
+//! and algorithms are the core's.
 
 use std::sync::Arc;
 
@@ -64,62 +65,6 @@ pub fn knn_fit(
 )]
 pub fn knn_fit_sync(train: &Matrix, params: Option<Object>) -> Result<ModelHandle> {
     knn_op(train, params)?.run_sync()
-}
-
-#[napi(object)]
-pub struct KnnExplanation {
-    /// The item's score: the sum of every contribution.
-    pub score: f64,
-    /// The liked items that contributed most, largest first.
-    pub items: Uint32Array,
-    /// Their contributions (value x similarity).
-    pub contributions: Float32Array,
-}
-
-fn explanation((score, parts): (f32, Vec<(u32, f32)>)) -> KnnExplanation {
-    let (items, contributions): (Vec<u32>, Vec<f32>) = parts.into_iter().unzip();
-    KnnExplanation {
-        score: score as f64,
-        items: Uint32Array::new(items),
-        contributions: Float32Array::new(contributions),
-    }
-}
-
-/// Why `item` is recommended: a known `user` (a number) or, with `user` null, someone with
-/// `items` (and `values`, default 1 each); the `k` largest contributions.
-#[napi(
-    ts_args_type = "model: Model, user: number | null, items: Uint32Array | null, values: Float32Array | null, item: number, k: number"
-)]
-pub fn knn_explain(
-    model: &ModelHandle,
-    user: Option<f64>,
-    items: Option<Uint32Array>,
-    values: Option<Float32Array>,
-    item: f64,
-    k: f64,
-) -> Result<KnnExplanation> {
-    model
-        .shared
-        .with::<KnnModel, _>(KNN, |m| {
-            let item = cf_core::args::index("item", item, m.n_items(), "items")?;
-            let k = cf_core::args::count("k", k, 1)?;
-            match user {
-                Some(u) => {
-                    let u = cf_core::args::index("user", u, m.users.n_rows, "users")?;
-                    m.explain_user(u, item, k)
-                }
-                None => {
-                    let ids: Vec<u32> = items.map(|a| a.to_vec()).unwrap_or_default();
-                    let vals = match values {
-                        Some(v) => v.to_vec(),
-                        None => vec![1.0; ids.len()],
-                    };
-                    m.explain(&ids, &vals, item, k)
-                }
-            }
-            .map(explanation)
-        })
-        .map_err(to_napi)
 }
 
 #[napi(object)]

@@ -21,7 +21,8 @@ use cf_core::topk::Side;
 
 /// A model and what serving it needs, shared by the JS object and the tasks running on it.
 pub(crate) struct Shared {
-    model: RwLock<Box<dyn CoreModel>>,
+    /// Shared with the hybrids that blend this model (they read it for each use).
+    model: cf_core::models::hybrid::SharedModel,
     /// Held by every change to the model (iterations, partial fits) for its whole duration,
     /// so a partial fit can solve under the read lock (recommendations go on meanwhile) and
     /// still apply to the model it solved against.
@@ -41,6 +42,10 @@ pub(crate) struct Seen {
 }
 
 impl Shared {
+    /// The model itself, for a hybrid to hold as one of its parts.
+    pub(crate) fn model(&self) -> cf_core::models::hybrid::SharedModel {
+        self.model.clone()
+    }
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Box<dyn CoreModel>> {
         self.model.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -122,7 +127,7 @@ impl ModelHandle {
     pub(crate) fn new(model: Box<dyn CoreModel>) -> Self {
         ModelHandle {
             shared: Arc::new(Shared {
-                model: RwLock::new(model),
+                model: Arc::new(RwLock::new(model)),
                 writer: Mutex::new(()),
                 seen: RwLock::new(None),
                 packed: Mutex::new([None, None]),

@@ -16,6 +16,16 @@ pub trait FactorModel: Send + Sync {
     /// The factor of a user not in the model, from the items they interacted with (checked
     /// ids and values); how it is solved is the model's own business.
     fn fold_in_user(&self, items: &[u32], values: &[f32]) -> Result<Vec<f32>>;
+    /// The fold-in score of `item` split by liked item, for models whose fold-in is linear in
+    /// its right-hand side (ALS); None otherwise.
+    fn explain_fold_in(
+        &self,
+        _items: &[u32],
+        _values: &[f32],
+        _item: u32,
+    ) -> Result<Option<super::explain::Explanation>> {
+        Ok(None)
+    }
 }
 
 /// Saved factor arrays of rows `width` wide: whole rows, finite values. Returns the number of
@@ -65,6 +75,26 @@ impl<T: FactorModel> Recommender for T {
 
     fn n_items(&self) -> usize {
         self.item_factors().len() / self.factors()
+    }
+
+    /// Items with an all-zero factor row score 0 whatever the user: nothing was learnt of them.
+    fn known_items(&self) -> Option<Vec<bool>> {
+        let k = self.factors();
+        Some(
+            self.item_factors()
+                .chunks(k.max(1))
+                .map(|r| r.iter().any(|&v| v != 0.0))
+                .collect(),
+        )
+    }
+
+    fn explain(
+        &self,
+        items: &[u32],
+        values: &[f32],
+        item: u32,
+    ) -> Result<Option<super::explain::Explanation>> {
+        self.explain_fold_in(items, values, item)
     }
 
     fn score_user(&self, user: usize, out: &mut [f32]) {

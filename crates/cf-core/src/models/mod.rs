@@ -12,7 +12,9 @@ pub mod als;
 pub mod bpr;
 pub mod content;
 pub mod ease;
+pub mod explain;
 pub mod factor;
+pub mod hybrid;
 pub mod knn;
 pub mod mf;
 pub mod popularity;
@@ -46,6 +48,23 @@ pub trait Recommender: Send + Sync {
     /// The factor row of someone not in the model, for models with [`Recommender::factor_view`]
     /// (checked ids and values, as `score_new_user`).
     fn fold_in_vector(&self, _items: &[u32], _values: &[f32]) -> Result<Option<Vec<f32>>> {
+        Ok(None)
+    }
+    /// Which items the model can rank at all (false: it learnt nothing of the item, such as
+    /// a factor model's all-zero row or a kNN item without neighbours); None when it ranks
+    /// every item. A hybrid lets the other parts speak for the rest.
+    fn known_items(&self) -> Option<Vec<bool>> {
+        None
+    }
+    /// Why `item` (< n_items) scores what it does for someone with `items` and `values`
+    /// (checked as for `score_new_user`): the score and each liked item's contribution,
+    /// summing to it. None for models whose scores do not split by liked item.
+    fn explain(
+        &self,
+        _items: &[u32],
+        _values: &[f32],
+        _item: u32,
+    ) -> Result<Option<explain::Explanation>> {
         Ok(None)
     }
 }
@@ -204,6 +223,7 @@ pub static MODEL_TYPES: &[&ModelType] = &[
     &ease::TYPE,
     &knn::TYPE,
     &content::TYPE,
+    &hybrid::TYPE,
 ];
 
 /// The type called `name`, or an error listing the known ones.

@@ -70,6 +70,10 @@ impl Recommender for Popularity {
     fn n_users(&self) -> usize {
         self.n_users
     }
+    /// An item nobody interacted with has no popularity to rank it by.
+    fn known_items(&self) -> Option<Vec<bool>> {
+        Some(self.counts.iter().map(|&c| c > 0.0).collect())
+    }
     fn n_items(&self) -> usize {
         self.counts.len()
     }

@@ -49,6 +49,14 @@ impl FactorModel for AlsModel {
     fn fold_in_user(&self, items: &[u32], values: &[f32]) -> Result<Vec<f32>> {
         AlsModel::fold_in_user(self, items, values)
     }
+    fn explain_fold_in(
+        &self,
+        items: &[u32],
+        values: &[f32],
+        item: u32,
+    ) -> Result<Option<crate::models::explain::Explanation>> {
+        AlsModel::explain(self, items, values, item).map(Some)
+    }
 }
 
 impl Model for AlsModel {

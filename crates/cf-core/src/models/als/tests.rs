@@ -528,6 +528,59 @@ fn fold_in_reproduces_the_users_exact_row() {
 }
 
 #[test]
+fn explanations_split_the_fold_in_score_as_a_dense_solve_does() {
+    let m = random_matrix(50, 40, 0.15, 21);
+    let model = AlsModel::fit(params(Solver::Cholesky), &m, |_| true).unwrap();
+    let p = &model.params;
+    let k = p.factors;
+    for u in [1, 7, 30] {
+        let (cols, vals) = m.row(u);
+        let x = model.fold_in_user(cols, vals).unwrap();
+        // A = Σ over every item of c yyᵀ (c = 1 off the row) + ridge, written out densely.
+        let y = &model.item_factors;
+        let mut a = vec![0f64; k * k];
+        for i in 0..40 {
+            let c = cols
+                .iter()
+                .position(|&c| c as usize == i)
+                .map_or(1.0, |j| p.confidence(vals[j]) as f64);
+            for r in 0..k {
+                for s in 0..k {
+                    a[r * k + s] += c * y[i * k + r] as f64 * y[i * k + s] as f64;
+                }
+            }
+        }
+        for d in 0..k {
+            a[d * k + d] += p.reg_for(cols.len()) as f64;
+        }
+        for item in [0u32, 5, 39] {
+            let (total, parts) = model.explain(cols, vals, item).unwrap();
+            let yi: Vec<f64> = y[item as usize * k..][..k]
+                .iter()
+                .map(|&v| v as f64)
+                .collect();
+            let z = dense_solve(a.clone(), yi, k);
+            assert_eq!(parts.len(), cols.len());
+            for (&(j, got), (&c, &v)) in parts.iter().zip(cols.iter().zip(vals)) {
+                assert_eq!(j, c);
+                let want = p.confidence(v) as f64
+                    * (0..k)
+                        .map(|d| z[d] * y[c as usize * k + d] as f64)
+                        .sum::<f64>();
+                approx::assert_abs_diff_eq!(got as f64, want, epsilon = 1e-5);
+            }
+            // The parts sum to the fold-in score.
+            let score: f64 = (0..k)
+                .map(|d| x[d] as f64 * y[item as usize * k + d] as f64)
+                .sum();
+            approx::assert_abs_diff_eq!(total as f64, score, epsilon = 1e-4);
+        }
+    }
+    assert!(model.explain(&[0], &[1.0], 40).is_err());
+    assert!(model.explain(&[40], &[1.0], 0).is_err());
+}
+
+#[test]
 fn partial_fit_adds_new_users() {
     let m = random_matrix(20, 15, 0.3, 13);
     let mut model = AlsModel::fit(params(Solver::Cholesky), &m, |_| true).unwrap();

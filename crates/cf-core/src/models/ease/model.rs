@@ -118,6 +118,26 @@ impl Recommender for EaseModel {
         self.scores_of(items, values, out);
         Ok(())
     }
+    /// Scores are Σⱼ vⱼ B[j, ·]: item j contributes vⱼ B[j, item].
+    fn explain(
+        &self,
+        items: &[u32],
+        values: &[f32],
+        item: u32,
+    ) -> Result<Option<crate::models::explain::Explanation>> {
+        crate::topk::check_items(items, values, self.n_items)?;
+        let n = self.n_items;
+        let parts: Vec<(u32, f32)> = items
+            .iter()
+            .zip(values)
+            .map(|(&j, &v)| (j, v * self.b[j as usize * n + item as usize]))
+            .collect();
+        Ok(Some((parts.iter().map(|p| p.1).sum(), parts)))
+    }
+    /// An item nobody interacted with has an all-zero column of weights.
+    fn known_items(&self) -> Option<Vec<bool>> {
+        Some(self.users.col_counts().into_iter().map(|c| c > 0).collect())
+    }
     fn similar_items(&self, item: u32, k: usize) -> Result<Vec<(u32, f32)>> {
         let n = self.n_items;
         if item as usize >= n {
