@@ -136,6 +136,7 @@ describe('hybrid', () => {
     expect(rejection(`${head}  - type: hybrid\n    blend: { parts: [als], fallback: [popularity, popularity] }\n`)).toMatch(/lists "popularity" twice/);
     expect(rejection(`${head}    blend: { parts: [als] }\n`)).toMatch(/models\[0\]\.blend.*only read by a hybrid model \(this one is als\)/);
     expect(rejection(`${head}  - type: hybrid\n    blend: { parts: [als], weights: [1] }\n`)).toMatch(/weights/);
+    expect(rejection(`${head}  - type: hybrid\n    name: h1\n    blend: { parts: [als] }\n  - type: hybrid\n    blend: { parts: [h1] }\n`)).toMatch(/models\[2\]\.blend\.parts\[0\] "h1" is a hybrid itself/);
   });
 
   it('trains in a config beside its parts, on the leaderboard, and its folder serves alone', async () => {

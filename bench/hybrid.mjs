@@ -107,7 +107,14 @@ export async function main(argv) {
         valid_ndcg10: metrics.valid?.['ndcg@10'] ?? null,
         test_ndcg10: e.metrics['ndcg@10'],
         train_seconds: metrics.train_seconds,
-        ...(m === 'hybrid' ? { weights: metrics.fit?.weights ?? null, tuning: metrics.fit?.tuning ?? null } : {}),
+        ...(m === 'hybrid'
+          ? {
+              weights: metrics.fit?.weights ?? null,
+              tuning: metrics.fit?.tuning ?? null,
+              // The method grid: each method's validation NDCG@10 (its weights chosen on validation too).
+              methods: Object.fromEntries((metrics.tuning?.trials ?? []).map((t) => [t.params.method, t.valid?.['ndcg@10'] ?? null])),
+            }
+          : {}),
       };
       log(`${name}: ${m} valid ${res.models[m].valid_ndcg10?.toFixed(4)} test ${e.metrics['ndcg@10'].toFixed(4)}`);
     }
@@ -140,14 +147,14 @@ const show = (p) =>
 
 export function renderTable(out) {
   const rows = [
-    `| dataset | ${out.parts.map((p) => `${p} test (chosen)`).join(' | ')} | hybrid test [95 % CI] | hybrid weights (validation) | hybrid / best single | best single within noise of the best? | wall s |`,
-    `| --- | ${out.parts.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- |`,
+    `| dataset | ${out.parts.map((p) => `${p} test (chosen)`).join(' | ')} | hybrid test [95 % CI] | hybrid weights (validation) | validation NDCG@10 by method | hybrid / best single | best single within noise of the best? | wall s |`,
+    `| --- | ${out.parts.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- | --- |`,
   ];
   for (const [name, d] of Object.entries(out.datasets)) {
     const h = d.models.hybrid;
     const w = h.weights ? Object.entries(h.weights).map(([n, x]) => `${n} ${x === null ? '—' : Number(x).toFixed(2)}`).join(', ') : '—';
     rows.push(
-      `| ${name} | ${out.parts.map((p) => `${d.models[p].test_ndcg10.toFixed(4)} (${show(d.models[p].params)})`).join(' | ')} | **${h.test_ndcg10.toFixed(4)}** [${h.test_ci ? h.test_ci.map((x) => x.toFixed(4)).join(', ') : '—'}] (${h.params.method}) | ${w} | **${d.ratio.toFixed(3)}x** vs ${d.best_single.name} | ${d.models[d.best_single.name].not_significantly_worse_than_best ? 'yes' : 'no'} | ${d.wall_seconds.toFixed(0)} |`,
+      `| ${name} | ${out.parts.map((p) => `${d.models[p].test_ndcg10.toFixed(4)} (${show(d.models[p].params)})`).join(' | ')} | **${h.test_ndcg10.toFixed(4)}** [${h.test_ci ? h.test_ci.map((x) => x.toFixed(4)).join(', ') : '—'}] (${h.params.method}) | ${w} | ${Object.entries(h.methods ?? {}).map(([k, v]) => `${k} ${v === null ? '—' : v.toFixed(4)}`).join(', ')} | **${d.ratio.toFixed(3)}x** vs ${d.best_single.name} | ${d.models[d.best_single.name].not_significantly_worse_than_best ? 'yes' : 'no'} | ${d.wall_seconds.toFixed(0)} |`,
     );
   }
   return `Reproduce: \`${out.command}\` (run ${out.id})\n\n${rows.join('\n')}\n`;

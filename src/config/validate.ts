@@ -407,7 +407,9 @@ function validateBlend(o: Raw, type: string, p: KeyPath, earlier: unknown[]): Bl
   });
   const check = (name: unknown, at: KeyPath): string => {
     const s = str(name, at);
-    if (s === 'popularity' || known.includes(s)) return s;
+    const j = known.lastIndexOf(s);
+    if (j >= 0 && (earlier[j] as Raw | null)?.type === 'hybrid') fail(at, `${JSON.stringify(s)} is a hybrid itself; blend its parts instead`);
+    if (s === 'popularity' || j >= 0) return s;
     const later = known.length === 0 ? 'no model comes before it' : `models before it: ${known.join(', ')}`;
     fail(at, `${JSON.stringify(s)} is not a model listed before this hybrid nor popularity (${later})`);
   };
