@@ -116,5 +116,6 @@ export function renderMarkdown(res) {
   }
   L.push(`Full record: \`${res.results_file}\`.`, '');
   L.push('Spark MLlib ALS beside cf-native (parity NDCG@10, seconds per iteration and end to end, memory): [`RESULTS-spark.md`](RESULTS-spark.md), `npm run bench -- spark`.', '');
+  L.push('A validation-tuned hybrid of ALS, kNN and EASE beside its best part (test NDCG@10, paired bootstrap): [`RESULTS-hybrid.md`](RESULTS-hybrid.md), `npm run bench -- hybrid`.', '');
   return L.join('\n');
 }
