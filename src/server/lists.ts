@@ -76,15 +76,14 @@ const MAX_BATCH = 256;
  */
 const INLINE_WORK = 2 ** 26;
 
-/** Whether a batch of `lists` is small enough to score here (see INLINE_WORK). */
-function scoreHere(s: Served, lists: number): boolean {
-  if (lists <= 1) return true;
+/** The largest batch of `s` scored on this thread (see INLINE_WORK); 1: only single lists. */
+function inlineLimit(s: Served): number {
   const f = (s.model.params as { factors?: unknown }).factors;
   const n = s.model.nItems;
   // Models without factors, and catalogues whose single queries split across threads
-  // (topk::dense::splits), always go to the pool.
-  if (typeof f !== 'number' || Math.ceil(n / 16) >= 2048) return false;
-  return lists * n * f <= INLINE_WORK;
+  // (topk::dense::splits), send every batch to the pool.
+  if (typeof f !== 'number' || f < 1 || n < 1 || Math.ceil(n / 16) >= 2048) return 1;
+  return Math.max(1, Math.min(MAX_BATCH, Math.floor(INLINE_WORK / (n * f))));
 }
 
 /** Hands row r of `lists` to waiter r, cut to the k it asked for (top-k' of a top-k is exact). */
@@ -110,9 +109,7 @@ export class Batcher {
   private readonly here: number;
 
   constructor(private readonly s: Served) {
-    let b = 1;
-    while (b < MAX_BATCH && scoreHere(s, b + 1)) b++;
-    this.here = b;
+    this.here = inlineLimit(s);
   }
 
   recommend(user: number, k: number): Promise<TopK> {
