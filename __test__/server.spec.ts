@@ -201,6 +201,9 @@ describe('POST /recommend (a user the model has never seen)', () => {
     // The API's batch form agrees too, and checks its arguments.
     const many = await als.recommendForItemsManyAsync(lists.slice(0, 3), { k: 4 });
     expect(Array.from(many.ids.subarray(4, 8))).toEqual(Array.from(als.recommendForItems(lists[1]!, { k: 4 }).ids));
+    // Its form on this thread (what the server uses for small batches) is the same lists.
+    expect(als.recommendForItemsMany(lists.slice(0, 3), { k: 4 })).toEqual(many);
+    expect(() => als.recommendForItemsMany([[1], []], { k: 4 })).toThrow(/list 1 is empty/);
     await expect(als.recommendForItemsManyAsync([[1], []], { k: 4 })).rejects.toMatchObject({ code: 'ERR_CF_INVALID_ARG', message: expect.stringMatching(/list 1 is empty/) });
     await expect(als.recommendForItemsManyAsync([[1]], { values: [[1], [2]] })).rejects.toMatchObject({ code: 'ERR_CF_INVALID_ARG' });
   });

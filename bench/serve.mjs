@@ -1,12 +1,14 @@
-// `npm run bench -- serve [options]`: `cf-native serve` under autocannon on loopback, beside a
-// bare Fastify route returning a fixed 10-item list (bench/node/bare_server.mjs), in the same
-// run: GET /recommend (known users, k = 10) and POST /recommend (cold start, 10 liked items)
-// at full load and at a fixed offered rate, for the embedded dataset's model and an
-// ML-20M-shaped one; a run while the model is republished every 2 s; a 60 s soak with the
-// server's RSS at start and end. Server and load generator share the machine's cores, so
-// only same-run ratios mean anything. Writes bench/results/serve-<run id>.json and
-// bench/RESULTS-serve.md. It measures; it asserts nothing.
-import { spawn } from 'node:child_process';
+// `npm run bench -- serve [options]`: `cf-native serve` on loopback, beside a bare Fastify
+// route returning a fixed 10-item list (bench/node/bare_server.mjs), in the same run: GET
+// /recommend (known users, k = 10) and POST /recommend (cold start, 10 liked items) at full
+// load (autocannon, closed loop; server and generator share the cores, so only same-run
+// ratios mean anything) and at a fixed offered rate (bench/node/loadgen.mjs, open loop,
+// microsecond latencies from each request's due time, each server pinned to core 0 and the
+// generator to core 1), for the embedded dataset's model and an ML-20M-shaped one; a run
+// while the model is republished every 2 s; a 60 s soak with the server's RSS at start and
+// end. Writes bench/results/serve-<run id>.json and bench/RESULTS-serve.md. It measures; it
+// asserts nothing.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +24,7 @@ const log = (m) => process.stderr.write(`[bench serve] ${m}\n`);
 const USAGE = `usage: npm run bench -- serve [options]
   --duration S      seconds of each load run (default 10)
   --connections N   autocannon connections (default 50)
-  --rate R          the fixed offered rate of the latency runs, req/s (default 2000)
+  --rate R          the fixed offered rate of the open-loop latency runs, req/s (default 2000)
   --soak S          seconds of the soak (default 60; 0 skips it)
   --reload S        seconds of the reload run, one publish every 2 s (default 30; 0 skips it)
   --models a,b      subset of: embedded, ml20m (default both)
@@ -120,6 +122,44 @@ async function load(url, kind, ids, o) {
   };
 }
 
+/** Request specs for bench/node/loadgen.mjs: 4096 GETs of random known users, or POST bodies of 10 random liked items. */
+function requestFile(name, kind, ids) {
+  const file = join(DATA, `requests-${name}-${kind}.json`);
+  const n = 4096;
+  const spec =
+    kind === 'get'
+      ? { method: 'GET', paths: Array.from({ length: n }, () => `/recommend?user=${encodeURIComponent(ids.userIds[rand(ids.userIds.length)])}&k=10`) }
+      : { method: 'POST', path: '/recommend', bodies: Array.from({ length: n }, () => JSON.stringify({ liked: Array.from({ length: 10 }, () => ids.itemIds[rand(ids.itemIds.length)]), k: 10 })) };
+  writeFileSync(file, JSON.stringify(spec));
+  return file;
+}
+
+/** Every thread of `pid` onto `cpus` (taskset); false where that is not possible. */
+function pin(pid, cpus) {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+/**
+ * A fixed offered rate, open loop (bench/node/loadgen.mjs): uniform arrivals, latency from
+ * each request's due time, microsecond clock. With `pinned`, the generator runs on core 1
+ * and the caller has put the server on core 0.
+ */
+async function openLoop(url, file, o) {
+  const args = [join(BENCH, 'node', 'loadgen.mjs'), '--url', url, '--requests', file, '--rate', String(o.rate), '--duration', String(o.duration)];
+  // Not spawnSync: the servers' output pipes must keep draining meanwhile.
+  const child = o.pinned ? spawn('taskset', ['-c', '1', process.execPath, ...args]) : spawn(process.execPath, args);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const code = await new Promise((r) => child.on('close', r));
+  if (code !== 0) throw new Error(`loadgen failed (${code}): ${err}`);
+  const x = JSON.parse(out.trim().split('\n').pop());
+  if (x.errors > 0 || x.non2xx > 0 || x.unanswered > 0) log(`  warning: ${x.errors} errors, ${x.non2xx} non-2xx, ${x.unanswered} unanswered at ${o.rate} req/s`);
+  return { p50: x.latencyMs.p50, p99: x.latencyMs.p99, p999: x.latencyMs.p999, max: x.latencyMs.max, service: x.serviceMs, achievedRate: x.achievedRate, maxSendLagMs: x.maxSendLagMs, errors: x.errors, non2xx: x.non2xx, unanswered: x.unanswered, total: x.answered };
+}
+
 export { render };
 
 export async function main(argv) {
@@ -151,6 +191,7 @@ export async function main(argv) {
   const cli = join(ROOT, 'dist', 'cli', 'main.js');
   const res = { run: new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + 'Z', machine: machineInfo(ROOT, defaultAddon(ROOT)), settings: { duration, connections, rate, soakS, reloadS }, models: {} };
 
+  const allCores = `0-${Math.max(0, res.machine?.cores ?? 2) - 1}`;
   const bare = await start([join(BENCH, 'node', 'bare_server.mjs')]);
   log(`bare at ${bare.url}`);
   for (const name of which) {
@@ -167,9 +208,15 @@ export async function main(argv) {
       row[kind] = await load(server.url, kind, ids, { connections, duration });
       row[`${kind}_ratio`] = row[kind].rps / row[`${kind}_bare`].rps;
       log(`  ${row[kind].rps.toFixed(0)} vs ${row[`${kind}_bare`].rps.toFixed(0)} req/s (${row[`${kind}_ratio`].toFixed(2)}x); p99 ${row[kind].p99} ms`);
-      row[`${kind}_rate`] = await load(server.url, kind, ids, { connections, duration, rate });
-      row[`${kind}_rate_bare`] = await load(bare.url, kind, ids, { connections, duration, rate });
-      log(`  at ${rate} req/s offered: p50 ${row[`${kind}_rate`].p50} ms, p99 ${row[`${kind}_rate`].p99} ms (bare: ${row[`${kind}_rate_bare`].p50} / ${row[`${kind}_rate_bare`].p99} ms)`);
+      // The latency runs: each server alone on core 0, the generator on core 1.
+      const file = requestFile(name, kind, ids);
+      const pinned = pin(server.child.pid, '0') && pin(bare.child.pid, '0');
+      res.pinned = (res.pinned ?? true) && pinned;
+      row[`${kind}_rate`] = await openLoop(server.url, file, { rate, duration, pinned });
+      row[`${kind}_rate_bare`] = await openLoop(bare.url, file, { rate, duration, pinned });
+      if (pinned) pin(server.child.pid, allCores) && pin(bare.child.pid, allCores);
+      const fmt = (x) => `p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms, p99.9 ${x.p999.toFixed(2)} ms`;
+      log(`  at ${rate} req/s offered (open loop${pinned ? ', pinned' : ''}): ${fmt(row[`${kind}_rate`])} (bare: ${fmt(row[`${kind}_rate_bare`])})`);
     }
     row.rss = rss(server.child.pid);
     await stop(server);
@@ -223,18 +270,22 @@ export async function main(argv) {
 
 function render(res) {
   const f = (x, d = 0) => (x === null || x === undefined ? '–' : Number(x).toFixed(d));
+  const lat = (x) => (x ? `${f(x.p50, 2)} / ${f(x.p99, 2)} / ${f(x.p999, 2)}` : '–');
   const lines = [
     '# Serving benchmark',
     '',
-    `Run ${res.run} (\`npm run bench -- serve\`) at ${res.machine?.git_commit?.slice(0, 7) ?? '?'}, ${res.machine?.cpu_model ?? '?'} x ${res.machine?.cores ?? '?'} cores, Node ${res.machine?.node ?? '?'}; autocannon ${res.settings.connections} connections, ${res.settings.duration} s per run, server and load generator on the same cores: only same-run ratios mean anything. Latencies are autocannon's (whole milliseconds).`,
+    `Run ${res.run} (\`npm run bench -- serve\`) at ${res.machine?.git_commit?.slice(0, 7) ?? '?'}, ${res.machine?.cpu_model ?? '?'} x ${res.machine?.cores ?? '?'} cores, Node ${res.machine?.node ?? '?'}.`,
     '',
-    '| model | request | cf-native req/s | bare Fastify req/s | ratio | p99 at full load (ms) | p50 / p99 at ' + res.settings.rate + ' req/s (ms) | bare p50 / p99 at ' + res.settings.rate + ' req/s (ms) |',
+    `Throughput: autocannon, ${res.settings.connections} connections, ${res.settings.duration} s per run, server and load generator sharing the cores: only same-run ratios mean anything; its p99 is whole milliseconds.`,
+    `Latency at ${res.settings.rate} req/s: bench/node/loadgen.mjs, open loop (uniform arrivals on the hrtime clock, latency from each request's due time, microseconds), ${res.settings.duration} s per run, ${res.pinned ? 'each server pinned to core 0 and the generator to core 1 (taskset)' : 'unpinned (taskset failed)'}; other processes on the machine were not excluded.`,
+    '',
+    '| model | request | cf-native req/s | bare Fastify req/s | ratio | p99 at full load (ms) | p50 / p99 / p99.9 at ' + res.settings.rate + ' req/s (ms) | bare p50 / p99 / p99.9 at ' + res.settings.rate + ' req/s (ms) |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const [name, r] of Object.entries(res.models)) {
     for (const kind of ['get', 'post']) {
       lines.push(
-        `| ${name} | ${kind === 'get' ? 'GET /recommend' : 'POST /recommend (10 liked)'} | ${f(r[kind].rps)} | ${f(r[`${kind}_bare`].rps)} | ${f(r[`${kind}_ratio`], 2)} | ${f(r[kind].p99, 1)} | ${f(r[`${kind}_rate`].p50, 1)} / ${f(r[`${kind}_rate`].p99, 1)} | ${f(r[`${kind}_rate_bare`]?.p50, 1)} / ${f(r[`${kind}_rate_bare`]?.p99, 1)} |`,
+        `| ${name} | ${kind === 'get' ? 'GET /recommend' : 'POST /recommend (10 liked)'} | ${f(r[kind].rps)} | ${f(r[`${kind}_bare`].rps)} | ${f(r[`${kind}_ratio`], 2)} | ${f(r[kind].p99, 1)} | ${lat(r[`${kind}_rate`])} | ${lat(r[`${kind}_rate_bare`])} |`,
       );
     }
   }

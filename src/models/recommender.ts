@@ -116,26 +116,20 @@ export class Recommender {
     checkOptionsObject('options', opts);
     const { signal, values, ...rest } = opts ?? {};
     checkInstanceArg('signal', signal, AbortSignal, { optional: true });
-    if (!Array.isArray(lists)) throw new CfError('ERR_CF_INVALID_ARG', `lists: must be an array of item lists (got ${kindOf(lists)})`);
-    if (values !== undefined && values !== null && (!Array.isArray(values) || values.length !== lists.length)) {
-      throw new CfError('ERR_CF_INVALID_ARG', `values: must be an array of ${lists.length} value lists, one per item list`);
-    }
-    const parts = lists.map((l, q) => toIndices(`lists[${q}]`, l));
-    const indptr = new Uint32Array(parts.length + 1);
-    parts.forEach((p, q) => (indptr[q + 1] = indptr[q]! + p.length));
-    const items = new Uint32Array(indptr[parts.length]!);
-    parts.forEach((p, q) => items.set(p, indptr[q]!));
-    let vals: Float32Array | null = null;
-    if (values) {
-      vals = new Float32Array(items.length);
-      values.forEach((v, q) => {
-        const x = toValues(v)!;
-        if (x.length !== parts[q]!.length) throw new CfError('ERR_CF_INVALID_ARG', `values[${q}]: has ${x.length} entries for ${parts[q]!.length} items`);
-        vals!.set(x, indptr[q]!);
-      });
-    }
+    const { indptr, items, vals } = joinLists(lists, values);
     signal?.throwIfAborted();
     return callAsync(() => this.inner.recommendForItemsMany(indptr, items, { ...listOptions(rest), values: vals }, signal));
+  }
+
+  /**
+   * `recommendForItemsManyAsync` on this thread: for small batches (a server's), where
+   * handing the work to another thread costs more than it saves.
+   */
+  recommendForItemsMany(lists: (Uint32Array | number[])[], opts: ListFilters & { values?: (Float32Array | number[])[] | null } = {}): Lists {
+    checkOptionsObject('options', opts);
+    const { values, ...rest } = opts ?? {};
+    const { indptr, items, vals } = joinLists(lists, values);
+    return call(() => this.inner.recommendForItemsManySync(indptr, items, { ...listOptions(rest), values: vals }));
   }
 
   /**
@@ -278,6 +272,29 @@ export function explainArgs(
   if (user === null || user === undefined) throw new CfError(CfErrorCode.INVALID_ARG, 'user: must be a user index or { items, values? }');
   checkKeys(user, ['items', 'values'], 'user');
   return [null, toIndices('items', user.items), toValues(user.values), item, k];
+}
+
+/** Item lists (and their values) as one CSR-like batch: indptr, items, values. */
+function joinLists(lists: (Uint32Array | number[])[], values: (Float32Array | number[])[] | null | undefined): { indptr: Uint32Array; items: Uint32Array; vals: Float32Array | null } {
+  if (!Array.isArray(lists)) throw new CfError('ERR_CF_INVALID_ARG', `lists: must be an array of item lists (got ${kindOf(lists)})`);
+  if (values !== undefined && values !== null && (!Array.isArray(values) || values.length !== lists.length)) {
+    throw new CfError('ERR_CF_INVALID_ARG', `values: must be an array of ${lists.length} value lists, one per item list`);
+  }
+  const parts = lists.map((l, q) => toIndices(`lists[${q}]`, l));
+  const indptr = new Uint32Array(parts.length + 1);
+  parts.forEach((p, q) => (indptr[q + 1] = indptr[q]! + p.length));
+  const items = new Uint32Array(indptr[parts.length]!);
+  parts.forEach((p, q) => items.set(p, indptr[q]!));
+  let vals: Float32Array | null = null;
+  if (values) {
+    vals = new Float32Array(items.length);
+    values.forEach((v, q) => {
+      const x = toValues(v)!;
+      if (x.length !== parts[q]!.length) throw new CfError('ERR_CF_INVALID_ARG', `values[${q}]: has ${x.length} entries for ${parts[q]!.length} items`);
+      vals!.set(x, indptr[q]!);
+    });
+  }
+  return { indptr, items, vals };
 }
 
 /** Queries per native call of an async batch: between calls the signal is checked. */

@@ -1,8 +1,9 @@
 // What the routes rank with: ids in and out of a model's indices, the fold-in from a user's
 // history plus feedback, and batching of plain recommendations. Batching: the lists asked
 // for in one turn of the event loop (same model, no filter but the seen or liked items) are
-// scored as one native batch off the JS thread, so concurrent requests share each pass over
-// the item factors; a list is the top-k' of the batch's top-k, which is exact.
+// scored as one native batch, so concurrent requests share each pass over the item factors;
+// a list is the top-k' of the batch's top-k, which is exact. A small batch is scored on the
+// JS thread, a large one off it (see `Batcher`).
 import { NO_ITEM } from '../models/recommender.js';
 import type { Lists, TopK } from '../models/types.js';
 import { HttpCode, HttpError } from './errors.js';
@@ -65,6 +66,26 @@ interface Waiting {
 
 const MAX_BATCH = 256;
 
+/**
+ * Multiply-adds (lists x items x factors) up to which a batch is scored on the JS thread:
+ * about a millisecond, the same bound under which the native side scores a batch on its
+ * calling thread (INLINE_WORK in crates/cf-node/src/lists.rs). Sent to the libuv pool, such
+ * a batch cost more CPU in thread hand-offs than in scoring: on the 2-core bench machine,
+ * 41 against 35 us per GET over 6k items, 56-63 against 53 over 20k (server CPU time per
+ * request, under autocannon).
+ */
+const INLINE_WORK = 2 ** 26;
+
+/** The largest batch of `s` scored on this thread (see INLINE_WORK); 1: only single lists. */
+function inlineLimit(s: Served): number {
+  const f = (s.model.params as { factors?: unknown }).factors;
+  const n = s.model.nItems;
+  // Models without factors, and catalogues whose single queries split across threads
+  // (topk::dense::splits), send every batch to the pool.
+  if (typeof f !== 'number' || f < 1 || n < 1 || Math.ceil(n / 16) >= 2048) return 1;
+  return Math.max(1, Math.min(MAX_BATCH, Math.floor(INLINE_WORK / (n * f))));
+}
+
 /** Hands row r of `lists` to waiter r, cut to the k it asked for (top-k' of a top-k is exact). */
 function settle(batch: Waiting[], lists: Lists): void {
   batch.forEach((w, r) => {
@@ -77,14 +98,19 @@ function settle(batch: Waiting[], lists: Lists): void {
 /**
  * Lists asked for in one turn of the event loop, scored together: known users (their trained
  * factors) in one queue, fold-ins (liked items, or history plus feedback) in another. A batch
- * of one runs the single-query path on this thread; larger ones run off it.
+ * of one runs the single-query path on this thread, a small batch the batch path on this
+ * thread; larger ones run off it.
  */
 export class Batcher {
   private users: (Waiting & { user: number })[] = [];
   private folds: (Waiting & { items: Uint32Array; values: Float32Array })[] = [];
   private scheduled = false;
+  /** Largest batch scored on this thread (see INLINE_WORK). */
+  private readonly here: number;
 
-  constructor(private readonly s: Served) {}
+  constructor(private readonly s: Served) {
+    this.here = inlineLimit(s);
+  }
 
   recommend(user: number, k: number): Promise<TopK> {
     return new Promise((resolve, reject) => this.push(this.users, { user, k, resolve, reject }));
@@ -115,6 +141,8 @@ export class Batcher {
         if (users.length === 1) {
           const t = m.recommend(users[0]!.user, { k });
           settle(users, { ids: t.ids, scores: t.scores, k: t.ids.length, rows: 1 });
+        } else if (users.length <= this.here) {
+          settle(users, m.recommend(Uint32Array.from(users, (w) => w.user), { k }));
         } else {
           m.recommendAsync(Uint32Array.from(users, (w) => w.user), { k }).then((l) => settle(users, l), fail(users));
         }
@@ -128,6 +156,14 @@ export class Batcher {
         if (folds.length === 1) {
           const t = m.recommendForItems(folds[0]!.items, { k, values: folds[0]!.values });
           settle(folds, { ids: t.ids, scores: t.scores, k: t.ids.length, rows: 1 });
+        } else if (folds.length <= this.here) {
+          settle(
+            folds,
+            m.recommendForItemsMany(
+              folds.map((w) => w.items),
+              { k, values: folds.map((w) => w.values) },
+            ),
+          );
         } else {
           m.recommendForItemsManyAsync(
             folds.map((w) => w.items),

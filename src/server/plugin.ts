@@ -19,6 +19,12 @@ import { packageVersion } from '../artifacts/version.js';
 
 export type RecommenderOptions = ServerOptionsInput;
 
+const NO_FILTERS: { excludeItems: Uint32Array | null; candidates: Uint32Array | null; ignored: { exclude: string[]; candidates: string[] } } = Object.freeze({
+  excludeItems: null,
+  candidates: null,
+  ignored: Object.freeze({ exclude: Object.freeze([]) as unknown as string[], candidates: Object.freeze([]) as unknown as string[] }),
+});
+
 declare module 'fastify' {
   interface FastifyRequest {
     served?: Served;
@@ -99,18 +105,20 @@ export const recommender: FastifyPluginAsync<RecommenderOptions> = async (parent
 
   // Latency and counts per route (the route's pattern, never the raw URL: bounded labels).
   // Callback hooks and cached label children: this runs on every request.
-  const counters = new Map<string, { inc(): void }>();
-  const timers = new Map<string, { observe(v: number): void }>();
+  // Keyed by method and route, then status: no key string is built per request.
+  const series = new Map<string, Map<string, { timer: { observe(v: number): void }; counts: Map<number, { inc(): void }> }>>();
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
+    const method = req.method;
     const status = reply.statusCode;
-    const key = `${req.method} ${route}`;
-    let c = counters.get(`${key} ${status}`);
-    if (!c) counters.set(`${key} ${status}`, (c = metrics.requests.labels({ route, method: req.method, status: String(status) })));
-    let t = timers.get(key);
-    if (!t) timers.set(key, (t = metrics.latency.labels({ route, method: req.method })));
+    let byRoute = series.get(method);
+    if (!byRoute) series.set(method, (byRoute = new Map()));
+    let sr = byRoute.get(route);
+    if (!sr) byRoute.set(route, (sr = { timer: metrics.latency.labels({ route, method }), counts: new Map() }));
+    let c = sr.counts.get(status);
+    if (!c) sr.counts.set(status, (c = metrics.requests.labels({ route, method, status: String(status) })));
     c.inc();
-    t.observe(reply.elapsedTime / 1000);
+    sr.timer.observe(reply.elapsedTime / 1000);
     done();
   });
   // Every answer about a model names it, errors included.
@@ -166,6 +174,9 @@ export const recommender: FastifyPluginAsync<RecommenderOptions> = async (parent
 
   /** Filters by original ids: unknown ones are dropped and reported; all-unknown candidates leave nothing to return. */
   const filters = (s: Served, q: { exclude?: string[]; candidates?: string[] }) => {
+    // Most requests carry neither: one shared answer rather than four objects each time
+    // (nothing writes to it; POST copies `ignored` before adding to it).
+    if (q.exclude === undefined && q.candidates === undefined) return NO_FILTERS;
     const ex = mapIds(s.itemIndex, q.exclude);
     const ca = mapIds(s.itemIndex, q.candidates);
     return {
@@ -185,9 +196,14 @@ export const recommender: FastifyPluginAsync<RecommenderOptions> = async (parent
     const q = req.query;
     const s = served(req, q.model);
     const f = filters(s, q);
+    const u = s.userIndex.get(q.user);
+    // The common case first, its answer built in one literal.
+    if (u !== undefined && f === NO_FILTERS && overlay.get(q.user) === undefined) {
+      const t = await batcherOf(s).recommend(u, q.k);
+      return { model: s.name, version: s.version, ignored: f.ignored, source: 'model' as const, items: toItems(s, t.ids, t.scores) };
+    }
     const out = { ...envelope(s), ignored: f.ignored };
     if (f.candidates && f.candidates.length === 0) return { ...out, source: 'model' as const, items: [] };
-    const u = s.userIndex.get(q.user);
     const fb = overlay.get(q.user);
     if (u !== undefined && !fb) {
       if (!f.excludeItems && !f.candidates) {

@@ -100,17 +100,15 @@ impl Op for ListOp {
     type Js = Lists;
 
     fn compute(&mut self) -> cf_core::Result<topk::Lists> {
-        let (threads, n) = {
+        let (threads, here) = {
             let m = self.shared.read();
             let n = match self.kind {
                 Kind::Recommend | Kind::Similar(Side::Items) => m.n_items(),
                 Kind::Similar(Side::Users) => m.n_users(),
             };
-            (m.threads(), n)
+            (m.threads(), on_this_thread(&**m, self.queries.len(), n))
         };
-        // A lone query that will not be split runs on this thread: entering the pool would
-        // only add a thread wake-up to a sub-millisecond call.
-        if self.queries.len() == 1 && !topk::dense::splits(n) {
+        if here {
             return self.lists();
         }
         let pool = cf_core::pool::pool(threads)?;
@@ -156,6 +154,29 @@ impl ListOp {
             }
             Kind::Similar(side) => topk::similar(&**model, side, &self.queries, o.measure, &req),
         }
+    }
+}
+
+/// Multiply-adds (queries x targets x factors) up to which a batch of a factor model runs on
+/// the calling thread: about a millisecond here. A server's batches (the requests of one
+/// event-loop turn, 1 to 50 over 6k-20k items) fall below it; handing them to the pool cost
+/// wake-ups and spinning workers that, with the load generator on the other core, cost more
+/// CPU than the scoring (bench/RESULTS-serve.md).
+const INLINE_WORK: usize = 1 << 26;
+
+/// Whether a list request runs on the calling thread rather than in the model's pool: a
+/// lone query that will not be split (entering the pool would only add a wake-up), or a
+/// small batch of a factor model (models without factors score rows in parallel).
+pub(crate) fn on_this_thread(model: &dyn cf_core::models::Model, queries: usize, n: usize) -> bool {
+    if topk::dense::splits(n) {
+        return false;
+    }
+    if queries <= 1 {
+        return true;
+    }
+    match model.factor_view() {
+        Some(fm) => queries.saturating_mul(n).saturating_mul(fm.f) <= INLINE_WORK,
+        None => false,
     }
 }
 

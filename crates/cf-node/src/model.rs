@@ -606,6 +606,10 @@ impl Op for FoldInManyOp {
         req.items_packed = packed.as_deref();
         req.exclude_items = &f.exclude_items;
         req.candidates = f.candidates.as_deref();
+        let queries = self.indptr.len().saturating_sub(1);
+        if crate::lists::on_this_thread(&**model, queries, model.n_items()) {
+            return topk::recommend_items_many(&**model, &self.indptr, &f.items, &f.values, &req);
+        }
         let pool = cf_core::pool::pool(model.threads())?;
         pool.install(|| {
             topk::recommend_items_many(&**model, &self.indptr, &f.items, &f.values, &req)

@@ -94,7 +94,8 @@ fn apply_scale(row: &mut [f32], target_scale: Option<&[f32]>, query_scale: Optio
 }
 
 /// Top-`k` targets for every query, into `ids`/`scores` (queries x k, padded with
-/// (u32::MAX, NaN)). Runs on the current rayon pool.
+/// (u32::MAX, NaN)). Runs on the current rayon pool; called from outside any pool it runs
+/// on the calling thread alone (see [`inline`]).
 pub fn top_k(
     queries: &Queries,
     targets: &Targets,
@@ -108,7 +109,11 @@ pub fn top_k(
         return;
     }
     debug_assert!(ids.len() == n * k && scores.len() == n * k);
-    let threads = rayon::current_num_threads().max(1);
+    let threads = if inline() {
+        1
+    } else {
+        rayon::current_num_threads().max(1)
+    };
     let panels = targets.len().div_ceil(PANEL);
     if n < 2 * threads && threads > 1 && splits(targets.len()) {
         for (pos, (ids, scores)) in ids.chunks_mut(k).zip(scores.chunks_mut(k)).enumerate() {
@@ -141,24 +146,41 @@ pub fn top_k(
         }
         return;
     }
+    let one_block = |scratch: &mut Scratch,
+                     (bi, (ids, scores)): (usize, (&mut [u32], &mut [f32]))| {
+        let from = bi * block;
+        let b = ids.len() / k;
+        let mut best: Vec<Best> = (0..b).map(|_| Best::new(k)).collect();
+        let mut keeps: Vec<_> = (0..b).map(|j| admit.for_query(from + j)).collect();
+        run(
+            queries, from, b, targets, 0, panels, &mut best, &mut keeps, scratch,
+        );
+        for (j, best) in best.iter_mut().enumerate() {
+            best.drain_into(
+                &mut ids[j * k..(j + 1) * k],
+                &mut scores[j * k..(j + 1) * k],
+            );
+        }
+    };
+    if threads == 1 {
+        let mut scratch = Scratch::default();
+        ids.chunks_mut(block * k)
+            .zip(scores.chunks_mut(block * k))
+            .enumerate()
+            .for_each(|x| one_block(&mut scratch, x));
+        return;
+    }
     ids.par_chunks_mut(block * k)
         .zip(scores.par_chunks_mut(block * k))
         .enumerate()
-        .for_each_init(Scratch::default, |scratch, (bi, (ids, scores))| {
-            let from = bi * block;
-            let b = ids.len() / k;
-            let mut best: Vec<Best> = (0..b).map(|_| Best::new(k)).collect();
-            let mut keeps: Vec<_> = (0..b).map(|j| admit.for_query(from + j)).collect();
-            run(
-                queries, from, b, targets, 0, panels, &mut best, &mut keeps, scratch,
-            );
-            for (j, best) in best.iter_mut().enumerate() {
-                best.drain_into(
-                    &mut ids[j * k..(j + 1) * k],
-                    &mut scores[j * k..(j + 1) * k],
-                );
-            }
-        });
+        .for_each_init(Scratch::default, one_block);
+}
+
+/// Whether this thread is outside every rayon pool: work started here then stays on it.
+/// Callers enter a pool when they want threads; a server's small batches do not (handing
+/// them to a pool costs wake-ups that, on a small machine, cost as much as the work).
+pub fn inline() -> bool {
+    rayon::current_thread_index().is_none()
 }
 
 /// Buffers a worker reuses from block to block (fresh ones would be page-faulted in each

@@ -340,7 +340,8 @@ impl SeenItems for OwnLists {
 /// `recommend_items` for many people at once: query q folds in
 /// `items[indptr[q]..indptr[q + 1]]` (with the same slice of `values`) and its top-k leaves
 /// those items out. The fold-ins run in parallel and the scoring is one batch, so each list is
-/// bitwise the one `recommend_items` gives for that query alone. Runs on the current pool.
+/// bitwise the one `recommend_items` gives for that query alone. Runs on the current pool
+/// (outside any pool, on the calling thread alone).
 pub fn recommend_items_many(
     model: &dyn Recommender,
     indptr: &[u32],
@@ -399,10 +400,12 @@ pub fn recommend_items_many(
         banned: c.banned.as_ref(),
         own: None,
     };
-    let folded: Vec<Option<Vec<f32>>> = (0..n)
-        .into_par_iter()
-        .map(|q| model.fold_in_vector(&items[range(q)], &values[range(q)]))
-        .collect::<Result<_>>()?;
+    let fold = |q: usize| model.fold_in_vector(&items[range(q)], &values[range(q)]);
+    let folded: Vec<Option<Vec<f32>>> = if dense::inline() {
+        (0..n).map(fold).collect::<Result<_>>()?
+    } else {
+        (0..n).into_par_iter().map(fold).collect::<Result<_>>()?
+    };
     match (folded.iter().all(Option::is_some), model.factor_view()) {
         (true, Some(fm)) => {
             let mut rows = Vec::with_capacity(n * fm.f);
