@@ -393,21 +393,6 @@ export interface IterationInfo {
  */
 export declare function knnCooccurrence(model: Model, item: number, k: number, measure: string, minSupport: number): Cooccurrence
 
-/**
- * Why `item` is recommended: a known `user` (a number) or, with `user` null, someone with
- * `items` (and `values`, default 1 each); the `k` largest contributions.
- */
-export declare function knnExplain(model: Model, user: number | null, items: Uint32Array | null, values: Float32Array | null, item: number, k: number): KnnExplanation
-
-export interface KnnExplanation {
-  /** The item's score: the sum of every contribution. */
-  score: number
-  /** The liked items that contributed most, largest first. */
-  items: Uint32Array
-  /** Their contributions (value x similarity). */
-  contributions: Float32Array
-}
-
 /** Item-kNN similarities of `train` off the JS thread (the caller attaches `train`). */
 export declare function knnFit(train: Matrix, params: Record<string, unknown> | undefined | null, signal?: AbortSignal | undefined | null): Promise<Model>
 

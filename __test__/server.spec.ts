@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALS, EMBEDDED_RATINGS, Popularity, loadDataset, loadModel, saveModel, splitDataset, type Matrix } from '../src/index.js';
+import { ALS, EMBEDDED_RATINGS, Hybrid, KNN, Popularity, loadDataset, loadModel, saveModel, splitDataset, type Matrix } from '../src/index.js';
 import { writeFolderAtomic } from '../src/artifacts/publish.js';
 import { createServer, resolveServerOptions } from '../src/server/index.js';
 
@@ -230,6 +230,54 @@ describe('POST /recommend (a user the model has never seen)', () => {
     const text = await app.inject({ method: 'POST', url: '/recommend', payload: '<liked/>', headers: { 'content-type': 'application/xml' } });
     expect(text.statusCode).toBe(415);
     expect(text.json().code).toBe('FST_ERR_CTP_INVALID_MEDIA_TYPE');
+  });
+});
+
+describe('explain=true', () => {
+  it('adds each item\'s because list: the liked items that contributed most, as the model explains', async () => {
+    const u = 4;
+    const r = await get(`/recommend?${q({ user: userIds[u]!, k: 3, explain: 'true' })}`);
+    expect(r.status).toBe(200);
+    expect(r.body.items).toHaveLength(3);
+    for (const it of r.body.items) {
+      const e = als.explain(u, itemIds.indexOf(it.id), { k: 3 });
+      expect(it.because).toEqual(Array.from(e.items, (j, n) => ({ id: itemIds[j]!, contribution: e.contributions[n]! })));
+    }
+    // Without it, no because.
+    expect((await get(`/recommend?${q({ user: userIds[u]!, k: 3 })}`)).body.items[0].because).toBeUndefined();
+    const p = await post('/recommend', { liked: [itemIds[1]!, { item: itemIds[5]!, weight: 3 }], k: 2, explain: true });
+    expect(p.status).toBe(200);
+    const e = als.explain({ items: [1, 5], values: [1, 3] }, itemIds.indexOf(p.body.items[0].id), { k: 3 });
+    expect(p.body.items[0].because).toEqual(Array.from(e.items, (j, n) => ({ id: itemIds[j]!, contribution: e.contributions[n]! })));
+    expect((await get(`/recommend?${q({ user: userIds[u]!, explain: 'maybe' })}`)).status).toBe(400);
+  });
+
+  it('serves a hybrid folder with explanations; a model that cannot explain answers 422', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'cf-server-explain-'));
+    const pop = Popularity.fit(train);
+    const h = Hybrid.build(
+      [
+        { name: 'als', model: als, weight: 1 },
+        { name: 'knn', model: KNN.fitSync(train, { k: 50 }), weight: 1 },
+      ],
+      {},
+    );
+    await saveModel(join(d, 'hybrid'), h, { userIds, itemIds });
+    await saveModel(join(d, 'pop'), pop, { userIds, itemIds });
+    const a = await createServer({ path: d, model: 'hybrid', watchMs: 0 });
+    try {
+      const r = await a.inject(`/recommend?${q({ user: userIds[2]!, k: 2, explain: 'true' })}`);
+      expect(r.statusCode).toBe(200);
+      const body = r.json();
+      expect(body.model).toBe('hybrid');
+      expect(body.items[0].because.length).toBeGreaterThan(0);
+      expect(body.items.map((x: { id: string }) => x.id)).toEqual(Array.from(h.recommend(2, { k: 2 }).ids, (i) => itemIds[i]));
+      const bad = await a.inject(`/recommend?${q({ user: userIds[2]!, k: 2, explain: 'true', model: 'pop' })}`);
+      expect(bad.statusCode).toBe(422);
+      expect(bad.json().message).toMatch(/popularity model's scores do not split/);
+    } finally {
+      await a.close();
+    }
   });
 });
 

@@ -25,6 +25,21 @@ export function toItems(s: Served, ids: Uint32Array, scores: Float32Array, from 
   return out;
 }
 
+/** How many liked items explain each recommended item (`explain=true`). */
+const REASONS = 3;
+
+/**
+ * `items` with each one's `because`: the liked items (of a known user's training row, or the
+ * given history) that contributed most to its score. A model that cannot explain is a 422.
+ */
+export function withReasons(s: Served, items: Item[], who: number | { items: Uint32Array; values: Float32Array }): (Item & { because: { id: string; contribution: number }[] })[] {
+  const liked = typeof who === 'number' ? who : { items: who.items, values: who.values };
+  return items.map((it) => {
+    const e = s.model.explain(liked, s.itemIndex.get(it.id)!, { k: REASONS });
+    return { ...it, because: Array.from(e.items, (j, n) => ({ id: s.itemIds[j]!, contribution: e.contributions[n]! })) };
+  });
+}
+
 /** Known ids as indices; unknown ones are returned apart (reported, not an error). */
 export function mapIds(index: Map<string, number>, ids: readonly string[] | undefined): { known: Uint32Array | null; unknown: string[] } {
   if (ids === undefined) return { known: null, unknown: [] };

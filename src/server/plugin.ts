@@ -6,10 +6,10 @@ import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { ERROR_SCHEMA, HttpCode, HttpError, installErrorHandlers } from './errors.js';
 import { FeedbackLog, type FeedbackEntry } from './feedback.js';
-import { batcherOf, history, mapIds, toItems, unknownUser, type Item } from './lists.js';
+import { batcherOf, history, mapIds, toItems, unknownUser, withReasons, type Item } from './lists.js';
 import { ServerMetrics } from './metrics.js';
 import { resolveServerOptions, type ServerOptions, type ServerOptionsInput } from './options.js';
 import { Overlay } from './overlay.js';
@@ -192,7 +192,8 @@ export const recommender: FastifyPluginAsync<RecommenderOptions> = async (parent
     return toItems(s, t.ids, t.scores);
   };
 
-  app.get('/recommend', { schema: S.getRecommend }, async (req) => {
+  /** GET /recommend's answer without explanations (the route below adds them on request). */
+  const recommendFor = async (req: FastifyRequest<{ Querystring: Static<typeof S.getRecommend.querystring> }>) => {
     const q = req.query;
     const s = served(req, q.model);
     const f = filters(s, q);
@@ -223,6 +224,18 @@ export const recommender: FastifyPluginAsync<RecommenderOptions> = async (parent
     }
     if (opts.fallback === 'popularity') return { ...out, source: 'popularity' as const, items: popular(s, q.k, f) };
     throw unknownUser(q.user);
+  };
+
+  app.get('/recommend', { schema: S.getRecommend }, async (req) => {
+    const r = await recommendFor(req);
+    if (req.query.explain !== true || r.source === 'popularity') return r;
+    // A known user's reasons come from their training row; with feedback, from the history
+    // the list was folded in from.
+    const s = served(req, req.query.model);
+    const u = s.userIndex.get(req.query.user);
+    const fb = overlay.get(req.query.user);
+    const who = u !== undefined && !fb ? u : history(s, overlay, req.query.user)!;
+    return { ...r, items: withReasons(s, r.items, who) };
   });
 
   app.post('/recommend', { schema: S.postRecommend, bodyLimit: opts.limits.bodyLimit }, async (req) => {
@@ -250,7 +263,8 @@ export const recommender: FastifyPluginAsync<RecommenderOptions> = async (parent
       !f.excludeItems && !f.candidates
         ? await batcherOf(s).recommendForItems(items, values, b.k)
         : s.model.recommendForItems(items, { k: b.k, values, excludeItems: f.excludeItems, candidates: f.candidates });
-    return { ...out, source: 'fold-in' as const, items: toItems(s, t.ids, t.scores) };
+    const listed = toItems(s, t.ids, t.scores);
+    return { ...out, source: 'fold-in' as const, items: b.explain === true ? withReasons(s, listed, { items, values }) : listed };
   });
 
   app.get('/similar/:item', { schema: S.similarItems }, async (req) => {

@@ -9,6 +9,17 @@ export const errors = { 400: Err, 401: Err, 403: Err, 404: Err, 413: Err, 415: E
 
 export const ItemScore = Type.Object({ id: Type.String(), score: Type.Number() });
 
+/** A recommended item, with the liked items that contributed most when `explain` is asked for. */
+const ListedItem = Type.Object({
+  id: Type.String(),
+  score: Type.Number(),
+  because: Type.Optional(
+    Type.Array(Type.Object({ id: Type.String(), contribution: Type.Number() }), {
+      description: 'With explain: the liked items that contributed most to the score, largest first.',
+    }),
+  ),
+});
+
 const Ignored = Type.Object(
   {
     exclude: Type.Array(Type.String()),
@@ -38,14 +49,17 @@ export function listSchemas(l: Limits) {
     source: Type.Union([Type.Literal('model'), Type.Literal('feedback'), Type.Literal('fold-in'), Type.Literal('popularity')], {
       description: 'model: the user\'s trained factors; feedback: fold-in of their history plus feedback; fold-in: the liked items; popularity: the fallback for an unknown user.',
     }),
-    items: Type.Array(ItemScore),
+    items: Type.Array(ListedItem),
     ignored: Ignored,
   });
+  const Explain = Type.Optional(
+    Type.Boolean({ description: 'Add each item\'s because list (models that explain: knn, content, ease, als, hybrid; others answer 422).' }),
+  );
   const Liked = Type.Union([Id, Type.Object({ item: Id, weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1e6 })) }, { additionalProperties: false })]);
   return {
     getRecommend: {
       summary: 'Top-k items for a user (seen items left out)',
-      querystring: Type.Object({ user: Id, ...Filters }, { additionalProperties: false }),
+      querystring: Type.Object({ user: Id, ...Filters, explain: Explain }, { additionalProperties: false }),
       response: { 200: ListReply, ...errors },
     },
     postRecommend: {
@@ -54,6 +68,7 @@ export function listSchemas(l: Limits) {
         {
           liked: Type.Array(Liked, { minItems: 1, maxItems: l.maxLiked, description: 'Item ids, or { item, weight } (weight as a training value, default 1).' }),
           ...Filters,
+          explain: Explain,
         },
         { additionalProperties: false },
       ),
