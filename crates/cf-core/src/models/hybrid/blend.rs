@@ -27,6 +27,11 @@ impl HybridModel {
                 let mut raw = vec![0f32; self.n_items];
                 let scored = {
                     let m = read(&p.model);
+                    // A part grown since the hybrid was built (a partial fit that added items)
+                    // no longer lines up with the others: it says nothing until rebuilt.
+                    if m.n_items() != self.n_items {
+                        return Ok(View { raw, x: None });
+                    }
                     match who {
                         Who::User(u) if u < m.n_users() => {
                             m.score_user(u, &mut raw);
@@ -157,7 +162,11 @@ impl HybridModel {
             if !p.knows_item(item as usize) {
                 return Ok(Vec::new());
             }
-            let l = read(&p.model).similar_items(item, depth)?;
+            let m = read(&p.model);
+            if m.n_items() != n {
+                return Ok(Vec::new());
+            }
+            let l = m.similar_items(item, depth)?;
             Ok(l.into_iter().filter(|(_, s)| s.is_finite()).collect())
         };
         let mut acc = vec![f32::NEG_INFINITY; n];

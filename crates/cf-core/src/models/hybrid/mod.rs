@@ -45,7 +45,9 @@ pub struct Part {
 
 impl Part {
     fn knows_item(&self, i: usize) -> bool {
-        self.known.as_ref().is_none_or(|k| k[i])
+        self.known
+            .as_ref()
+            .is_none_or(|k| k.get(i).copied().unwrap_or(false))
     }
 }
 
@@ -340,7 +342,14 @@ impl HybridModel {
                     raw: if p.knows_item(i) { v.raw[i] } else { f32::NAN },
                     scaled,
                     contribution,
-                    explanation: read(&p.model).explain(items, values, item)?,
+                    explanation: {
+                        let m = read(&p.model);
+                        if m.n_items() == self.n_items {
+                            m.explain(items, values, item)?
+                        } else {
+                            None
+                        }
+                    },
                 })
             })
             .collect::<Result<Vec<_>>>()?;

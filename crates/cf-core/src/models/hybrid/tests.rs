@@ -450,3 +450,50 @@ fn explanations_split_the_blend_by_part_and_each_part_by_item() {
         }
     }
 }
+
+#[test]
+fn a_part_grown_after_the_build_is_left_out_rather_than_misread() {
+    use crate::models::als::{AlsModel, AlsParams};
+    let (m, n) = (30, 20);
+    let train = data(m, n, 17);
+    let p = AlsParams {
+        factors: 4,
+        iterations: 2,
+        ..AlsParams::default()
+    };
+    let als: SharedModel = shared(Box::new(AlsModel::fit(p, &train, |_| true).unwrap()));
+    let a = knn(&train, 5);
+    let h = HybridModel::new(
+        params(&[]),
+        vec![
+            ("als".into(), als.clone(), Some(1.0)),
+            ("a".into(), a.clone(), Some(1.0)),
+        ],
+        vec![],
+    )
+    .unwrap();
+    // A new item (index n) folded into the ALS part: it now has n + 1 items.
+    {
+        let mut w = als.write().unwrap();
+        let model = w.as_any_mut().downcast_mut::<AlsModel>().unwrap();
+        let rows = Csr::from_coo(1, m, &[0, 0], &[1, 2], &[1.0, 1.0]).unwrap();
+        model.partial_fit_items(&[n as u32], &rows).unwrap();
+    }
+    assert_eq!(read(&als).n_items(), n + 1);
+    let mut got = vec![0f32; n];
+    h.score_user(3, &mut got);
+    let s = scores(&a, 3, n);
+    let kn = read(&a).known_items().unwrap();
+    let (lo, hi) = (0..n)
+        .filter(|&i| kn[i])
+        .fold((f32::MAX, f32::MIN), |(l, h), i| (l.min(s[i]), h.max(s[i])));
+    for i in 0..n {
+        if kn[i] {
+            assert!((got[i] - (s[i] - lo) / (hi - lo)).abs() < 1e-6);
+        }
+    }
+    assert!(h.similar_items(1, 3).is_ok());
+    assert!(h
+        .explain_parts(Some(3), train.row(3).0, train.row(3).1, 1)
+        .is_ok());
+}
