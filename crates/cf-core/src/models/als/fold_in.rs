@@ -616,32 +616,6 @@ fn dot64(a: &[f64], b: &[f64]) -> f64 {
     (acc[0] + acc[2]) + (acc[1] + acc[3]) + tail
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rng::SplitMix64;
-
-    #[test]
-    fn the_avx2_build_of_the_system_is_bitwise_the_portable_one() {
-        let (k, n_other) = (13, 50);
-        let mut g = SplitMix64::new(3);
-        let other: Vec<f32> = (0..n_other * k).map(|_| g.next_f32() - 0.5).collect();
-        let cols: Vec<u32> = (0..n_other as u32).step_by(3).collect(); // 17: blocks and a tail
-        let vals: Vec<f32> = cols.iter().map(|_| g.next_f32() * 3.0).collect();
-        let p = AlsParams::default();
-        let run = |dispatch: bool| {
-            let (mut a, mut b, mut y) = (vec![0.5; k * k], vec![0.0; k], vec![0.0; BLOCK * k]);
-            if dispatch {
-                accumulate(&p, &other, &cols, &vals, k, &mut a, &mut b, &mut y);
-            } else {
-                accumulate_body(&p, &other, &cols, &vals, k, &mut a, &mut b, &mut y);
-            }
-            (a, b)
-        };
-        assert_eq!(run(true), run(false));
-    }
-}
-
 impl AlsModel {
     /// Why `item` scores what it does for someone with `items` (and `values`): the folded-in
     /// factor is x = A⁻¹ Σⱼ cⱼ yⱼ (A the user's weighted Gram matrix plus the ridge), so the
@@ -710,5 +684,31 @@ impl AlsModel {
             })
             .collect();
         Ok((total as f32, parts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    #[test]
+    fn the_avx2_build_of_the_system_is_bitwise_the_portable_one() {
+        let (k, n_other) = (13, 50);
+        let mut g = SplitMix64::new(3);
+        let other: Vec<f32> = (0..n_other * k).map(|_| g.next_f32() - 0.5).collect();
+        let cols: Vec<u32> = (0..n_other as u32).step_by(3).collect(); // 17: blocks and a tail
+        let vals: Vec<f32> = cols.iter().map(|_| g.next_f32() * 3.0).collect();
+        let p = AlsParams::default();
+        let run = |dispatch: bool| {
+            let (mut a, mut b, mut y) = (vec![0.5; k * k], vec![0.0; k], vec![0.0; BLOCK * k]);
+            if dispatch {
+                accumulate(&p, &other, &cols, &vals, k, &mut a, &mut b, &mut y);
+            } else {
+                accumulate_body(&p, &other, &cols, &vals, k, &mut a, &mut b, &mut y);
+            }
+            (a, b)
+        };
+        assert_eq!(run(true), run(false));
     }
 }
