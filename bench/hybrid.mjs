@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeTrainCsv } from './tune.mjs';
+import { readCsr, toModelSpace } from './lib/splits.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -38,18 +39,13 @@ export async function main(argv) {
     },
   });
   const { loadModel, matrixFromCoo, buildLeaderboard } = await import(join(ROOT, 'dist', 'index.js'));
-  const { readNpy } = await import(join(ROOT, 'dist', 'artifacts', 'npy.js'));
   const env = { ...process.env, CF_NATIVE_NUM_THREADS: '2' };
   const id = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + 'Z';
   const parts = o.parts.split(',');
   for (const p of parts) if (!PART_CONFIG[p]) throw new Error(`--parts: unknown part ${p} (known: ${Object.keys(PART_CONFIG).join(', ')})`);
   const methods = o.methods.split(',');
   const out = { id, command: `npm run bench -- hybrid ${argv.join(' ')}`.trim(), parts, methods, datasets: {} };
-  const csr = async (dir) => {
-    const shape = JSON.parse(readFileSync(join(dir, 'shape.json'), 'utf8'));
-    const [indptr, indices] = await Promise.all(['indptr', 'indices'].map((n) => readNpy(join(dir, `${n}.npy`))));
-    return { rows: shape.rows, cols: shape.cols, indptr: indptr.data, indices: indices.data };
-  };
+  const csr = (dir) => readCsr(ROOT, dir);
   for (const name of o.datasets.split(',')) {
     const data = join(BENCH, '.data', name);
     const dir = join(BENCH, '.data', 'runs', 'hybrid', name);
@@ -75,28 +71,10 @@ export async function main(argv) {
       const loaded = await loadModel(folder);
       const metrics = JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8'));
       if (!trainM) {
-        // One evaluator, in the saved models' index space (ids are the bench's row and column
-        // numbers; a test item no train row holds is in no model's catalogue, dropped for all).
-        const userAt = new Int32Array(train.rows).fill(-1);
-        loaded.userIds.forEach((u, i) => (userAt[Number(u)] = i));
-        const itemAt = new Int32Array(train.cols).fill(-1);
-        loaded.itemIds.forEach((x, i) => (itemAt[Number(x)] = i));
-        const remap = (mat) => {
-          const us = [];
-          const is = [];
-          for (let u = 0; u < mat.rows; u++) {
-            for (let p = mat.indptr[u]; p < mat.indptr[u + 1]; p++) {
-              const i = itemAt[mat.indices[p]];
-              if (userAt[u] >= 0 && i >= 0) {
-                us.push(userAt[u]);
-                is.push(i);
-              }
-            }
-          }
-          return matrixFromCoo(Uint32Array.from(us), Uint32Array.from(is), loaded.userIds.length, loaded.itemIds.length);
-        };
-        trainM = remap(train);
-        testM = remap(test);
+        // One evaluator, in the saved models' index space (a test item no train row holds is
+        // in no model's catalogue, dropped for all).
+        trainM = toModelSpace(train, loaded, matrixFromCoo);
+        testM = toModelSpace(test, loaded, matrixFromCoo);
         res.test_nnz_scored = testM.nnz;
       }
       const e = await loaded.model.evaluate(trainM, testM, { k: 10, auc: false, perUser: true });

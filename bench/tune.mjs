@@ -19,6 +19,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { readCsr, toModelSpace } from './lib/splits.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -48,11 +49,7 @@ export async function main(argv) {
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (exit ${r.status}): ${r.stderr}`);
     return { stdout: r.stdout, stderr: r.stderr, seconds };
   };
-  const csr = async (dir) => {
-    const shape = JSON.parse(readFileSync(join(dir, 'shape.json'), 'utf8'));
-    const [indptr, indices] = await Promise.all(['indptr', 'indices'].map((n) => readNpy(join(dir, `${n}.npy`))));
-    return { rows: shape.rows, cols: shape.cols, indptr: indptr.data, indices: indices.data };
-  };
+  const csr = (dir) => readCsr(ROOT, dir);
 
   for (const name of o.datasets.split(',')) {
     const data = join(BENCH, '.data', name);
@@ -97,26 +94,8 @@ export async function main(argv) {
     // are the bench's row and column numbers; a test item no train row holds is in neither
     // model's catalogue and is dropped for both).
     const loaded = await loadModel(join(dir, 'out', tuning.best.model));
-    const userAt = new Int32Array(train.rows).fill(-1);
-    loaded.userIds.forEach((u, i) => (userAt[Number(u)] = i));
-    const itemAt = new Int32Array(train.cols).fill(-1);
-    loaded.itemIds.forEach((x, i) => (itemAt[Number(x)] = i));
-    const remap = (m) => {
-      const us = [];
-      const is = [];
-      for (let u = 0; u < m.rows; u++) {
-        for (let p = m.indptr[u]; p < m.indptr[u + 1]; p++) {
-          const i = itemAt[m.indices[p]];
-          if (userAt[u] >= 0 && i >= 0) {
-            us.push(userAt[u]);
-            is.push(i);
-          }
-        }
-      }
-      return matrixFromCoo(Uint32Array.from(us), Uint32Array.from(is), loaded.userIds.length, loaded.itemIds.length);
-    };
-    const trainM = remap(train);
-    const testM = remap(test);
+    const trainM = toModelSpace(train, loaded, matrixFromCoo);
+    const testM = toModelSpace(test, loaded, matrixFromCoo);
     res.test_nnz_scored = testM.nnz;
     const score = async (model) => (await model.evaluate(trainM, testM, { k: 10 })).metrics['ndcg@10'];
     cf.test_ndcg10 = await score(loaded.model);
