@@ -158,7 +158,11 @@ output: ${dir}/out
       'config.yaml',
     );
     const lines: string[] = [];
-    const r = await runTrain(config, { log: (l) => lines.push(l), report: false });
+    const r = await runTrain(config, { log: (l) => lines.push(l) });
+    // The report shows the weights beside each part alone.
+    const html = await readFile(r.reportPath!, 'utf8');
+    expect(html).toMatch(/blend <span class="note">\(hybrid; weights chosen on validation ndcg@10 over \d+ candidates/);
+    expect(html).toMatch(/<tr><td>knn<\/td><td class="num">[\d.]+<\/td><td class="num">[\d.]+<\/td><\/tr>/);
     expect(lines.join('\n')).toMatch(/blend: weights chosen on validation \(\d+ candidates, \d+ users\): als [\d.]+, knn [\d.]+, popularity 0\.000; ndcg@10 [\d.]+ \(alone: als [\d.]+, knn [\d.]+\)/);
     expect(r.leaderboard!.models.map((x) => x.name)).toContain('blend');
     const metrics = JSON.parse(await readFile(join(dir, 'out', 'blend', 'metrics.json'), 'utf8'));

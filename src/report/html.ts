@@ -264,10 +264,27 @@ function trialsTable(m: ModelMetrics): string {
   return `<div class="scroll"><table><thead><tr>${params.map((p) => `<th>${esc(p)}</th>`).join('')}<th class="num">valid ${esc(t.by)}</th><th class="num">test ${esc(t.by)}</th><th class="num">fit (s)</th></tr></thead><tbody>\n${rows}\n</tbody></table></div>${more}`;
 }
 
+/** A hybrid's weight search, as metrics.json's `fit.tuning` holds it. */
+interface BlendTuning {
+  k: number;
+  users: number;
+  candidates: number;
+  start: number;
+  score: number;
+  weights: Record<string, number>;
+  alone: Record<string, number>;
+}
+
+function isBlendTuning(t: unknown): t is BlendTuning {
+  const x = t as Partial<BlendTuning> | null | undefined;
+  return typeof x === 'object' && x !== null && typeof x.score === 'number' && typeof x.weights === 'object' && x.weights !== null && typeof x.alone === 'object' && x.alone !== null;
+}
+
 function tuningSection(data: ReportData): string {
   const tuned = data.models.filter((m) => m.tuning && m.tuning.trials.length > 0);
   const single = data.models.filter((m) => !m.tuning && Array.isArray(m.fit?.explained_variance_ratio));
-  if (tuned.length === 0 && single.length === 0) return '';
+  const blends = data.models.filter((m) => isBlendTuning(m.fit?.tuning));
+  if (tuned.length === 0 && single.length === 0 && blends.length === 0) return '';
   const out = ['<h2 id="tuning">Tuning curves</h2>'];
   for (const m of tuned) {
     const kept = Object.keys(m.tuning!.grid).map((p) => `${p} = ${String(m.params[p])}`).join(', ');
@@ -276,6 +293,16 @@ function tuningSection(data: ReportData): string {
     out.push(`<h3>${esc(m.name)} <span class="note">(${esc(m.model)}; ${m.tuning!.trials.length} trials chosen by validation ${esc(m.tuning!.by)}; kept ${esc(kept)}${over})</span></h3>`);
     out.push(`<div class="charts">${tuningCharts(m).join('\n')}</div>`);
     out.push(trialsTable(m));
+  }
+  for (const m of blends) {
+    // A hybrid's weights were chosen on validation: each part alone beside the blend.
+    const t = m.fit!.tuning as BlendTuning;
+    const fmt = (v: number) => v.toFixed(4);
+    const rows = Object.entries(t.weights)
+      .map(([n, w]) => `<tr><td>${esc(n)}</td><td class="num">${w.toFixed(3)}</td><td class="num">${n in t.alone ? fmt(t.alone[n]!) : '—'}</td></tr>`)
+      .join('\n');
+    out.push(`<h3>${esc(m.name)} <span class="note">(${esc(m.model)}; weights chosen on validation ndcg@${t.k} over ${t.candidates} candidates and ${t.users} users: ${fmt(t.score)}, from ${fmt(t.start)} with the configured weights)</span></h3>`);
+    out.push(`<div class="scroll"><table><thead><tr><th>part</th><th class="num">weight</th><th class="num">valid ndcg@${t.k} alone</th></tr></thead><tbody>\n${rows}\n</tbody></table></div>`);
   }
   for (const m of single) {
     // One svd without a grid: its spectrum still says how much each extra factor explains.
