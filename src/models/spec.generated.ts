@@ -680,7 +680,7 @@ export const MODEL_SPECS = [
           "rrf",
           "borda"
         ],
-        "default": "rrf",
+        "default": "weighted",
         "doc": "How parts' scores are combined: weighted (Σ weight x normalised score), rrf (reciprocal rank fusion, Σ weight / (rrf_k + rank)) or borda (Σ weight x share of items ranked below)."
       },
       {
@@ -707,6 +707,14 @@ export const MODEL_SPECS = [
         "kind": "bool",
         "default": true,
         "doc": "Choose the parts' weights on the validation split when one is given (a simplex grid, then a finer pass around the best), starting from the configured ones."
+      },
+      {
+        "name": "tune_users",
+        "kind": "int",
+        "min": 1,
+        "max": 1000000000,
+        "default": 5000,
+        "doc": "Validation users the weight search scores (evenly spaced; all of them when fewer): the search scores every candidate for each, so this bounds its time on large data."
       },
       {
         "name": "threads",

@@ -11,6 +11,7 @@ pub struct HybridParams {
     pub normalization: Normalization,
     pub rrf_k: f64,
     pub tune_weights: bool,
+    pub tune_users: usize,
     pub threads: usize,
 }
 
@@ -69,6 +70,12 @@ pub static SPEC: &[ParamSpec] = &[
         doc: "Choose the parts' weights on the validation split when one is given (a simplex grid, then a finer pass around the best), starting from the configured ones.",
     },
     ParamSpec {
+        name: "tune_users",
+        kind: Kind::Int { min: 1, max: 1_000_000_000 },
+        default: D::Num(5000.0),
+        doc: "Validation users the weight search scores (evenly spaced; all of them when fewer): the search scores every candidate for each, so this bounds its time on large data.",
+    },
+    ParamSpec {
         name: "threads",
         kind: Kind::Int { min: 0, max: MAX_THREADS as i64 },
         default: D::Num(0.0),
@@ -94,6 +101,7 @@ impl Params for HybridParams {
             },
             rrf_k: v.float("rrf_k"),
             tune_weights: v.bool("tune_weights"),
+            tune_users: v.int("tune_users") as usize,
             threads: v.int("threads") as usize,
         }
     }
@@ -113,6 +121,7 @@ impl Params for HybridParams {
             ("normalization", Value::Str(norm.into())),
             ("rrf_k", Value::Num(self.rrf_k)),
             ("tune_weights", Value::Bool(self.tune_weights)),
+            ("tune_users", Value::Num(self.tune_users as f64)),
             ("threads", Value::Num(self.threads as f64)),
         ]
     }

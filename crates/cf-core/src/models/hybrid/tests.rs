@@ -497,3 +497,21 @@ fn a_part_grown_after_the_build_is_left_out_rather_than_misread() {
         .explain_parts(Some(3), train.row(3).0, train.row(3).1, 1)
         .is_ok());
 }
+
+#[test]
+fn the_weight_search_scores_at_most_tune_users_evenly_spaced_users() {
+    let (m, n) = (60, 30);
+    let train = data(m, n, 23);
+    let valid = data(m, n, 29);
+    let a = knn(&train, 4);
+    let c = pop(&train);
+    let mut h = HybridModel::new(
+        params(&[("tune_users", Value::Num(7.0))]),
+        vec![("a".into(), a, Some(1.0)), ("c".into(), c, Some(1.0))],
+        vec![],
+    )
+    .unwrap();
+    let r = h.tune_weights(&train, &valid, 5).unwrap();
+    assert_eq!(r.users, 7);
+    assert!(HybridParams::from_raw([("tune_users", Value::Num(0.0))]).is_err());
+}

@@ -55,8 +55,14 @@ impl HybridModel {
                 ));
             }
         }
-        let users: Vec<usize> = (0..valid.n_rows.min(train.n_rows))
+        let eligible: Vec<usize> = (0..valid.n_rows.min(train.n_rows))
             .filter(|&u| valid.row_len(u) > 0 && train.row_len(u) > 0)
+            .collect();
+        // Evenly spaced when there are more than tune_users: deterministic, and not biased to
+        // early (often older) users.
+        let take = eligible.len().min(self.params.tune_users);
+        let users: Vec<usize> = (0..take)
+            .map(|j| eligible[j * eligible.len() / take.max(1)])
             .collect();
         let blend: Vec<usize> = (0..self.parts.len())
             .filter(|&j| self.parts[j].weight.is_some())
