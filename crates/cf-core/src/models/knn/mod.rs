@@ -353,8 +353,11 @@ pub fn similarities(params: &KnnParams, train: &Csr) -> Csr {
         None => all_pairs(&items, &users, params.k, None),
         Some(sq) => {
             let (a, lambda) = (params.alpha, params.shrinkage);
+            // Both powers once per item rather than once per pair (the same bits).
+            let left: Vec<f64> = sq.iter().map(|s| s.powf(a)).collect();
+            let right: Vec<f64> = sq.iter().map(|s| s.powf(1.0 - a)).collect();
             let rescale = move |i: usize, j: usize, dot: f64| {
-                let d = sq[i].powf(a) * sq[j].powf(1.0 - a) + lambda;
+                let d = left[i] * right[j] + lambda;
                 if d > 0.0 {
                     dot / d
                 } else {
