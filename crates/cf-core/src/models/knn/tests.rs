@@ -434,7 +434,7 @@ fn bad_settings_and_values_are_refused_by_name() {
 fn the_symmetric_kernel_keeps_the_ordered_kernels_neighbours_bit_for_bit() {
     // Binary data: many equal similarities, so more than k candidates tie at the k-th score
     // and the first-contact order the symmetric kernel derives decides which are kept.
-    use super::pairs::{all_pairs, all_pairs_ordered};
+    use super::pairs::{all_pairs_ordered, symmetric};
     for (seed, binary) in [(21, true), (22, true), (23, false)] {
         let x = random_csr(200, 90, 0.04, seed, binary);
         for weighting in ["none", "cosine", "tfidf", "bm25"] {
@@ -446,7 +446,7 @@ fn the_symmetric_kernel_keeps_the_ordered_kernels_neighbours_bit_for_bit() {
                     let pool = crate::pool::pool(threads).unwrap();
                     let (fast, slow) = pool.install(|| {
                         (
-                            all_pairs(&items, &users, k, None),
+                            symmetric::all_pairs(&items, &users, k, None).unwrap(),
                             all_pairs_ordered(&items, &users, k, None),
                         )
                     });

@@ -119,13 +119,23 @@ pub fn all_pairs(
         ties: &rows_ties,
         floors: &floors,
     };
-    (0..n.div_ceil(block)).into_par_iter().for_each_init(
+    // A block's work shrinks with its index (its columns start at its first row): heavy
+    // and light blocks alternate, so any contiguous run rayon hands a thread is balanced.
+    let blocks = n.div_ceil(block);
+    (0..blocks).into_par_iter().for_each_init(
         || Block {
             tile: vec![0f64; block * n],
             entries: Vec::new(),
             own: Ties::new(k),
         },
-        |st, b| shared.block(st, b * block, ((b + 1) * block).min(n)),
+        |st, t| {
+            let b = if t % 2 == 0 {
+                t / 2
+            } else {
+                blocks - 1 - t / 2
+            };
+            shared.block(st, b * block, ((b + 1) * block).min(n))
+        },
     );
     let lists: Vec<Vec<(u32, f32)>> = rows_ties
         .into_par_iter()
