@@ -54,14 +54,11 @@ fn main() {
     };
     let threads: usize = a[4].parse().unwrap();
     let repeats: usize = a.get(5).map_or(1, |s| s.parse().unwrap());
-    let p = KnnParams::from_raw(
-        [
-            ("weighting", Value::Str(a[2].clone().into())),
-            ("k", Value::Num(a[3].parse().unwrap())),
-            ("threads", Value::Num(threads as f64)),
-        ]
-        .into_iter(),
-    )
+    let p = KnnParams::from_raw([
+        ("weighting", Value::Str(a[2].clone().into())),
+        ("k", Value::Num(a[3].parse().unwrap())),
+        ("threads", Value::Num(threads as f64)),
+    ])
     .unwrap();
     let pool = cf_core::pool::pool(threads).unwrap();
     let kernel = std::env::var("KERNEL").unwrap_or_default();

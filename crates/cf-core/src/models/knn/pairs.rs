@@ -201,7 +201,7 @@ pub fn all_pairs(
     let safe = rows
         .values
         .iter()
-        .all(|&w| w.is_finite() && w >= MIN_WEIGHT && w <= 1.0 / MIN_WEIGHT);
+        .all(|w| (MIN_WEIGHT..=1.0 / MIN_WEIGHT).contains(w));
     // The tile is scanned whole (n^2 / 2 cells) whatever the data: worth it only when the
     // pairs to sum (Σ over features of their rows squared) outnumber the cells; on sparse
     // data (lastfm-2k: 17.6k items, few pairs) the reached list is cheaper.

@@ -302,7 +302,7 @@ fn settle(rows: &Sparse64, i: usize, t: Ties) -> Vec<(u32, f32)> {
             .iter()
             .map(|&(s, j)| (first_shared(rows, i, j as usize), j, s))
             .collect();
-        order.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        order.sort_unstable_by_key(|o| Reverse((o.0, o.1)));
         let mut heap: BinaryHeap<Reverse<Key>> = BinaryHeap::with_capacity(k + 1);
         for &(_, j, s) in &order {
             if heap.len() < k {
