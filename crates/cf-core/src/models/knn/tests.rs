@@ -429,3 +429,71 @@ fn bad_settings_and_values_are_refused_by_name() {
         assert_eq!(s, vec![0.0; 4]);
     }
 }
+
+#[test]
+fn the_symmetric_kernel_keeps_the_ordered_kernels_neighbours_bit_for_bit() {
+    // Binary data: many equal similarities, so more than k candidates tie at the k-th score
+    // and the first-contact order the symmetric kernel derives decides which are kept.
+    use super::pairs::{all_pairs_ordered, symmetric};
+    for (seed, binary) in [(21, true), (22, true), (23, false)] {
+        let x = random_csr(200, 90, 0.04, seed, binary);
+        for weighting in ["none", "cosine", "tfidf", "bm25"] {
+            let p = params(&[("weighting", Value::Str(weighting.to_string().into()))]);
+            let (items, _) = weighted(&p, &x);
+            let users = items.transpose();
+            for k in [1, 3, 10, 90] {
+                for threads in [1, 3] {
+                    let pool = crate::pool::pool(threads).unwrap();
+                    let (fast, slow) = pool.install(|| {
+                        (
+                            symmetric::all_pairs(&items, &users, k, None).unwrap(),
+                            all_pairs_ordered(&items, &users, k, None),
+                        )
+                    });
+                    let what = format!("{weighting} seed {seed} k {k} threads {threads}");
+                    assert_eq!(fast.indptr, slow.indptr, "{what}");
+                    assert_eq!(fast.indices, slow.indices, "{what}");
+                    let bits = |m: &Csr| m.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&fast), bits(&slow), "{what}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn zero_weights_take_the_ordered_kernel_and_still_match_the_brute_force() {
+    // A user with every item but one has idf ln(N / N) = 0: zero weights, so a reached pair
+    // can sum to 0 and the symmetric kernel's "sum > 0" test would lose it.
+    let mut x = random_csr(60, 20, 0.08, 31, true);
+    let all: Vec<(u32, u32, f32)> = (0..19).map(|j| (0u32, j as u32, 1f32)).collect();
+    let mut coo: Vec<(u32, u32, f32)> = Vec::new();
+    for u in 1..x.n_rows {
+        let (cols, vals) = x.row(u);
+        for (&j, &v) in cols.iter().zip(vals) {
+            coo.push((u as u32, j, v));
+        }
+    }
+    coo.extend(all);
+    let (r, c, v): (Vec<u32>, Vec<u32>, Vec<f32>) = coo.into_iter().fold(
+        (Vec::new(), Vec::new(), Vec::new()),
+        |mut acc, (r, c, v)| {
+            acc.0.push(r);
+            acc.1.push(c);
+            acc.2.push(v);
+            acc
+        },
+    );
+    x = Csr::from_coo(x.n_rows, x.n_cols, &r, &c, &v).unwrap();
+    let p = params(&[
+        ("weighting", Value::Str("tfidf".into())),
+        ("k", Value::Num(5.0)),
+    ]);
+    let model = KnnModel::fit(p.clone(), &x).unwrap();
+    let w = reference_weights(&x, "tfidf", p.bm25_k1, p.bm25_b);
+    assert_matches(
+        &model,
+        &reference_neighbours(&x, &w, 5, |_, _, s| s),
+        "tfidf, zero idf",
+    );
+}

@@ -1,0 +1,100 @@
+//! Dev loop for the item-kNN fit: times `similarities` on a CSR matrix from .npy files (the
+//! bench's ML-20M shape) and prints a hash of the neighbour matrix, so a faster kernel can be
+//! checked bit for bit against the previous one.
+//! `[KERNEL=ordered] cargo run --release --example knn_speed -- DIR WEIGHTING K THREADS [REPEATS]`
+use std::hash::{Hash, Hasher};
+use std::time::Instant;
+
+use cf_core::data::csr::Csr;
+use cf_core::models::knn::pairs::all_pairs_ordered;
+use cf_core::models::knn::{similarities, weighted, KnnParams};
+use cf_core::params::{Params, Value};
+
+fn npy(path: &str) -> Vec<u8> {
+    let b = std::fs::read(path).unwrap();
+    let hl = u16::from_le_bytes([b[8], b[9]]) as usize;
+    b[10 + hl..].to_vec()
+}
+
+fn u32s(b: &[u8]) -> Vec<u32> {
+    b.chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let dir = &a[1];
+    let shape = std::fs::read_to_string(format!("{dir}/shape.json")).unwrap();
+    let num = |key: &str| -> usize {
+        let s = &shape[shape.find(key).unwrap() + key.len() + 2..];
+        s.trim_start()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (rows, cols) = (num("\"rows\""), num("\"cols\""));
+    let indptr: Vec<usize> = u32s(&npy(&format!("{dir}/indptr.npy")))
+        .into_iter()
+        .map(|v| v as usize)
+        .collect();
+    let indices = u32s(&npy(&format!("{dir}/indices.npy")));
+    let values: Vec<f32> = u32s(&npy(&format!("{dir}/data.npy")))
+        .into_iter()
+        .map(f32::from_bits)
+        .collect();
+    let train = Csr {
+        n_rows: rows,
+        n_cols: cols,
+        indptr,
+        indices,
+        values,
+    };
+    let threads: usize = a[4].parse().unwrap();
+    let repeats: usize = a.get(5).map_or(1, |s| s.parse().unwrap());
+    let p = KnnParams::from_raw([
+        ("weighting", Value::Str(a[2].clone().into())),
+        ("k", Value::Num(a[3].parse().unwrap())),
+        ("threads", Value::Num(threads as f64)),
+    ])
+    .unwrap();
+    let pool = cf_core::pool::pool(threads).unwrap();
+    let kernel = std::env::var("KERNEL").unwrap_or_default();
+    for _ in 0..repeats {
+        let (t, c) = (Instant::now(), cpu());
+        // KERNEL=ordered: the previous fit (weights, the scatter transpose, the row-by-row
+        // kernel), timed the same way; plain weightings only (no rescale).
+        let nb: Csr = pool.install(|| match kernel.as_str() {
+            "ordered" => {
+                let (items, _) = weighted(&p, &train);
+                let users = items.transpose();
+                all_pairs_ordered(&items, &users, p.k, None)
+            }
+            _ => similarities(&p, &train),
+        });
+        let (s, c) = (t.elapsed().as_secs_f64(), cpu() - c);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        nb.indptr.hash(&mut h);
+        nb.indices.hash(&mut h);
+        for v in &nb.values {
+            v.to_bits().hash(&mut h);
+        }
+        println!(
+            "{kernel} {} k {} threads {threads}: {s:.3} s ({c:.2} s cpu), nnz {}, hash {:016x}",
+            a[2],
+            a[3],
+            nb.indices.len(),
+            h.finish()
+        );
+    }
+}
+
+/// CPU seconds of this process (user + system): steadier than wall time on a shared machine.
+fn cpu() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 * 1e-6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
