@@ -3,6 +3,7 @@
 //! and ALS through its fold-in) split it exactly; the contributions sum to the score.
 
 use crate::data::csr::Csr;
+use crate::error::Result;
 
 /// The score and each liked item's contribution (any order; see [`top`]).
 pub type Explanation = (f32, Vec<(u32, f32)>);
@@ -28,4 +29,20 @@ pub fn by_neighbours(nb: &Csr, items: &[u32], values: &[f32], item: u32) -> Expl
         }
     }
     (total, parts)
+}
+
+/// [`by_neighbours`] after checking the liked items against the model's items.
+pub fn checked_by_neighbours(
+    nb: &Csr,
+    items: &[u32],
+    values: &[f32],
+    item: u32,
+) -> Result<Explanation> {
+    crate::topk::check_items(items, values, nb.n_rows)?;
+    Ok(by_neighbours(nb, items, values, item))
+}
+
+/// Items with at least one kept neighbour: the ones a neighbour model can rank.
+pub fn has_neighbours(nb: &Csr) -> Vec<bool> {
+    (0..nb.n_rows).map(|i| nb.row_len(i) > 0).collect()
 }

@@ -238,27 +238,13 @@ impl KnnModel {
         item: u32,
         k: usize,
     ) -> Result<(f32, Vec<(u32, f32)>)> {
-        crate::topk::check_items(items, values, self.n_items())?;
         check_item(item, self.n_items())?;
         if k == 0 {
             return Err(Error::param("k", "must be >= 1 (got 0)"));
         }
-        let mut total = 0f32;
-        let mut parts: Vec<(f64, u32)> = Vec::new();
-        for (&i, &v) in items.iter().zip(values) {
-            let (js, sims) = self.neighbours.row(i as usize);
-            if let Ok(p) = js.binary_search(&item) {
-                let c = sims[p] * v;
-                total += c;
-                parts.push((c as f64, i));
-            }
-        }
-        parts.sort_by(best_first);
-        parts.truncate(k);
-        Ok((
-            total,
-            parts.into_iter().map(|(c, i)| (i, c as f32)).collect(),
-        ))
+        let (total, parts) =
+            crate::models::explain::checked_by_neighbours(&self.neighbours, items, values, item)?;
+        Ok((total, crate::models::explain::top(parts, k)))
     }
 
     /// [`KnnModel::explain`] for a known user, from their training row.

@@ -225,30 +225,22 @@ impl Recommender for KnnModel {
         self.scores_of(items, values, out);
         Ok(())
     }
-    /// The item's kept neighbours, best first (ties: lower index), itself left out: at most
-    /// k - 1 of them.
-    /// An item without neighbours (no interactions; for content, no text) scores 0 for everyone.
+    /// Scores are Σⱼ vⱼ sim(j, ·): item j contributes vⱼ sim(j, item).
     fn explain(
         &self,
         items: &[u32],
         values: &[f32],
         item: u32,
     ) -> Result<Option<crate::models::explain::Explanation>> {
-        crate::topk::check_items(items, values, self.n_items())?;
-        Ok(Some(crate::models::explain::by_neighbours(
-            &self.neighbours,
-            items,
-            values,
-            item,
-        )))
+        crate::models::explain::checked_by_neighbours(&self.neighbours, items, values, item)
+            .map(Some)
     }
+    /// An item without neighbours (no interactions; for content, no text) scores 0 for everyone.
     fn known_items(&self) -> Option<Vec<bool>> {
-        Some(
-            (0..self.neighbours.n_rows)
-                .map(|i| self.neighbours.row_len(i) > 0)
-                .collect(),
-        )
+        Some(crate::models::explain::has_neighbours(&self.neighbours))
     }
+    /// The item's kept neighbours, best first (ties: lower index), itself left out: at most
+    /// k - 1 of them.
     fn similar_items(&self, item: u32, k: usize) -> Result<Vec<(u32, f32)>> {
         super::similar_in(&self.neighbours, item, k)
     }
