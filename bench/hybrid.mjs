@@ -14,8 +14,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { writeTrainCsv } from './tune.mjs';
-import { readCsr, toModelSpace } from './lib/splits.mjs';
+import { readCsr, toModelSpace, writeTrainCsv } from './lib/splits.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -53,7 +52,7 @@ export async function main(argv) {
     mkdirSync(dir, { recursive: true });
     const train = await csr(join(data, 'train'));
     const test = await csr(join(data, 'test'));
-    await writeTrainCsv(join(data, 'train'), join(dir, 'train.csv'));
+    await writeTrainCsv(ROOT, join(data, 'train'), join(dir, 'train.csv'));
     const models = parts.map((p) => `  - type: ${p}\n${PART_CONFIG[p]}`).join('');
     const hybrid = `  - type: hybrid\n    params: { method: [${methods.join(', ')}], threads: 2 }\n    blend: { parts: [${parts.join(', ')}], fallback: [popularity] }\n`;
     writeFileSync(join(dir, 'train.yaml'), `data:\n  path: train.csv\n  header: true\nsplit: { strategy: random, valid: 0.2, test: 0 }\nmodels:\n${models}${hybrid}evaluate: { k: 10 }\noutput: out\n`);

@@ -19,7 +19,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readCsr, toModelSpace } from './lib/splits.mjs';
+import { readCsr, toModelSpace, writeTrainCsv } from './lib/splits.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -71,7 +71,7 @@ export async function main(argv) {
     }
 
     // cf-native: train as a CSV of (user, item) = (row, column) ids, a config of data, split and model types.
-    await writeTrainCsv(join(data, 'train'), join(dir, 'train.csv'));
+    await writeTrainCsv(ROOT, join(data, 'train'), join(dir, 'train.csv'));
     const config = join(dir, 'tune.yaml');
     const models = o.models.split(',').map((t) => `  - type: ${t}\n    params: { threads: ${threads} }\n`).join('');
     writeFileSync(config, `data:\n  path: train.csv\n  header: true\nsplit: { strategy: random, valid: 0.2, test: 0 }\nmodels:\n${models}evaluate: { k: 10 }\noutput: out\n`);
@@ -120,16 +120,6 @@ export async function main(argv) {
   writeFileSync(file, `${JSON.stringify(out, null, 1)}\n`);
   process.stdout.write(`${renderTable(out)}\nresults: ${file}\n`);
   return 0;
-}
-
-/** A bench CSR split as the CSV a user would have: `user,item` rows, ids = row and column numbers. */
-export async function writeTrainCsv(csrDir, file) {
-  const { readNpy } = await import(join(ROOT, 'dist', 'artifacts', 'npy.js'));
-  const shape = JSON.parse(readFileSync(join(csrDir, 'shape.json'), 'utf8'));
-  const [indptr, indices] = await Promise.all(['indptr', 'indices'].map(async (n) => (await readNpy(join(csrDir, `${n}.npy`))).data));
-  const lines = ['user,item'];
-  for (let u = 0; u < shape.rows; u++) for (let p = indptr[u]; p < indptr[u + 1]; p++) lines.push(`${u},${indices[p]}`);
-  writeFileSync(file, `${lines.join('\n')}\n`);
 }
 
 const params = (p, keys) => keys.filter((k) => k in p).map((k) => `${k} ${typeof p[k] === 'number' ? Number(p[k].toPrecision(3)) : p[k]}`).join(', ');

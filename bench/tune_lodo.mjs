@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { writeTrainCsv } from './tune.mjs';
+import { writeTrainCsv } from './lib/splits.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -44,7 +44,7 @@ for (const d of datasets) {
   if (!o['reuse-only']) {
     // Each variant's study starts over (fresh) in its own folder; the others' stay for --reuse-only.
     mkdirSync(dir, { recursive: true });
-    await writeTrainCsv(join(BENCH, '.data', d, 'train'), join(dir, 'train.csv'));
+    await writeTrainCsv(ROOT, join(BENCH, '.data', d, 'train'), join(dir, 'train.csv'));
   }
   for (const v of names) {
     if (o['reuse-only']) {

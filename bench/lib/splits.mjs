@@ -1,6 +1,6 @@
 // The bench's prepared splits (bench/.data/<name>/{train,test}: CSR .npy files) and the way
 // back into a saved model's index space, shared by the benches that train through the CLI.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A split part as { rows, cols, indptr, indices }. */
@@ -33,4 +33,14 @@ export function toModelSpace(m, loaded, matrixFromCoo) {
     }
   }
   return matrixFromCoo(Uint32Array.from(us), Uint32Array.from(is), loaded.userIds.length, loaded.itemIds.length);
+}
+
+/** A bench CSR split as the CSV a user would have: `user,item` rows, ids = row and column numbers. */
+export async function writeTrainCsv(root, csrDir, file) {
+  const { readNpy } = await import(join(root, 'dist', 'artifacts', 'npy.js'));
+  const shape = JSON.parse(readFileSync(join(csrDir, 'shape.json'), 'utf8'));
+  const [indptr, indices] = await Promise.all(['indptr', 'indices'].map(async (n) => (await readNpy(join(csrDir, `${n}.npy`))).data));
+  const lines = ['user,item'];
+  for (let u = 0; u < shape.rows; u++) for (let p = indptr[u]; p < indptr[u + 1]; p++) lines.push(`${u},${indices[p]}`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
 }

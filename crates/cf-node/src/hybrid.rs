@@ -107,11 +107,8 @@ impl Op for TuneOp {
         let r = self.model.with::<HybridModel, _>(HYBRID, |h| {
             h.search_weights(&self.train, &self.valid, self.k)
         })?;
-        self.model.with_mut::<HybridModel, _>(HYBRID, |h| {
-            h.set_weights(&r.weights)?;
-            h.tuning = Some(r.clone());
-            Ok(())
-        })?;
+        self.model
+            .with_mut::<HybridModel, _>(HYBRID, |h| h.apply_tuning(r.clone()))?;
         Ok(r)
     }
 

@@ -209,10 +209,12 @@ impl Recommender for HybridModel {
         self.n_items
     }
     fn score_user(&self, user: usize, out: &mut [f32]) {
-        let views = self
-            .views(blend::Who::User(user))
-            .expect("scoring a known user cannot fail");
-        self.combine(&views, &self.weights(), out);
+        // Only a fold-in can fail (its item list is checked); a known user's scoring cannot,
+        // but a failure would rank nothing rather than abort.
+        match self.views(blend::Who::User(user)) {
+            Ok(views) => self.combine(&views, &self.weights(), out),
+            Err(_) => out.fill(f32::NEG_INFINITY),
+        }
     }
     fn score_new_user(&self, items: &[u32], values: &[f32], out: &mut [f32]) -> Result<()> {
         crate::topk::check_items(items, values, self.n_items)?;

@@ -33,9 +33,15 @@ impl HybridModel {
     /// filtered from every list) and keep the best.
     pub fn tune_weights(&mut self, train: &Csr, valid: &Csr, k: usize) -> Result<TuneReport> {
         let report = self.search_weights(train, valid, k)?;
-        self.set_weights(&report.weights)?;
-        self.tuning = Some(report.clone());
+        self.apply_tuning(report.clone())?;
         Ok(report)
+    }
+
+    /// Use the weights a search chose and keep its report.
+    pub fn apply_tuning(&mut self, report: TuneReport) -> Result<()> {
+        self.set_weights(&report.weights)?;
+        self.tuning = Some(report);
+        Ok(())
     }
 
     /// The search of [`HybridModel::tune_weights`] without applying its choice (it runs
