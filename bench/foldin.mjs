@@ -27,7 +27,7 @@ const { values: args } = parseArgs({
 const CALLS = Number(args.calls);
 const WARMUP = Number(args.warmup);
 const SHAPE = { users: 136_677, items: 20_108, factors: 64 };
-const SIZES = [20, 100, 500];
+const SIZES = [10, 20, 100, 500];
 const K = 10;
 
 const { ALS, matrixFromCoo } = await import(join(root, 'dist', 'index.js'));

@@ -212,7 +212,9 @@ pub fn als_similar_to_new_item(
     let vals = o.f32s("values")?.unwrap_or_else(|| vec![1.0; users.len()]);
     model
         .shared
-        .with::<AlsModel, _>(ALS, |m| m.similar_to_new_item(&users, &vals, k))
+        .with_packed::<AlsModel, _>(ALS, |m, packed| {
+            m.similar_to_new_item_packed(&users, &vals, k, packed)
+        })
         .map(TopK::from_pairs)
         .map_err(to_napi)
 }

@@ -22,3 +22,4 @@ mod ratings;
 mod registry;
 mod spark;
 mod svd;
+mod typed;

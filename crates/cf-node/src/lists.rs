@@ -12,13 +12,16 @@ use napi_derive::napi;
 use crate::error::{invalid, to_napi, Op, Result};
 use crate::model::{Shared, TopK};
 use crate::options::Opts;
+use crate::typed::{F32s, U32s};
 
 /// Lists for many queries: row r is `ids[r * k .. (r + 1) * k]`, best first; rows with fewer
 /// items than `k` are padded with id 4294967295 and score NaN.
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct Lists {
-    pub ids: Uint32Array,
-    pub scores: Float32Array,
+    #[napi(ts_type = "Uint32Array")]
+    pub ids: U32s,
+    #[napi(ts_type = "Float32Array")]
+    pub scores: F32s,
     /// Row width: the `k` asked for, capped at the items (or candidates) there are.
     pub k: u32,
     pub rows: u32,
@@ -119,8 +122,8 @@ impl Op for ListOp {
         Lists {
             rows: l.rows() as u32,
             k: l.width as u32,
-            ids: Uint32Array::new(l.ids),
-            scores: Float32Array::new(l.scores),
+            ids: U32s(l.ids),
+            scores: F32s(l.scores),
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::error::{to_napi, Op, Result};
 use crate::lists::{index, one, Kind, ListOp, Lists, ScoreStats};
 use crate::matrix::{Derived, Matrix};
 use crate::options::Opts;
+use crate::typed::{F32s, U32s};
 use cf_core::topk::Side;
 
 /// A model and what serving it needs, shared by the JS object and the tasks running on it.
@@ -80,6 +81,20 @@ impl Shared {
     pub(crate) fn seen_mut(&self) -> RwLockWriteGuard<'_, Option<Seen>> {
         self.seen.write().unwrap_or_else(|e| e.into_inner())
     }
+    /// [`Shared::with`], also handing `f` the cached packing of the item factors.
+    pub(crate) fn with_packed<T: 'static, R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&T, Option<&Packed>) -> cf_core::Result<R>,
+    ) -> cf_core::Result<R> {
+        let m = self.read();
+        let packed = self.items_packed(&**m);
+        match m.as_any().downcast_ref::<T>() {
+            Some(t) => f(t, packed.as_deref()),
+            None => Err(not_a(m.type_name(), name)),
+        }
+    }
+
     /// Run `f` on the model as a `T`, the type called `name` (read lock); a model of another
     /// type is ERR_CF_UNSUPPORTED naming both. A type's own functions go through here.
     pub(crate) fn with<T: 'static, R>(
@@ -136,19 +151,21 @@ impl ModelHandle {
     }
 }
 
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct TopK {
     /// Item indices, best first.
-    pub ids: Uint32Array,
-    pub scores: Float32Array,
+    #[napi(ts_type = "Uint32Array")]
+    pub ids: U32s,
+    #[napi(ts_type = "Float32Array")]
+    pub scores: F32s,
 }
 
 impl TopK {
     pub fn from_pairs(pairs: Vec<(u32, f32)>) -> Self {
         let (ids, scores): (Vec<u32>, Vec<f32>) = pairs.into_iter().unzip();
         TopK {
-            ids: Uint32Array::new(ids),
-            scores: Float32Array::new(scores),
+            ids: U32s(ids),
+            scores: F32s(scores),
         }
     }
 }
@@ -620,8 +637,8 @@ impl Op for FoldInManyOp {
         crate::lists::Lists {
             rows: l.rows() as u32,
             k: l.width as u32,
-            ids: Uint32Array::new(l.ids),
-            scores: Float32Array::new(l.scores),
+            ids: U32s(l.ids),
+            scores: F32s(l.scores),
         }
     }
 }

@@ -259,6 +259,15 @@ fn similar_items_and_users_match_a_full_sort() {
         let row = &m.i[q as usize * f..q as usize * f + f];
         let l = similar(&m, Side::Items, &[q], Measure::Cosine, &Request::new(9)).unwrap();
         assert_eq!(similar_to_vector(&m.i, row, 9, &[q]), l.pairs(0));
+        // Through a cached packing of the items, or a stale one (ignored), the same list.
+        let ipacked = Packed::new(&m.i, f);
+        let stale = Packed::new(&m.i[..f * 10], f);
+        for cache in [Some(&ipacked), Some(&stale)] {
+            assert_eq!(
+                similar_to_vector_packed(&m.i, row, 9, &[q], cache),
+                l.pairs(0)
+            );
+        }
     }
     let zero = similar(&m, Side::Items, &[3], Measure::Cosine, &Request::new(5)).unwrap();
     assert!(zero.pairs(0).is_empty());

@@ -7,6 +7,9 @@
 //! Here it is always solved exactly, whatever `params.solver` says, and in f64 (Gram matrix,
 //! system and Cholesky factorisation), so the answer is the least-squares solution for the f32
 //! factors to f64 accuracy, rounded once to f32. Nothing here depends on the thread count.
+//! A fold-in of a short row (at most k/2 entries, the serving case) goes through the cached
+//! (YᵀY + λI)⁻¹ and the Woodbury identity instead (`low_rank.rs`): the same system, solved in
+//! f64 at a fifth of the cost for 10 entries at 64 factors; partial fits keep the direct solve.
 //!
 //! Input rules, shared by every entry point:
 //! - ids must be < the number of rows on the other side (`ERR_CF_INVALID_ARG` otherwise);
@@ -18,17 +21,27 @@
 
 use rayon::prelude::*;
 
+use super::low_rank::{ridge_inverse, solve_low_rank, use_low_rank};
 use super::{AlsModel, AlsParams};
 use crate::data::csr::Csr;
 use crate::error::{Error, Result};
 use crate::linalg::AlignedVec;
-use crate::models::factor::similar_to_vector;
 use crate::pool::pool;
+use crate::topk::kernel::Packed;
+use crate::topk::similar_to_vector_packed;
 
 /// Rows summed per task for the f64 Gram matrix: fixed, so the sum does not depend on threads.
 const GRAM_CHUNK_ROWS: usize = 2048;
 /// Below this many rows a partial fit runs on the calling thread (no pool round trip).
 const PARALLEL_MIN_ROWS: usize = 8;
+
+/// One side's f64 Gram matrix YᵀY and, when every row has the same ridge λ, (YᵀY + λI)⁻¹ for
+/// the low-rank fold-in of short rows (`low_rank.rs`).
+#[derive(Debug)]
+pub(super) struct Gram64 {
+    g: Vec<f64>,
+    ridge_inv: Option<Vec<f64>>,
+}
 
 /// The two sides of the model, named as errors name them.
 #[derive(Clone, Copy, Debug)]
@@ -48,20 +61,30 @@ impl Side {
 
 impl AlsModel {
     /// YᵀY of the item factors in f64, computed once and kept until the items change.
-    fn item_gram64(&self) -> Result<&[f64]> {
+    fn item_gram64(&self) -> Result<&Gram64> {
         if let Some(g) = self.item_gram.get() {
             return Ok(g);
         }
-        let g = pool(self.params.threads)?.install(|| gram64(&self.item_factors, self.factors()));
+        let g = self.gram_cache(&self.item_factors)?;
         Ok(self.item_gram.get_or_init(|| g))
     }
 
-    fn user_gram64(&self) -> Result<&[f64]> {
+    fn user_gram64(&self) -> Result<&Gram64> {
         if let Some(g) = self.user_gram.get() {
             return Ok(g);
         }
-        let g = pool(self.params.threads)?.install(|| gram64(&self.user_factors, self.factors()));
+        let g = self.gram_cache(&self.user_factors)?;
         Ok(self.user_gram.get_or_init(|| g))
+    }
+
+    fn gram_cache(&self, factors: &[f32]) -> Result<Gram64> {
+        let k = self.factors();
+        let g = pool(self.params.threads)?.install(|| gram64(factors, k));
+        // With a ridge that does not depend on the row, short rows fold in through M⁻¹.
+        let ridge_inv = (!self.params.scale_regularization && self.params.regularization > 0.0)
+            .then(|| ridge_inverse(&g, k, self.params.regularization as f64))
+            .flatten();
+        Ok(Gram64 { g, ridge_inv })
     }
 
     /// Compute the Gram matrices used by fold-in now rather than on the first call.
@@ -75,25 +98,45 @@ impl AlsModel {
     /// with and the values of those interactions (as in training data; 1.0 for a plain
     /// "liked"). See the module notes for repeated ids, empty lists and value rules.
     pub fn fold_in_user(&self, items: &[u32], values: &[f32]) -> Result<Vec<f32>> {
-        self.fold_in(Side::Items, items, values)
+        self.fold_in(Side::Items, items, values, true)
+    }
+
+    /// [`AlsModel::fold_in_user`] always through the direct factorisation of the row's
+    /// system, never the low-rank update: for tests and benchmarks that compare the two.
+    #[doc(hidden)]
+    pub fn fold_in_user_direct(&self, items: &[u32], values: &[f32]) -> Result<Vec<f32>> {
+        self.fold_in(Side::Items, items, values, false)
     }
 
     /// The exact factor of an item that is not in the model, from its users and values.
     pub fn fold_in_item(&self, users: &[u32], values: &[f32]) -> Result<Vec<f32>> {
-        self.fold_in(Side::Users, users, values)
+        self.fold_in(Side::Users, users, values, true)
     }
 
     /// One new row against the fixed factors of `side` (the side its ids index).
-    fn fold_in(&self, side: Side, ids: &[u32], values: &[f32]) -> Result<Vec<f32>> {
+    fn fold_in(&self, side: Side, ids: &[u32], values: &[f32], low_rank: bool) -> Result<Vec<f32>> {
         let (n, factors, g) = match side {
             Side::Items => (self.n_items, &self.item_factors, self.item_gram64()?),
             Side::Users => (self.n_users, &self.user_factors, self.user_gram64()?),
         };
         let (ids, vals) = merge_list(ids, values, n, side)?;
-        let mut x = vec![0f32; self.factors()];
-        let mut s = Scratch64::new(self.factors());
-        solve_exact(&self.params, g, factors, &ids, &vals, &mut x, &mut s)
-            .map_err(|()| not_pd(&self.params, "the fold-in system"))?;
+        let k = self.factors();
+        let mut x = vec![0f32; k];
+        let solved = match &g.ridge_inv {
+            Some(minv) if low_rank && !ids.is_empty() && use_low_rank(ids.len(), k) => {
+                solve_low_rank(&self.params, minv, factors, &ids, &vals, &mut x)
+            }
+            _ => solve_exact(
+                &self.params,
+                &g.g,
+                factors,
+                &ids,
+                &vals,
+                &mut x,
+                &mut Scratch64::new(k),
+            ),
+        };
+        solved.map_err(|()| not_pd(&self.params, "the fold-in system"))?;
         Ok(x)
     }
 
@@ -105,6 +148,18 @@ impl AlsModel {
         values: &[f32],
         k: usize,
     ) -> Result<Vec<(u32, f32)>> {
+        self.similar_to_new_item_packed(users, values, k, None)
+    }
+
+    /// [`AlsModel::similar_to_new_item`] ranking through a cached packing of the item factors
+    /// (ignored unless it matches them).
+    pub fn similar_to_new_item_packed(
+        &self,
+        users: &[u32],
+        values: &[f32],
+        k: usize,
+        packed: Option<&Packed>,
+    ) -> Result<Vec<(u32, f32)>> {
         if users.is_empty() {
             return Err(Error::param(
                 "users",
@@ -112,7 +167,13 @@ impl AlsModel {
             ));
         }
         let q = self.fold_in_item(users, values)?;
-        Ok(similar_to_vector(&self.item_factors, &q, k, &[]))
+        Ok(similar_to_vector_packed(
+            &self.item_factors,
+            &q,
+            k,
+            &[],
+            packed,
+        ))
     }
 
     /// Recompute (or add) the given users' factors from their full rows, items fixed: row j of
@@ -137,7 +198,7 @@ impl AlsModel {
     /// The solving half of [`AlsModel::partial_fit_users`], under a shared borrow, so a
     /// caller can solve while others read the model and lock it only to apply.
     pub fn solve_partial_users(&self, users: &[u32], rows: &Csr) -> Result<PartialUpdate> {
-        let g = self.item_gram64()?;
+        let g = &self.item_gram64()?.g;
         let factors = partial_solve(
             &self.params,
             g,
@@ -158,7 +219,7 @@ impl AlsModel {
 
     /// The solving half of [`AlsModel::partial_fit_items`].
     pub fn solve_partial_items(&self, items: &[u32], rows: &Csr) -> Result<PartialUpdate> {
-        let g = self.user_gram64()?;
+        let g = &self.user_gram64()?.g;
         let factors = partial_solve(
             &self.params,
             g,
@@ -581,7 +642,7 @@ fn accumulate_body(
 }
 
 /// Row-oriented Cholesky of the lower triangle in place (A = L Lᵀ).
-fn cholesky64(a: &mut [f64], k: usize) -> std::result::Result<(), ()> {
+pub(super) fn cholesky64(a: &mut [f64], k: usize) -> std::result::Result<(), ()> {
     for i in 0..k {
         let (head, tail) = a.split_at_mut(i * k);
         let row_i = &mut tail[..k];
@@ -635,7 +696,7 @@ impl AlsModel {
                 format!("index {item} is out of range (model has {n} items)"),
             ));
         }
-        let g = self.item_gram64()?;
+        let g = &self.item_gram64()?.g;
         let (ids, vals) = merge_list(items, values, n, Side::Items)?;
         let k = self.factors();
         let mut s = Scratch64::new(k);

@@ -2,6 +2,7 @@
 
 mod fold_in;
 mod lockstep;
+mod low_rank;
 mod model;
 mod params;
 mod solve;
@@ -85,8 +86,8 @@ pub struct AlsModel {
     pub item_factors: AlignedVec,
     pub iterations_done: usize,
     /// YᵀY of each side in f64 for fold-in (see `fold_in.rs`); reset whenever that side changes.
-    item_gram: OnceLock<Vec<f64>>,
-    user_gram: OnceLock<Vec<f64>>,
+    item_gram: OnceLock<fold_in::Gram64>,
+    user_gram: OnceLock<fold_in::Gram64>,
 }
 
 impl Clone for AlsModel {

@@ -1052,3 +1052,52 @@ fn a_fit_resumed_from_a_checkpoint_equals_the_uninterrupted_one_bit_for_bit() {
         assert_eq!(bits(&resumed.item_factors), bits(&whole.item_factors));
     }
 }
+
+#[test]
+fn short_rows_fold_in_through_the_ridge_inverse_as_a_dense_solve_does() {
+    // 32 factors: rows of up to 16 entries take the low-rank path (`low_rank.rs`), longer
+    // ones the direct factorisation; both must match an independent dense solve.
+    let m = random_matrix(60, 90, 0.3, 31);
+    for conf in [Confidence::Linear, Confidence::Log { epsilon: 0.5 }] {
+        let p = AlsParams {
+            factors: 32,
+            regularization: 0.8,
+            alpha: 6.0,
+            iterations: 3,
+            confidence: conf,
+            threads: 1,
+            ..AlsParams::default()
+        };
+        let model = AlsModel::fit(p.clone(), &m, |_| true).unwrap();
+        for n in [1usize, 2, 3, 5, 8, 13, 16, 17, 24] {
+            assert_eq!(low_rank::use_low_rank(n, 32), n <= 16);
+            // Spread ids, one value 0 (confidence 1: a zero column in the update).
+            let cols: Vec<u32> = (0..n).map(|j| ((j * 37 + 5) % 90) as u32).collect();
+            let mut sorted = cols.clone();
+            sorted.sort_unstable();
+            let vals: Vec<f32> = (0..n)
+                .map(|j| if j == 1 { 0.0 } else { 0.5 + j as f32 })
+                .collect();
+            let sorted_vals: Vec<f32> = sorted
+                .iter()
+                .map(|c| vals[cols.iter().position(|x| x == c).unwrap()])
+                .collect();
+            let got = model.fold_in_user(&cols, &vals).unwrap();
+            let direct = model.fold_in_user_direct(&cols, &vals).unwrap();
+            for (g, d) in got.iter().zip(&direct) {
+                assert!(
+                    (g - d).abs() <= 2e-6 * d.abs().max(1e-2),
+                    "n {n}: {g} vs {d}"
+                );
+            }
+            let want = reference_row(&p, &model.item_factors, 90, &sorted, &sorted_vals);
+            for (d, (g, w)) in got.iter().zip(&want).enumerate() {
+                let tol = 2e-6 * w.abs().max(1e-2);
+                assert!(
+                    (*g as f64 - w).abs() <= tol.max(1e-7),
+                    "{conf:?} n {n} dim {d}: {g} vs {w}"
+                );
+            }
+        }
+    }
+}
