@@ -527,18 +527,7 @@ fn solve_exact(
     b.fill(0.0);
     accumulate(params, other, cols, vals, k, a, b, y);
     cholesky64(a, k)?;
-    // L z = b, then Lᵀ x = z.
-    for i in 0..k {
-        let s = b[i] - dot64(&a[i * k..i * k + i], &b[..i]);
-        b[i] = s / a[i * k + i];
-    }
-    for i in (0..k).rev() {
-        b[i] /= a[i * k + i];
-        let xi = b[i];
-        for p in 0..i {
-            b[p] -= a[i * k + p] * xi;
-        }
-    }
+    cholesky_solve64(a, k, b);
     for (xd, &bd) in x.iter_mut().zip(b.iter()) {
         *xd = bd as f32;
     }
@@ -659,8 +648,24 @@ pub(super) fn cholesky64(a: &mut [f64], k: usize) -> std::result::Result<(), ()>
     Ok(())
 }
 
+/// x ← (L Lᵀ)⁻¹ x, with L the factor `cholesky64` left in the lower triangle of `l`: L z = x,
+/// then Lᵀ x = z.
+pub(super) fn cholesky_solve64(l: &[f64], k: usize, x: &mut [f64]) {
+    for i in 0..k {
+        let s = x[i] - dot64(&l[i * k..i * k + i], &x[..i]);
+        x[i] = s / l[i * k + i];
+    }
+    for i in (0..k).rev() {
+        x[i] /= l[i * k + i];
+        let xi = x[i];
+        for p in 0..i {
+            x[p] -= l[i * k + p] * xi;
+        }
+    }
+}
+
 #[inline]
-fn dot64(a: &[f64], b: &[f64]) -> f64 {
+pub(super) fn dot64(a: &[f64], b: &[f64]) -> f64 {
     // Four independent accumulators so the loop vectorises; the order is fixed.
     let n = a.len().min(b.len());
     let mut acc = [0f64; 4];
@@ -717,21 +722,10 @@ impl AlsModel {
             &mut s.y,
         );
         cholesky64(&mut s.a, k).map_err(|()| not_pd(&self.params, "the fold-in system"))?;
-        let a = &s.a;
-        // z = A⁻¹ yᵢ: L w = yᵢ, then Lᵀ z = w.
+        // z = A⁻¹ yᵢ.
         let yi = &self.item_factors[item as usize * k..item as usize * k + k];
         let mut z: Vec<f64> = yi.iter().map(|&v| v as f64).collect();
-        for i in 0..k {
-            let t = z[i] - dot64(&a[i * k..i * k + i], &z[..i]);
-            z[i] = t / a[i * k + i];
-        }
-        for i in (0..k).rev() {
-            z[i] /= a[i * k + i];
-            let zi = z[i];
-            for p in 0..i {
-                z[p] -= a[i * k + p] * zi;
-            }
-        }
+        cholesky_solve64(&s.a, k, &mut z);
         let mut total = 0f64;
         let parts = ids
             .iter()

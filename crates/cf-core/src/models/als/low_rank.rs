@@ -9,6 +9,7 @@
 //! where I + VᵀM⁻¹V is n x n and positive definite. Everything is f64, as in the direct solve,
 //! so the two agree to f64 accuracy before the one rounding to f32; nothing depends on threads.
 
+use super::fold_in::{cholesky64, cholesky_solve64, dot64};
 use super::AlsParams;
 
 /// Rows up to this length go through the low-rank update when the factor count is at least
@@ -26,24 +27,14 @@ pub(super) fn ridge_inverse(g: &[f64], k: usize, reg: f64) -> Option<Vec<f64>> {
     for d in 0..k {
         l[d * k + d] += reg;
     }
-    super::fold_in::cholesky64(&mut l, k).ok()?;
+    cholesky64(&mut l, k).ok()?;
     // Column e of the inverse solves L Lᵀ z = eₑ.
     let mut inv = vec![0f64; k * k];
     let mut z = vec![0f64; k];
     for e in 0..k {
         z.fill(0.0);
         z[e] = 1.0;
-        for i in e..k {
-            let s = z[i] - dot(&l[i * k + e..i * k + i], &z[e..i]);
-            z[i] = s / l[i * k + i];
-        }
-        for i in (0..k).rev() {
-            z[i] /= l[i * k + i];
-            let zi = z[i];
-            for p in 0..i {
-                z[p] -= l[i * k + p] * zi;
-            }
-        }
+        cholesky_solve64(&l, k, &mut z);
         for i in 0..k {
             inv[i * k + e] = z[i];
         }
@@ -100,23 +91,13 @@ pub(super) fn solve_low_rank(
     for a in 0..n {
         let ua = &u[a * k..a * k + k];
         for b in 0..=a {
-            p[a * n + b] = e[a] * dot(ua, &w[b * k..b * k + k]) * e[b];
+            p[a * n + b] = e[a] * dot64(ua, &w[b * k..b * k + k]) * e[b];
         }
         p[a * n + a] += 1.0;
-        r[a] = e[a] * dot(ua, &x0);
+        r[a] = e[a] * dot64(ua, &x0);
     }
-    super::fold_in::cholesky64(&mut p, n)?;
-    for i in 0..n {
-        let s = r[i] - dot(&p[i * n..i * n + i], &r[..i]);
-        r[i] = s / p[i * n + i];
-    }
-    for i in (0..n).rev() {
-        r[i] /= p[i * n + i];
-        let ri = r[i];
-        for q in 0..i {
-            r[q] -= p[i * n + q] * ri;
-        }
-    }
+    cholesky64(&mut p, n)?;
+    cholesky_solve64(&p, n, &mut r);
     // x = x0 − W E s.
     for j in 0..n {
         let s = e[j] * r[j];
@@ -128,23 +109,6 @@ pub(super) fn solve_low_rank(
         *xd = v as f32;
     }
     Ok(())
-}
-
-#[inline]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0f64; 4];
-    let n = a.len().min(b.len());
-    let chunks = n / 4;
-    for q in 0..chunks {
-        for l in 0..4 {
-            acc[l] += a[q * 4 + l] * b[q * 4 + l];
-        }
-    }
-    let mut tail = 0f64;
-    for j in chunks * 4..n {
-        tail += a[j] * b[j];
-    }
-    (acc[0] + acc[2]) + (acc[1] + acc[3]) + tail
 }
 
 /// w = u M (u: rows of length k, M: k x k row-major). Each wⱼ[d] is summed over r in
@@ -270,6 +234,6 @@ mod tests {
                 assert!((s - want).abs() < 1e-12, "({a}, {b}): {s}");
             }
         }
-        assert!(ridge_inverse(&vec![0.0; 4], 2, 0.0).is_none());
+        assert!(ridge_inverse(&[0.0; 4], 2, 0.0).is_none());
     }
 }
