@@ -3,7 +3,7 @@
 //
 //   npm run build:ts && node bench/foldin.mjs [--calls 200] [--warmup 50] [--threads N]
 //
-// Reports the median and p90 of single calls for lists of 20, 100 and 500 ids, each call with
+// Reports the median and p90 of single calls for lists of 10, 20, 100 and 500 ids, each call with
 // a different random list. The Gram matrix (YᵀY, computed on the first fold-in and cached
 // until that side changes) is timed separately. Prints a markdown table and writes
 // bench/results/foldin.json. Use the release addon for numbers you report
