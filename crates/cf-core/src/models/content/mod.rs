@@ -163,9 +163,8 @@ impl ContentModel {
             max_df: params.max_df,
         };
         let (rows, _) = tfidf(docs, columns, &o);
-        let by_term = rows.transpose();
         let pool = crate::pool::pool(params.threads)?;
-        let neighbours = pool.install(|| all_pairs(&rows, &by_term, params.k, None));
+        let neighbours = pool.install(|| all_pairs(&rows, None, params.k, None));
         Ok(ContentModel {
             params,
             neighbours,

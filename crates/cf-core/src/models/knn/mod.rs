@@ -22,7 +22,7 @@ mod tests;
 use std::sync::OnceLock;
 
 pub use model::{KnnParams, SPEC, TYPE};
-use pairs::{all_pairs, best_first, Sparse64};
+use pairs::{all_pairs, best_first, is_dense, Sparse64};
 
 use crate::data::csr::Csr;
 use crate::error::{Error, Result};
@@ -374,10 +374,13 @@ pub fn check_size(train: &Csr) -> Result<()> {
 
 /// The neighbour matrix of `train` (run on the current pool).
 pub fn similarities(params: &KnnParams, train: &Csr) -> Csr {
-    let (items, users, sq) = weighted_both(params, train, true);
-    let users = users.unwrap_or_else(|| items.transpose());
+    // The symmetric kernel builds its own transpose; the row-by-row one takes the weights
+    // user by user from here (cheaper than transposing the weighted matrix).
+    let dense = is_dense(train.n_cols, (0..train.n_rows).map(|u| train.row_len(u)));
+    let (items, users, sq) = weighted_both(params, train, !dense);
+    let users = users.as_ref();
     match sq {
-        None => all_pairs(&items, &users, params.k, None),
+        None => all_pairs(&items, users, params.k, None),
         Some(sq) => {
             let (a, lambda) = (params.alpha, params.shrinkage);
             // Both powers once per item rather than once per pair (the same bits).
@@ -391,7 +394,7 @@ pub fn similarities(params: &KnnParams, train: &Csr) -> Csr {
                     0.0
                 }
             };
-            all_pairs(&items, &users, params.k, Some(&rescale))
+            all_pairs(&items, users, params.k, Some(&rescale))
         }
     }
 }

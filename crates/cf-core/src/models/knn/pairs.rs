@@ -180,17 +180,18 @@ pub fn best_first(a: &(f64, u32), b: &(f64, u32)) -> std::cmp::Ordering {
 }
 
 /// The `k` best rows by similarity for each row of `rows` (rows x features; `by_feature` is
-/// its transpose), each kept row as (index, similarity) in a CSR sorted by index. `rescale`
-/// maps (row, other row, dot product) to the similarity (None: the dot product). Run on the
-/// current rayon pool; each row sums its dot products in one fixed order (features of the
-/// row, then the other rows of each feature, in index order), so the result has the same
-/// bits at any thread count. Ties at the k-th place are settled as implicit 0.7.3 settles
-/// them (candidates offered in reverse order of first contact; one enters only when its
-/// score beats the smallest kept, which leaves first, lower index first among equals), so
-/// the same neighbours are kept and quality can be compared at equal settings.
+/// its transpose, computed here when None and needed), each kept row as (index, similarity)
+/// in a CSR sorted by index. `rescale` maps (row, other row, dot product) to the similarity
+/// (None: the dot product). Run on the current rayon pool; each row sums its dot products in
+/// one fixed order (features of the row, then the other rows of each feature, in index
+/// order), so the result has the same bits at any thread count. Ties at the k-th place are
+/// settled as implicit 0.7.3 settles them (candidates offered in reverse order of first
+/// contact; one enters only when its score beats the smallest kept, which leaves first,
+/// lower index first among equals), so the same neighbours are kept and quality can be
+/// compared at equal settings.
 pub fn all_pairs(
     rows: &Sparse64,
-    by_feature: &Sparse64,
+    by_feature: Option<&Sparse64>,
     k: usize,
     rescale: Option<&(dyn Fn(usize, usize, f64) -> f64 + Sync)>,
 ) -> Csr {
@@ -200,21 +201,34 @@ pub fn all_pairs(
     // tracks first contact row by row decides.
     let safe = rows
         .values
-        .iter()
+        .par_iter()
         .all(|w| (MIN_WEIGHT..=1.0 / MIN_WEIGHT).contains(w));
-    // The tile is scanned whole (n^2 / 2 cells) whatever the data: worth it only when the
-    // pairs to sum (Σ over features of their rows squared) outnumber the cells; on sparse
-    // data (lastfm-2k: 17.6k items, few pairs) the reached list is cheaper.
-    let pairs: f64 = (0..by_feature.n_rows)
-        .map(|f| (by_feature.indptr[f + 1] - by_feature.indptr[f]) as f64)
-        .map(|d| d * d)
-        .sum();
-    let dense = pairs >= (rows.n_rows as f64).powi(2);
-    let fast = match safe && dense && k > 0 {
-        true => symmetric::all_pairs(rows, by_feature, k, rescale),
+    let mut lengths = vec![0usize; rows.n_cols];
+    for &f in &rows.indices {
+        if let Some(c) = lengths.get_mut(f as usize) {
+            *c += 1;
+        }
+    }
+    let fast = match safe && is_dense(rows.n_rows, lengths) && k > 0 {
+        true => symmetric::all_pairs(rows, k, rescale),
         false => None,
     };
-    fast.unwrap_or_else(|| all_pairs_ordered(rows, by_feature, k, rescale))
+    fast.unwrap_or_else(|| match by_feature {
+        Some(t) => all_pairs_ordered(rows, t, k, rescale),
+        None => all_pairs_ordered(rows, &rows.transpose(), k, rescale),
+    })
+}
+
+/// Whether the symmetric kernel pays for `rows` rows whose features have these lengths: its
+/// tile is scanned whole (rows^2 / 2 cells) whatever the data, worth it only when the pairs
+/// to sum (Σ over features of their rows squared) outnumber the cells; on sparse data
+/// (lastfm-2k: 17.6k items, few pairs) the reached list is cheaper.
+pub fn is_dense(rows: usize, feature_lengths: impl IntoIterator<Item = usize>) -> bool {
+    let pairs: f64 = feature_lengths
+        .into_iter()
+        .map(|d| (d as f64) * (d as f64))
+        .sum();
+    pairs >= (rows as f64).powi(2)
 }
 
 /// Weights in [MIN_WEIGHT, 1 / MIN_WEIGHT] multiply to positive normal float64s and sum
