@@ -15,6 +15,9 @@ pub struct Csr {
     pub values: Vec<f32>,
 }
 
+/// Entries from which a transpose is split across the pool's threads.
+const PARALLEL_TRANSPOSE: usize = 1 << 20;
+
 impl Csr {
     pub fn empty(n_rows: usize, n_cols: usize) -> Self {
         Csr {
@@ -148,17 +151,23 @@ impl Csr {
         for c in 0..self.n_cols {
             indptr[c + 1] += indptr[c];
         }
-        let mut next = indptr.clone();
-        let mut indices = vec![0u32; self.nnz()];
-        let mut values = vec![0f32; self.nnz()];
-        // Rows are visited in order, so each transposed row comes out sorted.
-        for r in 0..self.n_rows {
-            let (cols, vals) = self.row(r);
-            for (&c, &v) in cols.iter().zip(vals) {
-                let slot = next[c as usize];
-                indices[slot] = r as u32;
-                values[slot] = v;
-                next[c as usize] += 1;
+        let nnz = self.nnz();
+        let mut indices = vec![0u32; nnz];
+        let mut values = vec![0f32; nnz];
+        let threads = rayon::current_num_threads();
+        if nnz >= PARALLEL_TRANSPOSE && threads > 1 && self.rows_sorted() {
+            self.transpose_by_columns(&indptr, &mut indices, &mut values, 2 * threads);
+        } else {
+            let mut next = indptr.clone();
+            // Rows are visited in order, so each transposed row comes out sorted.
+            for r in 0..self.n_rows {
+                let (cols, vals) = self.row(r);
+                for (&c, &v) in cols.iter().zip(vals) {
+                    let slot = next[c as usize];
+                    indices[slot] = r as u32;
+                    values[slot] = v;
+                    next[c as usize] += 1;
+                }
             }
         }
         Csr {
@@ -168,6 +177,58 @@ impl Csr {
             indices,
             values,
         }
+    }
+
+    /// Whether every row's columns ascend (what the type promises; checked where an
+    /// algorithm's correctness, not just its order, depends on it).
+    pub fn rows_sorted(&self) -> bool {
+        (0..self.n_rows)
+            .into_par_iter()
+            .all(|r| self.row(r).0.windows(2).all(|p| p[0] < p[1]))
+    }
+
+    /// The transpose in parts of contiguous output rows (input columns) of about equal size,
+    /// one per task: each part walks every row and finds its columns there by two searches
+    /// (rows are sorted), and fills its own slice of the output, in row order as the serial
+    /// loop does, so the result is the same.
+    fn transpose_by_columns(
+        &self,
+        indptr: &[usize],
+        indices: &mut [u32],
+        values: &mut [f32],
+        parts: usize,
+    ) {
+        let target = self.nnz().div_ceil(parts).max(1);
+        let mut work: Vec<(usize, usize, &mut [u32], &mut [f32])> = Vec::new();
+        let (mut rest_i, mut rest_v) = (indices, values);
+        let mut c0 = 0;
+        while c0 < self.n_cols {
+            let mut c1 = c0 + 1;
+            while c1 < self.n_cols && indptr[c1] - indptr[c0] < target {
+                c1 += 1;
+            }
+            let size = indptr[c1] - indptr[c0];
+            let (i, ri) = std::mem::take(&mut rest_i).split_at_mut(size);
+            let (v, rv) = std::mem::take(&mut rest_v).split_at_mut(size);
+            work.push((c0, c1, i, v));
+            (rest_i, rest_v) = (ri, rv);
+            c0 = c1;
+        }
+        work.into_par_iter().for_each(|(c0, c1, out_i, out_v)| {
+            let base = indptr[c0];
+            let mut next: Vec<usize> = indptr[c0..c1].iter().map(|&q| q - base).collect();
+            for r in 0..self.n_rows {
+                let (cols, vals) = self.row(r);
+                let from = cols.partition_point(|&c| (c as usize) < c0);
+                let to = cols.partition_point(|&c| (c as usize) < c1);
+                for (&c, &v) in cols[from..to].iter().zip(&vals[from..to]) {
+                    let q = &mut next[c as usize - c0];
+                    out_i[*q] = r as u32;
+                    out_v[*q] = v;
+                    *q += 1;
+                }
+            }
+        });
     }
 
     /// Entries per column.
@@ -251,6 +312,64 @@ mod tests {
         assert_eq!(t.indices, vec![0, 2, 0]);
         assert_eq!(t.values, vec![3.0, 5.0, 7.0]);
         assert_eq!(t.transpose(), m);
+    }
+
+    /// A 3000 x 5000 matrix with about 1.5M entries (past PARALLEL_TRANSPOSE), skewed columns.
+    fn big(seed: u64) -> Csr {
+        let (mut r, mut c, mut v) = (Vec::new(), Vec::new(), Vec::new());
+        let mut x = seed;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) as usize
+        };
+        for _ in 0..1_600_000 {
+            let col = next() % 5000;
+            r.push((next() % 3000) as u32);
+            c.push((col * col / 5000) as u32);
+            v.push((next() % 7) as f32 + 0.5);
+        }
+        Csr::from_coo(3000, 5000, &r, &c, &v).unwrap()
+    }
+
+    #[test]
+    fn the_parallel_transpose_is_the_serial_one() {
+        let m = big(3);
+        assert!(m.nnz() >= PARALLEL_TRANSPOSE);
+        let serial = crate::pool::pool(1).unwrap().install(|| m.transpose());
+        for threads in [2, 3, 8] {
+            let t = crate::pool::pool(threads)
+                .unwrap()
+                .install(|| m.transpose());
+            assert_eq!(t, serial, "{threads} threads");
+        }
+        serial.validate().unwrap();
+        // Entry by entry: (r, c, v) in m is (c, r, v) in the transpose.
+        for r in (0..m.n_rows).step_by(97) {
+            let (cols, vals) = m.row(r);
+            for (&c, &v) in cols.iter().zip(vals) {
+                let (rs, vs) = serial.row(c as usize);
+                let at = rs.binary_search(&(r as u32)).unwrap();
+                assert_eq!(vs[at], v);
+            }
+        }
+        assert_eq!(serial.transpose(), m);
+    }
+
+    #[test]
+    fn a_matrix_with_unsorted_rows_is_transposed_serially_and_right() {
+        let mut m = big(5);
+        let serial = crate::pool::pool(1).unwrap().install(|| m.transpose());
+        // Reverse every row: the same entries, not in the promised order.
+        for r in 0..m.n_rows {
+            let (a, b) = (m.indptr[r], m.indptr[r + 1]);
+            m.indices[a..b].reverse();
+            m.values[a..b].reverse();
+        }
+        assert!(!m.rows_sorted());
+        let t = crate::pool::pool(3).unwrap().install(|| m.transpose());
+        assert_eq!(t, serial);
     }
 
     #[test]
