@@ -15,6 +15,34 @@ pub struct Csr {
     pub values: Vec<f32>,
 }
 
+/// The rows of a CSR layout (`indptr`, and two arrays of its entries) cut into runs of
+/// contiguous rows of about `target` entries each, with each run's slices of the two
+/// arrays: parts that threads can fill at once without sharing a slot.
+pub(crate) fn row_parts<'a, A, B>(
+    indptr: &[usize],
+    target: usize,
+    a: &'a mut [A],
+    b: &'a mut [B],
+) -> Vec<(usize, usize, &'a mut [A], &'a mut [B])> {
+    let n = indptr.len() - 1;
+    let mut parts = Vec::new();
+    let (mut rest_a, mut rest_b) = (a, b);
+    let mut r0 = 0;
+    while r0 < n {
+        let mut r1 = r0 + 1;
+        while r1 < n && indptr[r1] - indptr[r0] < target {
+            r1 += 1;
+        }
+        let size = indptr[r1] - indptr[r0];
+        let (pa, ra) = std::mem::take(&mut rest_a).split_at_mut(size);
+        let (pb, rb) = std::mem::take(&mut rest_b).split_at_mut(size);
+        parts.push((r0, r1, pa, pb));
+        (rest_a, rest_b) = (ra, rb);
+        r0 = r1;
+    }
+    parts
+}
+
 /// Entries from which a transpose is split across the pool's threads.
 const PARALLEL_TRANSPOSE: usize = 1 << 20;
 
@@ -199,21 +227,7 @@ impl Csr {
         parts: usize,
     ) {
         let target = self.nnz().div_ceil(parts).max(1);
-        let mut work: Vec<(usize, usize, &mut [u32], &mut [f32])> = Vec::new();
-        let (mut rest_i, mut rest_v) = (indices, values);
-        let mut c0 = 0;
-        while c0 < self.n_cols {
-            let mut c1 = c0 + 1;
-            while c1 < self.n_cols && indptr[c1] - indptr[c0] < target {
-                c1 += 1;
-            }
-            let size = indptr[c1] - indptr[c0];
-            let (i, ri) = std::mem::take(&mut rest_i).split_at_mut(size);
-            let (v, rv) = std::mem::take(&mut rest_v).split_at_mut(size);
-            work.push((c0, c1, i, v));
-            (rest_i, rest_v) = (ri, rv);
-            c0 = c1;
-        }
+        let work = row_parts(indptr, target, indices, values);
         work.into_par_iter().for_each(|(c0, c1, out_i, out_v)| {
             let base = indptr[c0];
             let mut next: Vec<usize> = indptr[c0..c1].iter().map(|&q| q - base).collect();

@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use super::{to_csr, Key, Sparse64};
-use crate::data::csr::Csr;
+use crate::data::csr::{row_parts, Csr};
 
 type Rescale<'a> = Option<&'a (dyn Fn(usize, usize, f64) -> f64 + Sync)>;
 
@@ -204,21 +204,7 @@ impl Relabel {
         // walks the rows in the new order (where a row's features fall in the part is two
         // searches, the rows being sorted) and fills its own slice of the output.
         let target = nnz.div_ceil(8 * rayon::current_num_threads()).max(1 << 16);
-        let mut parts: Vec<(usize, usize, &mut [u32], &mut [f64])> = Vec::new();
-        let (mut rest_i, mut rest_v) = (indices.as_mut_slice(), values.as_mut_slice());
-        let mut f0 = 0;
-        while f0 < nf {
-            let mut f1 = f0 + 1;
-            while f1 < nf && indptr[f1] - indptr[f0] < target {
-                f1 += 1;
-            }
-            let size = indptr[f1] - indptr[f0];
-            let (i, ri) = std::mem::take(&mut rest_i).split_at_mut(size);
-            let (v, rv) = std::mem::take(&mut rest_v).split_at_mut(size);
-            parts.push((f0, f1, i, v));
-            (rest_i, rest_v) = (ri, rv);
-            f0 = f1;
-        }
+        let parts = row_parts(&indptr, target, &mut indices, &mut values);
         parts.into_par_iter().for_each(|(f0, f1, out_i, out_v)| {
             let base = indptr[f0];
             let mut next: Vec<usize> = indptr[f0..f1].iter().map(|&q| q - base).collect();
