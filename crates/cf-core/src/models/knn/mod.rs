@@ -111,7 +111,7 @@ pub fn weighted_both(
     let mut items = Sparse64::from_csr(&train.transpose());
     // Only a train matrix with sorted rows is the transpose's layout (which the kernels'
     // order of summation and of first contact follow).
-    let sorted = (0..train.n_rows).all(|u| train.row(u).0.windows(2).all(|p| p[0] < p[1]));
+    let sorted = train.rows_sorted();
     let mut by_user = (users && sorted).then(|| Sparse64::from_csr(train));
     // Per entry (user, item, raw value) -> weight before normalising; then each item's
     // norm when its column is normalised.
