@@ -1,7 +1,7 @@
 //! Dev loop for the item-kNN fit: times `similarities` on a CSR matrix from .npy files (the
 //! bench's ML-20M shape) and prints a hash of the neighbour matrix, so a faster kernel can be
 //! checked bit for bit against the previous one.
-//! `[KERNEL=ordered] cargo run --release --example knn_speed -- DIR WEIGHTING K THREADS [REPEATS]`
+//! `[KERNEL=ordered|weights] cargo run --release --example knn_speed -- DIR WEIGHTING K THREADS [REPEATS]`
 use std::hash::{Hash, Hasher};
 use std::time::Instant;
 
@@ -71,6 +71,17 @@ fn main() {
                 let (items, _) = weighted(&p, &train);
                 let users = items.transpose();
                 all_pairs_ordered(&items, &users, p.k, None)
+            }
+            // KERNEL=weights: only the weighting (what runs before any kernel).
+            "weights" => {
+                let (items, _) = weighted(&p, &train);
+                Csr {
+                    n_rows: items.n_rows,
+                    n_cols: items.n_cols,
+                    indptr: items.indptr,
+                    indices: items.indices,
+                    values: items.values.iter().map(|&v| v as f32).collect(),
+                }
             }
             _ => similarities(&p, &train),
         });

@@ -19,6 +19,7 @@ pub mod pairs;
 #[cfg(test)]
 mod tests;
 
+use rayon::prelude::*;
 use std::sync::OnceLock;
 
 pub use model::{KnnParams, SPEC, TYPE};
@@ -108,7 +109,7 @@ pub fn weighted_both(
     train: &Csr,
     users: bool,
 ) -> (Sparse64, Option<Sparse64>, Option<Vec<f64>>) {
-    let mut items = Sparse64::from_csr(&train.transpose());
+    let mut items = Sparse64::from_csr_owned(train.transpose());
     // Only a train matrix with sorted rows is the transpose's layout (which the kernels'
     // order of summation and of first contact follow).
     let sorted = train.rows_sorted();
@@ -122,6 +123,7 @@ pub fn weighted_both(
     };
     let len: Vec<f64> = match params.weighting.as_str() {
         "bm25" => (0..items.n_rows)
+            .into_par_iter()
             .map(|i| items.row(i).1.iter().sum())
             .collect(),
         _ => Vec::new(),
@@ -137,18 +139,18 @@ pub fn weighted_both(
             _ => v,
         }
     };
-    for i in 0..items.n_rows {
-        let (us, vals) = items.row_mut(i);
+    items.for_each_row_mut(|i, us, vals| {
         for (&u, v) in us.iter().zip(vals) {
             *v = weight(u as usize, i, *v);
         }
-    }
+    });
     let normalise = match params.weighting.as_str() {
         "cosine" => params.plain_cosine(),
         "tfidf" => true,
         _ => false,
     };
     let norms: Vec<f64> = (0..items.n_rows)
+        .into_par_iter()
         .map(|i| {
             let vals = items.row(i).1;
             if normalise {
@@ -162,18 +164,18 @@ pub fn weighted_both(
         items.normalize_rows();
     }
     if let Some(m) = by_user.as_mut() {
-        for u in 0..m.n_rows {
-            let (is, vals) = m.row_mut(u);
+        m.for_each_row_mut(|u, is, vals| {
             for (&i, v) in is.iter().zip(vals) {
                 let i = i as usize;
                 let w = weight(u, i, *v);
                 // normalize_rows' own test and division, so both sides have the same bits.
                 *v = if norms[i] > 0.0 { w / norms[i] } else { w };
             }
-        }
+        });
     }
     let sq = (params.weighting == "cosine" && !params.plain_cosine()).then(|| {
         (0..items.n_rows)
+            .into_par_iter()
             .map(|i| items.row(i).1.iter().map(|v| v * v).sum())
             .collect()
     });

@@ -9,7 +9,7 @@ use std::collections::BinaryHeap;
 
 use rayon::prelude::*;
 
-use crate::data::csr::Csr;
+use crate::data::csr::{row_parts, Csr};
 
 pub(crate) mod symmetric;
 
@@ -30,8 +30,41 @@ impl Sparse64 {
             n_cols: m.n_cols,
             indptr: m.indptr.clone(),
             indices: m.indices.clone(),
-            values: m.values.iter().map(|&v| v as f64).collect(),
+            values: m.values.par_iter().map(|&v| v as f64).collect(),
         }
+    }
+
+    /// [`Sparse64::from_csr`] taking the layout over rather than copying it.
+    pub fn from_csr_owned(m: Csr) -> Self {
+        let values = m.values.par_iter().map(|&v| v as f64).collect();
+        Sparse64 {
+            n_rows: m.n_rows,
+            n_cols: m.n_cols,
+            indptr: m.indptr,
+            indices: m.indices,
+            values,
+        }
+    }
+
+    /// `f(row, columns, values)` for every row, rows spread over the pool in runs of
+    /// contiguous rows. Each row is still visited by one thread in its own order, so what `f`
+    /// computes has the bits of a serial loop.
+    pub fn for_each_row_mut(&mut self, f: impl Fn(usize, &[u32], &mut [f64]) + Sync) {
+        let target = self
+            .values
+            .len()
+            .div_ceil(4 * rayon::current_num_threads())
+            .max(1 << 14);
+        let indptr = &self.indptr;
+        row_parts(indptr, target, &mut self.indices, &mut self.values)
+            .into_par_iter()
+            .for_each(|(r0, r1, cols, vals)| {
+                let base = indptr[r0];
+                for r in r0..r1 {
+                    let (a, b) = (indptr[r] - base, indptr[r + 1] - base);
+                    f(r, &cols[a..b], &mut vals[a..b]);
+                }
+            });
     }
 
     pub fn row(&self, r: usize) -> (&[u32], &[f64]) {
@@ -77,15 +110,14 @@ impl Sparse64 {
 
     /// Each row divided by its L2 norm (rows with norm 0 stay 0).
     pub fn normalize_rows(&mut self) {
-        for r in 0..self.n_rows {
-            let (_, vals) = self.row_mut(r);
+        self.for_each_row_mut(|_, _, vals| {
             let n = vals.iter().map(|v| v * v).sum::<f64>().sqrt();
             if n > 0.0 {
                 for v in vals {
                     *v /= n;
                 }
             }
-        }
+        });
     }
 }
 

@@ -276,6 +276,58 @@ fn the_same_bits_at_any_thread_count() {
 }
 
 #[test]
+fn weights_split_across_threads_have_the_serial_bits() {
+    // ~70k entries: several parts of the row loops (parts hold at least 2^14 entries).
+    let x = random_csr(2500, 400, 0.035, 21, false);
+    assert!(x.nnz() > 4 << 14, "{} entries", x.nnz());
+    for weighting in ["cosine", "tfidf", "bm25"] {
+        let p = params(&[("weighting", Value::Str(weighting.to_string().into()))]);
+        let at = |t: usize| {
+            crate::pool::pool(t)
+                .unwrap()
+                .install(|| weighted_both(&p, &x, true))
+        };
+        let one = at(1);
+        let by_user = one
+            .1
+            .clone()
+            .expect("sorted rows give the per-user weights");
+        assert_eq!(one, at(3), "{weighting}");
+        // Both layouts hold the same weights, entry for entry.
+        let want = reference_weights(&x, weighting, p.bm25_k1, p.bm25_b);
+        for (u, row) in want.iter().enumerate() {
+            let (is, vs) = by_user.row(u);
+            for (&i, &v) in is.iter().zip(vs) {
+                let w = row[i as usize];
+                assert!(
+                    (v - w).abs() <= 1e-12 * w.abs().max(1.0),
+                    "{weighting} ({u}, {i}): {v} vs {w}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_row_is_visited_once_by_the_parallel_row_loop() {
+    let x = random_csr(3000, 300, 0.03, 5, true);
+    let mut m = Sparse64::from_csr(&x);
+    crate::pool::pool(3).unwrap().install(|| {
+        m.for_each_row_mut(|r, cols, vals| {
+            for (&c, v) in cols.iter().zip(vals) {
+                *v += (r * 1000 + c as usize) as f64;
+            }
+        })
+    });
+    for r in 0..x.n_rows {
+        let (cols, vals) = m.row(r);
+        for (&c, &v) in cols.iter().zip(vals) {
+            assert_eq!(v, 1.0 + (r * 1000 + c as usize) as f64, "({r}, {c})");
+        }
+    }
+}
+
+#[test]
 fn similar_items_are_the_kept_neighbours_best_first_without_the_item() {
     let x = random_csr(200, 40, 0.06, 2, true);
     let model = KnnModel::fit(params(&[("k", Value::Num(10.0))]), &x).unwrap();

@@ -107,6 +107,22 @@ struct Block {
     after: Vec<(f64, u32)>,
 }
 
+/// A thread's [`Block`] for one piece of the parallel loop, returned to `home` afterwards.
+/// Every block leaves its tile all zeros (each cell is reset as it is read), so the next
+/// piece may start on it as on a new one.
+struct Lent<'a> {
+    block: Option<Block>,
+    home: &'a Mutex<Vec<Block>>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let (Some(b), Ok(mut home)) = (self.block.take(), self.home.lock()) {
+            home.push(b);
+        }
+    }
+}
+
 /// None when `rows` has a row not sorted by feature or too many rows for the tile (the
 /// caller then uses the row-by-row kernel). Builds its own transpose, in the new labels.
 pub fn all_pairs(rows: &Sparse64, k: usize, rescale: Rescale) -> Option<Csr> {
@@ -133,12 +149,24 @@ pub fn all_pairs(rows: &Sparse64, k: usize, rescale: Rescale) -> Option<Csr> {
     // come most popular first): heavy and light blocks alternate, so any contiguous run
     // rayon hands a thread is balanced.
     let blocks = n.div_ceil(LANES);
+    // rayon calls the init once per piece of work a thread takes (hundreds of times), and a
+    // fresh tile is megabytes of new pages: finished pieces hand theirs back for the next.
+    let spare: Mutex<Vec<Block>> = Mutex::new(Vec::new());
     (0..blocks).into_par_iter().for_each_init(
-        || Block {
-            tile: vec![0f64; LANES * n],
-            entries: Vec::new(),
-            own: (0..LANES).map(|_| Ties::new(k)).collect(),
-            after: Vec::with_capacity(LANES),
+        || Lent {
+            block: Some(
+                spare
+                    .lock()
+                    .ok()
+                    .and_then(|mut s| s.pop())
+                    .unwrap_or_else(|| Block {
+                        tile: vec![0f64; LANES * n],
+                        entries: Vec::new(),
+                        own: (0..LANES).map(|_| Ties::new(k)).collect(),
+                        after: Vec::with_capacity(LANES),
+                    }),
+            ),
+            home: &spare,
         },
         |st, t| {
             let b = if t % 2 == 0 {
@@ -146,9 +174,14 @@ pub fn all_pairs(rows: &Sparse64, k: usize, rescale: Rescale) -> Option<Csr> {
             } else {
                 blocks - 1 - t / 2
             };
+            let st = st
+                .block
+                .as_mut()
+                .expect("a lent block is held until dropped");
             shared.block(st, b * LANES, ((b + 1) * LANES).min(n))
         },
     );
+    drop(spare);
     let settled: Vec<Vec<(u32, f32)>> = rows_ties
         .into_par_iter()
         .enumerate()
