@@ -34,7 +34,7 @@ log "creating venv with $("$PY" --version 2>&1)"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 
 log "installing runtime deps and build tools"
-grep -v -E '^\s*implicit==' "$REQ" > "$VENV/requirements-noimplicit.txt"
+grep -v -E '^\s*(implicit|lightfm)==' "$REQ" > "$VENV/requirements-noimplicit.txt"
 "${PIP[@]}" install -q -r "$VENV/requirements-noimplicit.txt"
 
 IMPL="$(grep -E '^\s*implicit==' "$REQ" | tr -d ' ')"
@@ -57,6 +57,18 @@ if [[ -z "$build" ]]; then
 fi
 
 "$VENV/bin/python" -c 'import implicit.cpu._als, implicit; print(implicit.__version__)' >/dev/null
+
+# LightFM (the BPR bench's further anchor) has only an sdist whose setup.py breaks under pip's
+# isolated PEP 517 build, so it is built here against the tools installed above. Optional:
+# bench/bpr_anchors.mjs needs it, nothing else does.
+LFM="$(grep -E '^\s*lightfm==' "$REQ" | tr -d ' ')"
+if [[ -n "$LFM" ]]; then
+  if "${PIP[@]}" install -q --no-build-isolation --no-deps "$LFM" >"$VENV/lightfm-build.log" 2>&1; then
+    log "built $LFM from its sdist"
+  else
+    log "$LFM did not build (see $VENV/lightfm-build.log); bench/bpr_anchors.mjs will not run"
+  fi
+fi
 echo "$build" > "$VENV/IMPLICIT_BUILD"
 echo "$STAMP" > "$VENV/REQUIREMENTS_STAMP"
 log "implicit build used: $build"

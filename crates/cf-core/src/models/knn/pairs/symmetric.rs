@@ -100,6 +100,7 @@ impl Ties {
 /// One thread's buffers for a block: the column-major tile, the block's (feature, slot,
 /// weight, position) entries, each row's own candidates, and one column's values for rows
 /// after the block.
+#[derive(Default)]
 struct Block {
     tile: Vec<f64>,
     entries: Vec<(u32, u32, f64, usize)>,
@@ -111,14 +112,14 @@ struct Block {
 /// Every block leaves its tile all zeros (each cell is reset as it is read), so the next
 /// piece may start on it as on a new one.
 struct Lent<'a> {
-    block: Option<Block>,
+    block: Block,
     home: &'a Mutex<Vec<Block>>,
 }
 
 impl Drop for Lent<'_> {
     fn drop(&mut self) {
-        if let (Some(b), Ok(mut home)) = (self.block.take(), self.home.lock()) {
-            home.push(b);
+        if let Ok(mut home) = self.home.lock() {
+            home.push(std::mem::take(&mut self.block));
         }
     }
 }
@@ -149,23 +150,22 @@ pub fn all_pairs(rows: &Sparse64, k: usize, rescale: Rescale) -> Option<Csr> {
     // come most popular first): heavy and light blocks alternate, so any contiguous run
     // rayon hands a thread is balanced.
     let blocks = n.div_ceil(LANES);
-    // rayon calls the init once per piece of work a thread takes (hundreds of times), and a
-    // fresh tile is megabytes of new pages: finished pieces hand theirs back for the next.
+    // rayon calls the init once per piece of work a thread takes (dozens of times on the
+    // ML-20M shape), and a fresh tile is megabytes of new pages: finished pieces hand theirs
+    // back for the next.
     let spare: Mutex<Vec<Block>> = Mutex::new(Vec::new());
     (0..blocks).into_par_iter().for_each_init(
         || Lent {
-            block: Some(
-                spare
-                    .lock()
-                    .ok()
-                    .and_then(|mut s| s.pop())
-                    .unwrap_or_else(|| Block {
-                        tile: vec![0f64; LANES * n],
-                        entries: Vec::new(),
-                        own: (0..LANES).map(|_| Ties::new(k)).collect(),
-                        after: Vec::with_capacity(LANES),
-                    }),
-            ),
+            block: spare
+                .lock()
+                .ok()
+                .and_then(|mut s| s.pop())
+                .unwrap_or_else(|| Block {
+                    tile: vec![0f64; LANES * n],
+                    entries: Vec::new(),
+                    own: (0..LANES).map(|_| Ties::new(k)).collect(),
+                    after: Vec::with_capacity(LANES),
+                }),
             home: &spare,
         },
         |st, t| {
@@ -174,13 +174,10 @@ pub fn all_pairs(rows: &Sparse64, k: usize, rescale: Rescale) -> Option<Csr> {
             } else {
                 blocks - 1 - t / 2
             };
-            let st = st
-                .block
-                .as_mut()
-                .expect("a lent block is held until dropped");
-            shared.block(st, b * LANES, ((b + 1) * LANES).min(n))
+            shared.block(&mut st.block, b * LANES, ((b + 1) * LANES).min(n))
         },
     );
+    // The tiles go before the candidates are settled.
     drop(spare);
     let settled: Vec<Vec<(u32, f32)>> = rows_ties
         .into_par_iter()
