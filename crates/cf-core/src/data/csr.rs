@@ -46,6 +46,78 @@ pub(crate) fn row_parts<'a, A, B>(
 /// Entries from which a transpose is split across the pool's threads.
 const PARALLEL_TRANSPOSE: usize = 1 << 20;
 
+/// Whether every row of a CSR layout has ascending columns.
+pub(crate) fn rows_sorted(indptr: &[usize], indices: &[u32]) -> bool {
+    (0..indptr.len() - 1).into_par_iter().all(|r| {
+        indices[indptr[r]..indptr[r + 1]]
+            .windows(2)
+            .all(|p| p[0] < p[1])
+    })
+}
+
+/// The transpose of a CSR layout with `n_cols` columns, for any value type: (indptr, indices,
+/// values) of the columns as rows. Each output row lists its rows in ascending order (the
+/// input rows are visited in order). Large layouts with sorted rows are cut into parts of
+/// contiguous output rows, one per task, each filled in the same order as the serial loop, so
+/// the result does not depend on the thread count.
+pub(crate) fn transpose_layout<V: Copy + Default + Send + Sync>(
+    n_cols: usize,
+    indptr: &[usize],
+    indices: &[u32],
+    values: &[V],
+) -> (Vec<usize>, Vec<u32>, Vec<V>) {
+    let n_rows = indptr.len() - 1;
+    let mut out_ptr = vec![0usize; n_cols + 1];
+    for &c in indices {
+        out_ptr[c as usize + 1] += 1;
+    }
+    for c in 0..n_cols {
+        out_ptr[c + 1] += out_ptr[c];
+    }
+    let nnz = indices.len();
+    let mut out_i = vec![0u32; nnz];
+    let mut out_v = vec![V::default(); nnz];
+    let row = |r: usize| {
+        (
+            &indices[indptr[r]..indptr[r + 1]],
+            &values[indptr[r]..indptr[r + 1]],
+        )
+    };
+    let threads = rayon::current_num_threads();
+    if nnz >= PARALLEL_TRANSPOSE && threads > 1 && rows_sorted(indptr, indices) {
+        // Each part walks every row and finds its columns there by two searches.
+        let target = nnz.div_ceil(2 * threads).max(1);
+        let parts = row_parts(&out_ptr, target, &mut out_i, &mut out_v);
+        parts.into_par_iter().for_each(|(c0, c1, part_i, part_v)| {
+            let base = out_ptr[c0];
+            let mut next: Vec<usize> = out_ptr[c0..c1].iter().map(|&q| q - base).collect();
+            for r in 0..n_rows {
+                let (cols, vals) = row(r);
+                let from = cols.partition_point(|&c| (c as usize) < c0);
+                let to = cols.partition_point(|&c| (c as usize) < c1);
+                for (&c, &v) in cols[from..to].iter().zip(&vals[from..to]) {
+                    let q = &mut next[c as usize - c0];
+                    part_i[*q] = r as u32;
+                    part_v[*q] = v;
+                    *q += 1;
+                }
+            }
+        });
+    } else {
+        let mut next = out_ptr.clone();
+        for r in 0..n_rows {
+            let (cols, vals) = row(r);
+            for (&c, &v) in cols.iter().zip(vals) {
+                let slot = next[c as usize];
+                out_i[slot] = r as u32;
+                out_v[slot] = v;
+                next[c as usize] += 1;
+            }
+        }
+    }
+    (out_ptr, out_i, out_v)
+}
+
 impl Csr {
     pub fn empty(n_rows: usize, n_cols: usize) -> Self {
         Csr {
@@ -172,32 +244,8 @@ impl Csr {
 
     /// The same matrix stored by columns (as a CSR of the transpose).
     pub fn transpose(&self) -> Csr {
-        let mut indptr = vec![0usize; self.n_cols + 1];
-        for &c in &self.indices {
-            indptr[c as usize + 1] += 1;
-        }
-        for c in 0..self.n_cols {
-            indptr[c + 1] += indptr[c];
-        }
-        let nnz = self.nnz();
-        let mut indices = vec![0u32; nnz];
-        let mut values = vec![0f32; nnz];
-        let threads = rayon::current_num_threads();
-        if nnz >= PARALLEL_TRANSPOSE && threads > 1 && self.rows_sorted() {
-            self.transpose_by_columns(&indptr, &mut indices, &mut values, 2 * threads);
-        } else {
-            let mut next = indptr.clone();
-            // Rows are visited in order, so each transposed row comes out sorted.
-            for r in 0..self.n_rows {
-                let (cols, vals) = self.row(r);
-                for (&c, &v) in cols.iter().zip(vals) {
-                    let slot = next[c as usize];
-                    indices[slot] = r as u32;
-                    values[slot] = v;
-                    next[c as usize] += 1;
-                }
-            }
-        }
+        let (indptr, indices, values) =
+            transpose_layout(self.n_cols, &self.indptr, &self.indices, &self.values);
         Csr {
             n_rows: self.n_cols,
             n_cols: self.n_rows,
@@ -210,39 +258,7 @@ impl Csr {
     /// Whether every row's columns ascend (what the type promises; checked where an
     /// algorithm's correctness, not just its order, depends on it).
     pub fn rows_sorted(&self) -> bool {
-        (0..self.n_rows)
-            .into_par_iter()
-            .all(|r| self.row(r).0.windows(2).all(|p| p[0] < p[1]))
-    }
-
-    /// The transpose in parts of contiguous output rows (input columns) of about equal size,
-    /// one per task: each part walks every row and finds its columns there by two searches
-    /// (rows are sorted), and fills its own slice of the output, in row order as the serial
-    /// loop does, so the result is the same.
-    fn transpose_by_columns(
-        &self,
-        indptr: &[usize],
-        indices: &mut [u32],
-        values: &mut [f32],
-        parts: usize,
-    ) {
-        let target = self.nnz().div_ceil(parts).max(1);
-        let work = row_parts(indptr, target, indices, values);
-        work.into_par_iter().for_each(|(c0, c1, out_i, out_v)| {
-            let base = indptr[c0];
-            let mut next: Vec<usize> = indptr[c0..c1].iter().map(|&q| q - base).collect();
-            for r in 0..self.n_rows {
-                let (cols, vals) = self.row(r);
-                let from = cols.partition_point(|&c| (c as usize) < c0);
-                let to = cols.partition_point(|&c| (c as usize) < c1);
-                for (&c, &v) in cols[from..to].iter().zip(&vals[from..to]) {
-                    let q = &mut next[c as usize - c0];
-                    out_i[*q] = r as u32;
-                    out_v[*q] = v;
-                    *q += 1;
-                }
-            }
-        });
+        rows_sorted(&self.indptr, &self.indices)
     }
 
     /// Entries per column.

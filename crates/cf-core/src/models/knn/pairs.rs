@@ -9,7 +9,7 @@ use std::collections::BinaryHeap;
 
 use rayon::prelude::*;
 
-use crate::data::csr::{row_parts, Csr};
+use crate::data::csr::{row_parts, transpose_layout, Csr};
 
 pub(crate) mod symmetric;
 
@@ -77,28 +77,11 @@ impl Sparse64 {
         (&self.indices[a..b], &mut self.values[a..b])
     }
 
-    /// Rows of the result are sorted (rows are visited in order).
+    /// Rows of the result are sorted (rows are visited in order); large matrices are
+    /// transposed across the pool, with the same result.
     pub fn transpose(&self) -> Sparse64 {
-        let mut indptr = vec![0usize; self.n_cols + 1];
-        for &c in &self.indices {
-            indptr[c as usize + 1] += 1;
-        }
-        for c in 0..self.n_cols {
-            indptr[c + 1] += indptr[c];
-        }
-        let mut next = indptr.clone();
-        let nnz = self.indices.len();
-        let mut indices = vec![0u32; nnz];
-        let mut values = vec![0f64; nnz];
-        for r in 0..self.n_rows {
-            let (cols, vals) = self.row(r);
-            for (&c, &v) in cols.iter().zip(vals) {
-                let slot = next[c as usize];
-                indices[slot] = r as u32;
-                values[slot] = v;
-                next[c as usize] += 1;
-            }
-        }
+        let (indptr, indices, values) =
+            transpose_layout(self.n_cols, &self.indptr, &self.indices, &self.values);
         Sparse64 {
             n_rows: self.n_cols,
             n_cols: self.n_rows,

@@ -309,6 +309,19 @@ fn weights_split_across_threads_have_the_serial_bits() {
 }
 
 #[test]
+fn the_float64_transpose_is_the_float32_one_at_any_thread_count() {
+    // Past the size from which the transpose is split across the pool.
+    let x = random_csr(2000, 1000, 0.28, 13, false);
+    assert!(x.nnz() >= 1 << 20, "{} entries", x.nnz());
+    let m = Sparse64::from_csr(&x);
+    let want = Sparse64::from_csr(&x.transpose());
+    for t in [1, 3] {
+        let got = crate::pool::pool(t).unwrap().install(|| m.transpose());
+        assert_eq!(got, want, "{t} threads");
+    }
+}
+
+#[test]
 fn every_row_is_visited_once_by_the_parallel_row_loop() {
     let x = random_csr(3000, 300, 0.03, 5, true);
     let mut m = Sparse64::from_csr(&x);
