@@ -57,19 +57,26 @@ def main():
     t0 = time.perf_counter()
     model.fit(m, show_progress=False, callback=lambda it, elapsed, *rest: stamps.append(time.perf_counter()))
     wall = time.perf_counter() - t0
-    times = [b - a_ for a_, b in zip([t0] + stamps[:-1], stamps)] or [wall / a.epochs]
-    out = Path(a.out)
+    times = [b - a_ for a_, b in zip([t0] + stamps[:-1], stamps)] or [wall / a.epochs] * a.epochs
+    save_run(a.out, model.user_factors, model.item_factors, "implicit", implicit.__version__,
+             m.nnz, times, wall)
+
+
+def save_run(out, user_factors, item_factors, engine, version, samples_per_epoch, times, wall):
+    """The factor files evaluate.py reads and the result.json the BPR benches read (samples/s
+    from the median epoch and over all epochs), for every Python engine."""
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    np.save(out / "user_factors.npy", np.ascontiguousarray(model.user_factors, dtype=np.float32))
-    np.save(out / "item_factors.npy", np.ascontiguousarray(model.item_factors, dtype=np.float32))
+    np.save(out / "user_factors.npy", np.ascontiguousarray(user_factors, dtype=np.float32))
+    np.save(out / "item_factors.npy", np.ascontiguousarray(item_factors, dtype=np.float32))
     res = {
-        "engine": "implicit", "version": implicit.__version__, "wall_seconds": wall,
-        "epochs": a.epochs, "seconds_per_epoch_median": statistics.median(times),
-        "samples_per_second": m.nnz * a.epochs / sum(times),
-        "samples_per_second_median": m.nnz / statistics.median(times),
+        "engine": engine, "version": version, "wall_seconds": wall,
+        "epochs": len(times), "seconds_per_epoch_median": statistics.median(times),
+        "samples_per_second": samples_per_epoch * len(times) / sum(times),
+        "samples_per_second_median": samples_per_epoch / statistics.median(times),
     }
     (out / "result.json").write_text(json.dumps(res, indent=1))
-    print(f"[implicit_bpr] {a.epochs} epochs, {res['samples_per_second_median'] / 1e6:.2f} M samples/s", file=sys.stderr)
+    print(f"[{engine}] {len(times)} epochs, {res['samples_per_second_median'] / 1e6:.2f} M samples/s", file=sys.stderr)
 
 
 if __name__ == "__main__":

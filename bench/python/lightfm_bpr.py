@@ -14,8 +14,6 @@ cannot change their ranking).
       --epochs 10 --threads 2 --seed 42
 """
 import argparse
-import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -23,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from implicit_bpr import load_csr  # noqa: E402
+from implicit_bpr import load_csr, save_run  # noqa: E402
 
 
 def main():
@@ -54,21 +52,9 @@ def main():
     wall = time.perf_counter() - t0
     if not np.isfinite(model.item_embeddings).all():
         raise SystemExit(f"[lightfm_{a.loss}] the embeddings diverged (learning rate {a.learning_rate})")
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
     users = np.hstack([model.user_embeddings, np.ones((m.shape[0], 1), np.float32)])
     items = np.hstack([model.item_embeddings, model.item_biases[:, None]])
-    np.save(out / "user_factors.npy", np.ascontiguousarray(users, dtype=np.float32))
-    np.save(out / "item_factors.npy", np.ascontiguousarray(items, dtype=np.float32))
-    res = {
-        "engine": f"lightfm-{a.loss}", "version": lightfm.__version__, "wall_seconds": wall,
-        "epochs": a.epochs, "seconds_per_epoch_median": statistics.median(times),
-        "samples_per_second": m.nnz * a.epochs / sum(times),
-        "samples_per_second_median": m.nnz / statistics.median(times),
-    }
-    (out / "result.json").write_text(json.dumps(res, indent=1))
-    print(f"[lightfm_{a.loss}] {a.epochs} epochs, {res['samples_per_second_median'] / 1e6:.2f} M samples/s", file=sys.stderr)
-
+    save_run(a.out, users, items, f"lightfm-{a.loss}", lightfm.__version__, m.nnz, times, wall)
 
 if __name__ == "__main__":
     main()
