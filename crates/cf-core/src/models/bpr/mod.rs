@@ -141,6 +141,10 @@ pub struct BprModel {
     best: Option<Best>,
     bad_evals: usize,
     stopped: bool,
+    /// The last epoch's cells, emptied, for the next epoch to fill: their capacity is what
+    /// the next plan needs, so it neither grows vectors nor faults in fresh pages (a plan
+    /// built in new vectors was a sixth of a Last.fm-360K-shaped epoch). Freed by `finish`.
+    recycled: Vec<CellPairs>,
 }
 
 fn init_factors(p: &BprParams, stream: u64, rows: usize, bias: f32) -> AlignedVec {
@@ -190,13 +194,42 @@ fn sigmoid_neg(x: f32) -> f32 {
     1.0 / (1.0 + x.exp())
 }
 
-/// -ln σ(x) from x and z = σ(-x) (already computed by the step): one logarithm.
-#[inline(always)]
-fn neg_log_sigmoid(x: f32, z: f32) -> f32 {
-    if x < -16.0 {
-        -x
-    } else {
-        -(1.0 - z).ln()
+/// Σ -ln σ(x) over a cell's samples, from each x and z = σ(-x) (already computed by the
+/// step), as a running product of σ(x) with a logarithm only when the product nears the
+/// bottom of f64's range: a logarithm per sample was 3 % of an epoch, for a figure that is
+/// only reported.
+struct LossSum {
+    sum: f64,
+    product: f64,
+}
+
+impl Default for LossSum {
+    fn default() -> Self {
+        LossSum {
+            sum: 0.0,
+            product: 1.0,
+        }
+    }
+}
+
+impl LossSum {
+    #[inline(always)]
+    fn add(&mut self, x: f32, z: f32) {
+        if x < -16.0 {
+            // σ(x) ≈ e^x, which 1 - z (f32) no longer resolves.
+            self.sum -= x as f64;
+            return;
+        }
+        // 1 - z >= σ(-16) > 1e-7, so the product stays above 1e-257 until folded in.
+        self.product *= (1.0 - z) as f64;
+        if self.product < 1e-250 {
+            self.sum -= self.product.ln();
+            self.product = 1.0;
+        }
+    }
+
+    fn total(&self) -> f64 {
+        self.sum - self.product.ln()
     }
 }
 
@@ -333,8 +366,6 @@ struct CellPairs {
     users: Vec<u32>,
     starts: Vec<u32>,
     items: Vec<u32>,
-    /// The run of each pair.
-    runs: Vec<u32>,
     /// Run r's explicitly disliked items in the cell's item block (sorted):
     /// `disliked[dis_starts[r]..dis_starts[r + 1]]`; both empty without a negatives matrix.
     dis_starts: Vec<u32>,
@@ -348,10 +379,19 @@ impl CellPairs {
     fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
-    /// The run holding pair `t`.
-    #[inline(always)]
-    fn run_of(&self, t: usize) -> usize {
-        self.runs[t] as usize
+    /// Empty, keeping the buffers.
+    fn clear(&mut self) {
+        self.users.clear();
+        self.starts.clear();
+        self.items.clear();
+        self.dis_starts.clear();
+        self.disliked.clear();
+    }
+    /// Room for `pairs` pairs of `users` users without growing.
+    fn reserve(&mut self, pairs: usize, users: usize) {
+        self.items.reserve(pairs);
+        self.users.reserve(users);
+        self.starts.reserve(users + 1);
     }
     /// Run r's disliked items in this cell's item block.
     #[inline(always)]
@@ -447,22 +487,39 @@ fn hard_pool(counts: &[u32], n: usize) -> Vec<u32> {
 }
 
 impl Plan {
-    fn build(p: &BprParams, train: &Csr, negatives: Option<&Csr>, epoch: usize) -> Plan {
+    /// `recycled`: a previous plan's cells (or none), whose buffers are reused.
+    #[inline(never)]
+    fn build(
+        p: &BprParams,
+        train: &Csr,
+        negatives: Option<&Csr>,
+        epoch: usize,
+        mut cells: Vec<CellPairs>,
+    ) -> Plan {
         let b = p.blocks;
         let users = block_map(p.seed, STREAM_USER_MAP, epoch, train.n_rows, b);
         let items_in = block_map(p.seed, STREAM_ITEM_MAP, epoch, train.n_cols, b);
-        let mut block_of = vec![0u32; train.n_cols];
+        let mut block_of = vec![0u16; train.n_cols];
         for (bi, items) in items_in.iter().enumerate() {
             for &i in items {
-                block_of[i as usize] = bi as u32;
+                block_of[i as usize] = bi as u16;
             }
         }
         let n_items = train.n_cols;
         let full = |u: u32| n_items > 0 && train.row_len(u as usize) >= n_items;
-        let per_block: Vec<Vec<CellPairs>> = users
-            .par_iter()
-            .map(|us| {
-                let mut cells: Vec<CellPairs> = (0..b).map(|_| CellPairs::default()).collect();
+        cells.resize_with(b * b, CellPairs::default);
+        cells.truncate(b * b);
+        cells
+            .par_chunks_mut(b)
+            .zip(users.par_iter())
+            .for_each(|(cells, us)| {
+                // A cell gets about 1/b of the user block's pairs (items are mapped at random).
+                let pairs: usize = us.iter().map(|&u| train.row_len(u as usize)).sum();
+                let expect = pairs / b + pairs / (4 * b) + 16;
+                for c in cells.iter_mut() {
+                    c.clear();
+                    c.reserve(expect.min(pairs), us.len().min(expect));
+                }
                 for &u in us {
                     if full(u) {
                         continue;
@@ -477,7 +534,6 @@ impl Plan {
                             }
                         }
                         c.items.push(i);
-                        c.runs.push(c.users.len() as u32 - 1);
                     }
                     // A dislike matters only in a cell where the user has a run to sample.
                     if let Some(neg) = negatives {
@@ -489,17 +545,14 @@ impl Plan {
                         }
                     }
                 }
-                for c in &mut cells {
+                for c in cells.iter_mut() {
                     c.starts.push(c.items.len() as u32);
                     if negatives.is_some() {
                         c.dis_starts.push(c.disliked.len() as u32);
                     }
                 }
-                cells
-            })
-            .collect();
+            });
         let skipped_users = (0..train.n_rows as u32).filter(|&u| full(u)).count();
-        let cells: Vec<CellPairs> = per_block.into_iter().flatten().collect();
         let used: u64 = cells.iter().map(|c| c.len() as u64).sum();
         let total = match p.samples_per_epoch {
             0 => used,
@@ -571,6 +624,35 @@ impl<T> SyncPtr<T> {
 const PREFETCH_AHEAD: u64 = 3;
 /// How many samples ahead negatives are drawn (and their rows prefetched).
 const DRAW_AHEAD: u64 = 4;
+
+/// Slots of the drawn-ahead negatives: this sample's and DRAW_AHEAD more.
+const SLOTS: usize = DRAW_AHEAD as usize + 1;
+
+/// A position in a cell's sample order that wraps at its end (an epoch may ask a cell for
+/// more samples than it has pairs) without a division per sample.
+struct Wrap {
+    at: usize,
+    len: usize,
+}
+
+impl Wrap {
+    fn new(start: u64, len: usize) -> Wrap {
+        Wrap {
+            at: (start % len as u64) as usize,
+            len,
+        }
+    }
+
+    #[inline(always)]
+    fn next(&mut self) -> usize {
+        let at = self.at;
+        self.at += 1;
+        if self.at == self.len {
+            self.at = 0;
+        }
+        at
+    }
+}
 
 /// Ask for the cache lines of the row at `at` (a hint; never faults).
 #[inline(always)]
@@ -799,15 +881,16 @@ impl Cell<'_> {
             return st;
         }
         let (k, d) = (self.p.factors, self.p.width());
-        // Users in a random order, each user's pairs in a random order and together, so the
-        // user's row is reused from L1 by consecutive samples (a cell holds few samples per
-        // user: shuffling all pairs made nearly every sample fetch a cold user row).
-        let mut runs: Vec<u32> = (0..pairs.users.len() as u32).collect();
-        g.shuffle(&mut runs);
-        let mut order: Vec<u32> = Vec::with_capacity(pairs.len());
-        for &r in &runs {
+        // Each user's pairs together and in a random order, so the user's row is reused from
+        // L1 by consecutive samples (a cell holds few samples per user: shuffling all pairs
+        // made nearly every sample fetch a cold user row). The users themselves come in the
+        // epoch's block map order, already a fresh random order each epoch: shuffling them
+        // again only scattered the reads of the cell's pair arrays (a third of the draw cost).
+        // Each entry is (pair, run).
+        let mut order: Vec<(u32, u32)> = Vec::with_capacity(pairs.len());
+        for r in 0..pairs.users.len() {
             let at = order.len();
-            order.extend(pairs.starts[r as usize]..pairs.starts[r as usize + 1]);
+            order.extend((pairs.starts[r]..pairs.starts[r + 1]).map(|t| (t, r as u32)));
             g.shuffle(&mut order[at..]);
         }
         let hyper = AdamHyper {
@@ -817,24 +900,23 @@ impl Cell<'_> {
             weight_decay: self.p.weight_decay,
         };
         let reg = self.p.regularization;
-        let len = pairs.len() as u64;
         // Negatives are drawn DRAW_AHEAD samples before they train, in sample order (the same
         // draws as drawing each at its sample), and their rows prefetched: a uniform negative
         // is a random row of the item block, which on a large catalogue is out of cache and
         // stalled every sample on its load.
         let c = self.candidates();
-        let slots = DRAW_AHEAD as usize + 1;
+        let slots = SLOTS;
         let mut drawn = vec![0u32; slots * c];
         let mut n_drawn = vec![0usize; slots];
         let draw_for = |s: u64,
+                        at: usize,
                         g: &mut SplitMix64,
                         neg: &mut NegativeCounts,
                         drawn: &mut [u32],
                         n_drawn: &mut [usize]| {
-            let t = order[(s % len) as usize] as usize;
-            let r = pairs.run_of(t);
+            let r = order[at].1 as usize;
             let row = &pairs.items[pairs.starts[r] as usize..pairs.starts[r + 1] as usize];
-            let slot = (s % slots as u64) as usize;
+            let slot = (s % SLOTS as u64) as usize;
             let out = &mut drawn[slot * c..slot * c + c];
             let m = self.draw(g, ib, row, pairs.disliked_of(r), out, neg);
             for &j in &out[..m] {
@@ -842,13 +924,20 @@ impl Cell<'_> {
             }
             n_drawn[slot] = m;
         };
+        let len = order.len();
+        let mut ahead_draw = Wrap::new(0, len);
         for s in 0..n.min(DRAW_AHEAD) {
-            draw_for(s, &mut g, &mut st.neg, &mut drawn, &mut n_drawn);
+            let at = ahead_draw.next();
+            draw_for(s, at, &mut g, &mut st.neg, &mut drawn, &mut n_drawn);
         }
+        let (mut now, mut ahead_fetch) = (Wrap::new(0, len), Wrap::new(PREFETCH_AHEAD, len));
+        let mut loss = LossSum::default();
         for s in 0..n {
             if s + DRAW_AHEAD < n {
+                let at = ahead_draw.next();
                 draw_for(
                     s + DRAW_AHEAD,
+                    at,
                     &mut g,
                     &mut st.neg,
                     &mut drawn,
@@ -858,20 +947,20 @@ impl Cell<'_> {
             // The rows of the third sample ahead, on their way to cache while this one runs:
             // a cell holds only a few samples per user and item, so most rows come in cold
             // (1 thread: ML-20M shape 5.4 -> 7-8.5, Last.fm shape 2.7 -> 3.4 M samples/s).
-            let ahead = order[((s + PREFETCH_AHEAD) % len) as usize] as usize;
+            let (ahead, ahead_run) = order[ahead_fetch.next()];
             prefetch_row(
                 &self.t.users,
-                pairs.users[pairs.run_of(ahead)] as usize * d,
+                pairs.users[ahead_run as usize] as usize * d,
                 d,
             );
-            prefetch_row(&self.t.items, pairs.items[ahead] as usize * d, d);
-            let t = order[(s % len) as usize] as usize;
-            let r = pairs.run_of(t);
+            prefetch_row(&self.t.items, pairs.items[ahead as usize] as usize * d, d);
+            let (t, r) = order[now.next()];
+            let (t, r) = (t as usize, r as usize);
             let (u, i) = (pairs.users[r] as usize, pairs.items[t] as usize);
             // SAFETY: user u is in this cell's user block, items i and j in its item block;
             // no other cell of the sub-epoch touches those rows, and i != j (j is unseen).
             let uf = unsafe { self.t.users.slice(u * d, d) };
-            let slot = (s % slots as u64) as usize;
+            let slot = (s % SLOTS as u64) as usize;
             let Some(j) = self.choose(uf, &drawn[slot * c..slot * c + n_drawn[slot]]) else {
                 st.neg.skipped_samples += 1;
                 continue;
@@ -907,9 +996,10 @@ impl Cell<'_> {
                 _ => sgd_step(uf, vi, vj, k, self.lr, reg),
             };
             st.samples += 1;
-            st.loss += neg_log_sigmoid(x, z) as f64;
+            loss.add(x, z);
             st.right += u64::from(x > 0.0);
         }
+        st.loss = loss.total();
         st
     }
 }
@@ -941,6 +1031,7 @@ impl BprModel {
             best: None,
             bad_evals: 0,
             stopped: false,
+            recycled: Vec::new(),
         })
     }
 
@@ -968,6 +1059,7 @@ impl BprModel {
             best: None,
             bad_evals: 0,
             stopped: false,
+            recycled: Vec::new(),
         })
     }
 
@@ -1057,6 +1149,7 @@ impl BprModel {
             curve: Vec::new(),
             adam,
             best,
+            recycled: Vec::new(),
         })
     }
 
@@ -1157,8 +1250,8 @@ impl BprModel {
         }
         let threads = pool(p.threads)?;
         let b = p.blocks;
-        let (stats, skipped_users) = threads.install(|| {
-            let plan = Plan::build(p, train, negatives, e);
+        let (stats, skipped_users, recycled) = threads.install(|| {
+            let plan = Plan::build(p, train, negatives, e, std::mem::take(&mut self.recycled));
             let tables = Tables {
                 users: SyncPtr(self.user_factors.as_mut_ptr()),
                 items: SyncPtr(self.item_factors.as_mut_ptr()),
@@ -1198,8 +1291,9 @@ impl BprModel {
                     .collect();
                 all.extend(sub);
             }
-            (all, plan.skipped_users)
+            (all, plan.skipped_users, plan.cells)
         });
+        self.recycled = recycled;
         let mut negatives = NegativeCounts::default();
         let (mut samples, mut loss, mut right) = (0u64, 0f64, 0u64);
         for c in &stats {
@@ -1290,6 +1384,7 @@ impl BprModel {
             self.item_factors = items;
         }
         self.adam = None;
+        self.recycled = Vec::new();
     }
 
     /// Fit from scratch: epochs until the last one or until patience runs out, then the

@@ -222,7 +222,7 @@ fn no_sampler_returns_a_positive() {
             ..params()
         };
         let mut m = BprModel::new(p.clone(), 120, 60).unwrap();
-        let plan = Plan::build(&p, &train, None, 0);
+        let plan = Plan::build(&p, &train, None, 0, Vec::new());
         let d = p.width();
         let tables = Tables {
             users: SyncPtr(m.user_factors.as_mut_ptr()),
@@ -527,7 +527,7 @@ fn speed_on_the_ml20m_shape() {
     let mut m = BprModel::new(p.clone(), nu, ni).unwrap();
     for _ in 0..3 {
         let t = Instant::now();
-        let plan = Plan::build(&m.params, &train, None, 0);
+        let plan = Plan::build(&m.params, &train, None, 0, Vec::new());
         let plan_s = t.elapsed().as_secs_f64();
         drop(plan);
         let r = m.epoch(&train, None).unwrap();
@@ -590,7 +590,7 @@ fn dislikes_join_the_hard_pool_and_only_dislikes_are_counted_as_such() {
     assert!(c.disliked > 0 && c.disliked == c.hard, "{c:?}");
     assert_eq!(c.hard + c.uniform, c.hard + c.hard_fallback, "{c:?}");
     // Every sampled dislike is the user's own, in the cell's item block, never a positive.
-    let plan = Plan::build(&p, &train, Some(&neg), 0);
+    let plan = Plan::build(&p, &train, Some(&neg), 0, Vec::new());
     let mut seen = 0;
     for cell in &plan.cells {
         for r in 0..cell.users.len() {
@@ -804,4 +804,46 @@ fn a_fit_resumed_from_a_checkpoint_equals_the_uninterrupted_one_bit_for_bit() {
         .collect();
     let e = (TYPE.resume.unwrap())(raw, state, &other).err().unwrap();
     assert!(e.to_string().contains("user_factors"), "{e}");
+}
+
+#[test]
+fn a_plan_built_in_recycled_cells_is_the_plan_built_fresh() {
+    let train = random_csr(300, 200, 12, 21);
+    let neg = dislikes(&train, 5, 22);
+    let p = BprParams {
+        blocks: 5,
+        ..params()
+    };
+    let cells = |plan: &Plan| -> Vec<[Vec<u32>; 5]> {
+        plan.cells
+            .iter()
+            .map(|c| {
+                [
+                    c.users.clone(),
+                    c.starts.clone(),
+                    c.items.clone(),
+                    c.dis_starts.clone(),
+                    c.disliked.clone(),
+                ]
+            })
+            .collect()
+    };
+    // Epoch 0's cells (and a plan with more blocks, so fewer cells come back) refilled.
+    for old_blocks in [5, 9] {
+        let old = Plan::build(
+            &BprParams {
+                blocks: old_blocks,
+                ..p.clone()
+            },
+            &train,
+            Some(&neg),
+            0,
+            Vec::new(),
+        );
+        let fresh = Plan::build(&p, &train, Some(&neg), 1, Vec::new());
+        let refilled = Plan::build(&p, &train, Some(&neg), 1, old.cells);
+        assert_eq!(refilled.cells.len(), 25);
+        assert_eq!(cells(&refilled), cells(&fresh));
+        assert_eq!(refilled.samples, fresh.samples);
+    }
 }
