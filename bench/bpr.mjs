@@ -43,6 +43,10 @@ export async function main(argv) {
       'learning-rate': { type: 'string', default: '0.05' },
       regularization: { type: 'string', default: '0.01' },
       seed: { type: 'string', default: '42' },
+      // The sampler of the head-to-head speed and quality columns: popularity by default, the
+      // kind of negative implicit draws (a random matrix entry), so both engines solve the same
+      // problem; every sampler is still run for the sampler table.
+      sampler: { type: 'string', default: 'popularity' },
       samplers: { type: 'string', default: SAMPLERS.join(',') },
       quick: { type: 'boolean', default: false },
       'data-dir': { type: 'string', default: resolve(ROOT, '..', 'shared', 'data') },
@@ -50,13 +54,15 @@ export async function main(argv) {
   });
   if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: npm run build:ts');
   if (!existsSync(PY)) run('bash', [join(BENCH, 'python', 'setup_venv.sh')]);
+  if (!SAMPLERS.includes(o.sampler)) throw new Error(`--sampler must be one of ${SAMPLERS.join(', ')}`);
+  const head = o.sampler;
   const threads = Number(o.threads);
   const env = { OMP_NUM_THREADS: String(threads), CF_NATIVE_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: '1' };
   const shared = { factors: Number(o.factors), learningRate: Number(o['learning-rate']), regularization: Number(o.regularization), seed: Number(o.seed), threads };
   const id = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + 'Z' + (o.quick ? '-quick' : '');
   const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
   const dirty = spawnSync('git', ['status', '--porcelain', 'crates', 'src'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() !== '';
-  const results = { id, git: git + (dirty ? '+dirty' : ''), command: `npm run bench -- bpr ${argv.join(' ')}`.trim(), shared, threads, load_before: readFileSync('/proc/loadavg', 'utf8').trim(), workloads: [] };
+  const results = { id, git: git + (dirty ? '+dirty' : ''), command: `npm run bench -- bpr ${argv.join(' ')}`.trim(), sampler: head, shared, threads, load_before: readFileSync('/proc/loadavg', 'utf8').trim(), workloads: [] };
   for (const name of o.workloads.split(',')) {
     const w = WORKLOADS[name];
     if (!w) throw new Error(`unknown workload ${name}`);
@@ -77,7 +83,7 @@ export async function main(argv) {
     rec.rounds = [];
     for (let r = 0; r < Math.max(1, Number(o.rounds)); r++) {
       const round = {};
-      for (const [engine, [cmd, args], dir] of [['cf_native', cf('uniform'), 'cf-native-uniform'], ['implicit', imp, 'implicit']]) {
+      for (const [engine, [cmd, args], dir] of [['cf_native', cf(head), `cf-native-${head}`], ['implicit', imp, 'implicit']]) {
         run(cmd, args, env);
         round[engine] = JSON.parse(readFileSync(join(runDir, dir, 'result.json'), 'utf8'));
       }
@@ -93,12 +99,12 @@ export async function main(argv) {
       per_round_ratio: rec.rounds.map((r) => r.cf_native.samples_per_second_median / r.implicit.samples_per_second_median),
     };
     rec.speed.ratio = rec.speed.cf_native.samples_per_second / rec.speed.implicit.samples_per_second;
-    const engines = ['--engine', `cf-native-uniform=${join(runDir, 'cf-native-uniform')}`, '--engine', `implicit=${join(runDir, 'implicit')}`];
+    const engines = ['--engine', `cf-native-${head}=${join(runDir, `cf-native-${head}`)}`, '--engine', `implicit=${join(runDir, 'implicit')}`];
     // Every sampler on every workload: the synthetic shapes show what each costs at scale, and
     // what it does to quality where popularity is the whole signal.
     {
       rec.samplers = {};
-      for (const s of o.samplers.split(',').filter((s) => s !== 'uniform')) {
+      for (const s of o.samplers.split(',').filter((s) => s !== head)) {
         const [cmd, args] = cf(s);
         run(cmd, args, env);
         rec.samplers[s] = JSON.parse(readFileSync(join(runDir, `cf-native-${s}`, 'result.json'), 'utf8')).samples_per_second_median;
@@ -108,7 +114,7 @@ export async function main(argv) {
     rec.quality = JSON.parse(run(PY, [join(BENCH, 'python', 'evaluate.py'), '--train', train, '--test', test, ...engines, '--k', '10',
       '--max-users', String(w.evalUsers), '--seed', o.seed])).engines;
     const q = rec.quality;
-    log(`${name}: speed ratio ${rec.speed.ratio.toFixed(2)}x; NDCG@10 cf-native ${q['cf-native-uniform']['ndcg@10'].toFixed(4)} vs implicit ${q.implicit['ndcg@10'].toFixed(4)}`);
+    log(`${name}: speed ratio ${rec.speed.ratio.toFixed(2)}x; NDCG@10 cf-native ${q[`cf-native-${head}`]['ndcg@10'].toFixed(4)} vs implicit ${q.implicit['ndcg@10'].toFixed(4)}`);
   }
   results.load_after = readFileSync('/proc/loadavg', 'utf8').trim();
   const out = o.quick ? join(BENCH, '.data', 'quick') : join(BENCH, 'results');
@@ -127,27 +133,29 @@ export async function main(argv) {
 
 function render(res) {
   const f = (x, d = 2) => (x == null ? '—' : x.toFixed(d));
+  // Runs before --sampler existed compared the uniform sampler.
+  const head = res.sampler ?? 'uniform';
   const lines = [
     `# BPR: cf-native vs implicit 0.7.3`,
     '',
     `Reproduce: \`${res.command}\` (run ${res.id} at ${res.git ?? '?'}; ${res.threads} threads; factors ${res.shared.factors}, learning rate ${res.shared.learningRate}, regularization ${res.shared.regularization}, seed ${res.shared.seed}; load average before ${res.load_before}, after ${res.load_after}).`,
     '',
-    'Speed: median over epochs of samples/s (samples = triples used for an update; implicit: nnz per epoch), median over rounds. cf-native here uses the uniform sampler; implicit its own (a random matrix entry: popularity-weighted), both verified against the user\'s row. Quality: bench/python/evaluate.py on the 20 % held-out split, after the same number of epochs, same hyperparameters (not tuned per engine).',
+    `Speed: median over epochs of samples/s (samples = triples used for an update; implicit: nnz per epoch), median over rounds. cf-native here uses the ${head} sampler; implicit its own (a random matrix entry: popularity-weighted), both verified against the user's row. Quality: bench/python/evaluate.py on the 20 % held-out split, after the same number of epochs, same hyperparameters (not tuned per engine).`,
     '',
     '| workload | epochs | cf-native M samples/s | implicit M samples/s | ratio | per-round ratios | cf-native s/epoch | implicit s/epoch | NDCG@10 cf-native | NDCG@10 implicit | Recall@10 cf-native | Recall@10 implicit |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const w of res.workloads) {
     const q = w.quality;
-    lines.push(`| ${w.name} | ${w.epochs} | ${f(w.speed.cf_native.samples_per_second / 1e6)} | ${f(w.speed.implicit.samples_per_second / 1e6)} | ${f(w.speed.ratio)}x | ${w.speed.per_round_ratio.map((r) => f(r)).join(', ')} | ${f(w.speed.cf_native.seconds_per_epoch, 3)} | ${f(w.speed.implicit.seconds_per_epoch, 3)} | ${f(q['cf-native-uniform']['ndcg@10'], 4)} | ${f(q.implicit['ndcg@10'], 4)} | ${f(q['cf-native-uniform']['recall@10'], 4)} | ${f(q.implicit['recall@10'], 4)} |`);
+    lines.push(`| ${w.name} | ${w.epochs} | ${f(w.speed.cf_native.samples_per_second / 1e6)} | ${f(w.speed.implicit.samples_per_second / 1e6)} | ${f(w.speed.ratio)}x | ${w.speed.per_round_ratio.map((r) => f(r)).join(', ')} | ${f(w.speed.cf_native.seconds_per_epoch, 3)} | ${f(w.speed.implicit.seconds_per_epoch, 3)} | ${f(q[`cf-native-${head}`]['ndcg@10'], 4)} | ${f(q.implicit['ndcg@10'], 4)} | ${f(q[`cf-native-${head}`]['recall@10'], 4)} | ${f(q.implicit['recall@10'], 4)} |`);
   }
   const real = res.workloads.filter((w) => w.samplers);
   if (real.length) {
     lines.push('', '## Samplers (cf-native, same epochs and hyperparameters; NDCG@10 on the held-out split, then M samples/s and the ratio to implicit\'s samples/s, one run each)', '');
-    const names = ['uniform', ...Object.keys(real[0].samplers)];
+    const names = [head, ...Object.keys(real[0].samplers)];
     lines.push(`| workload | ${names.join(' | ')} | implicit |`, `| --- | ${names.map(() => '---').join(' | ')} | --- |`);
     for (const w of real) {
-      const speed = (s) => (s === 'uniform' ? w.speed.cf_native.samples_per_second : w.samplers[s]);
+      const speed = (s) => (s === head ? w.speed.cf_native.samples_per_second : w.samplers[s]);
       const cell = (s) => `${f(w.quality[`cf-native-${s}`]['ndcg@10'], 4)} (${f(speed(s) / 1e6)} M/s, ${f(speed(s) / w.speed.implicit.samples_per_second, 1)}x)`;
       lines.push(`| ${w.name} | ${names.map(cell).join(' | ')} | ${f(w.quality.implicit['ndcg@10'], 4)} (${f(w.speed.implicit.samples_per_second / 1e6)} M/s) |`);
     }

@@ -53,7 +53,10 @@ fn main() {
     let epochs: usize = a[3].parse().unwrap();
     let mut raw = vec![
         ("sampler", Value::Str(a[2].clone().into())),
-        ("factors", Value::Num(64.0)),
+        (
+            "factors",
+            Value::Num(std::env::var("FACTORS").map_or(64.0, |v| v.parse().unwrap())),
+        ),
         ("learning_rate", Value::Num(0.05)),
         ("regularization", Value::Num(0.01)),
         ("epochs", Value::Num(epochs as f64)),

@@ -263,11 +263,30 @@ impl Csr {
 
     /// Entries per column.
     pub fn col_counts(&self) -> Vec<u32> {
-        let mut counts = vec![0u32; self.n_cols];
-        for &c in &self.indices {
-            counts[c as usize] += 1;
+        // Counted in pieces across the pool and summed (exact: integers), where the pool is
+        // wider than one thread and the matrix large enough to pay for a count array each.
+        let pieces = rayon::current_num_threads()
+            .min(self.indices.len() / (1 << 20))
+            .max(1);
+        let count = |part: &[u32]| {
+            let mut counts = vec![0u32; self.n_cols];
+            for &c in part {
+                counts[c as usize] += 1;
+            }
+            counts
+        };
+        if pieces == 1 {
+            return count(&self.indices);
         }
-        counts
+        let len = self.indices.len().div_ceil(pieces);
+        self.indices
+            .par_chunks(len)
+            .map(count)
+            .reduce_with(|mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            })
+            .unwrap_or_else(|| vec![0; self.n_cols])
     }
 
     /// Rows with at least one entry.
@@ -400,6 +419,35 @@ mod tests {
         assert!(!m.rows_sorted());
         let t = crate::pool::pool(3).unwrap().install(|| m.transpose());
         assert_eq!(t, serial);
+    }
+
+    #[test]
+    fn column_counts_split_across_threads_match_one_count() {
+        // 3 M entries (over 2^21: split in 2 or 3), skewed columns, rows of 1,000.
+        let n = 3_000_000usize;
+        let mut x = 7u64;
+        let indices: Vec<u32> = (0..n)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let c = (x >> 33) % 5000;
+                (c * c / 5000) as u32
+            })
+            .collect();
+        let m = Csr {
+            n_rows: n / 1000,
+            n_cols: 5000,
+            indptr: (0..=n / 1000).map(|r| r * 1000).collect(),
+            values: vec![1.0; n],
+            indices,
+        };
+        let mut want = vec![0u32; m.n_cols];
+        m.indices.iter().for_each(|&c| want[c as usize] += 1);
+        for threads in [1, 2, 3] {
+            let got = crate::pool::pool(threads)
+                .unwrap()
+                .install(|| m.col_counts());
+            assert_eq!(got, want, "{threads} threads");
+        }
     }
 
     #[test]

@@ -163,10 +163,6 @@ fn init_factors(p: &BprParams, stream: u64, rows: usize, bias: f32) -> AlignedVe
     f
 }
 
-fn next_f64(g: &mut SplitMix64) -> f64 {
-    (g.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
 /// Σ u[f] (a[f] - b[f]) with eight accumulators (vectorises; fixed order).
 #[inline(always)]
 fn diff_dot(u: &[f32], a: &[f32], b: &[f32]) -> f32 {
@@ -350,7 +346,7 @@ struct Plan {
     samples: Vec<u64>,
     /// Items of each item block.
     items_in: Vec<Vec<u32>>,
-    /// Per item block, an alias table over `items_in` by popularity^beta (popularity sampler).
+    /// Per item block, an alias table of its items by popularity^beta (popularity sampler).
     pop_alias: Vec<Alias>,
     /// Per item block, its items in the hard pool (mixed sampler).
     hard_in: Vec<Vec<u32>>,
@@ -406,65 +402,70 @@ impl CellPairs {
 /// Walker's alias table (Vose's construction): a draw proportional to fixed weights in O(1),
 /// where a search of the cumulative weights cost a dozen dependent cache misses per negative
 /// in a large item block. Built in f64 in a fixed order, so the same weights give the same
-/// table and the same draws everywhere.
+/// table and the same draws everywhere. Each slot holds both of its ids and its threshold in
+/// one 16-byte entry, and one 64-bit draw picks the slot (high half) and the side (low half):
+/// a draw is one cache miss, where separate keep, alias and id arrays were three in a row.
 struct Alias {
-    /// Per slot, the chance of keeping the slot rather than taking its alias.
-    keep: Vec<f64>,
-    alias: Vec<u32>,
-    /// All weights zero: draw uniformly.
-    uniform: bool,
+    slots: Vec<AliasSlot>,
+}
+
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+struct AliasSlot {
+    /// Keep `id` when the draw's low 32 bits are below this, else take `alias`.
+    keep: u32,
+    id: u32,
+    /// `id` itself where the slot is kept with certainty.
+    alias: u32,
 }
 
 impl Alias {
-    fn new(weights: impl Iterator<Item = f64>) -> Alias {
+    /// A table drawing `ids[s]` with weight `weights[s]` (all zero: uniformly).
+    fn new(ids: &[u32], weights: impl Iterator<Item = f64>) -> Alias {
         let w: Vec<f64> = weights.collect();
         let n = w.len();
+        assert_eq!(n, ids.len());
         let total: f64 = w.iter().sum();
-        let mut keep = vec![1.0; n];
-        let mut alias: Vec<u32> = (0..n as u32).collect();
+        let mut slots: Vec<AliasSlot> = ids
+            .iter()
+            .map(|&id| AliasSlot {
+                keep: u32::MAX,
+                id,
+                alias: id,
+            })
+            .collect();
         if n == 0 || !(total > 0.0) {
-            return Alias {
-                keep,
-                alias,
-                uniform: true,
-            };
+            return Alias { slots };
         }
         let mut scaled: Vec<f64> = w.iter().map(|&x| x * n as f64 / total).collect();
         let (mut small, mut large): (Vec<usize>, Vec<usize>) =
             (0..n).partition(|&i| scaled[i] < 1.0);
         while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
             small.pop();
-            keep[s] = scaled[s];
-            alias[s] = l as u32;
+            // In [0, 2^32): the share of the slot's draws that keep its own id.
+            slots[s].keep = (scaled[s] * 4_294_967_296.0) as u32;
+            slots[s].alias = ids[l];
             scaled[l] -= 1.0 - scaled[s];
             if scaled[l] < 1.0 {
                 large.pop();
                 small.push(l);
             }
         }
-        // What is left holds (to rounding) exactly its share: kept with certainty.
-        for i in small.into_iter().chain(large) {
-            keep[i] = 1.0;
-        }
-        Alias {
-            keep,
-            alias,
-            uniform: false,
-        }
+        // What is left holds (to rounding) exactly its share: kept with certainty (alias =
+        // id, set above).
+        Alias { slots }
     }
 
-    /// A slot index, or None for an empty table.
+    /// An id, or None for an empty table.
     #[inline(always)]
-    fn draw(&self, g: &mut SplitMix64) -> Option<usize> {
-        if self.keep.is_empty() {
+    fn draw(&self, g: &mut SplitMix64) -> Option<u32> {
+        if self.slots.is_empty() {
             return None;
         }
-        let k = g.below(self.keep.len() as u64) as usize;
-        if self.uniform || next_f64(g) < self.keep[k] {
-            Some(k)
-        } else {
-            Some(self.alias[k] as usize)
-        }
+        let r = g.next_u64();
+        let k = ((r >> 32) * self.slots.len() as u64) >> 32;
+        let s = self.slots[k as usize];
+        Some(if (r as u32) < s.keep { s.id } else { s.alias })
     }
 }
 
@@ -576,6 +577,7 @@ impl Plan {
                 .iter()
                 .map(|items| {
                     Alias::new(
+                        items,
                         items
                             .iter()
                             .map(|&i| (counts[i as usize] as f64).powf(p.popularity_beta as f64)),
@@ -813,7 +815,7 @@ impl Cell<'_> {
             Sampler::Popularity => {
                 let alias = &self.plan.pop_alias[ib];
                 for _ in 0..MAX_TRIES {
-                    let j = items[alias.draw(g)?];
+                    let j = alias.draw(g)?;
                     if row.binary_search(&j).is_err() {
                         neg.popularity += 1;
                         return Some(j);
@@ -1302,12 +1304,11 @@ impl BprModel {
             loss += c.loss;
             right += c.right;
         }
-        if self
-            .user_factors
-            .iter()
-            .chain(self.item_factors.iter())
-            .any(|v| !v.is_finite())
-        {
+        let blown = |t: &[f32]| {
+            t.par_chunks(1 << 16)
+                .any(|c| c.iter().any(|v| !v.is_finite()))
+        };
+        if threads.install(|| blown(&self.user_factors) || blown(&self.item_factors)) {
             return Err(Error::Numeric(format!(
                 "factors became NaN or infinite in epoch {}; lower learning_rate (now {})",
                 e + 1,
