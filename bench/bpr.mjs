@@ -76,20 +76,29 @@ export async function main(argv) {
     const test = join(dataDir, 'test');
     const runDir = join(BENCH, '.data', 'runs', 'bpr', o.quick ? 'quick' : 'full', name);
     mkdirSync(runDir, { recursive: true });
-    const cf = (sampler) => [process.execPath, [join(BENCH, 'node', 'bpr_fit.mjs'), '--matrix', train, '--out', join(runDir, `cf-native-${sampler}`),
-      '--params', JSON.stringify({ ...shared, epochs, sampler })]];
-    const imp = [PY, [join(BENCH, 'python', 'implicit_bpr.py'), '--matrix', train, '--out', join(runDir, 'implicit'), '--factors', o.factors,
-      '--learning-rate', o['learning-rate'], '--regularization', o.regularization, '--epochs', String(epochs), '--threads', o.threads, '--seed', o.seed]];
+    const seed0 = Number(o.seed);
+    const cf = (sampler, seed = seed0, dir = `cf-native-${sampler}`) => [process.execPath, [join(BENCH, 'node', 'bpr_fit.mjs'), '--matrix', train, '--out', join(runDir, dir),
+      '--params', JSON.stringify({ ...shared, seed, epochs, sampler })]];
+    const imp = (seed, dir) => [PY, [join(BENCH, 'python', 'implicit_bpr.py'), '--matrix', train, '--out', join(runDir, dir), '--factors', o.factors,
+      '--learning-rate', o['learning-rate'], '--regularization', o.regularization, '--epochs', String(epochs), '--threads', o.threads, '--seed', String(seed)]];
+    const evaluate = (engines) => JSON.parse(run(PY, [join(BENCH, 'python', 'evaluate.py'), '--train', train, '--test', test, ...engines, '--k', '10',
+      '--max-users', String(w.evalUsers), '--seed', o.seed])).engines;
+    // Round r fits both engines with seed + r and scores both: at a few epochs one fit's
+    // NDCG@10 moves with its seed (cf-native) or its thread timing (implicit) by more than
+    // the engines differ, so quality is the median over rounds, as speed is.
     rec.rounds = [];
     for (let r = 0; r < Math.max(1, Number(o.rounds)); r++) {
-      const round = {};
-      for (const [engine, [cmd, args], dir] of [['cf_native', cf(head), `cf-native-${head}`], ['implicit', imp, 'implicit']]) {
+      const round = { seed: seed0 + r };
+      const dirs = { cf_native: r === 0 ? `cf-native-${head}` : `cf-native-${head}-r${r}`, implicit: r === 0 ? 'implicit' : `implicit-r${r}` };
+      for (const [engine, [cmd, args]] of [['cf_native', cf(head, seed0 + r, dirs.cf_native)], ['implicit', imp(seed0 + r, dirs.implicit)]]) {
         run(cmd, args, env);
-        round[engine] = JSON.parse(readFileSync(join(runDir, dir, 'result.json'), 'utf8'));
+        round[engine] = JSON.parse(readFileSync(join(runDir, dirs[engine], 'result.json'), 'utf8'));
       }
       round.loadavg = readFileSync('/proc/loadavg', 'utf8').trim();
+      const q = evaluate(['--engine', `cf_native=${join(runDir, dirs.cf_native)}`, '--engine', `implicit=${join(runDir, dirs.implicit)}`]);
+      round.quality = { cf_native: q.cf_native, implicit: q.implicit };
       rec.rounds.push(round);
-      log(`${name} round ${r + 1}: cf-native ${(round.cf_native.samples_per_second_median / 1e6).toFixed(2)} M/s, implicit ${(round.implicit.samples_per_second_median / 1e6).toFixed(2)} M/s (load ${round.loadavg})`);
+      log(`${name} round ${r + 1}: cf-native ${(round.cf_native.samples_per_second_median / 1e6).toFixed(2)} M/s, implicit ${(round.implicit.samples_per_second_median / 1e6).toFixed(2)} M/s (load ${round.loadavg}); NDCG@10 ${q.cf_native['ndcg@10'].toFixed(4)} vs ${q.implicit['ndcg@10'].toFixed(4)}`);
     }
     const sps = (e) => median(rec.rounds.map((r) => r[e].samples_per_second_median));
     const spe = (e) => median(rec.rounds.map((r) => r[e].seconds_per_epoch_median));
@@ -99,7 +108,7 @@ export async function main(argv) {
       per_round_ratio: rec.rounds.map((r) => r.cf_native.samples_per_second_median / r.implicit.samples_per_second_median),
     };
     rec.speed.ratio = rec.speed.cf_native.samples_per_second / rec.speed.implicit.samples_per_second;
-    const engines = ['--engine', `cf-native-${head}=${join(runDir, `cf-native-${head}`)}`, '--engine', `implicit=${join(runDir, 'implicit')}`];
+    const engines = [];
     // Every sampler on every workload: the synthetic shapes show what each costs at scale, and
     // what it does to quality where popularity is the whole signal.
     {
@@ -111,8 +120,11 @@ export async function main(argv) {
         engines.push('--engine', `cf-native-${s}=${join(runDir, `cf-native-${s}`)}`);
       }
     }
-    rec.quality = JSON.parse(run(PY, [join(BENCH, 'python', 'evaluate.py'), '--train', train, '--test', test, ...engines, '--k', '10',
-      '--max-users', String(w.evalUsers), '--seed', o.seed])).engines;
+    rec.quality = engines.length ? evaluate(engines) : {};
+    const mq = (e, m) => median(rec.rounds.map((r) => r.quality[e][m]));
+    for (const [e, key] of [['cf_native', `cf-native-${head}`], ['implicit', 'implicit']]) {
+      rec.quality[key] = { 'ndcg@10': mq(e, 'ndcg@10'), 'recall@10': mq(e, 'recall@10'), per_round_ndcg: rec.rounds.map((r) => r.quality[e]['ndcg@10']) };
+    }
     const q = rec.quality;
     log(`${name}: speed ratio ${rec.speed.ratio.toFixed(2)}x; NDCG@10 cf-native ${q[`cf-native-${head}`]['ndcg@10'].toFixed(4)} vs implicit ${q.implicit['ndcg@10'].toFixed(4)}`);
   }
@@ -140,14 +152,14 @@ function render(res) {
     '',
     `Reproduce: \`${res.command}\` (run ${res.id} at ${res.git ?? '?'}; ${res.threads} threads; factors ${res.shared.factors}, learning rate ${res.shared.learningRate}, regularization ${res.shared.regularization}, seed ${res.shared.seed}; load average before ${res.load_before}, after ${res.load_after}).`,
     '',
-    `Speed: median over epochs of samples/s (samples = triples used for an update; implicit: nnz per epoch), median over rounds. cf-native here uses the ${head} sampler; implicit its own (a random matrix entry: popularity-weighted), both verified against the user's row. Quality: bench/python/evaluate.py on the 20 % held-out split, after the same number of epochs, same hyperparameters (not tuned per engine).`,
+    `Speed: median over epochs of samples/s (samples = triples used for an update; implicit: nnz per epoch), median over rounds. cf-native here uses the ${head} sampler; implicit its own (a random matrix entry: popularity-weighted), both verified against the user's row. Quality: bench/python/evaluate.py on the 20 % held-out split, after the same number of epochs, same hyperparameters (not tuned per engine); round r fits both engines with seed + r, and NDCG@10 and Recall@10 are medians over rounds (each round's NDCG@10 in the last column and the JSON). The sampler table's other samplers are one fit each at the base seed.`,
     '',
-    '| workload | epochs | cf-native M samples/s | implicit M samples/s | ratio | per-round ratios | cf-native s/epoch | implicit s/epoch | NDCG@10 cf-native | NDCG@10 implicit | Recall@10 cf-native | Recall@10 implicit |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| workload | epochs | cf-native M samples/s | implicit M samples/s | ratio | per-round ratios | cf-native s/epoch | implicit s/epoch | NDCG@10 cf-native | NDCG@10 implicit | Recall@10 cf-native | Recall@10 implicit | NDCG@10 per round (cf-native / implicit) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const w of res.workloads) {
     const q = w.quality;
-    lines.push(`| ${w.name} | ${w.epochs} | ${f(w.speed.cf_native.samples_per_second / 1e6)} | ${f(w.speed.implicit.samples_per_second / 1e6)} | ${f(w.speed.ratio)}x | ${w.speed.per_round_ratio.map((r) => f(r)).join(', ')} | ${f(w.speed.cf_native.seconds_per_epoch, 3)} | ${f(w.speed.implicit.seconds_per_epoch, 3)} | ${f(q[`cf-native-${head}`]['ndcg@10'], 4)} | ${f(q.implicit['ndcg@10'], 4)} | ${f(q[`cf-native-${head}`]['recall@10'], 4)} | ${f(q.implicit['recall@10'], 4)} |`);
+    lines.push(`| ${w.name} | ${w.epochs} | ${f(w.speed.cf_native.samples_per_second / 1e6)} | ${f(w.speed.implicit.samples_per_second / 1e6)} | ${f(w.speed.ratio)}x | ${w.speed.per_round_ratio.map((r) => f(r)).join(', ')} | ${f(w.speed.cf_native.seconds_per_epoch, 3)} | ${f(w.speed.implicit.seconds_per_epoch, 3)} | ${f(q[`cf-native-${head}`]['ndcg@10'], 4)} | ${f(q.implicit['ndcg@10'], 4)} | ${f(q[`cf-native-${head}`]['recall@10'], 4)} | ${f(q.implicit['recall@10'], 4)} | ${(w.rounds ?? []).map((r) => (r.quality ? `${f(r.quality.cf_native['ndcg@10'], 4)} / ${f(r.quality.implicit['ndcg@10'], 4)}` : '—')).join(', ')} |`);
   }
   const real = res.workloads.filter((w) => w.samplers);
   if (real.length) {
