@@ -1,7 +1,7 @@
 //! Dev loop for BPR's epoch: fits a few epochs on a CSR matrix from .npy files (the bench's
 //! synthetic shapes) and prints each epoch's samples/s and a hash of the final factors, so a
 //! faster epoch can be checked bit for bit against the previous one.
-//! `cargo run --release --example bpr_speed -- DIR SAMPLER EPOCHS THREADS [BLOCKS]`
+//! `[FACTORS=64] cargo run --release --example bpr_speed -- DIR SAMPLER EPOCHS THREADS [BLOCKS]`
 use std::hash::{Hash, Hasher};
 
 use cf_core::data::csr::Csr;
