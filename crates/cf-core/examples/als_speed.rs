@@ -7,6 +7,8 @@ use cf_core::models::als::{AlsModel, AlsParams, LongRows, Solver};
 use cf_core::rng::SplitMix64;
 use std::time::Instant;
 
+mod common;
+
 fn cdf(n: usize, exponent: f64) -> Vec<f64> {
     let mut c = Vec::with_capacity(n);
     let mut s = 0.0;
@@ -18,42 +20,12 @@ fn cdf(n: usize, exponent: f64) -> Vec<f64> {
     c
 }
 
-/// Little-endian .npy payload (the bench's uint32 / float32 matrices): skip the header.
-fn npy<T: Copy>(path: &str, conv: fn([u8; 4]) -> T) -> Vec<T> {
-    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
-    b[10 + hlen..]
-        .chunks_exact(4)
-        .map(|c| conv([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
-
-/// The bench's train matrix (bench/.data/NAME/train), so the dev loop measures the same data.
-fn load_npy(dir: &str) -> Csr {
-    let shape = std::fs::read_to_string(format!("{dir}/shape.json")).unwrap();
-    let num = |key: &str| -> usize {
-        let at = shape.find(key).unwrap() + key.len() + 2;
-        let rest = shape[at..].trim_start();
-        rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap()]
-            .parse()
-            .unwrap()
-    };
-    let indptr: Vec<usize> = npy(&format!("{dir}/indptr.npy"), u32::from_le_bytes)
-        .into_iter()
-        .map(|v| v as usize)
-        .collect();
-    Csr {
-        n_rows: num("\"rows\""),
-        n_cols: num("\"cols\""),
-        indptr,
-        indices: npy(&format!("{dir}/indices.npy"), u32::from_le_bytes),
-        values: npy(&format!("{dir}/data.npy"), f32::from_le_bytes),
-    }
-}
-
 fn main() {
     let mut a: Vec<String> = std::env::args().collect();
-    let from_npy = a.get(1).and_then(|s| s.strip_prefix("npy:")).map(load_npy);
+    let from_npy = a
+        .get(1)
+        .and_then(|s| s.strip_prefix("npy:"))
+        .map(common::load_csr);
     if from_npy.is_some() {
         // Same positions as the synthetic form from FACTORS on.
         a.splice(1..2, ["0".into(), "0".into(), "0".into()]);

@@ -10,48 +10,12 @@ use cf_core::models::knn::pairs::all_pairs_ordered;
 use cf_core::models::knn::{similarities, weighted, KnnParams};
 use cf_core::params::{Params, Value};
 
-fn npy(path: &str) -> Vec<u8> {
-    let b = std::fs::read(path).unwrap();
-    let hl = u16::from_le_bytes([b[8], b[9]]) as usize;
-    b[10 + hl..].to_vec()
-}
-
-fn u32s(b: &[u8]) -> Vec<u32> {
-    b.chunks_exact(4)
-        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
-        .collect()
-}
+mod common;
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let dir = &a[1];
-    let shape = std::fs::read_to_string(format!("{dir}/shape.json")).unwrap();
-    let num = |key: &str| -> usize {
-        let s = &shape[shape.find(key).unwrap() + key.len() + 2..];
-        s.trim_start()
-            .split(|c: char| !c.is_ascii_digit())
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    let (rows, cols) = (num("\"rows\""), num("\"cols\""));
-    let indptr: Vec<usize> = u32s(&npy(&format!("{dir}/indptr.npy")))
-        .into_iter()
-        .map(|v| v as usize)
-        .collect();
-    let indices = u32s(&npy(&format!("{dir}/indices.npy")));
-    let values: Vec<f32> = u32s(&npy(&format!("{dir}/data.npy")))
-        .into_iter()
-        .map(f32::from_bits)
-        .collect();
-    let train = Csr {
-        n_rows: rows,
-        n_cols: cols,
-        indptr,
-        indices,
-        values,
-    };
+    let train = common::load_csr(dir);
     let threads: usize = a[4].parse().unwrap();
     let repeats: usize = a.get(5).map_or(1, |s| s.parse().unwrap());
     let p = KnnParams::from_raw([

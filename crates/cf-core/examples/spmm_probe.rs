@@ -2,12 +2,12 @@
 use cf_core::data::csr::Csr;
 use cf_core::linalg::svd::ops::{gram, spmm, Dense};
 use std::time::Instant;
-#[path = "svd_speed.rs"]
-#[allow(dead_code)]
-mod loader;
+
+mod common;
+
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let m: Csr = loader::load(&a[1]);
+    let m: Csr = common::load_csr(&a[1]);
     let b: usize = a[2].parse().unwrap();
     let pool = cf_core::pool::pool(a[3].parse().unwrap()).unwrap();
     let mut x = Dense::zeros(m.n_cols, b);

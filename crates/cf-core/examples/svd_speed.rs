@@ -2,43 +2,14 @@
 //!   cargo run --profile ci -p cf-core --example svd_speed -- DIR K METHOD THREADS [BLOCK] [TOL] [POWER]
 //! DIR holds the bench's train matrix (indptr/indices/data .npy and shape.json); METHOD is
 //! lanczos or randomized. Prints seconds, restarts, products and the first and last values.
-use cf_core::data::csr::Csr;
 use cf_core::linalg::svd::{truncated_svd, Method, SvdOptions};
 use std::time::Instant;
 
-fn npy<T: Copy>(path: &str, conv: fn([u8; 4]) -> T) -> Vec<T> {
-    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
-    b[10 + hlen..]
-        .chunks_exact(4)
-        .map(|c| conv([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
-
-pub fn load(dir: &str) -> Csr {
-    let shape = std::fs::read_to_string(format!("{dir}/shape.json")).unwrap();
-    let num = |key: &str| -> usize {
-        let at = shape.find(key).unwrap() + key.len() + 2;
-        let rest = shape[at..].trim_start();
-        rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap()]
-            .parse()
-            .unwrap()
-    };
-    Csr {
-        n_rows: num("\"rows\""),
-        n_cols: num("\"cols\""),
-        indptr: npy(&format!("{dir}/indptr.npy"), u32::from_le_bytes)
-            .into_iter()
-            .map(|v| v as usize)
-            .collect(),
-        indices: npy(&format!("{dir}/indices.npy"), u32::from_le_bytes),
-        values: npy(&format!("{dir}/data.npy"), f32::from_le_bytes),
-    }
-}
+mod common;
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let m = load(&a[1]);
+    let m = common::load_csr(&a[1]);
     let mut o = SvdOptions::new(a[2].parse().unwrap());
     o.method = if a[3] == "randomized" {
         Method::Randomized
