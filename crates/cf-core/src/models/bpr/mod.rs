@@ -519,7 +519,14 @@ impl Plan {
                     c.clear();
                     c.reserve(expect.min(pairs), us.len().min(expect));
                 }
-                for &u in us {
+                for (k, &u) in us.iter().enumerate() {
+                    if let Some(&far) = us.get(k + ROW_AHEAD) {
+                        prefetch_line(train.indptr.as_ptr().wrapping_add(far as usize));
+                    }
+                    if let Some(&near) = us.get(k + ROW_AHEAD / 2) {
+                        let at = train.indptr[near as usize];
+                        prefetch_line(train.indices.as_ptr().wrapping_add(at));
+                    }
                     if full(u) {
                         continue;
                     }
@@ -657,20 +664,30 @@ impl Wrap {
 /// Ask for the cache lines of the row at `at` (a hint; never faults).
 #[inline(always)]
 fn prefetch_row(table: &SyncPtr<f32>, at: usize, d: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let p = table.0.wrapping_add(at) as *const i8;
-        let mut o = 0;
-        while o < d * 4 {
-            // SAFETY: a prefetch is a hint: it reads nothing and cannot fault.
-            unsafe { _mm_prefetch(p.wrapping_add(o), _MM_HINT_T0) };
-            o += 64;
-        }
+    let p = table.0.wrapping_add(at) as *const u8;
+    let mut o = 0;
+    while o < d * 4 {
+        prefetch_line(p.wrapping_add(o));
+        o += 64;
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (table, at, d);
 }
+
+/// Ask for the cache line holding `p` (a hint: it reads nothing and cannot fault, so any
+/// address will do).
+#[inline(always)]
+fn prefetch_line<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it reads nothing and cannot fault.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// How many users ahead the plan asks for a row's bounds, and half as many for its first
+/// items: the block map visits users in random order, so each row is a cold load otherwise.
+const ROW_AHEAD: usize = 16;
 
 struct Tables {
     users: SyncPtr<f32>,
