@@ -74,6 +74,24 @@ fn sgd_step_matches_a_hand_computation() {
 }
 
 #[test]
+fn the_avx2_difference_dot_gives_the_portable_bits() {
+    if crate::linalg::simd::Isa::detect() != crate::linalg::simd::Isa::Avx2Fma {
+        return;
+    }
+    let mut g = SplitMix64::new(5);
+    for n in [1, 7, 8, 9, 16, 33, 64, 65, 129] {
+        for _ in 0..50 {
+            let mut v = || -> Vec<f32> { (0..n).map(|_| g.next_f32() * 4.0 - 2.0).collect() };
+            let (u, a, b) = (v(), v(), v());
+            let want = diff_dot(&u, &a, &b);
+            // SAFETY: AVX2 and FMA detected above.
+            let got = unsafe { diff_dot_avx2(&u, &a, &b) };
+            assert_eq!(got.to_bits(), want.to_bits(), "n {n}");
+        }
+    }
+}
+
+#[test]
 fn one_sample_epoch_is_one_hand_step() {
     // One user with item 0 of two: the only triple is (0, 0, 1).
     let train = Csr::from_coo(1, 2, &[0], &[0], &[1.0]).unwrap();
