@@ -866,3 +866,81 @@ fn a_plan_built_in_recycled_cells_is_the_plan_built_fresh() {
         assert_eq!(refilled.samples, fresh.samples);
     }
 }
+
+#[test]
+fn a_plan_holds_each_users_pairs_and_dislikes_by_cell_in_block_map_order() {
+    // Every user, including one with every item (left out) and some without dislikes.
+    let base = random_csr(301, 60, 9, 31);
+    let (mut rows, mut cols) = (Vec::new(), Vec::new());
+    for u in 0..301 {
+        for &i in base.row(u).0 {
+            rows.push(u as u32);
+            cols.push(i);
+        }
+    }
+    for i in 0..60 {
+        rows.push(301);
+        cols.push(i);
+    }
+    let vals = vec![1.0; rows.len()];
+    let train = Csr::from_coo(302, 60, &rows, &cols, &vals).unwrap();
+    // The full user has no dislikes (it has no unseen item).
+    let base_neg = dislikes(&base, 4, 32);
+    let (mut rows, mut cols) = (Vec::new(), Vec::new());
+    for u in 0..301 {
+        for &i in base_neg.row(u).0 {
+            rows.push(u as u32);
+            cols.push(i);
+        }
+    }
+    let vals = vec![1.0; rows.len()];
+    let neg = Csr::from_coo(302, 60, &rows, &cols, &vals).unwrap();
+    for (blocks, negatives) in [(5, Some(&neg)), (7, None), (1, Some(&neg))] {
+        let p = BprParams { blocks, ..params() };
+        let plan = Plan::build(&p, &train, negatives, 3, Vec::new());
+        let users = block_map(p.seed, STREAM_USER_MAP, 3, train.n_rows, blocks);
+        let items = block_map(p.seed, STREAM_ITEM_MAP, 3, train.n_cols, blocks);
+        assert_eq!(plan.skipped_users, 1);
+        for (ub, us) in users.iter().enumerate() {
+            for (ib, its) in items.iter().enumerate() {
+                let c = &plan.cells[ub * blocks + ib];
+                let in_block = |i: &u32| its.contains(i);
+                // By definition: the block's users in map order, each with its sorted items
+                // of the item block, when it has any and is not the full user.
+                let mut want_users = Vec::new();
+                let mut want_items = Vec::new();
+                let mut want_starts = vec![0u32];
+                let mut want_dis = Vec::new();
+                let mut want_dis_starts = vec![0u32];
+                for &u in us {
+                    let mine: Vec<u32> = train
+                        .row(u as usize)
+                        .0
+                        .iter()
+                        .copied()
+                        .filter(in_block)
+                        .collect();
+                    if mine.is_empty() || u == 301 {
+                        continue;
+                    }
+                    want_users.push(u);
+                    want_items.extend(&mine);
+                    want_starts.push(want_items.len() as u32);
+                    if let Some(n) = negatives {
+                        want_dis.extend(n.row(u as usize).0.iter().copied().filter(in_block));
+                        want_dis_starts.push(want_dis.len() as u32);
+                    }
+                }
+                assert_eq!(c.users, want_users, "cell {ub},{ib}");
+                assert_eq!(c.items, want_items, "cell {ub},{ib}");
+                assert_eq!(c.starts, want_starts, "cell {ub},{ib}");
+                if negatives.is_some() {
+                    assert_eq!(c.disliked, want_dis, "cell {ub},{ib}");
+                    assert_eq!(c.dis_starts, want_dis_starts, "cell {ub},{ib}");
+                } else {
+                    assert!(c.disliked.is_empty() && c.dis_starts.is_empty());
+                }
+            }
+        }
+    }
+}
