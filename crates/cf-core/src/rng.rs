@@ -47,8 +47,15 @@ impl SplitMix64 {
 
     /// Uniform in [0, n); n > 0.
     pub fn below(&mut self, n: u64) -> u64 {
+        Self::scale(self.next_u64(), n)
+    }
+
+    /// What `below(n)` returns when the generator's next value is `r` (with `peek`, the
+    /// index a later `below` will pick).
+    #[inline(always)]
+    pub fn scale(r: u64, n: u64) -> u64 {
         // Lemire's multiply-shift; the tiny bias is irrelevant for shuffles of rows.
-        ((self.next_u64() as u128 * n as u128) >> 64) as u64
+        ((r as u128 * n as u128) >> 64) as u64
     }
 
     pub fn shuffle<T>(&mut self, v: &mut [T]) {
