@@ -277,23 +277,9 @@ impl LossSum {
 /// bias column (1.0) is not updated. Returns x_uij before the step and z.
 ///   z = σ(-x_uij); u += lr (z (v_i - v_j) - λ u); v_i += lr (z u - λ v_i);
 ///   v_j += lr (-z u - λ v_j); b_i += lr (z - λ b_i); b_j += lr (-z - λ b_j)
-/// (all from the values before the step).
-#[cfg(test)]
+/// (all from the values before the step). `AVX2` as in `diff_dot_with`.
 #[inline(always)]
-pub(crate) fn sgd_step(
-    u: &mut [f32],
-    vi: &mut [f32],
-    vj: &mut [f32],
-    k: usize,
-    lr: f32,
-    reg: f32,
-) -> (f32, f32) {
-    sgd_step_with::<false>(u, vi, vj, k, lr, reg)
-}
-
-/// `sgd_step`; `AVX2` as in `diff_dot_with`.
-#[inline(always)]
-fn sgd_step_with<const AVX2: bool>(
+pub(crate) fn sgd_step<const AVX2: bool>(
     u: &mut [f32],
     vi: &mut [f32],
     vj: &mut [f32],
@@ -1117,7 +1103,7 @@ impl Cell<'_> {
                         &hyper,
                     )
                 },
-                _ => sgd_step_with::<AVX2>(uf, vi, vj, k, self.lr, reg),
+                _ => sgd_step::<AVX2>(uf, vi, vj, k, self.lr, reg),
             };
             st.samples += 1;
             loss.add(x, z);

@@ -61,7 +61,7 @@ fn sgd_step_matches_a_hand_computation() {
         0.2 + lr64 * (z * 0.2 - reg64 * 0.2),
         -0.02 + lr64 * (-z + reg64 * 0.02),
     ];
-    let (got_x, _) = sgd_step(&mut u, &mut vi, &mut vj, 2, lr, reg);
+    let (got_x, _) = sgd_step::<false>(&mut u, &mut vi, &mut vj, 2, lr, reg);
     assert!((got_x as f64 - x).abs() < 1e-6);
     for f in 0..2 {
         assert!((u[f] as f64 - eu[f]).abs() < 1e-6, "u[{f}]");
