@@ -4,6 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Every temporary file of the run (the specs' mkdtemp folders, cargo tests, the CLIs and
+# servers they spawn) goes under one folder removed at exit: the specs leave a few hundred
+# folders per run, which piled up by the thousand in /tmp. KEEP_TEST_TMP=1 keeps it.
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cf-native-test.XXXXXX")
+export TMPDIR="$TEST_TMP"
+if [ "${KEEP_TEST_TMP:-}" = 1 ]; then
+  echo "==> temporary files kept in $TEST_TMP"
+else
+  trap 'rm -rf "$TEST_TMP"' EXIT
+fi
+
 CARGO_LOG=.cargo-test.log
 VITEST_JSON=.vitest.json
 rm -f "$CARGO_LOG" "$VITEST_JSON"
