@@ -6,12 +6,14 @@
 //! Every reduction here runs in a fixed order, so results do not depend on thread count.
 
 mod aligned;
+mod exp;
 mod gram;
 mod rotate;
 pub mod simd;
 pub mod svd;
 
 pub use aligned::AlignedVec;
+pub use exp::exp_f32;
 pub use gram::{gram, gram_f64};
 pub use rotate::{eigenbasis, rotate_rows, Eigenbasis};
 
