@@ -321,6 +321,22 @@ describe('the recommend command', () => {
     const bad = spawnSync(process.execPath, [cli, 'recommend', modelDir, '--k', 'abc'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe('cf-native: --k: must be a positive integer (got abc)\n');
+    // A negative value is the option's value (cac took `-1` for an option of its own), and
+    // `--out -` is stdout, as documented (cac answered "value is missing").
+    for (const [args, message] of [
+      [['--k', '-1'], '--k: must be a positive integer (got -1)'],
+      [['--k=-2'], '--k: must be a positive integer (got -2)'],
+      [['--explain', '-0.5', '--out', '-'], '--explain'],
+    ] as const) {
+      const neg = spawnSync(process.execPath, [cli, 'recommend', modelDir, ...args], { encoding: 'utf8' });
+      expect([neg.status, neg.stdout]).toEqual([2, '']);
+      expect(neg.stderr).toContain(`cf-native: ${message}`);
+      expect(neg.stderr).not.toContain('unknown option');
+    }
+    const dash = spawnSync(process.execPath, [cli, 'recommend', modelDir, '--k', '3', '--out', '-', '--quiet'], { encoding: 'utf8' });
+    expect([dash.status, dash.stderr]).toEqual([0, '']);
+    expect(dash.stdout.trimEnd().split('\n')).toHaveLength(1 + 3 * 608);
+    expect(spawnSync(process.execPath, [cli, 'recommend', modelDir, '--k', '3', '--quiet'], { encoding: 'utf8' }).stdout).toBe(dash.stdout);
   });
 
   it.skipIf(!existsSync(join(root, 'dist/cli/main.js')) || process.platform === 'win32')('Ctrl-C stops it, exit 130, no temp file', async () => {

@@ -56,7 +56,7 @@ cli
   .option('--explain <n>', 'Add the n liked items that contributed most to each item (a because column; CSV or JSONL; kNN, content, EASE, ALS, hybrid)')
   .option('--quiet', 'Print nothing but errors')
   .action(async (dir: string, opts: { users?: unknown; k?: unknown; out?: unknown; filterSeen?: boolean; quiet?: boolean; explain?: unknown }) => {
-    process.exitCode = await runListCommand('recommend', dir, { ...opts, queries: opts.users, argv: process.argv.slice(2) });
+    process.exitCode = await runListCommand('recommend', dir, { ...opts, queries: opts.users, argv: ARGS });
   });
 
 cli
@@ -66,7 +66,7 @@ cli
   .option('--out <file>', 'similar.csv, .jsonl or .parquet (format from the extension); - or absent: CSV on stdout')
   .option('--quiet', 'Print nothing but errors')
   .action(async (dir: string, opts: { items?: unknown; k?: unknown; out?: unknown; quiet?: boolean }) => {
-    process.exitCode = await runListCommand('similar', dir, { ...opts, queries: opts.items, argv: process.argv.slice(2) });
+    process.exitCode = await runListCommand('similar', dir, { ...opts, queries: opts.items, argv: ARGS });
   });
 
 cli
@@ -108,17 +108,38 @@ cli
 cli.help();
 cli.version(packageVersion());
 
+/**
+ * The arguments with `--k -1` joined as `--k=-1`, and `--out -` as `--out=-`, for every option
+ * that takes a value: cac reads a token starting with `-` as one more option, so it answered
+ * "unknown option -1" where the option's own check should name the bad value, and "value is
+ * missing" for the documented `--out -` (stdout).
+ */
+function joinNegativeValues(args: readonly string[]): string[] {
+  const takesValue = new Set(
+    [cli.globalCommand, ...cli.commands].flatMap((c) => c.options.filter((o) => /[<[]/.test(o.rawName)).flatMap((o) => o.rawName.split(/[ ,]+/).filter((n) => n.startsWith('--')))),
+  );
+  const out: string[] = [];
+  for (const a of args) {
+    const prev = out[out.length - 1];
+    if (prev !== undefined && takesValue.has(prev) && /^-(?:[\d.]|$)/.test(a)) out[out.length - 1] = `${prev}=${a}`;
+    else out.push(a);
+  }
+  return out;
+}
+
+const ARGS = joinNegativeValues(process.argv.slice(2));
+
 /** An option as the user typed it: cac reports `--bogus-flag` camelCased, as `--bogusFlag`. */
 function typed(name: string): string {
   const key = (arg: string) => arg.replace(/^-+/, '').split('=')[0]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-  const arg = process.argv.slice(2).find((a) => a.startsWith('-') && key(a) === name.replace(/^-+/, ''));
+  const arg = ARGS.find((a) => a.startsWith('-') && key(a) === name.replace(/^-+/, ''));
   return arg ? arg.split('=')[0]! : name;
 }
 
 const GLOBAL_OPTIONS = ['--', 'help', 'h', 'version', 'v'];
 
 try {
-  cli.parse(process.argv, { run: false });
+  cli.parse([...process.argv.slice(0, 2), ...ARGS], { run: false });
   if (!cli.matchedCommand) {
     // Without a command cac checks no options: `cf-native --bogus` would print the help and exit 0.
     const unknown = Object.keys(cli.options).find((o) => !GLOBAL_OPTIONS.includes(o));
