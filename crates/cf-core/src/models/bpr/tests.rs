@@ -944,3 +944,46 @@ fn a_plan_holds_each_users_pairs_and_dislikes_by_cell_in_block_map_order() {
         }
     }
 }
+
+#[test]
+fn the_cell_graph_runs_each_cell_once_after_the_cells_before_it_on_its_rows() {
+    use std::sync::Mutex;
+    for b in 1..=7usize {
+        for threads in [1, 2, 4] {
+            let ran = Mutex::new(Vec::new());
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let out = pool.install(|| {
+                CellGraph::new(b).run(|s, ub| {
+                    ran.lock().unwrap().push((s, ub));
+                    (s, ub)
+                })
+            });
+            // Results by sub-epoch, then user block.
+            let want: Vec<(usize, usize)> =
+                (0..b).flat_map(|s| (0..b).map(move |ub| (s, ub))).collect();
+            assert_eq!(out, want, "b {b}");
+            let ran = ran.into_inner().unwrap();
+            let at = |c: (usize, usize)| ran.iter().position(|&x| x == c).unwrap();
+            assert_eq!(ran.len(), b * b);
+            for &(s, ub) in &want {
+                if s == 0 {
+                    continue;
+                }
+                // The same user block's previous cell, and the one that last had item block
+                // (ub + s) mod b: user block ub + 1 in sub-epoch s - 1.
+                assert!(
+                    at((s - 1, ub)) < at((s, ub)),
+                    "b {b} threads {threads} ({s}, {ub})"
+                );
+                assert!(
+                    at((s - 1, (ub + 1) % b)) < at((s, ub)),
+                    "b {b} threads {threads} ({s}, {ub})"
+                );
+                assert_eq!(((ub + 1) % b + s - 1) % b, (ub + s) % b, "same item block");
+            }
+        }
+    }
+}
