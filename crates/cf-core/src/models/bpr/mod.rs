@@ -233,8 +233,8 @@ fn diff_dot(u: &[f32], a: &[f32], b: &[f32]) -> f32 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
-/// σ(-x) = 1 / (1 + e^x), with the crate's own e^x: libm's differs across platforms in its
-/// last bits (and a seeded model would with it).
+/// σ(-x) = 1 / (1 + e^x), with the crate's own e^x: libm's may differ across platforms in
+/// its last bits, and a seeded model would differ with it.
 #[inline(always)]
 fn sigmoid_neg(x: f32) -> f32 {
     1.0 / (1.0 + crate::linalg::exp_f32(x))
