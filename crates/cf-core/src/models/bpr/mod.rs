@@ -28,7 +28,7 @@ mod params;
 mod tests;
 
 use std::sync::atomic::{AtomicU8, Ordering as Mem};
-use std::sync::Mutex;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -792,9 +792,9 @@ impl CellGraph {
 
     /// Runs `cell(s, ub)` for every cell, in parallel as the graph allows; the results come
     /// back by sub-epoch, then user block (the order the barrier schedule had).
-    fn run<T: Send>(&self, cell: impl Fn(usize, usize) -> T + Sync) -> Vec<T> {
+    fn run<T: Send + Sync>(&self, cell: impl Fn(usize, usize) -> T + Sync) -> Vec<T> {
         let b = self.b;
-        let out: Vec<Mutex<Option<T>>> = (0..b * b).map(|_| Mutex::new(None)).collect();
+        let out: Vec<OnceLock<T>> = (0..b * b).map(|_| OnceLock::new()).collect();
         rayon::scope(|sc| {
             for ub in 0..b {
                 let (out, cell) = (&out, &cell);
@@ -802,20 +802,21 @@ impl CellGraph {
             }
         });
         out.into_iter()
-            .map(|m| m.into_inner().unwrap().expect("every cell ran"))
+            .map(|c| c.into_inner().expect("every cell ran"))
             .collect()
     }
 
-    fn step<'s, T: Send>(
+    fn step<'s, T: Send + Sync>(
         &'s self,
         sc: &rayon::Scope<'s>,
         ub: usize,
         s: usize,
         cell: &'s (impl Fn(usize, usize) -> T + Sync),
-        out: &'s [Mutex<Option<T>>],
+        out: &'s [OnceLock<T>],
     ) {
         let b = self.b;
-        *out[s * b + ub].lock().unwrap() = Some(cell(s, ub));
+        let first = out[s * b + ub].set(cell(s, ub)).is_ok();
+        debug_assert!(first, "cell ({ub}, {s}) ran twice");
         if s + 1 == b {
             return;
         }
