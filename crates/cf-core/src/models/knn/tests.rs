@@ -512,7 +512,17 @@ fn the_symmetric_kernel_keeps_the_ordered_kernels_neighbours_bit_for_bit() {
                 // original rows in the right roles.
                 let lopsided =
                     |i: usize, j: usize, dot: f64| dot / (1.0 + 0.01 * i as f64 + 0.003 * j as f64);
-                for (threads, rescale) in [(1, false), (3, false), (1, true), (3, true)] {
+                // Values for later rows handed over after every block (1), every few (40),
+                // or only at the end (the default, at this size).
+                for (threads, rescale, outbox) in [
+                    (1, false, 1 << 20),
+                    (3, false, 1 << 20),
+                    (1, true, 1 << 20),
+                    (3, true, 1 << 20),
+                    (1, false, 1),
+                    (3, true, 1),
+                    (3, false, 40),
+                ] {
                     let pool = crate::pool::pool(threads).unwrap();
                     let r: Option<&(dyn Fn(usize, usize, f64) -> f64 + Sync)> = match rescale {
                         true => Some(&lopsided),
@@ -520,12 +530,13 @@ fn the_symmetric_kernel_keeps_the_ordered_kernels_neighbours_bit_for_bit() {
                     };
                     let (fast, slow) = pool.install(|| {
                         (
-                            symmetric::all_pairs(&items, k, r).unwrap(),
+                            symmetric::all_pairs_with(&items, k, r, outbox).unwrap(),
                             all_pairs_ordered(&items, &users, k, r),
                         )
                     });
                     let what = format!(
-                        "{weighting} seed {seed} k {k} threads {threads} rescale {rescale}"
+                        "{weighting} seed {seed} k {k} threads {threads} rescale {rescale} \
+                         outbox {outbox}"
                     );
                     assert_eq!(fast.indptr, slow.indptr, "{what}");
                     assert_eq!(fast.indices, slow.indices, "{what}");

@@ -28,6 +28,7 @@ use rayon::prelude::*;
 
 use super::{to_csr, Key, Sparse64};
 use crate::data::csr::{row_parts, Csr};
+use crate::linalg::simd::prefetch_row;
 
 type Rescale<'a> = Option<&'a (dyn Fn(usize, usize, f64) -> f64 + Sync)>;
 
@@ -98,15 +99,33 @@ impl Ties {
 }
 
 /// One thread's buffers for a block: the column-major tile, the block's (feature, slot,
-/// weight, position) entries, each row's own candidates, and one column's values for rows
-/// after the block.
+/// weight, position) entries, each row's own candidates, and the values for rows after the
+/// block waiting to be handed over (row, block row, score).
 #[derive(Default)]
 struct Block {
     tile: Vec<f64>,
     entries: Vec<(u32, u32, f64, usize)>,
     own: Vec<Ties>,
-    after: Vec<(f64, u32)>,
+    outbox: Outbox,
 }
+
+/// Values for rows after their block, (row, block row, score), and the buffers that order
+/// them by row.
+#[derive(Default)]
+struct Outbox {
+    values: Vec<(u32, u32, f64)>,
+    by_row: Vec<(u32, f64)>,
+    starts: Vec<usize>,
+}
+
+/// Values a thread collects for other rows before it hands them over, a row at a time: each
+/// row's candidate list is far from the cache, so a handover per column (one row, a few
+/// values) cost a few misses each; collected over many blocks, a row takes dozens at once.
+/// Floors rise only at handovers, so a bigger outbox lets more values through; 16 MiB.
+const OUTBOX: usize = 1 << 20;
+
+/// How many entries ahead a block's scatter asks for a list's first lines (2 to 4 groups).
+const PREFETCH_ENTRIES: usize = 4;
 
 /// A thread's [`Block`] for one piece of the parallel loop, returned to `home` afterwards.
 /// Every block leaves its tile all zeros (each cell is reset as it is read), so the next
@@ -127,6 +146,17 @@ impl Drop for Lent<'_> {
 /// None when `rows` has a row not sorted by feature or too many rows for the tile (the
 /// caller then uses the row-by-row kernel). Builds its own transpose, in the new labels.
 pub fn all_pairs(rows: &Sparse64, k: usize, rescale: Rescale) -> Option<Csr> {
+    all_pairs_with(rows, k, rescale, OUTBOX)
+}
+
+/// [`all_pairs`] handing values over whenever a thread holds `outbox` of them (and at the
+/// end): the result does not depend on it, which tests check with small ones.
+pub(crate) fn all_pairs_with(
+    rows: &Sparse64,
+    k: usize,
+    rescale: Rescale,
+    outbox: usize,
+) -> Option<Csr> {
     let n = rows.n_rows;
     if n > MAX_ROWS {
         return None;
@@ -145,6 +175,7 @@ pub fn all_pairs(rows: &Sparse64, k: usize, rescale: Rescale) -> Option<Csr> {
         ties: &rows_ties,
         floors: &floors,
         scatter: scatter_kernel(),
+        outbox,
     };
     // A block's work shrinks with its index (its columns start at its first row, and rows
     // come most popular first): heavy and light blocks alternate, so any contiguous run
@@ -164,7 +195,7 @@ pub fn all_pairs(rows: &Sparse64, k: usize, rescale: Rescale) -> Option<Csr> {
                     tile: vec![0f64; LANES * n],
                     entries: Vec::new(),
                     own: (0..LANES).map(|_| Ties::new(k)).collect(),
-                    after: Vec::with_capacity(LANES),
+                    outbox: Outbox::default(),
                 }),
             home: &spare,
         },
@@ -177,8 +208,11 @@ pub fn all_pairs(rows: &Sparse64, k: usize, rescale: Rescale) -> Option<Csr> {
             shared.block(&mut st.block, b * LANES, ((b + 1) * LANES).min(n))
         },
     );
-    // The tiles go before the candidates are settled.
-    drop(spare);
+    // What the threads still hold goes over; the tiles go before the candidates are settled.
+    let mut left = spare.into_inner().unwrap_or_else(|p| p.into_inner());
+    left.par_iter_mut()
+        .for_each(|b| shared.hand_over(&mut b.outbox));
+    drop(left);
     let settled: Vec<Vec<(u32, f32)>> = rows_ties
         .into_par_iter()
         .enumerate()
@@ -201,9 +235,10 @@ struct Relabel {
     order: Vec<u32>,
     /// Each feature's rows, ascending by new label, with their weights.
     by_feature: Sparse64,
-    /// For each entry of `rows`, where its row sits in its feature's list of `by_feature`
-    /// (counted from the list's start): where a block's rows start in that list, found
-    /// without a search. Atomics only so that the parts of the transpose fill it at once.
+    /// For each entry of `rows`, where its row sits in `by_feature` (its feature's list
+    /// continues from there to the list's end): where a block's rows start in that list,
+    /// found without a search. Atomics only so that the parts of the transpose fill it at
+    /// once.
     at: Vec<AtomicU32>,
 }
 
@@ -214,7 +249,8 @@ impl Relabel {
             let feats = rows.row(a).0;
             feats.windows(2).all(|p| p[0] < p[1]) && feats.last().is_none_or(|&f| (f as usize) < nf)
         });
-        if !sorted {
+        // Positions in the transpose are kept as u32.
+        if !sorted || rows.indices.len() > u32::MAX as usize {
             return None;
         }
         let len = |r: u32| rows.indptr[r as usize + 1] - rows.indptr[r as usize];
@@ -249,8 +285,8 @@ impl Relabel {
                     next[f - f0] += 1;
                     out_i[q] = a as u32;
                     out_v[q] = rows.values[p];
-                    // Within the feature's list: at most n < 2^32 rows.
-                    at[p].store((q + base - indptr[f]) as u32, Mem::Relaxed);
+                    // At most nnz <= u32::MAX entries (checked above).
+                    at[p].store((q + base) as u32, Mem::Relaxed);
                 }
             }
         });
@@ -336,6 +372,8 @@ struct Shared<'a> {
     ties: &'a [Mutex<Ties>],
     floors: &'a [AtomicU64],
     scatter: Scatter,
+    /// Values a thread collects before handing them over ([`OUTBOX`] outside tests).
+    outbox: usize,
 }
 
 impl Shared<'_> {
@@ -375,7 +413,7 @@ impl Shared<'_> {
             tile,
             entries,
             own,
-            after,
+            outbox,
         } = st;
         let n = self.rows.n_rows;
         let w = n - lo;
@@ -386,7 +424,7 @@ impl Shared<'_> {
             let o = rl.order[a] as usize;
             for p in rows.indptr[o]..rows.indptr[o + 1] {
                 let f = rows.indices[p];
-                let q = rl.by_feature.indptr[f as usize] + rl.at[p].load(Mem::Relaxed) as usize;
+                let q = rl.at[p].load(Mem::Relaxed) as usize;
                 entries.push((f, (a - lo) as u32, rows.values[p], q));
             }
         }
@@ -398,6 +436,14 @@ impl Shared<'_> {
         let feat = &rl.by_feature;
         let mut g = 0;
         while g < entries.len() {
+            // A list's first lines, a few groups ahead: each group starts a list somewhere
+            // else in a transpose far larger than the caches, and the hardware prefetcher
+            // only follows a list once it has started.
+            if let Some(&(f, _, _, q)) = entries.get(g + PREFETCH_ENTRIES) {
+                let len = feat.indptr[f as usize + 1] - q;
+                prefetch_row(&feat.indices, q, len.min(16));
+                prefetch_row(&feat.values, q, len.min(8));
+            }
             // The group's first entry is its lowest row: no row of the feature before it
             // is in the block or after its start.
             let (f, slot, wa, q) = entries[g];
@@ -438,10 +484,34 @@ impl Shared<'_> {
         // Blocks running at once would otherwise sweep the same rows in step and queue
         // on their locks: each block starts its sweep at its own column.
         let start = lo.wrapping_mul(0x9E37_79B9) % w;
+        // Most cells are refused by both rows (below the block row's floor and below row
+        // j's): without a rescale the score is the dot product, so one comparison of the
+        // column's eight cells against the floors settles it. Lanes past the block's rows
+        // hold 0 and never pass.
+        let filter = self.rescale.is_none();
+        let mut own_floor = [f64::INFINITY; LANES];
+        for (f, o) in own_floor.iter_mut().zip(&own[..m]) {
+            *f = o.floor;
+        }
         for c in (start..w).chain(0..start) {
             let j = lo + c;
-            after.clear();
-            for (slot, v) in tile[c * LANES..c * LANES + m].iter_mut().enumerate() {
+            let cell: &mut [f64; LANES] = (&mut tile[c * LANES..(c + 1) * LANES])
+                .try_into()
+                .expect("a tile column is LANES cells");
+            if filter {
+                let after_floor = if j >= hi {
+                    self.floor(j)
+                } else {
+                    f64::INFINITY
+                };
+                if !passes(cell, &own_floor, after_floor) {
+                    *cell = [0.0; LANES];
+                    continue;
+                }
+            }
+            // Row j refuses what is below its floor (its list's own floor is never lower).
+            let floor = self.floor(j);
+            for (slot, v) in cell[..m].iter_mut().enumerate() {
                 let dot = *v;
                 if dot == 0.0 {
                     continue;
@@ -450,17 +520,14 @@ impl Shared<'_> {
                 let a = lo + slot;
                 own[slot].offer(self.score(a, j, dot), j as u32);
                 if j >= hi {
-                    after.push((self.score(j, a, dot), a as u32));
+                    let s = self.score(j, a, dot);
+                    if s.total_cmp(&floor) != Ordering::Less {
+                        outbox.values.push((j as u32, a as u32, s));
+                    }
                 }
             }
-            // Row j takes the block's values under one lock.
-            let floor = self.floor(j);
-            if after.iter().any(|x| x.0 >= floor) {
-                let mut t = self.lock(j);
-                for &(s, a) in after.iter() {
-                    t.offer(s, a);
-                }
-                self.publish(j, floor, t.floor);
+            for (f, o) in own_floor.iter_mut().zip(&own[..m]) {
+                *f = o.floor;
             }
         }
         for (slot, o) in own[..m].iter().enumerate() {
@@ -472,7 +539,66 @@ impl Shared<'_> {
             }
             self.publish(a, before, t.floor);
         }
+        if outbox.values.len() >= self.outbox {
+            self.hand_over(outbox);
+        }
     }
+
+    /// Offers the outbox's values to their rows, each row's under one lock, and empties it.
+    /// The values are put in row order by counting (a row's list takes them in any order).
+    fn hand_over(&self, outbox: &mut Outbox) {
+        let n = self.rows.n_rows;
+        if outbox.values.is_empty() {
+            return;
+        }
+        let Outbox {
+            values,
+            by_row,
+            starts,
+        } = outbox;
+        starts.clear();
+        starts.resize(n + 1, 0);
+        for v in values.iter() {
+            starts[v.0 as usize + 1] += 1;
+        }
+        for j in 0..n {
+            starts[j + 1] += starts[j];
+        }
+        by_row.clear();
+        by_row.resize(values.len(), (0, 0.0));
+        let mut next = starts[..n].to_vec();
+        for &(j, a, s) in values.iter() {
+            by_row[next[j as usize]] = (a, s);
+            next[j as usize] += 1;
+        }
+        // Threads handing over at once would otherwise queue on the same rows' locks.
+        let from = values.len().wrapping_mul(0x9E37_79B9) % n;
+        for j in (from..n).chain(0..from) {
+            let run = &by_row[starts[j]..starts[j + 1]];
+            if run.is_empty() {
+                continue;
+            }
+            let floor = self.floor(j);
+            let mut t = self.lock(j);
+            for &(a, s) in run {
+                t.offer(s, a);
+            }
+            self.publish(j, floor, t.floor);
+        }
+        values.clear();
+    }
+}
+
+/// Whether a column's cells hold a reached pair (a sum > 0) that its block row would keep
+/// (>= that row's floor) or that row j would (>= `after_floor`): the test the offers make,
+/// for all lanes at once and without a branch per lane.
+#[inline(always)]
+fn passes(cell: &[f64; LANES], own_floor: &[f64; LANES], after_floor: f64) -> bool {
+    let mut any = false;
+    for (&d, &f) in cell.iter().zip(own_floor) {
+        any |= (d > 0.0) & ((d >= f) | (d >= after_floor));
+    }
+    any
 }
 
 /// Row `a`'s (new label) kept neighbours as original rows, sorted: every candidate above the
