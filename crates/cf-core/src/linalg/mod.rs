@@ -12,7 +12,7 @@ mod rotate;
 pub mod simd;
 pub mod svd;
 
-pub use aligned::AlignedVec;
+pub use aligned::{advise_huge, AlignedVec};
 pub use exp::exp_f32;
 pub use gram::{gram, gram_f64};
 pub use rotate::{eigenbasis, rotate_rows, Eigenbasis};
