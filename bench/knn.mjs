@@ -31,27 +31,48 @@ export async function main(argv) {
       threads: { type: 'string', default: '2' },
       // The ML-20M shape: lists (and NDCG, a sanity check on random data) for a stride of users.
       'max-users': { type: 'string', default: '20000' },
+      // Fits alternate between the engines, one pair per round: fit seconds are medians and
+      // the ratio is the median of the rounds' ratios (this host drifts 20-30 % in minutes).
+      rounds: { type: 'string', default: '1' },
     },
   });
   if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: npm run build:ts');
   const threads = Number(o.threads);
   const K = Number(o.K);
+  const rounds = Number(o.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number >= 1, got ${o.rounds}`);
   const env = { CF_NATIVE_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: String(threads) };
   const id = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + 'Z';
   const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
   const command = `npm run bench -- knn ${argv.join(' ')}`.trim();
-  const res = { id, git, command, threads, K, load_before: readFileSync('/proc/loadavg', 'utf8').trim(), runs: [] };
+  const res = { id, git, command, threads, K, rounds, load_before: readFileSync('/proc/loadavg', 'utf8').trim(), runs: [] };
   for (const name of o.datasets.split(',')) {
     const data = join(BENCH, '.data', name);
     const synthetic = name === 'ml20m';
     for (const weighting of o.weightings.split(',')) {
       const out = join(BENCH, '.data', 'runs', 'knn', `${name}-${weighting}-K${K}`);
       const maxUsers = synthetic ? o['max-users'] : '0';
-      const cf = JSON.parse(run(process.execPath, [join(BENCH, 'node', 'knn_fit.mjs'), '--matrix', join(data, 'train'), '--test', join(data, 'test'), '--out', out, '--params', JSON.stringify({ k: K, weighting, threads }), '--max-users', maxUsers], env));
-      const py = JSON.parse(run(PY, [join(BENCH, 'python', 'implicit_knn.py'), '--train', join(data, 'train'), '--test', join(data, 'test'), '--weighting', weighting, '--K', String(K), '--cf', out, '--threads', String(threads)], env));
-      const r = { dataset: name, weighting, synthetic, cf_native: cf, ...py };
+      const fits = [];
+      let cf, py;
+      for (let round = 0; round < rounds; round++) {
+        cf = JSON.parse(run(process.execPath, [join(BENCH, 'node', 'knn_fit.mjs'), '--matrix', join(data, 'train'), '--test', join(data, 'test'), '--out', out, '--params', JSON.stringify({ k: K, weighting, threads }), '--max-users', maxUsers], env));
+        py = JSON.parse(run(PY, [join(BENCH, 'python', 'implicit_knn.py'), '--train', join(data, 'train'), '--test', join(data, 'test'), '--weighting', weighting, '--K', String(K), '--cf', out, '--threads', String(threads)], env));
+        fits.push({ cf_native: cf.fit_seconds, implicit: py.implicit_fit_seconds });
+        log(`${name} ${weighting} round ${round + 1}/${rounds}: fit cf-native ${cf.fit_seconds.toFixed(2)} s, implicit ${py.implicit_fit_seconds.toFixed(2)} s; NDCG@10 ${py['cf_native_ndcg@10'].toFixed(4)} vs ${py['implicit_ndcg@10'].toFixed(4)}`);
+      }
+      const ratios = fits.map((f) => f.implicit / f.cf_native);
+      const r = {
+        dataset: name,
+        weighting,
+        synthetic,
+        fits,
+        fit_ratio_median: median(ratios),
+        fit_ratio_range: [Math.min(...ratios), Math.max(...ratios)],
+        cf_native: { ...cf, fit_seconds: median(fits.map((f) => f.cf_native)) },
+        ...py,
+        implicit_fit_seconds: median(fits.map((f) => f.implicit)),
+      };
       res.runs.push(r);
-      log(`${name} ${weighting}: fit cf-native ${cf.fit_seconds.toFixed(2)} s, implicit ${py.implicit_fit_seconds.toFixed(2)} s; NDCG@10 ${py['cf_native_ndcg@10'].toFixed(4)} vs ${py['implicit_ndcg@10'].toFixed(4)}`);
     }
   }
   mkdirSync(join(BENCH, 'results'), { recursive: true });
@@ -64,10 +85,24 @@ export async function main(argv) {
     const c = r.cf_native;
     const [a, b] = [r['cf_native_ndcg@10'], r['implicit_ndcg@10']];
     lines.push(
-      `| ${r.dataset}${r.synthetic ? ' (synthetic)' : ''} | ${r.weighting} | ${c.fit_seconds.toFixed(2)} | ${r.implicit_fit_seconds.toFixed(2)} | ${(r.implicit_fit_seconds / c.fit_seconds).toFixed(1)}x | ${Math.round(c.users_per_second)} | ${Math.round(r.implicit_users_per_second)} | ${a.toFixed(4)} | ${b.toFixed(4)} | ${(((a - b) / b) * 100).toFixed(2)} % | ${(r.identical_lists * 100).toFixed(1)} % |`,
+      `| ${r.dataset}${r.synthetic ? ' (synthetic)' : ''} | ${r.weighting} | ${c.fit_seconds.toFixed(2)} | ${r.implicit_fit_seconds.toFixed(2)} | ${ratio(r)} | ${Math.round(c.users_per_second)} | ${Math.round(r.implicit_users_per_second)} | ${a.toFixed(4)} | ${b.toFixed(4)} | ${(((a - b) / b) * 100).toFixed(2)} % | ${(r.identical_lists * 100).toFixed(1)} % |`,
     );
   }
-  const md = `${lines.join('\n')}\n\nReproduce: \`${command}\` (run ${id}, git ${git}, K = ${K}, ${threads} threads, load before: ${res.load_before}).\n`;
+  const how = rounds > 1 ? `; fit seconds are medians of ${rounds} alternating rounds, the ratio the median of the rounds' ratios (range)` : '';
+  const md = `${lines.join('\n')}\n\nReproduce: \`${command}\` (run ${id}, git ${git}, K = ${K}, ${threads} threads, load before: ${res.load_before}${how}).\n`;
   process.stdout.write(md);
   return 0;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The median ratio, with the rounds' range when there was more than one. */
+function ratio(r) {
+  const [lo, hi] = r.fit_ratio_range;
+  const med = `${r.fit_ratio_median.toFixed(1)}x`;
+  return r.fits.length > 1 ? `${med} (${lo.toFixed(1)}-${hi.toFixed(1)})` : med;
 }
