@@ -119,11 +119,15 @@ struct Outbox {
     starts: Vec<usize>,
 }
 
-/// Values a thread collects for other rows before it hands them over, a row at a time: each
-/// row's candidate list is far from the cache, so a handover per column (one row, a few
-/// values) cost a few misses each; collected over many blocks, a row takes dozens at once.
-/// Floors rise only at handovers, so a bigger outbox lets more values through; 16 MiB.
-const OUTBOX: usize = 1 << 20;
+/// Values the threads together collect for other rows before each hands its share over, a
+/// row at a time: each row's candidate list is far from the cache, so a handover per column
+/// (one row, a few values) cost a few misses each; collected over many blocks, a row takes
+/// dozens at once. Floors rise only at handovers, so a bigger outbox lets more values
+/// through. 2^20 values a thread at 2 threads (16 MiB, and as much again to order them).
+const OUTBOX: usize = 1 << 21;
+
+/// The smallest share of [`OUTBOX`] a thread gets, however many threads there are.
+const OUTBOX_MIN: usize = 1 << 16;
 
 /// How many entries ahead a block's scatter asks for a list's first lines (2 to 4 groups).
 const PREFETCH_ENTRIES: usize = 4;
@@ -147,7 +151,8 @@ impl Drop for Lent<'_> {
 /// None when `rows` has a row not sorted by feature or too many rows for the tile (the
 /// caller then uses the row-by-row kernel). Builds its own transpose, in the new labels.
 pub fn all_pairs(rows: &Sparse64, k: usize, rescale: Rescale) -> Option<Csr> {
-    all_pairs_with(rows, k, rescale, OUTBOX)
+    let share = (OUTBOX / rayon::current_num_threads().max(1)).max(OUTBOX_MIN);
+    all_pairs_with(rows, k, rescale, share)
 }
 
 /// [`all_pairs`] handing values over whenever a thread holds `outbox` of them (and at the
@@ -378,7 +383,8 @@ struct Shared<'a> {
     ties: &'a [Mutex<Ties>],
     floors: &'a [AtomicU64],
     scatter: Scatter,
-    /// Values a thread collects before handing them over ([`OUTBOX`] outside tests).
+    /// Values a thread collects before handing them over (its share of [`OUTBOX`] outside
+    /// tests).
     outbox: usize,
 }
 
