@@ -43,12 +43,7 @@ fn zeroed_lines(n: usize) -> Vec<Line> {
         if p.is_null() {
             handle_alloc_error(layout);
         }
-        let start = (p as usize).next_multiple_of(HUGE_PAGE);
-        let end = (p as usize + layout.size()) / HUGE_PAGE * HUGE_PAGE;
-        if end > start {
-            // Advice only: a kernel without THP says no, and the table works the same.
-            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-        }
+        advise_range(p as usize, layout.size());
         std::ptr::write_bytes(p, 0, layout.size());
         Vec::from_raw_parts(p.cast::<Line>(), n, n)
     }
@@ -64,26 +59,29 @@ fn zeroed_lines(n: usize) -> Vec<Line> {
 /// pages not yet touched take it: call it on a fresh `vec![0; n]` (calloc leaves the pages
 /// untouched) before filling it. Advice only; nothing changes where the kernel says no.
 pub fn advise_huge<T>(v: &mut [T]) {
-    #[cfg(target_os = "linux")]
-    {
-        let bytes = std::mem::size_of_val(v);
-        if bytes < HUGE_FROM {
-            return;
-        }
-        let p = v.as_mut_ptr() as usize;
-        let start = p.next_multiple_of(HUGE_PAGE);
-        let end = (p + bytes) / HUGE_PAGE * HUGE_PAGE;
-        if end > start {
-            // SAFETY: the range lies inside `v`'s buffer; madvise only changes how the
-            // kernel backs those pages, never their contents.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-            }
+    let bytes = std::mem::size_of_val(v);
+    if bytes >= HUGE_FROM {
+        advise_range(v.as_mut_ptr() as usize, bytes);
+    }
+}
+
+/// MADV_HUGEPAGE on the 2 MiB-aligned pages inside [at, at + bytes), which the caller owns.
+#[cfg(target_os = "linux")]
+fn advise_range(at: usize, bytes: usize) {
+    let start = at.next_multiple_of(HUGE_PAGE);
+    let end = (at + bytes) / HUGE_PAGE * HUGE_PAGE;
+    if end > start {
+        // SAFETY: the range lies inside memory the caller owns; madvise only changes how the
+        // kernel backs those pages, never their contents. Advice only: a kernel without THP
+        // says no, and the memory works the same.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
         }
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = v;
 }
+
+#[cfg(not(target_os = "linux"))]
+fn advise_range(_: usize, _: usize) {}
 
 impl AlignedVec {
     pub fn zeros(len: usize) -> Self {
