@@ -36,6 +36,9 @@ type Rescale<'a> = Option<&'a (dyn Fn(usize, usize, f64) -> f64 + Sync)>;
 /// Rows per block: a column's cells for the block, eight float64s (one AVX-512 vector).
 const LANES: usize = 8;
 
+/// Bits of a block row's slot in a merge key.
+const SLOT_BITS: u32 = LANES.trailing_zeros();
+
 /// Beyond this many rows a thread's tile (LANES float64s per column) outgrows the caches
 /// many times over. Such catalogues are never dense enough for this kernel (`all_pairs`
 /// wants more pairs to sum than rows squared) and take the row-by-row one.
@@ -431,20 +434,39 @@ impl Shared<'_> {
         let w = n - lo;
         let tile = &mut tile[..w * LANES];
         let (rows, rl) = (self.rows, self.relabel);
+        // The block's rows merged by feature (ties by row): each pair's sum then adds its
+        // products in feature order, as the row-by-row kernel does. Each row's features
+        // ascend already, so the next entry is the least of the rows' next keys, (feature,
+        // slot) in one integer (a sort of the rows' entries cost a tenth of the fit).
+        let m = hi - lo;
+        let mut at = [0usize; LANES];
+        let mut end = [0usize; LANES];
+        let mut key = [u64::MAX; LANES];
+        let key_of = |p: usize, slot: usize| (u64::from(rows.indices[p]) << SLOT_BITS) | slot as u64;
         entries.clear();
-        for a in lo..hi {
-            let o = rl.order[a] as usize;
-            for p in rows.indptr[o]..rows.indptr[o + 1] {
-                let f = rows.indices[p];
-                let q = rl.at[p].load(Mem::Relaxed) as usize;
-                entries.push((f, (a - lo) as u32, rows.values[p], q));
+        for slot in 0..m {
+            let o = rl.order[lo + slot] as usize;
+            (at[slot], end[slot]) = (rows.indptr[o], rows.indptr[o + 1]);
+            if at[slot] < end[slot] {
+                key[slot] = key_of(at[slot], slot);
             }
         }
-        // Features in index order for every row of the block: each pair's sum then adds
-        // its products in the order the row-by-row kernel does. The entries are LANES runs
-        // already sorted (each row's features ascend), which the stable sort finds and
-        // merges instead of sorting from scratch.
-        entries.sort_by_key(|e| (e.0, e.1));
+        loop {
+            let next = key.iter().copied().min().unwrap_or(u64::MAX);
+            if next == u64::MAX {
+                break;
+            }
+            let slot = (next & (LANES as u64 - 1)) as usize;
+            let p = at[slot];
+            let q = rl.at[p].load(Mem::Relaxed) as usize;
+            entries.push(((next >> SLOT_BITS) as u32, slot as u32, rows.values[p], q));
+            at[slot] = p + 1;
+            key[slot] = if p + 1 < end[slot] {
+                key_of(p + 1, slot)
+            } else {
+                u64::MAX
+            };
+        }
         let feat = &rl.by_feature;
         let mut g = 0;
         while g < entries.len() {
@@ -488,7 +510,6 @@ impl Shared<'_> {
             }
             g = end_g;
         }
-        let m = hi - lo;
         for (slot, o) in own[..m].iter_mut().enumerate() {
             o.clear();
             o.floor = self.floor(lo + slot);
