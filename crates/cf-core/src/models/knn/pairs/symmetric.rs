@@ -289,8 +289,8 @@ impl Relabel {
         advise_huge(&mut values);
         let at: Vec<AtomicU32> = (0..nnz).map(|_| AtomicU32::new(0)).collect();
         // The transpose in parts of contiguous features, each part a thread's: every part
-        // walks the rows in the new order (where a row's features fall in the part is two
-        // searches, the rows being sorted) and fills its own slice of the output.
+        // walks the rows in the new order (where a row's features fall in the part comes
+        // from `cuts`, the rows being sorted) and fills its own slice of the output.
         let target = nnz.div_ceil(8 * rayon::current_num_threads()).max(1 << 16);
         let parts = row_parts(&indptr, target, &mut indices, &mut values);
         // Where each row's features cross each part's first feature, found once per row
