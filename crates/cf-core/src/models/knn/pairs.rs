@@ -34,18 +34,6 @@ impl Sparse64 {
         }
     }
 
-    /// [`Sparse64::from_csr`] taking the layout over rather than copying it.
-    pub fn from_csr_owned(m: Csr) -> Self {
-        let values = m.values.par_iter().map(|&v| v as f64).collect();
-        Sparse64 {
-            n_rows: m.n_rows,
-            n_cols: m.n_cols,
-            indptr: m.indptr,
-            indices: m.indices,
-            values,
-        }
-    }
-
     /// `f(row, columns, values)` for every row, rows spread over the pool in runs of
     /// contiguous rows. Each row is still visited by one thread in its own order, so what `f`
     /// computes has the bits of a serial loop.
