@@ -208,32 +208,57 @@ pub(crate) fn all_pairs_with(
     // ML-20M shape), and a fresh tile is megabytes of new pages: finished pieces hand theirs
     // back for the next.
     let spare: Mutex<Vec<Block>> = Mutex::new(Vec::new());
-    (0..blocks)
-        .into_par_iter()
-        .with_max_len(PIECE_BLOCKS)
-        .for_each_init(
-            || Lent {
-                block: spare
-                    .lock()
-                    .ok()
-                    .and_then(|mut s| s.pop())
-                    .unwrap_or_else(|| Block {
-                        tile: vec![0f64; LANES * n],
-                        entries: Vec::new(),
-                        own: (0..LANES).map(|_| Ties::new(k)).collect(),
-                        outbox: Outbox::default(),
-                    }),
-                home: &spare,
-            },
-            |st, t| {
-                let b = if t % 2 == 0 {
-                    t / 2
-                } else {
-                    blocks - 1 - t / 2
-                };
-                shared.block(&mut st.block, b * LANES, ((b + 1) * LANES).min(n))
-            },
-        );
+    // Blocks b0..b1, heavy and light alternating.
+    let run = |b0: usize, b1: usize| {
+        let m = b1 - b0;
+        (0..m)
+            .into_par_iter()
+            .with_max_len(PIECE_BLOCKS)
+            .for_each_init(
+                || Lent {
+                    block: spare
+                        .lock()
+                        .ok()
+                        .and_then(|mut s| s.pop())
+                        .unwrap_or_else(|| Block {
+                            tile: vec![0f64; LANES * n],
+                            entries: Vec::new(),
+                            own: (0..LANES).map(|_| Ties::new(k)).collect(),
+                            outbox: Outbox::default(),
+                        }),
+                    home: &spare,
+                },
+                |st, t| {
+                    let b = b0 + if t % 2 == 0 { t / 2 } else { m - 1 - t / 2 };
+                    shared.block(&mut st.block, b * LANES, ((b + 1) * LANES).min(n))
+                },
+            )
+    };
+    // Until its first compaction a row's floor is -inf and every value for it is handed
+    // over. The heaviest blocks run first, on their own, with enough rows to fill each
+    // row's first list; their values are handed over and every row compacted, so the other
+    // blocks start against real floors (on the ML-20M shape 30-45 % fewer values handed
+    // over). The result does not depend on when floors rise.
+    let seed = first_cap(k).div_ceil(LANES);
+    let rest = if seed < blocks {
+        run(0, seed);
+        if let Ok(mut held) = spare.lock() {
+            held.par_iter_mut()
+                .for_each(|b| shared.hand_over(&mut b.outbox));
+        }
+        (0..n).into_par_iter().for_each(|j| {
+            let before = shared.floor(j);
+            let mut t = shared.lock(j);
+            if t.cands.len() > k {
+                t.compact();
+            }
+            shared.publish(j, before, t.floor);
+        });
+        seed
+    } else {
+        0
+    };
+    run(rest, blocks);
     // What the threads still hold goes over; the tiles go before the candidates are settled.
     let mut left = spare.into_inner().unwrap_or_else(|p| p.into_inner());
     left.par_iter_mut()
