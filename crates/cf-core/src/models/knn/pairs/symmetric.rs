@@ -332,7 +332,8 @@ impl Relabel {
         // searches each missed the cache on a row far from the last.
         let bounds: Vec<usize> = parts.iter().map(|p| p.0).chain([nf]).collect();
         let np = bounds.len();
-        let mut cuts = vec![0usize; n * np];
+        // u32: positions in `rows` (nnz <= u32::MAX, checked above).
+        let mut cuts = vec![0u32; n * np];
         cuts.par_chunks_mut(np).enumerate().for_each(|(a, c)| {
             let o = order[a] as usize;
             let s = rows.indptr[o];
@@ -340,7 +341,7 @@ impl Relabel {
             let mut from = 0;
             for (c, &b) in c.iter_mut().zip(&bounds) {
                 from += feats[from..].partition_point(|&f| (f as usize) < b);
-                *c = s + from;
+                *c = (s + from) as u32;
             }
         });
         parts
@@ -350,7 +351,7 @@ impl Relabel {
                 let base = indptr[f0];
                 let mut next: Vec<usize> = indptr[f0..f1].iter().map(|&q| q - base).collect();
                 for a in 0..n {
-                    let (from, to) = (cuts[a * np + k], cuts[a * np + k + 1]);
+                    let (from, to) = (cuts[a * np + k] as usize, cuts[a * np + k + 1] as usize);
                     for p in from..to {
                         let f = rows.indices[p] as usize;
                         let q = next[f - f0];
