@@ -281,7 +281,7 @@ export const MODEL_SPECS = [
         "min": 1,
         "max": 1024,
         "default": 32,
-        "doc": "Users and items are cut into this many blocks per epoch; cells sharing no rows run in parallel. Part of the result's identity (the thread count is not)."
+        "doc": "Users and items are cut into this many blocks per epoch (at most one per 16 items: a cell's negatives come from its item block); cells sharing no rows run in parallel. Part of the result's identity (the thread count is not)."
       },
       {
         "name": "seed",

@@ -53,6 +53,18 @@ const STREAM_CELLS: u64 = 5;
 const STREAM_FOLD_IN: u64 = 6;
 /// Draws per negative before the sample is given up (counted in `skipped_samples`).
 const MAX_TRIES: usize = 64;
+
+/// The fewest items an item block may hold. A cell draws its negatives from its own item
+/// block, so with `blocks` near the catalogue's size most blocks hold one item or none and
+/// every sample is given up (11 items, 32 blocks: no update at all); with 16 a user who has
+/// half the catalogue still finds about 8 negatives per block.
+const MIN_BLOCK_ITEMS: usize = 16;
+
+/// The blocks an epoch is cut into: `blocks`, or fewer on a catalogue too small for
+/// [`MIN_BLOCK_ITEMS`] items per block (the shared datasets, 1,682 items and up, keep 32).
+fn blocks_for(blocks: usize, n_items: usize) -> usize {
+    blocks.min(n_items / MIN_BLOCK_ITEMS).max(1)
+}
 const ADAM_EPSILON: f32 = 1e-8;
 
 /// Where one epoch's negatives came from.
@@ -569,7 +581,7 @@ impl Plan {
         epoch: usize,
         mut cells: Vec<CellPairs>,
     ) -> Plan {
-        let b = p.blocks;
+        let b = blocks_for(p.blocks, train.n_cols);
         let users = block_map(p.seed, STREAM_USER_MAP, epoch, train.n_rows, b);
         let items_in = block_map(p.seed, STREAM_ITEM_MAP, epoch, train.n_cols, b);
         let mut block_of = vec![0u16; train.n_cols];
@@ -1431,7 +1443,7 @@ impl BprModel {
             });
         }
         let threads = pool(p.threads)?;
-        let b = p.blocks;
+        let b = blocks_for(p.blocks, self.n_items);
         let (stats, skipped_users, recycled) = threads.install(|| {
             let plan = Plan::build(p, train, negatives, e, std::mem::take(&mut self.recycled));
             let tables = Tables {

@@ -218,7 +218,7 @@ pub static SPEC: &[ParamSpec] = &[
         name: "blocks",
         kind: Kind::Int { min: 1, max: 1024 },
         default: D::Num(32.0),
-        doc: "Users and items are cut into this many blocks per epoch; cells sharing no rows run in parallel. Part of the result's identity (the thread count is not).",
+        doc: "Users and items are cut into this many blocks per epoch (at most one per 16 items: a cell's negatives come from its item block); cells sharing no rows run in parallel. Part of the result's identity (the thread count is not).",
     },
     ParamSpec {
         name: "seed",

@@ -225,7 +225,8 @@ fn factors_are_bitwise_identical_on_1_2_and_16_threads() {
 
 #[test]
 fn no_sampler_returns_a_positive() {
-    let train = random_csr(120, 60, 25, 3);
+    // 64 items: 4 blocks of 16 (the smallest a block may be).
+    let train = random_csr(120, 64, 25, 3);
     for sampler in [
         Sampler::Uniform,
         Sampler::Popularity,
@@ -239,7 +240,7 @@ fn no_sampler_returns_a_positive() {
             hard_fraction: 0.5,
             ..params()
         };
-        let mut m = BprModel::new(p.clone(), 120, 60).unwrap();
+        let mut m = BprModel::new(p.clone(), 120, 64).unwrap();
         let plan = Plan::build(&p, &train, None, 0, Vec::new());
         let d = p.width();
         let tables = Tables {
@@ -312,6 +313,33 @@ fn users_with_every_item_are_skipped_and_counted() {
     let m = fit_with(p, &full, None);
     assert_eq!(m.curve[0].skipped_users, 2);
     assert_eq!(m.curve[0].samples, 0);
+}
+
+#[test]
+fn a_small_catalogue_is_cut_into_fewer_blocks_and_every_sample_finds_a_negative() {
+    // 8 users with 5 of 11 items each. Cut into 32 item blocks (the default), a block held
+    // one item or none and every negative draw was refused: no update in any epoch.
+    let (rows, cols): (Vec<u32>, Vec<u32>) = (0..40u32).map(|j| (j % 8, (j * 7) % 11)).unzip();
+    let train = Csr::from_coo(8, 11, &rows, &cols, &[1.0; 40]).unwrap();
+    assert_eq!(blocks_for(32, 11), 1);
+    assert_eq!(blocks_for(32, 1682), 32);
+    assert_eq!(blocks_for(32, 100), 6);
+    for sampler in ["uniform", "popularity", "dns", "mixed"] {
+        let p = BprParams::from_raw([
+            ("factors", crate::params::Value::Num(4.0)),
+            ("epochs", crate::params::Value::Num(30.0)),
+            ("sampler", crate::params::Value::Str(sampler.into())),
+        ])
+        .unwrap();
+        let m = fit_with(p.into_inner(), &train, None);
+        for r in &m.curve {
+            assert_eq!(r.samples, 40, "{sampler}");
+            assert_eq!(r.negatives.skipped_samples, 0, "{sampler}");
+        }
+        // And the updates learn: the mean loss of the last epoch is well below log 2.
+        let (first, last) = (m.curve[0].loss, m.curve[29].loss);
+        assert!(last < first - 0.1, "{sampler}: loss {first} -> {last}");
+    }
 }
 
 /// Two clusters of users, each with its own items; each user's validation item is one of
@@ -870,7 +898,8 @@ fn a_plan_built_in_recycled_cells_is_the_plan_built_fresh() {
 #[test]
 fn a_plan_holds_each_users_pairs_and_dislikes_by_cell_in_block_map_order() {
     // Every user, including one with every item (left out) and some without dislikes.
-    let base = random_csr(301, 60, 9, 31);
+    // 120 items: up to 7 blocks of 16 or more (the smallest a block may be).
+    let base = random_csr(301, 120, 9, 31);
     let (mut rows, mut cols) = (Vec::new(), Vec::new());
     for u in 0..301 {
         for &i in base.row(u).0 {
@@ -878,12 +907,12 @@ fn a_plan_holds_each_users_pairs_and_dislikes_by_cell_in_block_map_order() {
             cols.push(i);
         }
     }
-    for i in 0..60 {
+    for i in 0..120 {
         rows.push(301);
         cols.push(i);
     }
     let vals = vec![1.0; rows.len()];
-    let train = Csr::from_coo(302, 60, &rows, &cols, &vals).unwrap();
+    let train = Csr::from_coo(302, 120, &rows, &cols, &vals).unwrap();
     // The full user has no dislikes (it has no unseen item).
     let base_neg = dislikes(&base, 4, 32);
     let (mut rows, mut cols) = (Vec::new(), Vec::new());
@@ -894,9 +923,10 @@ fn a_plan_holds_each_users_pairs_and_dislikes_by_cell_in_block_map_order() {
         }
     }
     let vals = vec![1.0; rows.len()];
-    let neg = Csr::from_coo(302, 60, &rows, &cols, &vals).unwrap();
+    let neg = Csr::from_coo(302, 120, &rows, &cols, &vals).unwrap();
     for (blocks, negatives) in [(5, Some(&neg)), (7, None), (1, Some(&neg))] {
         let p = BprParams { blocks, ..params() };
+        assert_eq!(blocks_for(blocks, 120), blocks);
         let plan = Plan::build(&p, &train, negatives, 3, Vec::new());
         let users = block_map(p.seed, STREAM_USER_MAP, 3, train.n_rows, blocks);
         let items = block_map(p.seed, STREAM_ITEM_MAP, 3, train.n_cols, blocks);
