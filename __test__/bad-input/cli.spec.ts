@@ -17,6 +17,10 @@ writeFiles(dir, {
   'utf16.yaml': config('utf16.csv'),
   'utf16.csv': Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(GOOD, 'utf16le')]),
   'sub/x': '',
+  // A fit that fails (factors blow up) among several models: the line names the model and,
+  // in a grid, the combination.
+  'blowup.yaml': `data:\n  path: ${join(dir, 'good.csv')}\nmodels:\n  - { type: als, params: { factors: 4, iterations: 2 } }\n  - { name: hot, type: bpr, params: { factors: 4, epochs: 3, learning_rate: 1.0e+30 } }\noutput: ${join(dir, 'out-blowup')}\n`,
+  'blowup-grid.yaml': `data:\n  path: ${join(dir, 'good.csv')}\nmodels:\n  - { name: hot, type: bpr, params: { factors: 4, epochs: 3, learning_rate: [0.05, 1.0e+30] } }\noutput: ${join(dir, 'out-blowup-grid')}\n`,
 });
 const at = (name: string) => join(dir, name);
 
@@ -36,6 +40,8 @@ const rejected: [string, string[], RegExp, string[]][] = [
   // The real process on bad input: a crash or an abort would be a signal or another status.
   ['train on a bad config', ['train', at('bad.yaml')], /:5: evaluate\.k must be an integer in \[1, 4294967295\] \(got 0\)$/, [at('bad.yaml')]],
   ['train on a binary data file', ['train', '--quiet', at('garbage.yaml')], /cannot detect the delimiter/, [at('garbage.bin')]],
+  ['a model whose fit fails', ['train', '--quiet', at('blowup.yaml')], /^cf-native: hot: factors became NaN or infinite in epoch 1; lower learning_rate/, []],
+  ['a grid point whose fit fails', ['train', '--quiet', at('blowup-grid.yaml')], /^cf-native: hot \(learning_rate=1e\+30\): factors became NaN or infinite in epoch 1/, []],
   ['train on a UTF-16 data file', ['train', at('utf16.yaml')], /file is UTF-16 \(little-endian\)/, [at('utf16.csv')]],
 ];
 

@@ -238,6 +238,12 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
               ...iterative,
             }).catch((err: unknown) => {
               if (isCfError(err, CfErrorCode.INTERRUPTED)) throw new CfError(CfErrorCode.INTERRUPTED, `${mc.name}: ${err.message}`, { cause: err });
+              // The core's message says what went wrong (an epoch, a row, a parameter); which
+              // model of the config, and which grid point, only this loop knows.
+              if (isCfError(err) && err.code !== CfErrorCode.CANCELLED) {
+                const at = mc.grid ? ` (${Object.entries(varied).map(([k, v]) => `${k}=${v}`).join(' ')})` : '';
+                throw new CfError(err.code, `${mc.name}${at}: ${err.message}`, { cause: err });
+              }
               throw err;
             });
       const seconds = (performance.now() - started) / 1000;
