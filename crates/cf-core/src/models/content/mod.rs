@@ -16,8 +16,8 @@ use crate::data::csr::Csr;
 use crate::error::{Error, Result};
 use crate::models::knn::model::{csr_arrays, take_csr};
 use crate::models::knn::pairs::all_pairs;
-use crate::models::knn::{score_rows, similar_in, EXACT};
-use crate::models::{Model, ModelType, NamedArray, Recommender};
+use crate::models::knn::EXACT;
+use crate::models::{Model, ModelType, NamedArray};
 use crate::params::{Checked, Default as D, IntoChecked, Kind, ParamSpec, Params, Value, Values};
 use crate::pool::MAX_THREADS;
 
@@ -210,40 +210,7 @@ pub static TYPE: ModelType = ModelType {
     resume: None,
 };
 
-impl Recommender for ContentModel {
-    fn n_users(&self) -> usize {
-        self.users.n_rows
-    }
-    fn n_items(&self) -> usize {
-        self.neighbours.n_rows
-    }
-    fn score_user(&self, user: usize, out: &mut [f32]) {
-        let (items, values) = self.users.row(user);
-        score_rows(&self.neighbours, items, values, out)
-    }
-    fn score_new_user(&self, items: &[u32], values: &[f32], out: &mut [f32]) -> Result<()> {
-        crate::topk::check_items(items, values, self.n_items())?;
-        score_rows(&self.neighbours, items, values, out);
-        Ok(())
-    }
-    /// Scores are Σⱼ vⱼ sim(j, ·): item j contributes vⱼ sim(j, item).
-    fn explain(
-        &self,
-        items: &[u32],
-        values: &[f32],
-        item: u32,
-    ) -> Result<Option<crate::models::explain::Explanation>> {
-        crate::models::explain::checked_by_neighbours(&self.neighbours, items, values, item)
-            .map(Some)
-    }
-    /// An item without neighbours (no interactions; for content, no text) scores 0 for everyone.
-    fn known_items(&self) -> Option<Vec<bool>> {
-        Some(crate::models::explain::has_neighbours(&self.neighbours))
-    }
-    fn similar_items(&self, item: u32, k: usize) -> Result<Vec<(u32, f32)>> {
-        similar_in(&self.neighbours, item, k)
-    }
-}
+crate::models::knn::model::neighbour_recommender!(ContentModel);
 
 impl Model for ContentModel {
     fn type_name(&self) -> &'static str {

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use super::text::*;
 use super::*;
+use crate::models::Recommender;
 use crate::params::Value;
 
 fn opts(sublinear_tf: bool) -> TfidfOptions {

@@ -6,7 +6,7 @@ use std::any::Any;
 use super::{KnnModel, EXACT};
 use crate::data::csr::Csr;
 use crate::error::{Error, Result};
-use crate::models::{Model, ModelType, NamedArray, Recommender};
+use crate::models::{Model, ModelType, NamedArray};
 use crate::params::{Default as D, Kind, ParamSpec, Params, Value, Values};
 use crate::pool::MAX_THREADS;
 
@@ -209,42 +209,62 @@ pub static TYPE: ModelType = ModelType {
     resume: None,
 };
 
-impl Recommender for KnnModel {
-    fn n_users(&self) -> usize {
-        self.users.n_rows
-    }
-    fn n_items(&self) -> usize {
-        self.neighbours.n_rows
-    }
-    fn score_user(&self, user: usize, out: &mut [f32]) {
-        let (items, values) = self.users.row(user);
-        self.scores_of(items, values, out)
-    }
-    fn score_new_user(&self, items: &[u32], values: &[f32], out: &mut [f32]) -> Result<()> {
-        crate::topk::check_items(items, values, self.n_items())?;
-        self.scores_of(items, values, out);
-        Ok(())
-    }
-    /// Scores are Σⱼ vⱼ sim(j, ·): item j contributes vⱼ sim(j, item).
-    fn explain(
-        &self,
-        items: &[u32],
-        values: &[f32],
-        item: u32,
-    ) -> Result<Option<crate::models::explain::Explanation>> {
-        crate::models::explain::checked_by_neighbours(&self.neighbours, items, values, item)
-            .map(Some)
-    }
-    /// An item without neighbours (no interactions; for content, no text) scores 0 for everyone.
-    fn known_items(&self) -> Option<Vec<bool>> {
-        Some(crate::models::explain::has_neighbours(&self.neighbours))
-    }
-    /// The item's kept neighbours, best first (ties: lower index), itself left out: at most
-    /// k - 1 of them.
-    fn similar_items(&self, item: u32, k: usize) -> Result<Vec<(u32, f32)>> {
-        super::similar_in(&self.neighbours, item, k)
-    }
+/// The `Recommender` of a model that scores from item x item neighbour lists (its
+/// `neighbours`, items x items) and the users' training rows (its `users`): item-kNN and
+/// content. A user's scores are Σⱼ vⱼ sim(j, ·), so item j contributes vⱼ sim(j, item) to an
+/// item's score (its explanation), and an item without neighbours (no interactions; for
+/// content, no text) scores 0 for everyone.
+macro_rules! neighbour_recommender {
+    ($model:ty) => {
+        impl $crate::models::Recommender for $model {
+            fn n_users(&self) -> usize {
+                self.users.n_rows
+            }
+            fn n_items(&self) -> usize {
+                self.neighbours.n_rows
+            }
+            fn score_user(&self, user: usize, out: &mut [f32]) {
+                let (items, values) = self.users.row(user);
+                $crate::models::knn::score_rows(&self.neighbours, items, values, out)
+            }
+            fn score_new_user(
+                &self,
+                items: &[u32],
+                values: &[f32],
+                out: &mut [f32],
+            ) -> $crate::error::Result<()> {
+                $crate::topk::check_items(items, values, self.neighbours.n_rows)?;
+                $crate::models::knn::score_rows(&self.neighbours, items, values, out);
+                Ok(())
+            }
+            fn explain(
+                &self,
+                items: &[u32],
+                values: &[f32],
+                item: u32,
+            ) -> $crate::error::Result<Option<$crate::models::explain::Explanation>> {
+                $crate::models::explain::checked_by_neighbours(
+                    &self.neighbours,
+                    items,
+                    values,
+                    item,
+                )
+                .map(Some)
+            }
+            fn known_items(&self) -> Option<Vec<bool>> {
+                Some($crate::models::explain::has_neighbours(&self.neighbours))
+            }
+            /// The item's kept neighbours, best first (ties: lower index), itself left out:
+            /// at most k - 1 of them.
+            fn similar_items(&self, item: u32, k: usize) -> $crate::error::Result<Vec<(u32, f32)>> {
+                $crate::models::knn::similar_in(&self.neighbours, item, k)
+            }
+        }
+    };
 }
+pub(crate) use neighbour_recommender;
+
+neighbour_recommender!(KnnModel);
 
 impl Model for KnnModel {
     fn type_name(&self) -> &'static str {
