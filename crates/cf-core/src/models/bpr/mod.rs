@@ -3,7 +3,7 @@
 //!
 //! Parallel schedule (DSGD strata, Gemulla et al. 2011): every epoch draws a seeded random
 //! map of users to `blocks` blocks and of items to `blocks` blocks (the count is a parameter
-//! of the model, not the thread count). Sub-epoch `s` runs the cells (b, (b + s) mod B) for
+//! of the model, not the thread count; at most one block per 16 items). Sub-epoch `s` runs the cells (b, (b + s) mod B) for
 //! b in 0..B: they share no user and no item row, so they run in parallel without locks,
 //! each sequentially with its own SplitMix64 derived from (seed, epoch, s, b); there is no
 //! barrier between sub-epochs, a cell starts once the two cells before it on its rows are
@@ -53,6 +53,7 @@ const STREAM_CELLS: u64 = 5;
 const STREAM_FOLD_IN: u64 = 6;
 /// Draws per negative before the sample is given up (counted in `skipped_samples`).
 const MAX_TRIES: usize = 64;
+const ADAM_EPSILON: f32 = 1e-8;
 
 /// The fewest items an item block may hold. A cell draws its negatives from its own item
 /// block, so with `blocks` near the catalogue's size most blocks hold one item or none and
@@ -65,7 +66,6 @@ const MIN_BLOCK_ITEMS: usize = 16;
 fn blocks_for(blocks: usize, n_items: usize) -> usize {
     blocks.min(n_items / MIN_BLOCK_ITEMS).max(1)
 }
-const ADAM_EPSILON: f32 = 1e-8;
 
 /// Where one epoch's negatives came from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
