@@ -197,6 +197,8 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
       hooks.signal?.throwIfAborted();
       if (hooks.stop?.aborted) throw new CfError(CfErrorCode.INTERRUPTED, `${mc.name}: stopped between two fits of its grid`);
       const params = { ...mc.params, ...varied };
+      // The grid point as `key=value ...`, for its log line and its errors.
+      const gridPoint = Object.entries(varied).map(([k, v]) => `${k}=${v}`).join(' ');
       const started = performance.now();
       // Combinations before the checkpointed one are fitted again: the same seed gives the
       // same models, so the grid's choice is the uninterrupted run's.
@@ -241,7 +243,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
               // The core's message says what went wrong (an epoch, a row, a parameter); which
               // model of the config, and which grid point, only this loop knows.
               if (isCfError(err) && err.code !== CfErrorCode.CANCELLED) {
-                const at = mc.grid ? ` (${Object.entries(varied).map(([k, v]) => `${k}=${v}`).join(' ')})` : '';
+                const at = mc.grid ? ` (${gridPoint})` : '';
                 throw new CfError(err.code, `${mc.name}${at}: ${err.message}`, { cause: err });
               }
               throw err;
@@ -252,7 +254,7 @@ export async function runTrain(given: Config, hooks: TrainHooks = {}): Promise<T
       if (mc.grid) {
         const summary = model.fitSummary();
         trials.push({ params: varied, train_seconds: seconds, valid: scores.valid, test: scores.test, ...(summary ? { fit: summary } : {}) });
-        log(`${mc.name} ${Object.entries(varied).map(([k, v]) => `${k}=${v}`).join(' ')}: valid ${selectionKey(scores.valid)} ${Number.isFinite(score) ? Math.abs(score).toFixed(4) : 'n/a'}`);
+        log(`${mc.name} ${gridPoint}: valid ${selectionKey(scores.valid)} ${Number.isFinite(score) ? Math.abs(score).toFixed(4) : 'n/a'}`);
       }
       if (!best || score > best.score) best = { model, scores, seconds, score };
     }
