@@ -364,28 +364,38 @@ mod avx2 {
     use super::{Packed, PANEL};
     use std::arch::x86_64::*;
 
-    /// Register tile: U queries x one panel (two 8-wide halves).
+    /// Panels per tile for a lone query: eight chains, with four loads per factor.
+    const PMAX1: usize = 4;
+
+    /// Register tile: U queries x P panels, each panel two 8-wide halves: 2 U P accumulators.
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn tile<const U: usize>(
+    unsafe fn tile<const U: usize, const P: usize>(
         panel: *const f32,
         f: usize,
         q: *const f32,
         out: *mut f32,
         w: usize,
     ) {
-        let mut acc = [[_mm256_setzero_ps(); 2]; U];
+        let mut acc = [[[_mm256_setzero_ps(); 2]; P]; U];
         for j in 0..f {
-            let y0 = _mm256_loadu_ps(panel.add(j * PANEL));
-            let y1 = _mm256_loadu_ps(panel.add(j * PANEL + 8));
+            let mut y = [[_mm256_setzero_ps(); 2]; P];
+            for (p, yp) in y.iter_mut().enumerate() {
+                yp[0] = _mm256_loadu_ps(panel.add(p * PANEL * f + j * PANEL));
+                yp[1] = _mm256_loadu_ps(panel.add(p * PANEL * f + j * PANEL + 8));
+            }
             for (u, a) in acc.iter_mut().enumerate() {
                 let x = _mm256_set1_ps(*q.add(u * f + j));
-                a[0] = _mm256_fmadd_ps(x, y0, a[0]);
-                a[1] = _mm256_fmadd_ps(x, y1, a[1]);
+                for p in 0..P {
+                    a[p][0] = _mm256_fmadd_ps(x, y[p][0], a[p][0]);
+                    a[p][1] = _mm256_fmadd_ps(x, y[p][1], a[p][1]);
+                }
             }
         }
         for (u, a) in acc.iter().enumerate() {
-            _mm256_storeu_ps(out.add(u * w), a[0]);
-            _mm256_storeu_ps(out.add(u * w + 8), a[1]);
+            for (p, ap) in a.iter().enumerate() {
+                _mm256_storeu_ps(out.add(u * w + p * PANEL), ap[0]);
+                _mm256_storeu_ps(out.add(u * w + p * PANEL + 8), ap[1]);
+            }
         }
     }
 
@@ -404,18 +414,36 @@ mod avx2 {
         let mut u = 0;
         while u < b {
             let ub = (b - u).min(6);
+            // As in the AVX-512 kernel: few queries take several panels per tile, so that
+            // enough independent FMA chains hide the FMA latency (one query over one panel
+            // has two chains, a quarter of what two FMA ports with 4-cycle latency need).
+            let pmax = match ub {
+                1 => PMAX1,
+                2 | 3 => 2,
+                _ => 1,
+            };
             let qp = q.as_ptr().add(u * f);
-            for p in 0..panels {
+            let mut p = 0;
+            while p < panels {
+                let pn = (panels - p).min(pmax);
                 let panel = base.add(p * PANEL * f);
                 let o = out.as_mut_ptr().add(u * w + p * PANEL);
-                match ub {
-                    1 => tile::<1>(panel, f, qp, o, w),
-                    2 => tile::<2>(panel, f, qp, o, w),
-                    3 => tile::<3>(panel, f, qp, o, w),
-                    4 => tile::<4>(panel, f, qp, o, w),
-                    5 => tile::<5>(panel, f, qp, o, w),
-                    _ => tile::<6>(panel, f, qp, o, w),
+                match (ub, pn) {
+                    (1, 1) => tile::<1, 1>(panel, f, qp, o, w),
+                    (1, 2) => tile::<1, 2>(panel, f, qp, o, w),
+                    (1, 3) => tile::<1, 3>(panel, f, qp, o, w),
+                    (1, 4) => tile::<1, 4>(panel, f, qp, o, w),
+                    (1, 5) => tile::<1, 5>(panel, f, qp, o, w),
+                    (1, 6) => tile::<1, 6>(panel, f, qp, o, w),
+                    (2, 1) => tile::<2, 1>(panel, f, qp, o, w),
+                    (2, 2) => tile::<2, 2>(panel, f, qp, o, w),
+                    (3, 1) => tile::<3, 1>(panel, f, qp, o, w),
+                    (3, 2) => tile::<3, 2>(panel, f, qp, o, w),
+                    (4, _) => tile::<4, 1>(panel, f, qp, o, w),
+                    (5, _) => tile::<5, 1>(panel, f, qp, o, w),
+                    _ => tile::<6, 1>(panel, f, qp, o, w),
                 }
+                p += pn;
             }
             u += ub;
         }
@@ -436,6 +464,41 @@ mod tests {
                 ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
             })
             .collect()
+    }
+
+    /// The AVX2 kernel on its own (`scores` picks AVX-512 where the CPU has it, so the AVX2
+    /// tiles would go untested there): every tile shape, remainders of panels, an offset
+    /// first panel.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx2_kernel_gives_the_reference_bits_for_every_tile_shape() {
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            return;
+        }
+        for (n, f, b, p0) in [
+            (150, 64, 1, 0),
+            (150, 7, 2, 1),
+            (150, 33, 3, 2),
+            (300, 16, 1, 3),
+            (90, 64, 7, 0),
+            (40, 1, 13, 1),
+        ] {
+            let rows = rnd(n * f, 5);
+            let q = rnd(b * f, 6);
+            let pk = Packed::new(&rows, f);
+            let panels = n.div_ceil(PANEL) - p0;
+            let w = panels * PANEL;
+            let mut out = vec![f32::NAN; b * w];
+            // SAFETY: AVX2 and FMA checked above; `out` holds b rows of `panels` panels.
+            unsafe { avx2::scores(&pk, p0, panels, &q, b, &mut out) };
+            for u in 0..b {
+                for i in p0 * PANEL..n {
+                    let r = dot_fma(&q[u * f..u * f + f], &rows[i * f..i * f + f]);
+                    let got = out[u * w + i - p0 * PANEL];
+                    assert_eq!(got.to_bits(), r.to_bits(), "n={n} f={f} b={b} u={u} i={i}");
+                }
+            }
+        }
     }
 
     #[test]
