@@ -6,13 +6,15 @@
 // arrivals, scheduled on the hrtime clock), is sent when due whatever happened to earlier
 // ones (open loop: a slow answer never delays the next request), and its latency runs from
 // the time it was due, so a late send is charged too (no coordinated omission). Times are
-// in microseconds; percentiles come from every sample, sorted.
+// in microseconds; percentiles come from every sample, sorted. Requests go out as bytes
+// encoded before the run on plain keep-alive TCP sockets, one request at a time per socket;
+// answers are read by their Content-Length (what Fastify sends).
 //
 //   node bench/node/loadgen.mjs --url URL --requests FILE --rate R --duration S [--sockets N]
 //
 // FILE is JSON { method, path?, paths?, bodies? }: GET cycles through `paths`, POST sends
 // `bodies` to `path`. Prints one JSON line of results.
-import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -29,10 +31,21 @@ const spec = JSON.parse(readFileSync(o.requests, 'utf8'));
 const rate = Number(o.rate);
 const total = Math.round(rate * Number(o.duration));
 const url = new URL(o.url);
-// Enough keep-alive sockets that a due request finds a free one unless the server has
-// fallen behind by that many answers.
-const agent = new Agent({ keepAlive: true, maxSockets: Number(o.sockets) });
+const maxSockets = Number(o.sockets);
 const now = () => Number(process.hrtime.bigint()) / 1000;
+
+// Every request's bytes, encoded once before the run: the generator's own cost per request
+// is then one write and the parse of one answer's head. node:http's client cost several times
+// that per request (objects, header parsing, its agent), and on a 2-core machine its stalls
+// showed up as send lag and as latency that was the generator's, not the server's.
+const head = `Host: ${url.host}\r\nConnection: keep-alive\r\n`;
+const wire =
+  spec.method === 'GET'
+    ? spec.paths.map((p) => Buffer.from(`GET ${p} HTTP/1.1\r\n${head}\r\n`))
+    : spec.bodies.map((b) => {
+        const body = Buffer.from(b);
+        return Buffer.concat([Buffer.from(`POST ${spec.path} HTTP/1.1\r\n${head}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
+      });
 
 // NaN until answered: a request still open at the end is counted, not timed as 0.
 const latency = new Float64Array(total).fill(NaN);
@@ -43,38 +56,79 @@ let non2xx = 0;
 let sent = 0;
 let maxLag = 0;
 
+const CRLF2 = Buffer.from('\r\n\r\n');
+const idle = [];
+const sockets = [];
+const queued = [];
+let open = 0;
+
+/** A keep-alive connection carrying one request at a time (HTTP/1.1 without pipelining). */
+function newSocket() {
+  open++;
+  const c = { sock: connect({ host: url.hostname, port: Number(url.port) }), i: -1, due: 0, start: 0, buf: null, dead: false };
+  sockets.push(c);
+  c.sock.setNoDelay(true);
+  c.sock.on('data', (d) => onData(c, d));
+  const fail = () => {
+    if (c.dead) return;
+    c.dead = true;
+    if (c.i >= 0) {
+      errors++;
+      c.i = -1;
+      finish();
+    }
+    open--;
+    const k = idle.indexOf(c);
+    if (k >= 0) idle.splice(k, 1);
+  };
+  c.sock.on('error', fail);
+  c.sock.on('close', fail);
+  return c;
+}
+
+/** Whole answers: a head, then Content-Length bytes (Fastify always sends the length). */
+function onData(c, d) {
+  c.buf = c.buf ? Buffer.concat([c.buf, d]) : d;
+  for (;;) {
+    const end = c.buf.indexOf(CRLF2);
+    if (end < 0) return;
+    const h = c.buf.toString('latin1', 0, end);
+    const m = /\r\ncontent-length: *(\d+)/i.exec(h);
+    const len = m ? Number(m[1]) : 0;
+    if (c.buf.length < end + 4 + len) return;
+    const status = Number(h.slice(9, 12));
+    c.buf = c.buf.length > end + 4 + len ? c.buf.subarray(end + 4 + len) : null;
+    answered(c, status);
+    if (!c.buf) return;
+  }
+}
+
+function answered(c, status) {
+  const t = now();
+  const i = c.i;
+  c.i = -1;
+  if (i < 0) return;
+  latency[i] = t - c.due;
+  service[i] = t - c.start;
+  if (status < 200 || status >= 300) non2xx++;
+  finish();
+  const next = queued.shift();
+  if (next) write(c, next[0], next[1]);
+  else idle.push(c);
+}
+
+function write(c, i, due) {
+  c.i = i;
+  c.due = due;
+  c.start = now();
+  c.sock.write(wire[i % wire.length]);
+}
+
 function send(i, due) {
-  const method = spec.method;
-  const path = method === 'GET' ? spec.paths[i % spec.paths.length] : spec.path;
-  const body = method === 'POST' ? spec.bodies[i % spec.bodies.length] : null;
-  const start = now();
-  maxLag = Math.max(maxLag, start - due);
-  const req = request(
-    {
-      host: url.hostname,
-      port: url.port,
-      method,
-      path,
-      agent,
-      headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {},
-    },
-    (res) => {
-      res.on('data', () => {});
-      res.on('end', () => {
-        const t = now();
-        latency[i] = t - due;
-        service[i] = t - start;
-        if (res.statusCode < 200 || res.statusCode >= 300) non2xx++;
-        finish();
-      });
-    },
-  );
-  req.on('error', () => {
-    latency[i] = NaN;
-    errors++;
-    finish();
-  });
-  req.end(body ?? undefined);
+  maxLag = Math.max(maxLag, now() - due);
+  const c = idle.pop() ?? (open < maxSockets ? newSocket() : null);
+  if (c) write(c, i, due);
+  else queued.push([i, due]);
 }
 
 let resolveAll;
@@ -103,7 +157,7 @@ const timeout = setTimeout(() => resolveAll(), Number(o.duration) * 1000 + 20_00
 await all;
 clearTimeout(timeout);
 const elapsed = (now() - t0) / 1e6;
-agent.destroy();
+for (const c of sockets) c.sock.destroy();
 
 const pct = (xs, p) => {
   const v = Float64Array.from(xs.filter((x) => Number.isFinite(x))).sort();
