@@ -80,6 +80,9 @@ function newSocket() {
     open--;
     const k = idle.indexOf(c);
     if (k >= 0) idle.splice(k, 1);
+    // Requests waiting for a socket get a new one in its place.
+    const next = queued.shift();
+    if (next) write(newSocket(), next[0], next[1]);
   };
   c.sock.on('error', fail);
   c.sock.on('close', fail);

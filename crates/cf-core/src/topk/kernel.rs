@@ -364,9 +364,6 @@ mod avx2 {
     use super::{Packed, PANEL};
     use std::arch::x86_64::*;
 
-    /// Panels per tile for a lone query: eight chains, with four loads per factor.
-    const PMAX1: usize = 4;
-
     /// Register tile: U queries x P panels, each panel two 8-wide halves: 2 U P accumulators.
     #[target_feature(enable = "avx2,fma")]
     unsafe fn tile<const U: usize, const P: usize>(
@@ -418,7 +415,7 @@ mod avx2 {
             // enough independent FMA chains hide the FMA latency (one query over one panel
             // has two chains, a quarter of what two FMA ports with 4-cycle latency need).
             let pmax = match ub {
-                1 => PMAX1,
+                1 => 4,
                 2 | 3 => 2,
                 _ => 1,
             };
@@ -429,16 +426,15 @@ mod avx2 {
                 let panel = base.add(p * PANEL * f);
                 let o = out.as_mut_ptr().add(u * w + p * PANEL);
                 match (ub, pn) {
+                    // pn <= pmax: the last arm of each query count is its pmax.
                     (1, 1) => tile::<1, 1>(panel, f, qp, o, w),
                     (1, 2) => tile::<1, 2>(panel, f, qp, o, w),
                     (1, 3) => tile::<1, 3>(panel, f, qp, o, w),
-                    (1, 4) => tile::<1, 4>(panel, f, qp, o, w),
-                    (1, 5) => tile::<1, 5>(panel, f, qp, o, w),
-                    (1, 6) => tile::<1, 6>(panel, f, qp, o, w),
+                    (1, _) => tile::<1, 4>(panel, f, qp, o, w),
                     (2, 1) => tile::<2, 1>(panel, f, qp, o, w),
-                    (2, 2) => tile::<2, 2>(panel, f, qp, o, w),
+                    (2, _) => tile::<2, 2>(panel, f, qp, o, w),
                     (3, 1) => tile::<3, 1>(panel, f, qp, o, w),
-                    (3, 2) => tile::<3, 2>(panel, f, qp, o, w),
+                    (3, _) => tile::<3, 2>(panel, f, qp, o, w),
                     (4, _) => tile::<4, 1>(panel, f, qp, o, w),
                     (5, _) => tile::<5, 1>(panel, f, qp, o, w),
                     _ => tile::<6, 1>(panel, f, qp, o, w),
