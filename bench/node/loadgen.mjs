@@ -61,6 +61,7 @@ const idle = [];
 const sockets = [];
 const queued = [];
 let open = 0;
+let ended = false;
 
 /** A keep-alive connection carrying one request at a time (HTTP/1.1 without pipelining). */
 function newSocket() {
@@ -80,8 +81,9 @@ function newSocket() {
     open--;
     const k = idle.indexOf(c);
     if (k >= 0) idle.splice(k, 1);
-    // Requests waiting for a socket get a new one in its place.
-    const next = queued.shift();
+    // Requests waiting for a socket get a new one in its place (not once the run is over:
+    // the sockets are then being closed on purpose).
+    const next = ended ? undefined : queued.shift();
     if (next) write(newSocket(), next[0], next[1]);
   };
   c.sock.on('error', fail);
@@ -160,6 +162,7 @@ const timeout = setTimeout(() => resolveAll(), Number(o.duration) * 1000 + 20_00
 await all;
 clearTimeout(timeout);
 const elapsed = (now() - t0) / 1e6;
+ended = true;
 for (const c of sockets) c.sock.destroy();
 
 const pct = (xs, p) => {
