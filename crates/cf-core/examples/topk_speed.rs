@@ -127,15 +127,18 @@ fn main() {
         println!("scan only: {:.3} ns/item", s / (reps * ni) as f64 * 1e9);
         let mut req = Request::new(k);
         req.items_packed = Some(&packed);
+        // SMALL_BATCH=b: calls of b users at once (what the server's coalesced lists are).
+        let b: usize = std::env::var("SMALL_BATCH").map_or(1, |v| v.parse().unwrap());
         let mut times = Vec::new();
         for u in 0..singles.min(nu) {
+            let us: Vec<u32> = (0..b as u32).map(|j| (u as u32 * b as u32 + j) % nu as u32).collect();
             let t = Instant::now();
-            let l = topk::recommend_users(&m, &[u as u32], &req).unwrap();
+            let l = topk::recommend_users(&m, &us, &req).unwrap();
             times.push(t.elapsed().as_secs_f64() * 1e3);
             assert!(l.ids[0] != u32::MAX);
         }
         times.sort_by(f64::total_cmp);
-        println!("single call: median {:.3} ms, p90 {:.3} ms", times[times.len() / 2], times[times.len() * 9 / 10]);
+        println!("single call ({b} users): median {:.3} ms, p90 {:.3} ms", times[times.len() / 2], times[times.len() * 9 / 10]);
         if std::env::var("SKIP_SIMILAR").is_ok() {
             return;
         }

@@ -63,8 +63,8 @@ impl Packed {
     }
 
     /// The int8 copy of these rows ([`super::quant`]), built on the first call (about one
-    /// pass over the rows); None where the CPU lacks AVX-512 VNNI, `CF_NATIVE_SIMD` is set,
-    /// or the rows are too long for its exact integer sums.
+    /// pass over the rows); None where the CPU has neither AVX-512 VNNI nor AVX2,
+    /// `CF_NATIVE_SIMD` is set, or the rows are too long for its exact integer sums.
     pub fn quantised(&self) -> Option<&super::quant::QPacked> {
         self.quant
             .get_or_init(|| {

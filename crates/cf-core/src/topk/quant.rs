@@ -1,7 +1,9 @@
 //! An int8 first pass for the top-K engine: it never decides a result, it only rules items
 //! out. Item rows are quantised per row and query rows per query; AVX-512 VNNI
-//! (`vpdpbusd`, 64 byte products per instruction against 16 f32 FMAs) gives an exact integer
-//! dot product, and an upper bound on the item's f32 score follows from the step sizes.
+//! (`vpdpbusd`, 64 byte products per instruction against 16 f32 FMAs), or on AVX2-only CPUs
+//! `vpsignb` + `vpmaddubsw` + `vpmaddwd` (a quarter of the f32 kernel's bytes: what a lone
+//! query waits on), gives an exact integer dot product, and an upper bound on the item's f32
+//! score follows from the step sizes.
 //! Items whose bound reaches the query's current k-th score are rescored with the f32
 //! arithmetic of [`super::kernel::dot_fma`], so the lists and scores are bitwise those of the
 //! f32 engine (tests compare them with the f32 path and a full sort).
@@ -64,22 +66,43 @@ pub struct QPacked {
     loosen: f64,
 }
 
-/// Whether this CPU runs the int8 first pass, and it is not switched off: `CF_NATIVE_SIMD`
-/// set to `avx512` (AVX-512 f32 only), `avx2` or `portable` keeps the f32 path.
-pub fn supported() -> bool {
+/// Which int8 kernel this CPU runs: AVX-512 VNNI (`vpdpbusd`, four products summed into i32
+/// per byte lane), else AVX2 (`vpsignb` + `vpmaddubsw` + `vpmaddwd`: more instructions per
+/// product than an f32 FMA, but a quarter of the bytes, which is what a lone query waits on).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Vnni,
+    Avx2,
+}
+
+/// The int8 kernel of this CPU, None when there is none or `CF_NATIVE_SIMD` is set
+/// (`avx512`, `avx2` or `portable` keep the f32 path).
+pub fn kind() -> Option<Kind> {
     use std::sync::OnceLock;
-    static YES: OnceLock<bool> = OnceLock::new();
-    *YES.get_or_init(|| {
+    static KIND: OnceLock<Option<Kind>> = OnceLock::new();
+    *KIND.get_or_init(|| {
+        if std::env::var("CF_NATIVE_SIMD").is_ok() {
+            return None;
+        }
         #[cfg(target_arch = "x86_64")]
         {
-            std::env::var("CF_NATIVE_SIMD").is_err()
-                && is_x86_feature_detected!("avx512f")
+            if is_x86_feature_detected!("avx512f")
                 && is_x86_feature_detected!("avx512bw")
                 && is_x86_feature_detected!("avx512vnni")
+            {
+                return Some(Kind::Vnni);
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                return Some(Kind::Avx2);
+            }
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        false
+        None
     })
+}
+
+/// Whether this CPU runs the int8 first pass (see [`kind`]).
+pub fn supported() -> bool {
+    kind().is_some()
 }
 
 fn gamma(f: usize) -> f64 {
@@ -254,10 +277,16 @@ pub fn marks(
     assert!(panels <= 64 && bits.len() >= nb);
     bits[..nb].fill(0);
     #[cfg(target_arch = "x86_64")]
-    if supported() {
-        // SAFETY: AVX-512F/BW/VNNI are present (supported()); bounds asserted above.
-        unsafe { vnni::marks(pack, p0, panels, qq, nb, t, masks, bits) };
-        return;
+    match kind() {
+        // SAFETY: AVX-512F/BW/VNNI are present (kind()); bounds asserted above.
+        Some(Kind::Vnni) => {
+            return unsafe { vnni::marks(pack, p0, panels, qq, nb, t, masks, bits) }
+        }
+        // SAFETY: AVX2 and FMA are present (kind()); bounds asserted above.
+        Some(Kind::Avx2) => {
+            return unsafe { avx2::marks(pack, p0, panels, qq, nb, t, masks, bits) }
+        }
+        None => {}
     }
     marks_portable(pack, p0, panels, qq, nb, t, masks, bits);
 }
@@ -404,6 +433,118 @@ mod vnni {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2 {
+    use super::{QPacked, QQueries};
+    use std::arch::x86_64::*;
+
+    /// Register tile: U queries x P panels, each panel two registers of eight i32 sums.
+    /// The query bytes are p + 128; flipped back to signed p, `vpmaddubsw` takes |p| (unsigned)
+    /// against the item bytes carrying p's sign, so a pair of products is at most 2 * 127^2
+    /// (no saturation), and `vpmaddwd` by ones sums the pairs into i32: the exact `sum p q`
+    /// that the VNNI kernel gets from its bias and `vpdpbusd`, hence the same masks.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn tile<const U: usize, const P: usize>(
+        pack: &QPacked,
+        pp: usize,
+        qb: *const u32,
+        qoff: *const i32,
+        t: *const f32,
+        masks: *mut u16,
+        mstride: usize,
+        bits: *mut u64,
+        pbit: usize,
+    ) {
+        let groups = pack.groups;
+        let data = pack.data.as_ptr().add(pp * groups * 64);
+        let ones = _mm256_set1_epi16(1);
+        let flip = _mm256_set1_epi32(0x8080_8080u32 as i32);
+        let mut acc = [[[_mm256_setzero_si256(); 2]; P]; U];
+        for g in 0..groups {
+            let mut qs = [_mm256_setzero_si256(); U];
+            let mut qa = [_mm256_setzero_si256(); U];
+            for u in 0..U {
+                qs[u] = _mm256_xor_si256(_mm256_set1_epi32(*qb.add(u * groups + g) as i32), flip);
+                qa[u] = _mm256_abs_epi8(qs[u]);
+            }
+            for p in 0..P {
+                for h in 0..2 {
+                    let y =
+                        _mm256_loadu_si256(data.add((p * groups + g) * 64 + h * 32) as *const _);
+                    for u in 0..U {
+                        let s = _mm256_maddubs_epi16(qa[u], _mm256_sign_epi8(y, qs[u]));
+                        acc[u][p][h] = _mm256_add_epi32(acc[u][p][h], _mm256_madd_epi16(s, ones));
+                    }
+                }
+            }
+        }
+        for p in 0..P {
+            for (u, a) in acc.iter().enumerate() {
+                let mut m = 0u16;
+                for (h, &ah) in a[p].iter().enumerate() {
+                    let at = (pp + p) * 16 + h * 8;
+                    let sc = _mm256_loadu_ps(pack.scale.as_ptr().add(at));
+                    let sl = _mm256_loadu_ps(pack.slack.as_ptr().add(at));
+                    let x =
+                        _mm256_cvtepi32_ps(_mm256_add_epi32(ah, _mm256_set1_epi32(*qoff.add(u))));
+                    let l = _mm256_fmadd_ps(sc, x, sl);
+                    let c = _mm256_cmp_ps::<_CMP_GE_OQ>(l, _mm256_set1_ps(*t.add(u)));
+                    m |= (_mm256_movemask_ps(c) as u16) << (8 * h);
+                }
+                *masks.add(u * mstride + p) = m;
+                *bits.add(u) |= ((m != 0) as u64) << (pbit + p);
+            }
+        }
+    }
+
+    /// The marks of [`super::marks`]; callable directly by tests on CPUs that would pick VNNI.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA, and the arguments must pass `marks`' asserts.
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn marks(
+        pack: &QPacked,
+        p0: usize,
+        panels: usize,
+        qq: &QQueries,
+        nb: usize,
+        t: &[f32],
+        masks: &mut [u16],
+        bits: &mut [u64],
+    ) {
+        let groups = pack.groups;
+        let mut u = 0;
+        while u < nb {
+            // Sixteen registers: a lone query keeps four panels (8 sums) in flight, two
+            // queries two panels each.
+            let ub = (nb - u).min(2);
+            let pmax = if ub == 1 { 4 } else { 2 };
+            let qb = qq.bytes.as_ptr().add(u * groups);
+            let qo = qq.q.as_ptr().add(u);
+            let tu = t.as_ptr().add(u);
+            let bu = bits.as_mut_ptr().add(u);
+            let mut p = 0;
+            while p < panels {
+                let pn = (panels - p).min(pmax);
+                let m = masks.as_mut_ptr().add(u * panels + p);
+                match (ub, pn) {
+                    (1, 1) => tile::<1, 1>(pack, p0 + p, qb, qo, tu, m, panels, bu, p),
+                    (1, 2) => tile::<1, 2>(pack, p0 + p, qb, qo, tu, m, panels, bu, p),
+                    (1, 3) => tile::<1, 3>(pack, p0 + p, qb, qo, tu, m, panels, bu, p),
+                    (1, 4) => tile::<1, 4>(pack, p0 + p, qb, qo, tu, m, panels, bu, p),
+                    (2, 1) => tile::<2, 1>(pack, p0 + p, qb, qo, tu, m, panels, bu, p),
+                    (2, 2) => tile::<2, 2>(pack, p0 + p, qb, qo, tu, m, panels, bu, p),
+                    _ => unreachable!(),
+                }
+                p += pn;
+            }
+            u += ub;
+        }
+    }
+}
+
 /// Exact scores (the bits of [`super::kernel::dot_fma`]) of query `x` against targets whose
 /// factor j is at `data[offsets[c] + j * stride]` (row-major rows: stride 1; packed panels:
 /// stride 16), into `out`.
@@ -414,11 +555,15 @@ pub fn rescore(data: &[f32], stride: usize, x: &[f32], offsets: &[u32], out: &mu
         .iter()
         .all(|&o| f == 0 || o as usize + (f - 1) * stride < data.len()));
     #[cfg(target_arch = "x86_64")]
-    if supported() && data.len() <= i32::MAX as usize {
-        // SAFETY: AVX-512F is present; every element read is in bounds (asserted) and the
-        // offsets fit the gather's i32 index.
-        unsafe { gather::rescore(data, stride, x, offsets, out) };
-        return;
+    if data.len() <= i32::MAX as usize {
+        match kind() {
+            // SAFETY: AVX-512F is present; every element read is in bounds (asserted) and the
+            // offsets fit the gather's i32 index.
+            Some(Kind::Vnni) => return unsafe { gather::rescore(data, stride, x, offsets, out) },
+            // SAFETY: AVX2 and FMA are present; the same bounds.
+            Some(Kind::Avx2) => return unsafe { gather::rescore8(data, stride, x, offsets, out) },
+            None => {}
+        }
     }
     for (o, &b) in out.iter_mut().zip(offsets) {
         let mut acc = 0f32;
@@ -464,6 +609,37 @@ mod gather {
             c += n;
         }
     }
+
+    /// The same with AVX2: eight targets a pass.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn rescore8(
+        data: &[f32],
+        stride: usize,
+        x: &[f32],
+        offsets: &[u32],
+        out: &mut [f32],
+    ) {
+        let mut c = 0;
+        while c < offsets.len() {
+            let n = (offsets.len() - c).min(8);
+            let mut idx = [0i32; 8];
+            for (l, v) in idx.iter_mut().enumerate() {
+                *v = offsets[c + if l < n { l } else { 0 }] as i32;
+            }
+            let vi = _mm256_loadu_si256(idx.as_ptr() as *const _);
+            let mut acc = _mm256_setzero_ps();
+            let mut ptr = data.as_ptr();
+            for &xj in x {
+                let y = _mm256_i32gather_ps::<4>(ptr, vi);
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(xj), y, acc);
+                ptr = ptr.wrapping_add(stride);
+            }
+            let mut r = [0f32; 8];
+            _mm256_storeu_ps(r.as_mut_ptr(), acc);
+            out[c..c + n].copy_from_slice(&r[..n]);
+            c += n;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -478,6 +654,11 @@ impl QPacked {
 mod tests {
     use super::*;
     use crate::topk::kernel::dot_fma;
+
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_here() -> bool {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
 
     fn rnd(n: usize, seed: u64) -> Vec<f32> {
         let mut s = seed;
@@ -502,7 +683,16 @@ mod tests {
     /// must be marked (the bound reaches it), whatever the kernel.
     #[test]
     fn the_bound_covers_every_exact_score_and_the_kernels_agree() {
-        for (n, f, nq) in [(50, 64, 9), (40, 7, 5), (33, 130, 3), (20, 1, 4)] {
+        // Panels 4, 3, 3, 2, 6, 5: every AVX2 tile shape (lone queries over 4 + 2 and 4 + 1
+        // panels too).
+        for (n, f, nq) in [
+            (50, 64, 9),
+            (40, 7, 5),
+            (33, 130, 3),
+            (20, 1, 4),
+            (90, 64, 3),
+            (70, 33, 1),
+        ] {
             let rows = rnd(n * f, 3 + f as u64);
             let qs = rnd(nq * f, 9 + f as u64);
             let pack = QPacked::build(rows.chunks_exact(f), n, f);
@@ -525,6 +715,16 @@ mod tests {
                         assert_eq!(m2, masks);
                         assert_eq!(b2, bits);
                     }
+                    // The AVX2 kernel directly: `marks` picks VNNI where the CPU has it.
+                    #[cfg(target_arch = "x86_64")]
+                    if avx2_here() {
+                        let mut m3 = vec![0u16; nq * panels];
+                        let mut b3 = vec![0u64; nq];
+                        // SAFETY: AVX2 and FMA checked; the shapes are those of `marks`.
+                        unsafe { avx2::marks(&pack, 0, panels, &qq, nq, &t, &mut m3, &mut b3) };
+                        assert_eq!(m3, masks);
+                        assert_eq!(b3, bits);
+                    }
                 }
             }
             // Rescoring gives the reference bits, from rows and from packed panels.
@@ -539,10 +739,17 @@ mod tests {
                 .collect();
             let mut out2 = vec![0f32; n];
             rescore(pk.data(), 16, &qs[..f], &poffs, &mut out2);
+            let mut out3 = out2.clone();
+            #[cfg(target_arch = "x86_64")]
+            if avx2_here() {
+                // SAFETY: AVX2 and FMA checked; offsets in bounds (as asserted by rescore).
+                unsafe { gather::rescore8(pk.data(), 16, &qs[..f], &poffs, &mut out3) };
+            }
             for (c, &i) in items.iter().enumerate() {
                 let r = dot_fma(&qs[..f], &rows[i as usize * f..i as usize * f + f]);
                 assert_eq!(out[c].to_bits(), r.to_bits());
                 assert_eq!(out2[c].to_bits(), r.to_bits());
+                assert_eq!(out3[c].to_bits(), r.to_bits());
             }
         }
     }

@@ -527,7 +527,7 @@ fn the_int8_first_pass_gives_the_f32_lists_bit_for_bit() {
 #[test]
 fn the_int8_first_pass_matches_a_full_sort_with_every_filter() {
     // Through the public API with a cached pack, as the binding calls it: the int8 pass runs
-    // wherever the CPU has it (AVX-512 VNNI), for batches and for lone queries.
+    // wherever the CPU has it (AVX-512 VNNI or AVX2), for batches and for lone queries.
     for (case, &(nu, ni, f, kind)) in [(50, 4000, 64, 0u32), (40, 3000, 24, 1), (36, 2500, 64, 2)]
         .iter()
         .enumerate()
