@@ -1,9 +1,9 @@
 //! An int8 first pass for the top-K engine: it never decides a result, it only rules items
 //! out. Item rows are quantised per row and query rows per query; AVX-512 VNNI
 //! (`vpdpbusd`, 64 byte products per instruction against 16 f32 FMAs), or on AVX2-only CPUs
-//! `vpsignb` + `vpmaddubsw` + `vpmaddwd` (a quarter of the f32 kernel's bytes: what a lone
-//! query waits on), gives an exact integer dot product, and an upper bound on the item's f32
-//! score follows from the step sizes.
+//! `vpmaddubsw` + `vpmaddwd` with the query on a coarser grid (see [`QQueries`]; a quarter of
+//! the f32 kernel's bytes, which is what a lone query waits on), gives an exact integer dot
+//! product, and an upper bound on the item's f32 score follows from the step sizes.
 //! Items whose bound reaches the query's current k-th score are rescored with the f32
 //! arithmetic of [`super::kernel::dot_fma`], so the lists and scores are bitwise those of the
 //! f32 engine (tests compare them with the f32 path and a full sort).
@@ -67,8 +67,7 @@ pub struct QPacked {
 }
 
 /// Which int8 kernel this CPU runs: AVX-512 VNNI (`vpdpbusd`, four products summed into i32
-/// per byte lane), else AVX2 (`vpsignb` + `vpmaddubsw` + `vpmaddwd`: more instructions per
-/// product than an f32 FMA, but a quarter of the bytes, which is what a lone query waits on).
+/// per byte lane), else AVX2 (`vpmaddubsw` + `vpmaddwd`, the query on a 63-step grid).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Kind {
     Vnni,
@@ -193,8 +192,15 @@ impl QPacked {
     }
 }
 
-/// A block of queries quantised: 4 unsigned bytes (p + 128) per factor group, and per query
+/// A block of queries quantised: 4 unsigned bytes (p + `off`) per factor group, and per query
 /// `Q`, `b`, and whether it is quantised at all.
+///
+/// For VNNI, p is on a grid of 127 steps (bytes p + 128). The AVX2 kernel takes the query on a
+/// grid of 63 (bytes p + 64 <= 127), so that `vpmaddubsw` of query bytes against item bytes
+/// cannot saturate (2 * 127 * 127 < 2^15) and needs no sign step. The bound in the module doc
+/// holds as written: it only uses `|p_j| <= 127`, `max|u_j| <= 128 b` and `|u_j / b - p_j| <= h`
+/// (the f32 quotient is at most 64 in size here, off by at most 2^-18). The coarser query
+/// step widens the query term `h V1` of the slack.
 #[derive(Default)]
 pub struct QQueries {
     bytes: Vec<u32>,
@@ -202,14 +208,24 @@ pub struct QQueries {
     b: Vec<f64>,
     ok: Vec<bool>,
     loosen: f64,
+    /// 128 (127-step grid) or 64 (63-step grid).
+    off: i32,
 }
 
 impl QQueries {
-    /// Rows of `rows` (b x f), for `pack`.
+    /// Rows of `rows` (b x f), for `pack`, on the grid of this CPU's kernel.
     pub fn fill(&mut self, pack: &QPacked, rows: &[f32], nb: usize) {
+        self.fill_grid(pack, rows, nb, kind() == Some(Kind::Avx2));
+    }
+
+    /// As `fill`, on the 63-step grid of the AVX2 kernel when `narrow` (else 127 steps).
+    pub fn fill_grid(&mut self, pack: &QPacked, rows: &[f32], nb: usize, narrow: bool) {
         let (f, groups) = (pack.f, pack.groups);
+        let (steps, off) = if narrow { (63, 64) } else { (127, 128) };
+        self.off = off;
+        let empty = u32::from_le_bytes([off as u8; 4]);
         self.bytes.clear();
-        self.bytes.resize(nb * groups, 0x8080_8080);
+        self.bytes.resize(nb * groups, empty);
         self.q.clear();
         self.b.clear();
         self.ok.clear();
@@ -218,18 +234,18 @@ impl QQueries {
             let row = &rows[u * f..u * f + f];
             let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
             let ok = row.iter().all(|v| v.is_finite()) && (LO..=HI).contains(&max);
-            let b = max / 127.0;
+            let b = max / steps as f32;
             let mut p1 = 0i32;
             if ok {
                 let mut bytes = [0u8; 4];
                 for g in 0..groups {
                     for (j, byte) in bytes.iter_mut().enumerate() {
                         let p = match row.get(g * 4 + j) {
-                            Some(&x) => ((x / b).round() as i32).clamp(-127, 127),
+                            Some(&x) => ((x / b).round() as i32).clamp(-steps, steps),
                             None => 0,
                         };
                         p1 += p.abs();
-                        *byte = (p + 128) as u8;
+                        *byte = (p + off) as u8;
                     }
                     self.bytes[u * groups + g] = u32::from_le_bytes(bytes);
                 }
@@ -277,16 +293,18 @@ pub fn marks(
     assert!(panels <= 64 && bits.len() >= nb);
     bits[..nb].fill(0);
     #[cfg(target_arch = "x86_64")]
-    match kind() {
+    // Each kernel takes the query grid it was written for (see QQueries); tests may hand
+    // either grid to either CPU, and the portable marks take both.
+    match (kind(), qq.off) {
         // SAFETY: AVX-512F/BW/VNNI are present (kind()); bounds asserted above.
-        Some(Kind::Vnni) => {
+        (Some(Kind::Vnni), 128) => {
             return unsafe { vnni::marks(pack, p0, panels, qq, nb, t, masks, bits) }
         }
         // SAFETY: AVX2 and FMA are present (kind()); bounds asserted above.
-        Some(Kind::Avx2) => {
+        (Some(Kind::Avx2), 64) => {
             return unsafe { avx2::marks(pack, p0, panels, qq, nb, t, masks, bits) }
         }
-        None => {}
+        _ => {}
     }
     marks_portable(pack, p0, panels, qq, nb, t, masks, bits);
 }
@@ -310,11 +328,12 @@ pub fn marks_portable(
             let mut m = 0u16;
             for l in 0..16 {
                 let i = pp * 16 + l;
-                let mut acc = pack.bias[i];
+                let mut acc = 0i32;
                 for g in 0..groups {
                     let qb = qq.bytes[u * groups + g].to_le_bytes();
                     for (j, &x) in qb.iter().enumerate() {
-                        acc += x as i32 * pack.data[((pp * groups + g) * 16 + l) * 4 + j] as i32;
+                        let q = pack.data[((pp * groups + g) * 16 + l) * 4 + j] as i32;
+                        acc += (x as i32 - qq.off) * q;
                     }
                 }
                 let x = (acc + qq.q[u]) as f32;
@@ -439,10 +458,11 @@ pub(crate) mod avx2 {
     use std::arch::x86_64::*;
 
     /// Register tile: U queries x P panels, each panel two registers of eight i32 sums.
-    /// The query bytes are p + 128; flipped back to signed p, `vpmaddubsw` takes |p| (unsigned)
-    /// against the item bytes carrying p's sign, so a pair of products is at most 2 * 127^2
-    /// (no saturation), and `vpmaddwd` by ones sums the pairs into i32: the exact `sum p q`
-    /// that the VNNI kernel gets from its bias and `vpdpbusd`, hence the same masks.
+    /// Query bytes are p + 64 (the 63-step grid, see [`QQueries`]): `vpmaddubsw` takes them
+    /// unsigned against the signed item bytes (a pair of products is at most 2 * 127 * 127, no
+    /// saturation) and `vpmaddwd` by ones sums the pairs into i32. That is `sum p q + 64 sum
+    /// q`, and the accumulators start at half the pack's bias (-128 sum q, a multiple of 128),
+    /// so they end at the exact `sum p q` of the portable marks.
     #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn tile<const U: usize, const P: usize>(
@@ -459,21 +479,27 @@ pub(crate) mod avx2 {
         let groups = pack.groups;
         let data = pack.data.as_ptr().add(pp * groups * 64);
         let ones = _mm256_set1_epi16(1);
-        let flip = _mm256_set1_epi32(0x8080_8080u32 as i32);
         let mut acc = [[[_mm256_setzero_si256(); 2]; P]; U];
+        for p in 0..P {
+            for h in 0..2 {
+                let at = pack.bias.as_ptr().add((pp + p) * 16 + h * 8);
+                let b = _mm256_srai_epi32::<1>(_mm256_loadu_si256(at as *const _));
+                for a in acc.iter_mut() {
+                    a[p][h] = b;
+                }
+            }
+        }
         for g in 0..groups {
-            let mut qs = [_mm256_setzero_si256(); U];
-            let mut qa = [_mm256_setzero_si256(); U];
-            for u in 0..U {
-                qs[u] = _mm256_xor_si256(_mm256_set1_epi32(*qb.add(u * groups + g) as i32), flip);
-                qa[u] = _mm256_abs_epi8(qs[u]);
+            let mut x = [_mm256_setzero_si256(); U];
+            for (u, xu) in x.iter_mut().enumerate() {
+                *xu = _mm256_set1_epi32(*qb.add(u * groups + g) as i32);
             }
             for p in 0..P {
                 for h in 0..2 {
                     let y =
                         _mm256_loadu_si256(data.add((p * groups + g) * 64 + h * 32) as *const _);
                     for u in 0..U {
-                        let s = _mm256_maddubs_epi16(qa[u], _mm256_sign_epi8(y, qs[u]));
+                        let s = _mm256_maddubs_epi16(x[u], y);
                         acc[u][p][h] = _mm256_add_epi32(acc[u][p][h], _mm256_madd_epi16(s, ones));
                     }
                 }
@@ -498,7 +524,8 @@ pub(crate) mod avx2 {
         }
     }
 
-    /// The marks of [`super::marks`]; callable directly by tests on CPUs that would pick VNNI.
+    /// The marks of [`super::marks`] for queries on the 63-step grid; callable directly by
+    /// tests on CPUs that would pick VNNI.
     ///
     /// # Safety
     /// The CPU must have AVX2 and FMA, and the arguments must pass `marks`' asserts.
@@ -696,34 +723,37 @@ mod tests {
             let rows = rnd(n * f, 3 + f as u64);
             let qs = rnd(nq * f, 9 + f as u64);
             let pack = QPacked::build(rows.chunks_exact(f), n, f);
-            let mut qq = QQueries::default();
-            qq.fill(&pack, &qs, nq);
             let panels = n.div_ceil(16);
-            for u in 0..nq {
-                for i in 0..n {
-                    let s = dot_fma(&qs[u * f..u * f + f], &rows[i * f..i * f + f]);
-                    let t = vec![qq.threshold(u, s, f); nq];
-                    let mut masks = vec![0u16; nq * panels];
-                    let mut bits = vec![0u64; nq];
-                    marks_portable(&pack, 0, panels, &qq, nq, &t, &mut masks, &mut bits);
-                    let m = masks[u * panels + i / 16];
-                    assert!(m >> (i % 16) & 1 == 1, "n={n} f={f} u={u} i={i} s={s}");
-                    if supported() {
-                        let mut m2 = vec![0u16; nq * panels];
-                        let mut b2 = vec![0u64; nq];
-                        marks(&pack, 0, panels, &qq, nq, &t, &mut m2, &mut b2);
-                        assert_eq!(m2, masks);
-                        assert_eq!(b2, bits);
-                    }
-                    // The AVX2 kernel directly: `marks` picks VNNI where the CPU has it.
-                    #[cfg(target_arch = "x86_64")]
-                    if avx2_here() {
-                        let mut m3 = vec![0u16; nq * panels];
-                        let mut b3 = vec![0u64; nq];
-                        // SAFETY: AVX2 and FMA checked; the shapes are those of `marks`.
-                        unsafe { avx2::marks(&pack, 0, panels, &qq, nq, &t, &mut m3, &mut b3) };
-                        assert_eq!(m3, masks);
-                        assert_eq!(b3, bits);
+            // Both query grids: VNNI's 127 steps and the AVX2 kernel's 63.
+            for narrow in [false, true] {
+                let mut qq = QQueries::default();
+                qq.fill_grid(&pack, &qs, nq, narrow);
+                for u in 0..nq {
+                    for i in 0..n {
+                        let s = dot_fma(&qs[u * f..u * f + f], &rows[i * f..i * f + f]);
+                        let t = vec![qq.threshold(u, s, f); nq];
+                        let mut masks = vec![0u16; nq * panels];
+                        let mut bits = vec![0u64; nq];
+                        marks_portable(&pack, 0, panels, &qq, nq, &t, &mut masks, &mut bits);
+                        let m = masks[u * panels + i / 16];
+                        assert!(m >> (i % 16) & 1 == 1, "n={n} f={f} u={u} i={i} s={s}");
+                        if supported() {
+                            let mut m2 = vec![0u16; nq * panels];
+                            let mut b2 = vec![0u64; nq];
+                            marks(&pack, 0, panels, &qq, nq, &t, &mut m2, &mut b2);
+                            assert_eq!(m2, masks);
+                            assert_eq!(b2, bits);
+                        }
+                        // The AVX2 kernel directly: `marks` picks VNNI where the CPU has it.
+                        #[cfg(target_arch = "x86_64")]
+                        if narrow && avx2_here() {
+                            let mut m3 = vec![0u16; nq * panels];
+                            let mut b3 = vec![0u64; nq];
+                            // SAFETY: AVX2 and FMA checked; the shapes are those of `marks`.
+                            unsafe { avx2::marks(&pack, 0, panels, &qq, nq, &t, &mut m3, &mut b3) };
+                            assert_eq!(m3, masks);
+                            assert_eq!(b3, bits);
+                        }
                     }
                 }
             }
