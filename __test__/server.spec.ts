@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALS, EMBEDDED_RATINGS, Hybrid, KNN, Popularity, loadDataset, loadModel, saveModel, splitDataset, type Matrix } from '../src/index.js';
 import { writeFolderAtomic } from '../src/artifacts/publish.js';
 import { createServer, resolveServerOptions } from '../src/server/index.js';
+import { wantsSingleThreadedGc } from '../src/cli/gc.js';
 
 const root = join(import.meta.dirname, '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
@@ -471,15 +472,15 @@ describe('a real server', () => {
   });
 
   /** `cf-native serve` in a child process; resolves with its address once it listens. */
-  function serve(args: string[]): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null> }> {
-    const child = spawn(process.execPath, [cli, 'serve', out, '--port', '0', '--watch', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null>; output: () => string }> {
+    const child = spawn(process.execPath, [cli, 'serve', out, '--port', '0', '--watch', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     return new Promise((resolve, reject) => {
       let text = '';
       const on = (d: Buffer) => {
         text += d.toString();
         const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
-        if (m) resolve({ child, url: m[1]!, exit });
+        if (m) resolve({ child, url: m[1]!, exit, output: () => text });
       };
       child.stdout!.on('data', on);
       child.stderr!.on('data', on);
@@ -507,6 +508,40 @@ describe('a real server', () => {
     expect(after.items.map((x: { id: string }) => x.id)).not.toContain(item);
     s2.child.kill('SIGTERM');
     expect(await s2.exit).toBe(0);
+  });
+
+  it('relaunches under --single-threaded-gc when asked (or on one CPU), and SIGTERM still exits 0', async () => {
+    const gcLine = async (s: { output: () => string }) => {
+      for (let i = 0; i < 100 && !s.output().includes('v8 garbage collector'); i++) await new Promise((r) => setTimeout(r, 50));
+      return JSON.parse(s.output().split('\n').find((l) => l.includes('v8 garbage collector'))!) as { gc: string; cpus: number };
+    };
+    const s = await serve(['--feedback', 'none', '--no-docs'], { CF_NATIVE_SERVE_GC: 'single' });
+    expect((await gcLine(s)).gc).toBe('single-threaded');
+    const r = await fetch(`${s.url}/recommend?user=${encodeURIComponent(userIds[0]!)}&k=3`);
+    expect(r.status).toBe(200);
+    // The signal goes to the relaunching parent, which passes it on and exits with the child.
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
+    const d = await serve(['--feedback', 'none', '--no-docs'], { CF_NATIVE_SERVE_GC: 'default' });
+    expect((await gcLine(d)).gc).toBe('default');
+    d.child.kill('SIGTERM');
+    expect(await d.exit).toBe(0);
+    const bad = spawn(process.execPath, [cli, 'serve', out], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CF_NATIVE_SERVE_GC: 'sometimes' } });
+    let err = '';
+    bad.stderr.on('data', (x) => (err += x));
+    expect(await new Promise((res) => bad.on('exit', res))).toBe(2);
+    expect(err).toMatch(/^cf-native: serve: CF_NATIVE_SERVE_GC must be one of auto, single, default/);
+  });
+
+  it('chooses the GC from the mode, the flags node already has and the CPUs it may use', () => {
+    expect(wantsSingleThreadedGc(undefined, [], 1)).toBe(true);
+    expect(wantsSingleThreadedGc('auto', [], 2)).toBe(false);
+    expect(wantsSingleThreadedGc('', [], 1)).toBe(true);
+    expect(wantsSingleThreadedGc('single', [], 16)).toBe(true);
+    expect(wantsSingleThreadedGc('default', [], 1)).toBe(false);
+    // Already relaunched: never again.
+    expect(wantsSingleThreadedGc('single', ['--single-threaded-gc'], 1)).toBe(false);
+    expect(wantsSingleThreadedGc('SINGLE', [], 1)).toMatch(/CF_NATIVE_SERVE_GC must be one of/);
   });
 
   it('exits 2 with one line on bad options', async () => {

@@ -9,6 +9,7 @@ import { sparkCommand } from './spark.js';
 import { runListCommand } from './recommend.js';
 import { reportCommand, runTrainCommand } from './train.js';
 import { serveCommand, type ServeFlags } from './serve.js';
+import { relaunchForGc } from './gc.js';
 import { runTuneCommand } from './tune.js';
 
 const cli = cac('cf-native');
@@ -102,7 +103,9 @@ cli
   .option('--log-level <level>', 'info (default), warn, error, debug, silent')
   .option('--log-requests', 'Log every request (default: only counted in /metrics)')
   .action(async (path: string, opts: ServeFlags) => {
-    process.exitCode = await serveCommand(path, opts);
+    // On one CPU, the same command again under node --single-threaded-gc (see ./gc.ts).
+    const relaunched = await relaunchForGc();
+    process.exitCode = relaunched ?? (await serveCommand(path, opts));
   });
 
 cli.help();

@@ -3,6 +3,7 @@
 // and exits 0.
 import { readFile } from 'node:fs/promises';
 import { isCfError } from '../errors.js';
+import { gcInUse } from './gc.js';
 
 export interface ServeFlags {
   host?: unknown;
@@ -65,6 +66,7 @@ export async function serveCommand(path: string, f: ServeFlags): Promise<number>
       logRequests: f.logRequests === true,
     });
     await app.listen({ host, port });
+    app.log.info(gcInUse(), 'v8 garbage collector');
   } catch (err) {
     await app?.close().catch(() => {});
     const message = err instanceof UsageError || isCfError(err) ? err.message : String((err as Error)?.message ?? err);
