@@ -3,14 +3,12 @@
 import { cac } from 'cac';
 import { isCfError } from '../errors.js';
 import { packageVersion } from '../artifacts/version.js';
-import { modelsCommand } from './models.js';
-import { factorsCommand } from './factors.js';
-import { sparkCommand } from './spark.js';
-import { runListCommand } from './recommend.js';
-import { reportCommand, runTrainCommand } from './train.js';
-import { serveCommand, type ServeFlags } from './serve.js';
+import type { ServeFlags } from './serve.js';
 import { relaunchForGc } from './gc.js';
-import { runTuneCommand } from './tune.js';
+
+// Each command's module (and through it the native addon) is imported when that command runs:
+// the process `serve` relaunches under --single-threaded-gc stays alive only to pass signals
+// on, and `--help` should not load the addon either.
 
 const cli = cac('cf-native');
 
@@ -22,6 +20,7 @@ cli
   .option('--engine <engine>', 'spark: fit every als model of the config with Apache Spark (PySpark; see README "Spark")')
   .option('--master <url>', 'Spark master URL with --engine spark (default local[threads])')
   .action(async (config: string | undefined, opts: { quiet?: boolean; report?: boolean; resume?: boolean; engine?: unknown; master?: unknown }) => {
+    const { runTrainCommand } = await import('./train.js');
     process.exitCode = await runTrainCommand(config, { quiet: opts.quiet ?? false, report: opts.report !== false, resume: opts.resume ?? false, engine: opts.engine, master: opts.master });
   });
 
@@ -32,18 +31,21 @@ cli
   .option('--fresh', 'Ignore OUTPUT/tuning.json and start the study over')
   .option('--no-report', 'Do not write report.html beside the model')
   .action(async (config: string, opts: { quiet?: boolean; fresh?: boolean; resume?: boolean; report?: boolean }) => {
+    const { runTuneCommand } = await import('./tune.js');
     process.exitCode = await runTuneCommand(config, { quiet: opts.quiet ?? false, fresh: opts.fresh ?? false, resume: opts.resume ?? false, report: opts.report !== false });
   });
 
 cli
   .command('report <out-dir>', "Render report.html again from a train run's output folder (run.json and the models' metrics.json)")
   .action(async (dir: string) => {
+    const { reportCommand } = await import('./train.js');
     process.exitCode = await reportCommand(dir);
   });
 
 cli
   .command('models [type]', 'List the model types, or the parameters of one (names, bounds, defaults)')
-  .action((type: string | undefined) => {
+  .action(async (type: string | undefined) => {
+    const { modelsCommand } = await import('./models.js');
     process.exitCode = modelsCommand(type);
   });
 
@@ -57,6 +59,7 @@ cli
   .option('--explain <n>', 'Add the n liked items that contributed most to each item (a because column; CSV or JSONL; kNN, content, EASE, ALS, hybrid)')
   .option('--quiet', 'Print nothing but errors')
   .action(async (dir: string, opts: { users?: unknown; k?: unknown; out?: unknown; filterSeen?: boolean; quiet?: boolean; explain?: unknown }) => {
+    const { runListCommand } = await import('./recommend.js');
     process.exitCode = await runListCommand('recommend', dir, { ...opts, queries: opts.users, argv: ARGS });
   });
 
@@ -67,6 +70,7 @@ cli
   .option('--out <file>', 'similar.csv, .jsonl or .parquet (format from the extension); - or absent: CSV on stdout')
   .option('--quiet', 'Print nothing but errors')
   .action(async (dir: string, opts: { items?: unknown; k?: unknown; out?: unknown; quiet?: boolean }) => {
+    const { runListCommand } = await import('./recommend.js');
     process.exitCode = await runListCommand('similar', dir, { ...opts, queries: opts.items, argv: ARGS });
   });
 
@@ -74,18 +78,21 @@ cli
   .command('factors <model-dir>', "Write a factor model's user and item factors, with original ids, as Parquet (the layout of Spark's factor tables)")
   .option('--out <dir>', 'Folder for user_factors.parquet and item_factors.parquet (required)')
   .action(async (dir: string, opts: { out?: unknown }) => {
+    const { factorsCommand } = await import('./factors.js');
     process.exitCode = await factorsCommand(dir, opts.out);
   });
 
 cli
   .command('export <format> <model-dir> <out>', 'Write a model in another format: spark (a folder PySpark\'s ALSModel.load reads, with the id maps beside it)')
   .action(async (format: string, dir: string, out: string) => {
+    const { sparkCommand } = await import('./spark.js');
     process.exitCode = await sparkCommand('export', format, dir, out);
   });
 
 cli
   .command('import <format> <source> <out>', 'Turn a model of another format into a cf-native model folder: spark (a saved Spark ALSModel folder)')
   .action(async (format: string, source: string, out: string) => {
+    const { sparkCommand } = await import('./spark.js');
     process.exitCode = await sparkCommand('import', format, source, out);
   });
 
@@ -105,7 +112,7 @@ cli
   .action(async (path: string, opts: ServeFlags) => {
     // On one CPU, the same command again under node --single-threaded-gc (see ./gc.ts).
     const relaunched = await relaunchForGc();
-    process.exitCode = relaunched ?? (await serveCommand(path, opts));
+    process.exitCode = relaunched ?? (await (await import('./serve.js')).serveCommand(path, opts));
   });
 
 cli.help();
