@@ -3,8 +3,9 @@
 // /recommend (known users, k = 10) and POST /recommend (cold start, 10 liked items) at full
 // load (autocannon, closed loop; server and generator share the cores, so only same-run
 // ratios mean anything) and at a fixed offered rate (bench/node/loadgen.mjs, open loop,
-// microsecond latencies from each request's due time, each server pinned to core 0 and the
-// generator to core 1), for the embedded dataset's model and an ML-20M-shaped one; a run
+// microsecond latencies from each request's due time, each server started alone on core 0 as a
+// one-CPU deployment runs, the generator on core 1, alternating runs), for the embedded
+// dataset's model and an ML-20M-shaped one; a run
 // while the model is republished every 2 s; a 60 s soak with the server's RSS at start and
 // end. Writes bench/results/serve-<run id>.json and bench/RESULTS-serve.md. It measures; it
 // asserts nothing.
@@ -20,13 +21,15 @@ const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
 const DATA = join(BENCH, '.data', 'serve');
 const log = (m) => process.stderr.write(`[bench serve] ${m}\n`);
+/** Alternating cf-native / bare runs at the fixed rate, per model and request kind. */
+const RATE_ROUNDS = 3;
 
 const USAGE = `usage: npm run bench -- serve [options]
   --duration S      seconds of each load run (default 10)
   --connections N   autocannon connections (default 50)
   --rate R          the fixed offered rate of the open-loop latency runs, req/s (default 2000)
-  --soak S          seconds of the soak (default 60; 0 skips it)
-  --reload S        seconds of the reload run, one publish every 2 s (default 30; 0 skips it)
+  --soak S          seconds of the soak (default 60, 10 with --quick; 0 skips it)
+  --reload S        seconds of the reload run, one publish every 2 s (default 30, 10 with --quick; 0 skips it)
   --models a,b      subset of: embedded, ml20m (default both)
   --quick           5 s runs, 10 s soak and reload`;
 
@@ -65,14 +68,21 @@ async function ensureModels(which) {
   return out;
 }
 
-function start(args) {
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * A server process; with `cpus`, started under taskset on those CPUs (taskset execs node, so
+ * the pid is the server's) and with `nodeFlags` before the script.
+ */
+function start(args, o = {}) {
+  const argv = [...(o.nodeFlags ?? []), ...args];
+  const child = o.cpus ? spawn('taskset', ['-c', o.cpus, process.execPath, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolveUrl, reject) => {
     let text = '';
     const on = (d) => {
       text += d.toString();
       const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
-      if (m) resolveUrl({ child, url: m[1] });
+      // cf-native serve logs which garbage collector it runs just after it listens.
+      const gc = /"gc":"([a-z-]+)"/.exec(text);
+      if (m && (gc || !args.includes('serve'))) resolveUrl({ child, url: m[1], gc: gc?.[1] ?? null });
     };
     child.stdout.on('data', on);
     child.stderr.on('data', on);
@@ -134,21 +144,16 @@ function requestFile(name, kind, ids) {
   return file;
 }
 
-/** Every thread of `pid` onto `cpus` (taskset); false where that is not possible. */
-function pin(pid, cpus) {
-  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
-  return r.status === 0;
-}
-
 /**
  * A fixed offered rate, open loop (bench/node/loadgen.mjs): uniform arrivals, latency from
- * each request's due time, microsecond clock. With `pinned`, the generator runs on core 1
- * and the caller has put the server on core 0.
+ * each request's due time, microsecond clock. With `pinned`, the generator runs alone on
+ * core 1 (with V8's garbage collector on its own thread, as the servers on core 0) and the
+ * caller has started the server on core 0.
  */
 async function openLoop(url, file, o) {
   const args = [join(BENCH, 'node', 'loadgen.mjs'), '--url', url, '--requests', file, '--rate', String(o.rate), '--duration', String(o.duration)];
   // Not spawnSync: the servers' output pipes must keep draining meanwhile.
-  const child = o.pinned ? spawn('taskset', ['-c', '1', process.execPath, ...args]) : spawn(process.execPath, args);
+  const child = o.pinned ? spawn('taskset', ['-c', '1', process.execPath, '--single-threaded-gc', ...args]) : spawn(process.execPath, args);
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -160,6 +165,21 @@ async function openLoop(url, file, o) {
   return { p50: x.latencyMs.p50, p99: x.latencyMs.p99, p999: x.latencyMs.p999, max: x.latencyMs.max, service: x.serviceMs, achievedRate: x.achievedRate, maxSendLagMs: x.maxSendLagMs, errors: x.errors, non2xx: x.non2xx, unanswered: x.unanswered, total: x.answered };
 }
 
+/** The server's V8 collections so far (GET /metrics): count and main-thread pause, by kind. */
+async function gcTotals(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = {};
+  for (const m of text.matchAll(/cf_native_gc_(collections_total|pause_seconds_total)\{kind="(\w+)"\} ([\d.e+-]+)/g)) {
+    out[m[2]] ??= { count: 0, pauseMs: 0 };
+    if (m[1] === 'collections_total') out[m[2]].count = Number(m[3]);
+    else out[m[2]].pauseMs = Number(m[3]) * 1000;
+  }
+  return out;
+}
+
+/** What `after` adds to `before` (gcTotals). */
+const gcDelta = (before, after) => Object.fromEntries(Object.entries(after).map(([k, v]) => [k, { count: v.count - (before[k]?.count ?? 0), pauseMs: Math.round((v.pauseMs - (before[k]?.pauseMs ?? 0)) * 100) / 100 }]));
+
 export { render };
 
 export async function main(argv) {
@@ -169,8 +189,8 @@ export async function main(argv) {
       duration: { type: 'string', default: '10' },
       connections: { type: 'string', default: '50' },
       rate: { type: 'string', default: '2000' },
-      soak: { type: 'string', default: '60' },
-      reload: { type: 'string', default: '30' },
+      soak: { type: 'string' },
+      reload: { type: 'string' },
       models: { type: 'string', default: 'embedded,ml20m' },
       quick: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -183,20 +203,31 @@ export async function main(argv) {
   const duration = opt.quick ? 5 : Number(opt.duration);
   const connections = Number(opt.connections);
   const rate = Number(opt.rate);
-  const soakS = opt.quick ? 10 : Number(opt.soak);
-  const reloadS = opt.quick ? 10 : Number(opt.reload);
+  // --quick shortens what is not given explicitly (`--quick --soak 0` skips the soak).
+  const soakS = opt.soak !== undefined ? Number(opt.soak) : opt.quick ? 10 : 60;
+  const reloadS = opt.reload !== undefined ? Number(opt.reload) : opt.quick ? 10 : 30;
   const which = opt.models.split(',');
   mkdirSync(DATA, { recursive: true });
   const models = await ensureModels(which);
   const cli = join(ROOT, 'dist', 'cli', 'main.js');
   const res = { run: new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + 'Z', machine: machineInfo(ROOT, defaultAddon(ROOT)), settings: { duration, connections, rate, soakS, reloadS }, models: {} };
 
-  const allCores = `0-${Math.max(0, res.machine?.cores ?? 2) - 1}`;
-  const bare = await start([join(BENCH, 'node', 'bare_server.mjs')]);
-  log(`bare at ${bare.url}`);
+  // The latency runs put each server alone on core 0 from its start, as a one-CPU deployment
+  // runs: `cf-native serve` then relaunches itself under --single-threaded-gc (src/cli/gc.ts),
+  // and the bare server gets the same flag, so both run the same V8 configuration.
+  const canPin = spawnSync('taskset', ['-c', '0', process.execPath, '-e', '0'], { stdio: 'ignore' }).status === 0;
+  res.pinned = canPin;
+  const pinnedAt = canPin ? { cpus: '0' } : {};
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const summary = (runs) => ({ p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), p999: median(runs.map((x) => x.p999)), runs });
+  const fmt = (x) => `p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms, p99.9 ${x.p999.toFixed(2)} ms`;
+
   for (const name of which) {
     const ids = models[name];
-    const server = await start([cli, 'serve', ids.dir, '--port', '0', '--watch', '0', '--feedback', 'none', '--log-level', 'info', '--no-docs']);
+    const serveArgs = [cli, 'serve', ids.dir, '--port', '0', '--watch', '0', '--feedback', 'none', '--log-level', 'info', '--no-docs'];
+    const bare = await start([join(BENCH, 'node', 'bare_server.mjs')]);
+    const server = await start(serveArgs);
+    log(`${name}: bare at ${bare.url}, cf-native at ${server.url}`);
     const row = {};
     // Warm both (JIT, packed item factors) before measuring.
     await load(bare.url, 'get', ids, { connections, duration: 2 });
@@ -208,21 +239,38 @@ export async function main(argv) {
       row[kind] = await load(server.url, kind, ids, { connections, duration });
       row[`${kind}_ratio`] = row[kind].rps / row[`${kind}_bare`].rps;
       log(`  ${row[kind].rps.toFixed(0)} vs ${row[`${kind}_bare`].rps.toFixed(0)} req/s (${row[`${kind}_ratio`].toFixed(2)}x); p99 ${row[kind].p99} ms`);
-      // The latency runs: each server alone on core 0, the generator on core 1.
-      const file = requestFile(name, kind, ids);
-      const pinned = pin(server.child.pid, '0') && pin(bare.child.pid, '0');
-      res.pinned = (res.pinned ?? true) && pinned;
-      row[`${kind}_rate`] = await openLoop(server.url, file, { rate, duration, pinned });
-      row[`${kind}_rate_bare`] = await openLoop(bare.url, file, { rate, duration, pinned });
-      if (pinned) pin(server.child.pid, allCores) && pin(bare.child.pid, allCores);
-      const fmt = (x) => `p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms, p99.9 ${x.p999.toFixed(2)} ms`;
-      log(`  at ${rate} req/s offered (open loop${pinned ? ', pinned' : ''}): ${fmt(row[`${kind}_rate`])} (bare: ${fmt(row[`${kind}_rate_bare`])})`);
     }
     row.rss = rss(server.child.pid);
     await stop(server);
+    await stop(bare);
+
+    const pBare = await start([join(BENCH, 'node', 'bare_server.mjs')], { ...pinnedAt, nodeFlags: canPin ? ['--single-threaded-gc'] : [] });
+    const pServer = await start(serveArgs, pinnedAt);
+    row.rate_gc = pServer.gc;
+    const files = { get: requestFile(name, 'get', ids), post: requestFile(name, 'post', ids) };
+    for (const kind of ['get', 'post']) {
+      await openLoop(pBare.url, files[kind], { rate, duration: 3, pinned: canPin });
+      await openLoop(pServer.url, files[kind], { rate, duration: 3, pinned: canPin });
+    }
+    for (const kind of ['get', 'post']) {
+      // Alternating rounds; the median of each percentile is reported, every run is kept.
+      const cfRuns = [];
+      const bareRuns = [];
+      for (let round = 0; round < RATE_ROUNDS; round++) {
+        const before = await gcTotals(pServer.url);
+        const run = await openLoop(pServer.url, files[kind], { rate, duration, pinned: canPin });
+        cfRuns.push({ ...run, gc: gcDelta(before, await gcTotals(pServer.url)) });
+        bareRuns.push(await openLoop(pBare.url, files[kind], { rate, duration, pinned: canPin }));
+      }
+      row[`${kind}_rate`] = summary(cfRuns);
+      row[`${kind}_rate_bare`] = summary(bareRuns);
+      const majors = cfRuns.map((x) => `${x.gc.major?.count ?? '?'} (${x.gc.major?.pauseMs ?? '?'} ms)`).join(', ');
+      log(`  ${name} ${kind} at ${rate} req/s offered (open loop${canPin ? ', started on core 0, gc ' + pServer.gc : ''}), median of ${RATE_ROUNDS}: ${fmt(row[`${kind}_rate`])} (bare: ${fmt(row[`${kind}_rate_bare`])}); major GCs in the cf-native runs: ${majors}`);
+    }
+    await stop(pServer);
+    await stop(pBare);
     res.models[name] = row;
   }
-  await stop(bare);
 
   const e = models.embedded ?? Object.values(models)[0];
   if (reloadS > 0) {
@@ -277,7 +325,7 @@ function render(res) {
     `Run ${res.run} (\`npm run bench -- serve\`) at ${res.machine?.git_commit?.slice(0, 7) ?? '?'}, ${res.machine?.cpu_model ?? '?'} x ${res.machine?.cores ?? '?'} cores, Node ${res.machine?.node ?? '?'}.`,
     '',
     `Throughput: autocannon, ${res.settings.connections} connections, ${res.settings.duration} s per run, server and load generator sharing the cores: only same-run ratios mean anything; its p99 is whole milliseconds.`,
-    `Latency at ${res.settings.rate} req/s: bench/node/loadgen.mjs, open loop (uniform arrivals on the hrtime clock, latency from each request's due time, microseconds), ${res.settings.duration} s per run, ${res.pinned ? 'each server pinned to core 0 and the generator to core 1 (taskset)' : 'unpinned (taskset failed)'}; other processes on the machine were not excluded.`,
+    `Latency at ${res.settings.rate} req/s: bench/node/loadgen.mjs, open loop (uniform arrivals on the hrtime clock, latency from each request's due time, microseconds), ${res.settings.duration} s per run, ${res.pinned ? `each server started on core 0 (taskset; cf-native serve then runs V8's garbage collector on its main thread${res.models[Object.keys(res.models)[0]]?.rate_gc ? ` (logged: ${res.models[Object.keys(res.models)[0]].rate_gc})` : ''}, and the bare server is given --single-threaded-gc too) and the generator on core 1` : 'unpinned (taskset failed)'}; ${RATE_ROUNDS} alternating runs per server, the median of each percentile shown; other processes on the machine were not excluded.`,
     '',
     '| model | request | cf-native req/s | bare Fastify req/s | ratio | p99 at full load (ms) | p50 / p99 / p99.9 at ' + res.settings.rate + ' req/s (ms) | bare p50 / p99 / p99.9 at ' + res.settings.rate + ' req/s (ms) |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -289,6 +337,16 @@ function render(res) {
       );
     }
   }
+  const gcLine = [];
+  for (const [name, r] of Object.entries(res.models)) {
+    for (const kind of ['get', 'post']) {
+      const runs = r[`${kind}_rate`]?.runs;
+      if (!runs || !runs[0]?.gc) continue;
+      const per = runs.map((x) => `${x.gc.major?.count ?? 0} major (${f(x.gc.major?.pauseMs, 1)} ms), ${x.gc.minor?.count ?? 0} minor (${f(x.gc.minor?.pauseMs, 1)} ms)`).join('; ');
+      gcLine.push(`${name} ${kind.toUpperCase()}: ${per}`);
+    }
+  }
+  if (gcLine.length > 0) lines.push('', `V8 collections in the cf-native server during each ${res.settings.rate} req/s run (GET /metrics, main-thread pause): ${gcLine.join(' · ')}.`);
   if (res.reload) lines.push('', `Reload: ${res.reload.total} requests in ${res.settings.reloadS} s while ${res.reload.publishes} versions were published (one every 2 s, the server watching every 200 ms): ${res.reload.errors} errors, ${res.reload.non2xx} non-2xx, ${res.reload.failures} failed loads.`);
   if (res.soak) lines.push('', `Soak: ${res.soak.total} requests in ${res.settings.soakS} s, ${res.soak.errors} errors, ${res.soak.non2xx} non-2xx; RSS ${f(res.soak.rssStart / 2 ** 20, 1)} -> ${f(res.soak.rssEnd / 2 ** 20, 1)} MiB (${f(100 * res.soak.growth, 1)} %).`);
   return lines.join('\n') + '\n';
