@@ -2,8 +2,8 @@
 // route returning a fixed 10-item list (bench/node/bare_server.mjs), in the same run: GET
 // /recommend (known users, k = 10) and POST /recommend (cold start, 10 liked items) at full
 // load (autocannon, closed loop; server and generator share the cores, so only same-run
-// ratios mean anything) and at a fixed offered rate (bench/node/loadgen.mjs, open loop,
-// microsecond latencies from each request's due time, each server started alone on core 0 as a
+// ratios mean anything) and at a fixed offered rate (bench/loadgen, a Rust open-loop
+// generator built here on first use; microsecond latencies from each request's due time, each server started alone on core 0 as a
 // one-CPU deployment runs, the generator on core 1, alternating runs), for the embedded
 // dataset's model and an ML-20M-shaped one; a run
 // while the model is republished every 2 s; a 60 s soak with the server's RSS at start and
@@ -132,28 +132,52 @@ async function load(url, kind, ids, o) {
   };
 }
 
-/** Request specs for bench/node/loadgen.mjs: 4096 GETs of random known users, or POST bodies of 10 random liked items. */
+/**
+ * Requests for bench/loadgen: 4096 GETs of random known users, or POSTs of 10 random liked
+ * items, as the bytes that go on the wire (each a little-endian u32 length, then the request),
+ * encoded once so the generator's cost per request is one write.
+ */
 function requestFile(name, kind, ids) {
-  const file = join(DATA, `requests-${name}-${kind}.json`);
+  const file = join(DATA, `requests-${name}-${kind}.bin`);
   const n = 4096;
-  const spec =
-    kind === 'get'
-      ? { method: 'GET', paths: Array.from({ length: n }, () => `/recommend?user=${encodeURIComponent(ids.userIds[rand(ids.userIds.length)])}&k=10`) }
-      : { method: 'POST', path: '/recommend', bodies: Array.from({ length: n }, () => JSON.stringify({ liked: Array.from({ length: 10 }, () => ids.itemIds[rand(ids.itemIds.length)]), k: 10 })) };
-  writeFileSync(file, JSON.stringify(spec));
+  const head = 'Host: 127.0.0.1\r\nConnection: keep-alive\r\n';
+  const one = () => {
+    if (kind === 'get') return Buffer.from(`GET /recommend?user=${encodeURIComponent(ids.userIds[rand(ids.userIds.length)])}&k=10 HTTP/1.1\r\n${head}\r\n`);
+    const body = Buffer.from(JSON.stringify({ liked: Array.from({ length: 10 }, () => ids.itemIds[rand(ids.itemIds.length)]), k: 10 }));
+    return Buffer.concat([Buffer.from(`POST /recommend HTTP/1.1\r\n${head}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
+  };
+  const parts = [];
+  for (let i = 0; i < n; i++) {
+    const req = one();
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(req.length);
+    parts.push(len, req);
+  }
+  writeFileSync(file, Buffer.concat(parts));
   return file;
 }
 
 /**
- * A fixed offered rate, open loop (bench/node/loadgen.mjs): uniform arrivals, latency from
- * each request's due time, microsecond clock. With `pinned`, the generator runs alone on
- * core 1 (with V8's garbage collector on its own thread, as the servers on core 0) and the
- * caller has started the server on core 0.
+ * bench/loadgen's binary, built on first use (a few seconds; libc is its one dependency). A
+ * generator written in Node added its own send lag (6-14 ms at worst) to every server's tail on
+ * this 2-core machine; see the crate's header.
+ */
+function loadgenBinary() {
+  const manifest = join(BENCH, 'loadgen', 'Cargo.toml');
+  const r = spawnSync('cargo', ['build', '--release', '--quiet', '--manifest-path', manifest], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`building bench/loadgen failed (cargo build --release --manifest-path ${manifest}):\n${r.stderr ?? r.error}`);
+  return join(BENCH, 'loadgen', 'target', 'release', 'cf-loadgen');
+}
+
+/**
+ * A fixed offered rate, open loop (bench/loadgen): uniform arrivals, latency from each
+ * request's due time, nanosecond clock. With `pinned`, the generator runs alone on core 1 and
+ * the caller has started the server on core 0.
  */
 async function openLoop(url, file, o) {
-  const args = [join(BENCH, 'node', 'loadgen.mjs'), '--url', url, '--requests', file, '--rate', String(o.rate), '--duration', String(o.duration)];
+  const args = ['--port', new URL(url).port, '--wire', file, '--rate', String(o.rate), '--duration', String(o.duration)];
   // Not spawnSync: the servers' output pipes must keep draining meanwhile.
-  const child = o.pinned ? spawn('taskset', ['-c', '1', process.execPath, '--single-threaded-gc', ...args]) : spawn(process.execPath, args);
+  const child = o.pinned ? spawn('taskset', ['-c', '1', o.loadgen, ...args]) : spawn(o.loadgen, args);
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -208,6 +232,7 @@ export async function main(argv) {
   const reloadS = opt.reload !== undefined ? Number(opt.reload) : opt.quick ? 10 : 30;
   const which = opt.models.split(',');
   mkdirSync(DATA, { recursive: true });
+  const loadgen = loadgenBinary();
   const models = await ensureModels(which);
   const cli = join(ROOT, 'dist', 'cli', 'main.js');
   const res = { run: new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + 'Z', machine: machineInfo(ROOT, defaultAddon(ROOT)), settings: { duration, connections, rate, soakS, reloadS }, models: {} };
@@ -249,8 +274,8 @@ export async function main(argv) {
     row.rate_gc = pServer.gc;
     const files = { get: requestFile(name, 'get', ids), post: requestFile(name, 'post', ids) };
     for (const kind of ['get', 'post']) {
-      await openLoop(pBare.url, files[kind], { rate, duration: 3, pinned: canPin });
-      await openLoop(pServer.url, files[kind], { rate, duration: 3, pinned: canPin });
+      await openLoop(pBare.url, files[kind], { rate, duration: 3, pinned: canPin, loadgen });
+      await openLoop(pServer.url, files[kind], { rate, duration: 3, pinned: canPin, loadgen });
     }
     for (const kind of ['get', 'post']) {
       // Alternating rounds; the median of each percentile is reported, every run is kept.
@@ -258,9 +283,9 @@ export async function main(argv) {
       const bareRuns = [];
       for (let round = 0; round < RATE_ROUNDS; round++) {
         const before = await gcTotals(pServer.url);
-        const run = await openLoop(pServer.url, files[kind], { rate, duration, pinned: canPin });
+        const run = await openLoop(pServer.url, files[kind], { rate, duration, pinned: canPin, loadgen });
         cfRuns.push({ ...run, gc: gcDelta(before, await gcTotals(pServer.url)) });
-        bareRuns.push(await openLoop(pBare.url, files[kind], { rate, duration, pinned: canPin }));
+        bareRuns.push(await openLoop(pBare.url, files[kind], { rate, duration, pinned: canPin, loadgen }));
       }
       row[`${kind}_rate`] = summary(cfRuns);
       row[`${kind}_rate_bare`] = summary(bareRuns);
@@ -325,7 +350,7 @@ function render(res) {
     `Run ${res.run} (\`npm run bench -- serve\`) at ${res.machine?.git_commit?.slice(0, 7) ?? '?'}, ${res.machine?.cpu_model ?? '?'} x ${res.machine?.cores ?? '?'} cores, Node ${res.machine?.node ?? '?'}.`,
     '',
     `Throughput: autocannon, ${res.settings.connections} connections, ${res.settings.duration} s per run, server and load generator sharing the cores: only same-run ratios mean anything; its p99 is whole milliseconds.`,
-    `Latency at ${res.settings.rate} req/s: bench/node/loadgen.mjs, open loop (uniform arrivals on the hrtime clock, latency from each request's due time, microseconds), ${res.settings.duration} s per run, ${res.pinned ? `each server started on core 0 (taskset; cf-native serve then runs V8's garbage collector on its main thread${res.models[Object.keys(res.models)[0]]?.rate_gc ? ` (logged: ${res.models[Object.keys(res.models)[0]].rate_gc})` : ''}, and the bare server is given --single-threaded-gc too) and the generator on core 1` : 'unpinned (taskset failed)'}; ${RATE_ROUNDS} alternating runs per server, the median of each percentile shown; other processes on the machine were not excluded.`,
+    `Latency at ${res.settings.rate} req/s: bench/loadgen (Rust, epoll and a timerfd), open loop (uniform arrivals on the monotonic clock, latency from each request's due time, microseconds), ${res.settings.duration} s per run, ${res.pinned ? `each server started on core 0 (taskset; cf-native serve then runs V8's garbage collector on its main thread${res.models[Object.keys(res.models)[0]]?.rate_gc ? ` (logged: ${res.models[Object.keys(res.models)[0]].rate_gc})` : ''}, and the bare server is given --single-threaded-gc too) and the generator on core 1` : 'unpinned (taskset failed)'}; ${RATE_ROUNDS} alternating runs per server, the median of each percentile shown; other processes on the machine were not excluded.`,
     '',
     '| model | request | cf-native req/s | bare Fastify req/s | ratio | p99 at full load (ms) | p50 / p99 / p99.9 at ' + res.settings.rate + ' req/s (ms) | bare p50 / p99 / p99.9 at ' + res.settings.rate + ' req/s (ms) |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
