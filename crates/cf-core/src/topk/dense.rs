@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use super::heap::Best;
 use super::kernel::{self, Above, Packed, PANEL};
+use super::norm_order;
 use super::quant::{self, QPacked, QQueries};
 use super::scan::scan;
 
@@ -41,6 +42,10 @@ pub struct Targets<'a> {
     /// targets (4 cache lines a row where a packed panel spreads one over 64); else the
     /// packed panels are read.
     pub rows: Option<&'a [f32]>,
+    /// Targets packed in decreasing norm ([`super::norm_order`]): per panel, an upper bound
+    /// on the norms from that panel on. A block stops at the first tile where no remaining
+    /// target can reach any of its queries' k-th scores. Unscaled targets only.
+    pub bound: Option<&'a [f32]>,
 }
 
 impl Targets<'_> {
@@ -197,6 +202,12 @@ pub fn inline() -> bool {
     rayon::current_thread_index().is_none()
 }
 
+#[cfg(test)]
+thread_local! {
+    /// The panel where this thread's last norm-ordered block stopped early (tests).
+    pub static STOPPED_AT: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
 thread_local! {
     /// [`Scratch`] of the single-block path, per thread (rayon workers and callers alike).
     static INLINE_SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
@@ -217,6 +228,8 @@ struct Scratch {
     pend: Vec<Vec<u32>>,
     offs: Vec<u32>,
     cs: Vec<f32>,
+    /// Per query, its norm rounded up (the norm-ordered stop).
+    qn: Vec<f32>,
 }
 
 /// Queries `from..from + b` against panels `p0..p1`, offered to `best`.
@@ -244,6 +257,7 @@ fn run<K: FnMut(u32) -> bool>(
         pend,
         offs,
         cs,
+        qn,
     } = scratch;
     q.resize(b * f, 0.0);
     for j in 0..b {
@@ -266,8 +280,20 @@ fn run<K: FnMut(u32) -> bool>(
         }
         pend.iter_mut().for_each(Vec::clear);
     }
+    let bound = targets.bound.filter(|_| !scaled);
+    if bound.is_some() {
+        qn.clear();
+        qn.extend((0..b).map(|j| norm_order::up32(norm_order::norm_up(&q[j * f..j * f + f]))));
+    }
     let mut p = p0;
     while p < p1 {
+        if let Some(bound) = bound {
+            if (0..b).all(|j| norm_order::cannot_reach(qn[j], bound[p], best[j].threshold(), f)) {
+                #[cfg(test)]
+                STOPPED_AT.with(|s| s.set(Some(p)));
+                break;
+            }
+        }
         let pn = TILE_PANELS.min(p1 - p);
         let w = pn * PANEL;
         let t0 = p * PANEL;

@@ -1,9 +1,9 @@
 //! A bounded best-k collection: a binary heap whose root is the worst kept entry, so the
 //! test a new score must pass (beat the root) is one comparison.
 //!
-//! Order: higher score first, and for equal scores the lower item index first. Entries are
-//! offered in increasing index order within one scan, so an equal score never displaces a
-//! kept one there; merging partial results (items split across threads) uses the full order.
+//! Order: higher score first, and for equal scores the lower item index first, whatever the
+//! order entries are offered in (index order, the norm-ordered scan's, or merging partial
+//! results of items split across threads).
 
 #[derive(Clone, Debug)]
 pub struct Best {
@@ -32,7 +32,8 @@ impl Best {
         self.heap.clear();
     }
 
-    /// A score must be above this to enter: -inf until k entries are kept (+inf for k = 0).
+    /// A score must reach this to enter (an equal one only with a lower index than the kept
+    /// k-th): -inf until k entries are kept (+inf for k = 0).
     #[inline]
     pub fn threshold(&self) -> f32 {
         if self.k == 0 {

@@ -28,11 +28,13 @@ pub struct Packed {
     inv_norms: std::sync::OnceLock<Vec<f32>>,
     /// The int8 copy for the first pass, built on first use where the CPU runs it.
     quant: std::sync::OnceLock<Option<super::quant::QPacked>>,
+    /// The same rows in decreasing norm, built on first use (a cached pack only).
+    by_norm: std::sync::OnceLock<Box<super::norm_order::NormOrder>>,
 }
 
 impl Packed {
     pub fn new(rows: &[f32], f: usize) -> Self {
-        Self::build(rows.chunks_exact(f.max(1)), rows.len() / f.max(1), f)
+        Self::build_from(rows.chunks_exact(f.max(1)), rows.len() / f.max(1), f)
     }
 
     /// Rows `pick` of `rows`, in that order.
@@ -40,10 +42,11 @@ impl Packed {
         let it = pick
             .iter()
             .map(|&i| &rows[i as usize * f..i as usize * f + f]);
-        Self::build(it, pick.len(), f)
+        Self::build_from(it, pick.len(), f)
     }
 
-    fn build<'a>(rows: impl Iterator<Item = &'a [f32]>, n: usize, f: usize) -> Self {
+    /// `n` rows of `f`, given one by one.
+    pub fn build_from<'a>(rows: impl Iterator<Item = &'a [f32]>, n: usize, f: usize) -> Self {
         let panels = n.div_ceil(PANEL);
         let mut data = vec![0f32; panels * PANEL * f];
         for (i, row) in rows.enumerate() {
@@ -59,7 +62,24 @@ impl Packed {
             f,
             inv_norms: std::sync::OnceLock::new(),
             quant: std::sync::OnceLock::new(),
+            by_norm: std::sync::OnceLock::new(),
         }
+    }
+
+    /// These rows in decreasing norm ([`super::norm_order`]), built on the first call (one
+    /// more copy of the rows: worth it for a pack kept from call to call).
+    pub fn by_norm(&self) -> &super::norm_order::NormOrder {
+        self.by_norm.get_or_init(|| {
+            let f = self.f;
+            let rows = (0..self.n).map(|i| self.row(i));
+            Box::new(super::norm_order::NormOrder::build(rows, self.n, f))
+        })
+    }
+
+    /// Row i, copied out of its panel.
+    fn row(&self, i: usize) -> Vec<f32> {
+        let base = self.offset(i);
+        (0..self.f).map(|j| self.data[base + j * PANEL]).collect()
     }
 
     /// The int8 copy of these rows ([`super::quant`]), built on the first call (about one
@@ -71,14 +91,8 @@ impl Packed {
                 (super::quant::supported() && self.f <= super::quant::MAX_FACTORS && self.n > 0)
                     .then(|| {
                         // Row by row out of the panels: no second full copy of the rows.
-                        let f = self.f;
-                        let rows = (0..self.n).map(|i| {
-                            let base = (i / PANEL) * PANEL * f + i % PANEL;
-                            (0..f)
-                                .map(|j| self.data[base + j * PANEL])
-                                .collect::<Vec<f32>>()
-                        });
-                        super::quant::QPacked::build(rows, self.n, f)
+                        let rows = (0..self.n).map(|i| self.row(i));
+                        super::quant::QPacked::build(rows, self.n, self.f)
                     })
             })
             .as_ref()
@@ -137,7 +151,8 @@ impl Packed {
     }
 }
 
-/// Per query, the panels of a tile holding a score above the query's threshold: bit p of
+/// Per query, the panels of a tile holding a score at or above the query's threshold (targets
+/// may come in any index order, so a tie can still enter): bit p of
 /// `bits[u]` for panel p of the tile (at most 64 panels a tile). Selection then visits only
 /// those panels; thresholds only rise, so a panel skipped against the threshold at the tile's
 /// start could not have entered later either.
@@ -194,7 +209,7 @@ fn mark_above(out: &[f32], w: usize, panels: usize, b: usize, a: Above) {
         let mut bits = 0u64;
         for p in 0..panels {
             let s = &out[u * w + p * PANEL..u * w + p * PANEL + PANEL];
-            if s.iter().any(|&x| x > t) {
+            if s.iter().any(|&x| x >= t) {
                 bits |= 1 << p;
             }
         }
@@ -291,7 +306,7 @@ mod avx512 {
                 let t = _mm512_set1_ps(*thr.add(u));
                 let mut m = 0u64;
                 for (p, ap) in a.iter().enumerate() {
-                    let hit = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(*ap, t) != 0;
+                    let hit = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(*ap, t) != 0;
                     m |= (hit as u64) << (pbit as usize + p);
                 }
                 *bits.add(u) |= m;

@@ -12,6 +12,7 @@ pub mod dense;
 pub mod filter;
 pub mod heap;
 pub mod kernel;
+pub mod norm_order;
 pub mod quant;
 mod query;
 pub mod scan;

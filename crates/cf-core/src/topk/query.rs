@@ -201,20 +201,34 @@ fn by_factors(
 ) {
     let mut owned = None;
     let packed = targets_of(fm.items, fm.f, &c.candidates, req.items_packed, &mut owned);
-    // The int8 copy costs about one pass over the rows to build: kept with a cached pack, so
-    // worth it from the first call there; a pack made for this call only needs a batch.
+    // A cached pack (the whole catalogue, kept from call to call) is scanned in decreasing
+    // norm and stops early (norm_order); that copy and its int8 first pass are built on the
+    // first call and kept with it. A pack made for this call only is scanned in index order,
+    // with the int8 pass for a batch (it costs about one pass over the rows to build).
     let cached = req.items_packed.is_some_and(|p| std::ptr::eq(p, packed));
-    let quant = if cached || pick.len() >= 32 {
+    let quant = if !cached && pick.len() >= 32 {
         packed.quantised()
     } else {
         None
     };
-    let targets = Targets {
-        packed,
-        ids: c.candidates.as_deref(),
-        scale: None,
-        quant,
-        rows: Some(fm.items),
+    let ordered = cached.then(|| packed.by_norm());
+    let targets = match ordered {
+        Some(o) => Targets {
+            packed: &o.packed,
+            ids: Some(&o.perm),
+            scale: None,
+            quant: o.packed.quantised(),
+            rows: Some(fm.items),
+            bound: Some(&o.bound),
+        },
+        None => Targets {
+            packed,
+            ids: c.candidates.as_deref(),
+            scale: None,
+            quant,
+            rows: Some(fm.items),
+            bound: None,
+        },
     };
     let queries = Queries {
         rows: query_rows,
@@ -479,6 +493,7 @@ pub fn similar_to_vector_packed(
         scale: Some(packed.inverse_norms()),
         quant: None,
         rows: None,
+        bound: None,
     };
     let queries = Queries {
         rows: q,
@@ -567,6 +582,7 @@ pub fn similar(
         scale: target_scale,
         quant: None,
         rows: None,
+        bound: None,
     };
     let q = Queries {
         rows,

@@ -5,9 +5,10 @@
 
 use super::heap::Best;
 
-/// Offer `scores[j]` as item `item(j)` for every j whose score beats the threshold and that
-/// `keep` admits. Non-finite scores never enter (NaN fails every compare; +inf is checked).
-/// `item` must be increasing in j, so ties keep the lower index.
+/// Offer `scores[j]` as item `item(j)` for every j whose score reaches the threshold and that
+/// `keep` admits; the heap's full order decides ties (the lower index), so `item` may come in
+/// any order (the norm-ordered scan's does not increase). Non-finite scores never enter (NaN
+/// fails every compare; +inf is checked).
 #[inline]
 pub fn scan(
     scores: &[f32],
@@ -39,7 +40,7 @@ fn take(
     item: &impl Fn(usize) -> u32,
     keep: &mut impl FnMut(u32) -> bool,
 ) {
-    if s > best.threshold() && s.is_finite() {
+    if s >= best.threshold() && s.is_finite() {
         let i = item(j);
         if keep(i) {
             best.offer(s, i);
@@ -55,7 +56,7 @@ fn scan_scalar(
     keep: &mut impl FnMut(u32) -> bool,
 ) {
     for (j, &s) in scores.iter().enumerate().skip(from) {
-        if s > best.threshold() {
+        if s >= best.threshold() {
             take(j, s, best, item, keep);
         }
     }
@@ -96,7 +97,7 @@ unsafe fn scan_avx512(
     let mut j = 0;
     while j < n {
         let v = _mm512_loadu_ps(p.add(j));
-        let mut m = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, thr);
+        let mut m = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(v, thr);
         if m != 0 {
             while m != 0 {
                 let l = m.trailing_zeros() as usize;
@@ -125,7 +126,7 @@ unsafe fn scan_avx2(
     let mut j = 0;
     while j < n {
         let v = _mm256_loadu_ps(p.add(j));
-        let mut m = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(v, thr)) as u32;
+        let mut m = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_GE_OQ>(v, thr)) as u32;
         if m != 0 {
             while m != 0 {
                 let l = m.trailing_zeros() as usize;

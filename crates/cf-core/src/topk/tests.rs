@@ -447,6 +447,7 @@ fn f32_only(m: &Fm, users: &[u32], k: usize, filter: &super::filter::Filter) -> 
         scale: None,
         quant: None,
         rows: None,
+        bound: None,
     };
     let q = Queries {
         rows: &m.u,
@@ -493,6 +494,7 @@ fn the_int8_first_pass_gives_the_f32_lists_bit_for_bit() {
                     scale: None,
                     quant: Some(&qp),
                     rows,
+                    bound: None,
                 };
                 let q = Queries {
                     rows: &m.u,
@@ -651,6 +653,7 @@ fn a_bound_half_as_wide_loses_an_item_the_full_bound_keeps() {
             scale: None,
             quant: Some(qp),
             rows: None,
+            bound: None,
         };
         let q = Queries {
             rows: &m.u,
@@ -663,4 +666,100 @@ fn a_bound_half_as_wide_loses_an_item_the_full_bound_keeps() {
     };
     assert_eq!(top1(&QPacked::with_loosen(&m.i, f, 1.0)), 600);
     assert_eq!(top1(&QPacked::with_loosen(&m.i, f, 0.5)), 0);
+}
+
+// ---- The norm-ordered scan (norm_order.rs) of a cached pack: it stops early, so every list
+// must still be a full sort's, ties included.
+
+/// Item norms spread as a trained model's are (a few long rows, a long tail of short ones),
+/// with integer-valued directions so that scores tie, and some rows repeated at other norms.
+fn skewed(nu: usize, ni: usize, f: usize, seed: u64) -> Fm {
+    let mut r = Rng(seed);
+    let u: Vec<f32> = (0..nu * f).map(|_| r.below(5) as f32 - 2.0).collect();
+    let mut i = Vec::with_capacity(ni * f);
+    for j in 0..ni {
+        // 2^(8 - 12 j / ni): from 256 down to 1/16, in steps that repeat.
+        let s = 2f32.powi(8 - (12 * j / ni) as i32);
+        for _ in 0..f {
+            i.push((r.below(5) as f32 - 2.0) * s);
+        }
+    }
+    // Shuffle rows so that norm order is not index order.
+    for j in (1..ni).rev() {
+        let o = r.below(j as u64 + 1) as usize;
+        for x in 0..f {
+            i.swap(j * f + x, o * f + x);
+        }
+    }
+    Fm { f, u, i }
+}
+
+#[test]
+fn the_norm_ordered_scan_stops_early_and_matches_a_full_sort() {
+    let (nu, ni, f) = (30, 6000, 16);
+    let m = skewed(nu, ni, f, 3);
+    let seen = seen_matrix(nu, ni, 4);
+    let packed = Packed::new(&m.i, f);
+    let users: Vec<u32> = (0..nu as u32).collect();
+    for k in [1, 10, 100] {
+        for with_seen in [false, true] {
+            let mut req = Request::new(k);
+            req.items_packed = Some(&packed);
+            if with_seen {
+                req.exclude = vec![&seen];
+            }
+            let mut stops = 0;
+            for &u in &users {
+                // On this thread (outside any pool): the single-block path, which records
+                // where it stopped.
+                dense::STOPPED_AT.with(|s| s.set(None));
+                let one = recommend_users(&m, &[u], &req).unwrap();
+                stops += dense::STOPPED_AT.with(|s| s.get()).is_some() as usize;
+                let want = brute(&user_scores(&m, u as usize), one.width, |i| {
+                    !with_seen || !seen.contains(u as usize, i)
+                });
+                let g: Vec<(u32, u32)> =
+                    one.pairs(0).iter().map(|p| (p.0, p.1.to_bits())).collect();
+                let w: Vec<(u32, u32)> = want.iter().map(|p| (p.0, p.1.to_bits())).collect();
+                assert_eq!(g, w, "k {k} user {u} seen {with_seen}");
+            }
+            // Rows of norm 2^8 score far above the tail: lone queries stop well before the end.
+            if k <= 10 {
+                assert!(
+                    stops * 10 >= nu * 9,
+                    "k {k}: only {stops} of {nu} queries stopped early"
+                );
+            }
+            for threads in [1, 2, 5] {
+                let pool = crate::pool::pool(threads).unwrap();
+                let all = pool.install(|| recommend_users(&m, &users, &req).unwrap());
+                for (row, &u) in users.iter().enumerate() {
+                    let want = brute(&user_scores(&m, u as usize), all.width, |i| {
+                        !with_seen || !seen.contains(u as usize, i)
+                    });
+                    assert_eq!(all.pairs(row), want, "k {k} threads {threads} user {u}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn an_equal_score_met_later_in_norm_order_still_goes_to_the_lower_index() {
+    // Item 0 = (1, 0) and item 1 = (1, 8) both score 1 for the user (1, 0); item 1's norm is
+    // larger, so the norm-ordered scan meets it first. Item 2 is a short row scoring less.
+    let m = Fm {
+        f: 2,
+        u: vec![1.0, 0.0],
+        i: vec![1.0, 0.0, 1.0, 8.0, 0.5, 0.0],
+    };
+    let packed = Packed::new(&m.i, 2);
+    assert_eq!(packed.by_norm().perm, vec![1, 0, 2]);
+    let mut req = Request::new(1);
+    req.items_packed = Some(&packed);
+    let l = recommend_users(&m, &[0], &req).unwrap();
+    assert_eq!(l.pairs(0), vec![(0, 1.0)]);
+    req.k = 2;
+    let l = recommend_users(&m, &[0], &req).unwrap();
+    assert_eq!(l.pairs(0), vec![(0, 1.0), (1, 1.0)]);
 }
