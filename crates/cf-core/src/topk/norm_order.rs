@@ -22,6 +22,14 @@
 
 use super::kernel::{Packed, PANEL};
 
+/// Whether cached packs are scanned in norm order: yes, unless `CF_NATIVE_TOPK_ORDER=index`
+/// (read once; for same-build comparisons, e.g. `bench/node/topk_trained.mjs`).
+pub fn enabled() -> bool {
+    use std::sync::OnceLock;
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("CF_NATIVE_TOPK_ORDER").map_or(true, |v| v != "index"))
+}
+
 /// A packing of the same rows in decreasing norm.
 #[derive(Debug)]
 pub struct NormOrder {

@@ -8,6 +8,7 @@ use super::dense::{self, Queries, Targets};
 use super::filter::{Filter, ItemSet};
 use super::heap::Best;
 use super::kernel::Packed;
+use super::norm_order;
 use super::scan::scan;
 use super::{check_items, check_k, check_sources, SeenItems};
 use crate::error::{Error, Result};
@@ -206,12 +207,12 @@ fn by_factors(
     // first call and kept with it. A pack made for this call only is scanned in index order,
     // with the int8 pass for a batch (it costs about one pass over the rows to build).
     let cached = req.items_packed.is_some_and(|p| std::ptr::eq(p, packed));
-    let quant = if !cached && pick.len() >= 32 {
+    let ordered = (cached && norm_order::enabled()).then(|| packed.by_norm());
+    let quant = if (cached && ordered.is_none()) || (!cached && pick.len() >= 32) {
         packed.quantised()
     } else {
         None
     };
-    let ordered = cached.then(|| packed.by_norm());
     let targets = match ordered {
         Some(o) => Targets {
             packed: &o.packed,
