@@ -21,6 +21,8 @@
 //! first with an infinite bound, so a scan never stops before them.
 
 use super::kernel::{Packed, PANEL};
+use super::quant::gamma;
+pub(super) use super::quant::up as up32;
 
 /// Whether cached packs are scanned in norm order: yes, unless `CF_NATIVE_TOPK_ORDER=index`
 /// (read once; for same-build comparisons, e.g. `bench/node/topk_trained.mjs`).
@@ -81,25 +83,13 @@ pub fn norm_up(x: &[f32]) -> f64 {
 /// query of norm at most `qn` (f factors). False whenever `thr` is -inf or anything is NaN.
 #[inline]
 pub fn cannot_reach(qn: f32, bound: f32, thr: f32, f: usize) -> bool {
-    let fe = f as f64 * (1.0 / 16777216.0);
-    let gamma = fe / (1.0 - fe);
     let best =
-        qn as f64 * bound as f64 * (1.0 + gamma) * (1.0 + MARGIN) + f as f64 * 2f64.powi(-150);
+        qn as f64 * bound as f64 * (1.0 + gamma(f)) * (1.0 + MARGIN) + f as f64 * 2f64.powi(-150);
     best < thr as f64
 }
 
 /// Covers the f64 rounding of sums of up to 2^20 terms and of the product (far below it).
 const MARGIN: f64 = 1.0 / 1073741824.0;
-
-/// `x` as f32, rounded up.
-pub fn up32(x: f64) -> f32 {
-    let y = x as f32;
-    if (y as f64) < x {
-        y.next_up()
-    } else {
-        y
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -104,13 +104,14 @@ pub fn supported() -> bool {
     kind().is_some()
 }
 
-fn gamma(f: usize) -> f64 {
+/// The relative error bound of f sums of products in f32 (one rounding each).
+pub(super) fn gamma(f: usize) -> f64 {
     let fe = f as f64 * EPS;
     fe / (1.0 - fe)
 }
 
 /// `x` as f32, rounded up (f64 to f32 rounds to nearest).
-fn up(x: f64) -> f32 {
+pub(super) fn up(x: f64) -> f32 {
     let y = x as f32;
     if (y as f64) < x {
         y.next_up()
