@@ -2,13 +2,15 @@
 // (crates/cf-core/src/topk/norm_order.rs), in one build: the topk bench's random factors have
 // norms all alike, where the scan cannot stop early; trained models do not.
 //
-//   node bench/node/topk_trained.mjs [MODEL_DIR...] [--rounds N]
+//   node bench/node/topk_trained.mjs [MODEL_DIR...] [--rounds N] [--against OTHER.node]
 //
 // MODEL_DIR is an ALS model folder with its training matrix (default: the serving bench's,
 // bench/.data/serve/{embedded,ml20m}/als, made by one `npm run bench -- serve`). Each round
 // runs one child process per setting, alternating (CF_NATIVE_TOPK_ORDER=index turns the norm
 // order off); reported: median users/s of a batch of up to 20,000 users, median us of 2,000
 // single calls, 2 threads, k = 10, and whether the two settings' lists are identical.
+// --against compares two builds instead, both in norm order: this checkout's addon and another
+// .node file (loaded through NAPI_RS_NATIVE_LIBRARY_PATH), e.g. one built from an earlier commit.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -16,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { values: o, positionals } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, child: { type: 'boolean', default: false } }, allowPositionals: true });
+const { values: o, positionals } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, against: { type: 'string' }, child: { type: 'boolean', default: false } }, allowPositionals: true });
 
 if (o.child) {
   const { ALS, matrixFromCoo } = await import(join(ROOT, 'dist', 'index.js'));
@@ -62,25 +64,36 @@ const dirs = positionals.length > 0 ? positionals : ['embedded', 'ml20m'].map((m
 for (const d of dirs) if (!existsSync(join(d, 'item_factors.npy'))) throw new Error(`${d}: no model there (run \`npm run bench -- serve\` once, or name ALS model folders)`);
 const rounds = Number(o.rounds);
 const median = (xs) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1];
-console.log('| model | items x factors | users/s, norm order | users/s, index order | ratio | single call us, norm / index order | ratio | lists identical |');
+// Two settings, A and B: the norm order against the index order, or this build against another.
+const against = o.against ? resolve(o.against) : null;
+if (against && !existsSync(against)) throw new Error(`--against ${against}: no such file`);
+const [nameA, nameB] = against ? ['this build', 'other build'] : ['norm order', 'index order'];
+const envFor = (setting) => {
+  const env = { ...process.env };
+  delete env.CF_NATIVE_TOPK_ORDER;
+  delete env.NAPI_RS_NATIVE_LIBRARY_PATH;
+  if (setting === 'B') {
+    if (against) env.NAPI_RS_NATIVE_LIBRARY_PATH = against;
+    else env.CF_NATIVE_TOPK_ORDER = 'index';
+  }
+  return env;
+};
+console.log(`| model | items x factors | users/s, ${nameA} | users/s, ${nameB} | ratio | single call us, ${nameA} / ${nameB} | ratio | lists identical |`);
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const dir of dirs) {
-  const runs = { norm: [], index: [] };
+  const runs = { A: [], B: [] };
   for (let r = 0; r < rounds; r++) {
-    for (const order of r % 2 === 0 ? ['norm', 'index'] : ['index', 'norm']) {
-      const env = { ...process.env };
-      if (order === 'index') env.CF_NATIVE_TOPK_ORDER = 'index';
-      else delete env.CF_NATIVE_TOPK_ORDER;
-      const c = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', dir], { env, encoding: 'utf8' });
+    for (const setting of r % 2 === 0 ? ['A', 'B'] : ['B', 'A']) {
+      const c = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', dir], { env: envFor(setting), encoding: 'utf8' });
       if (c.status !== 0) throw new Error(`child failed on ${dir}: ${c.stderr}`);
-      runs[order].push(JSON.parse(c.stdout.trim().split('\n').pop()));
+      runs[setting].push(JSON.parse(c.stdout.trim().split('\n').pop()));
     }
   }
   const m = (order, key) => median(runs[order].map((x) => x[key]));
-  const x = runs.norm[0];
-  const same = [...runs.norm, ...runs.index].every((y) => y.hash === x.hash);
+  const x = runs.A[0];
+  const same = [...runs.A, ...runs.B].every((y) => y.hash === x.hash);
   const f = (v, d = 0) => v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   console.log(
-    `| ${dir.split('/').slice(-2).join('/')} | ${f(x.items)} x ${x.factors} | ${f(m('norm', 'usersPerS'))} | ${f(m('index', 'usersPerS'))} | ${f(m('norm', 'usersPerS') / m('index', 'usersPerS'), 2)}x | ${f(m('norm', 'singleUs'), 1)} / ${f(m('index', 'singleUs'), 1)} | ${f(m('norm', 'singleUs') / m('index', 'singleUs'), 2)}x | ${same ? 'yes' : 'NO'} |`,
+    `| ${dir.split('/').slice(-2).join('/')} | ${f(x.items)} x ${x.factors} | ${f(m('A', 'usersPerS'))} | ${f(m('B', 'usersPerS'))} | ${f(m('A', 'usersPerS') / m('B', 'usersPerS'), 2)}x | ${f(m('A', 'singleUs'), 1)} / ${f(m('B', 'singleUs'), 1)} | ${f(m('A', 'singleUs') / m('B', 'singleUs'), 2)}x | ${same ? 'yes' : 'NO'} |`,
   );
 }

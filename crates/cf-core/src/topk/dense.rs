@@ -206,6 +206,8 @@ pub fn inline() -> bool {
 thread_local! {
     /// The panel where this thread's last norm-ordered block stopped early (tests).
     pub static STOPPED_AT: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    /// Queries this thread's blocks let go before the block itself stopped (tests).
+    pub static LEFT_EARLY: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 thread_local! {
@@ -230,6 +232,8 @@ struct Scratch {
     cs: Vec<f32>,
     /// Per query, its norm rounded up (the norm-ordered stop).
     qn: Vec<f32>,
+    /// Which query each slot holds once finished queries have moved behind the others.
+    slot: Vec<u32>,
 }
 
 /// Queries `from..from + b` against panels `p0..p1`, offered to `best`.
@@ -258,6 +262,7 @@ fn run<K: FnMut(u32) -> bool>(
         offs,
         cs,
         qn,
+        slot,
     } = scratch;
     q.resize(b * f, 0.0);
     for j in 0..b {
@@ -285,26 +290,75 @@ fn run<K: FnMut(u32) -> bool>(
         qn.clear();
         qn.extend((0..b).map(|j| norm_order::up32(norm_order::norm_up(&q[j * f..j * f + f]))));
     }
+    // Slots 0..live hold the queries still scanning. With targets in decreasing norm a query
+    // is finished once no remaining target can reach its k-th score; it moves behind the
+    // live ones (its heap, filter, pending rescores and quantized row with it), so the
+    // tiles that follow are computed for fewer queries. `slot` undoes the moves at the end.
+    let mut live = b;
+    let mut moved = false;
     let mut p = p0;
     while p < p1 {
         if let Some(bound) = bound {
-            if (0..b).all(|j| norm_order::cannot_reach(qn[j], bound[p], best[j].threshold(), f)) {
+            #[cfg(test)]
+            let before = live;
+            let mut j = 0;
+            while j < live {
+                if !norm_order::cannot_reach(qn[j], bound[p], best[j].threshold(), f) {
+                    j += 1;
+                    continue;
+                }
+                live -= 1;
+                if !moved {
+                    slot.clear();
+                    slot.extend(0..b as u32);
+                    moved = true;
+                }
+                if j != live {
+                    let (a, c) = (j, live);
+                    for x in 0..f {
+                        q.swap(a * f + x, c * f + x);
+                    }
+                    qn.swap(a, c);
+                    best.swap(a, c);
+                    keeps.swap(a, c);
+                    slot.swap(a, c);
+                    if quant.is_some() {
+                        pend.swap(a, c);
+                        qq.swap(a, c);
+                    }
+                }
+            }
+            if live == 0 {
                 #[cfg(test)]
                 STOPPED_AT.with(|s| s.set(Some(p)));
                 break;
             }
+            #[cfg(test)]
+            LEFT_EARLY.with(|s| s.set(s.get() + (before - live)));
         }
+        let b = live;
         let pn = TILE_PANELS.min(p1 - p);
         let w = pn * PANEL;
         let t0 = p * PANEL;
         let t = w.min(n_t - t0);
         // The int8 pass once every heap of the block is full (before that every target
         // would be rescored, and the f32 tile does that faster).
-        if let Some(qp) = quant.filter(|_| best.iter().all(|x| x.threshold() > f32::NEG_INFINITY)) {
-            for (u, kt) in kt.iter_mut().enumerate() {
+        if let Some(qp) =
+            quant.filter(|_| best[..b].iter().all(|x| x.threshold() > f32::NEG_INFINITY))
+        {
+            for (u, kt) in kt[..b].iter_mut().enumerate() {
                 *kt = qq.threshold(u, best[u].threshold(), f);
             }
-            quant::marks(qp, p, pn, qq, b, kt, &mut masks[..b * pn], &mut bits[..b]);
+            quant::marks(
+                qp,
+                p,
+                pn,
+                qq,
+                b,
+                &kt[..b],
+                &mut masks[..b * pn],
+                &mut bits[..b],
+            );
             for j in 0..b {
                 let pj = &mut pend[j];
                 let mut pb = bits[j];
@@ -335,7 +389,7 @@ fn run<K: FnMut(u32) -> bool>(
             continue;
         }
         let above = (!scaled).then(|| {
-            for (t, best) in thresholds.iter_mut().zip(best.iter()) {
+            for (t, best) in thresholds[..b].iter_mut().zip(best.iter()) {
                 *t = best.threshold();
             }
             Above {
@@ -386,6 +440,17 @@ fn run<K: FnMut(u32) -> bool>(
                     &mut best[j],
                     &mut keeps[j],
                 );
+            }
+        }
+    }
+    if moved {
+        // Every query back in its own slot: walk each cycle of the permutation.
+        for j in 0..b {
+            while slot[j] as usize != j {
+                let o = slot[j] as usize;
+                best.swap(j, o);
+                keeps.swap(j, o);
+                slot.swap(j, o);
             }
         }
     }

@@ -259,6 +259,18 @@ impl QQueries {
         }
     }
 
+    /// Exchanges queries `a` and `c` (a block moves the queries it is done with behind the
+    /// ones still scanning).
+    pub fn swap(&mut self, a: usize, c: usize) {
+        let g = self.bytes.len() / self.q.len().max(1);
+        for x in 0..g {
+            self.bytes.swap(a * g + x, c * g + x);
+        }
+        self.q.swap(a, c);
+        self.b.swap(a, c);
+        self.ok.swap(a, c);
+    }
+
     /// The kernel's threshold for query `u` whose k-th score so far is `thr`: items below it
     /// cannot score above `thr`.
     pub fn threshold(&self, u: usize, thr: f32, f: usize) -> f32 {

@@ -8,7 +8,7 @@ use super::dense::{self, Queries, Targets};
 use super::filter::{Filter, ItemSet};
 use super::heap::Best;
 use super::kernel::Packed;
-use super::norm_order;
+use super::norm_order::{self, NormOrder};
 use super::scan::scan;
 use super::{check_items, check_k, check_sources, SeenItems};
 use crate::error::{Error, Result};
@@ -200,19 +200,29 @@ fn by_factors(
     filter: &Filter,
     out: &mut Lists,
 ) {
-    let mut owned = None;
-    let packed = targets_of(fm.items, fm.f, &c.candidates, req.items_packed, &mut owned);
-    // A cached pack (the whole catalogue, kept from call to call) is scanned in decreasing
-    // norm and stops early (norm_order); that copy and its int8 first pass are built on the
-    // first call and kept with it. A pack made for this call only is scanned in index order,
-    // with the int8 pass for a batch (it costs about one pass over the rows to build).
-    let cached = req.items_packed.is_some_and(|p| std::ptr::eq(p, packed));
-    let ordered = (cached && norm_order::enabled()).then(|| packed.by_norm());
-    let quant = if (cached && ordered.is_none()) || (!cached && pick.len() >= 32) {
-        packed.quantised()
-    } else {
-        None
+    // Targets are scanned in decreasing norm so that a query stops once no remaining item
+    // can reach its k-th score (norm_order). A cached pack (the whole catalogue, kept from
+    // call to call) keeps its norm-ordered copy and that copy's int8 first pass. Without one, a
+    // batch of ORDER_BATCH users or more gets a copy for this call, built straight from the
+    // rows (a sort and about two passes over them, against a scan per user that mostly stops
+    // early: evaluation's batches); smaller calls and candidate lists scan in index order,
+    // with the int8 pass from 32 users on (it costs about one pass over the rows to build).
+    const ORDER_BATCH: usize = 32;
+    let n_items = fm.items.len() / fm.f.max(1);
+    let whole = c.candidates.is_none();
+    let cache = req
+        .items_packed
+        .filter(|p| whole && p.matches(n_items, fm.f));
+    let mut own_order = None;
+    let ordered = match cache {
+        _ if !norm_order::enabled() => None,
+        Some(p) => Some(p.by_norm()),
+        None if whole && fm.f > 0 && pick.len() >= ORDER_BATCH => {
+            Some(&*own_order.insert(NormOrder::build(fm.items.chunks_exact(fm.f), n_items, fm.f)))
+        }
+        None => None,
     };
+    let mut owned = None;
     let targets = match ordered {
         Some(o) => Targets {
             packed: &o.packed,
@@ -222,14 +232,22 @@ fn by_factors(
             rows: Some(fm.items),
             bound: Some(&o.bound),
         },
-        None => Targets {
-            packed,
-            ids: c.candidates.as_deref(),
-            scale: None,
-            quant,
-            rows: Some(fm.items),
-            bound: None,
-        },
+        None => {
+            let packed = targets_of(fm.items, fm.f, &c.candidates, cache, &mut owned);
+            let quant = if cache.is_some() || pick.len() >= 32 {
+                packed.quantised()
+            } else {
+                None
+            };
+            Targets {
+                packed,
+                ids: c.candidates.as_deref(),
+                scale: None,
+                quant,
+                rows: Some(fm.items),
+                bound: None,
+            }
+        }
     };
     let queries = Queries {
         rows: query_rows,

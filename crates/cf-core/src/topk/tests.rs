@@ -763,3 +763,53 @@ fn an_equal_score_met_later_in_norm_order_still_goes_to_the_lower_index() {
     let l = recommend_users(&m, &[0], &req).unwrap();
     assert_eq!(l.pairs(0), vec![(0, 1.0), (1, 1.0)]);
 }
+
+#[test]
+fn finished_queries_leave_a_batch_block_and_each_list_stays_in_its_row() {
+    // Item norms fall slowly and smoothly (2^8 down to 2^5 over the catalogue), so users
+    // reach their stopping point at different tiles; the batch is one block on this thread.
+    let (nu, ni, f) = (40, 8000, 16);
+    let mut m = skewed(nu, ni, f, 5);
+    let mut r = Rng(11);
+    for j in 0..ni {
+        let s = 2f32.powf(8.0 - 3.0 * j as f32 / ni as f32);
+        for x in 0..f {
+            m.i[j * f + x] = (r.below(5) as f32 - 2.0) * s;
+        }
+    }
+    let seen = seen_matrix(nu, ni, 4);
+    let packed = Packed::new(&m.i, f);
+    let users: Vec<u32> = (0..nu as u32).collect();
+    // With the model's cached pack, and without one: 40 users are a batch that gets a
+    // norm-ordered copy of its own.
+    for (k, cached) in [(1, true), (10, true), (1, false), (10, false)] {
+        for with_seen in [false, true] {
+            let mut req = Request::new(k);
+            if cached {
+                req.items_packed = Some(&packed);
+            }
+            if with_seen {
+                req.exclude = vec![&seen];
+            }
+            dense::LEFT_EARLY.with(|s| s.set(0));
+            let all = recommend_users(&m, &users, &req).unwrap();
+            let left = dense::LEFT_EARLY.with(|s| s.get());
+            assert!(
+                left >= nu / 4,
+                "k {k}: only {left} of {nu} queries left the block early"
+            );
+            for (row, &u) in users.iter().enumerate() {
+                let want = brute(&user_scores(&m, u as usize), all.width, |i| {
+                    !with_seen || !seen.contains(u as usize, i)
+                });
+                let g: Vec<(u32, u32)> = all
+                    .pairs(row)
+                    .iter()
+                    .map(|p| (p.0, p.1.to_bits()))
+                    .collect();
+                let w: Vec<(u32, u32)> = want.iter().map(|p| (p.0, p.1.to_bits())).collect();
+                assert_eq!(g, w, "k {k} cached {cached} seen {with_seen} user {u}");
+            }
+        }
+    }
+}
