@@ -207,6 +207,8 @@ describe('cf-native tune', () => {
       expect(t.tie_break).toBe(t.valid['recall@10']);
       expect(t.seconds).toBeGreaterThan(0);
       expect(t.valid.test).toBeUndefined();
+      // AUC decides nothing here, so trials leave it out (a second pass over the catalogue).
+      expect(t.valid.auc).toBeUndefined();
     }
     const best = pickBest(file.trials, true, true)!;
     expect(file.best).toMatchObject({ number: best.number, model: 'als', params: { ...best.params, iterations: 3, alpha: 10 } });
@@ -236,6 +238,15 @@ describe('cf-native tune', () => {
     const trained = await runTrain(again, { report: false });
     expect(trained.models[0]!.valid).toEqual(file.best.valid);
     expect(trained.models[0]!.test).toEqual(file.best.test);
+  });
+
+  it('computes AUC in trials when it is the objective', async () => {
+    const out = await tmp();
+    const r = await runTune(parseConfig(yaml(`${random(2)}  objective: auc\n`, out), 't.yaml'), { report: false });
+    for (const t of r.trials) {
+      expect(t.valid!.auc).toBeGreaterThan(0.5);
+      expect(t.score).toBe(t.valid!.auc);
+    }
   });
 
   it('refits on train + valid when asked, and best.yaml reproduces that with a split without validation', async () => {
