@@ -54,6 +54,7 @@ def ndcg10(scores, seen, held, k=10):
     s[seen.nonzero()] = -np.inf
     known = np.asarray(seen.sum(0)).ravel() > 0
     held = held.multiply(known[None, :]).tocsr()
+    held.eliminate_zeros()  # multiply keeps the dropped items as stored zeros, which would count in |T|
     top = np.argsort(-s, axis=1, kind="stable")[:, :k]
     disc = 1 / np.log2(np.arange(2, k + 2))
     total, n = 0.0, 0
