@@ -67,12 +67,13 @@ def ndcg10(scores, seen, held, k=10):
     return total / n
 
 
-def ease(x, lam):
-    """X B with B = I - P / diag(P), P = (X'X + lam I)^-1, over the items X holds (float32)."""
+def ease(x, lam, dropout=0.0):
+    """X B with B = I - P / diag(P), P = (X'X + Lambda)^-1, over the items X holds (float32).
+    Lambda = lam I, plus dropout / (1 - dropout) diag(X'X) for DLAE (Steck 2020)."""
     cols = np.flatnonzero(np.asarray(x.sum(0)).ravel() > 0)
     xs = x[:, cols]
     g = (xs.T @ xs).toarray().astype(np.float32)
-    g[np.diag_indices_from(g)] += lam
+    g[np.diag_indices_from(g)] += lam + dropout / (1 - dropout) * np.diag(g)
     p = scipy.linalg.inv(g, overwrite_a=True, check_finite=False)
     b = -p / np.diag(p)[None, :]
     b[np.diag_indices_from(b)] = 0

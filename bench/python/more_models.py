@@ -28,7 +28,7 @@ import scipy.sparse as sp  # noqa: E402
 import scipy.sparse.linalg  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from beyond_als import binary, carve, ndcg10, z  # noqa: E402
+from beyond_als import binary, carve, ease, ndcg10, z  # noqa: E402
 from evaluate import load_csr  # noqa: E402
 
 # implicit's grid winners in the tune bench (bench/RESULTS-tune.md): factors, regularization, alpha.
@@ -64,19 +64,6 @@ def infae(x, lam):
 def lin(x, lam):
     xd = x.toarray().astype(np.float64)
     return kernel_ridge(xd @ xd.T, xd, lam)
-
-
-def dlae(x, lam, p):
-    cols = np.flatnonzero(np.asarray(x.sum(0)).ravel() > 0)
-    xs = x[:, cols]
-    g = (xs.T @ xs).toarray().astype(np.float64)
-    g[np.diag_indices_from(g)] += lam + p / (1 - p) * np.diag(g)
-    inv = scipy.linalg.inv(g, overwrite_a=True, check_finite=False)
-    b = -inv / np.diag(inv)[None, :]
-    b[np.diag_indices_from(b)] = 0
-    out = np.zeros(x.shape, np.float32)
-    out[:, cols] = xs @ b
-    return out
 
 
 def gfcf(x, alpha, k):
@@ -118,7 +105,7 @@ def main():
         study("lin", [(v,) for v in (1, 3, 10, 30, 100)], lin)
     if "dlae" in which:
         mc = fit.nnz / max(1, int((np.asarray(fit.sum(0)).ravel() > 0).sum()))
-        study("dlae", [(round(m * mc, 1), p) for m in (2, 5, 10, 20, 40) for p in (0.0, 0.1, 0.25, 0.5)], dlae)
+        study("dlae", [(round(m * mc, 1), p) for m in (2, 5, 10, 20, 40) for p in (0.0, 0.1, 0.25, 0.5)], ease)
     if "gfcf" in which:
         study("gfcf", [(a, k) for a in (0, 0.1, 0.3, 1.0) for k in (64, 256)], gfcf)
     if "bag" in which:
