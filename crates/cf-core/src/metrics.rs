@@ -27,7 +27,8 @@ use rayon::prelude::*;
 use crate::data::csr::Csr;
 use crate::error::{Error, Result};
 use crate::models::Recommender;
-use crate::topk::{recommend_batch, SeenItems};
+use crate::topk::kernel::Packed;
+use crate::topk::{dense, recommend_batch, SeenItems};
 
 pub const METRICS: [&str; 5] = ["precision", "recall", "ndcg", "map", "hit_rate"];
 
@@ -125,18 +126,55 @@ pub fn mean_popularity(ranked: &[u32], popularity: &[f64], k: usize) -> f64 {
     }
 }
 
+/// Non-finite scores are never recommended (top-K skips them): AUC ranks them last.
+#[inline]
+fn auc_score(s: f32) -> f32 {
+    if s.is_finite() {
+        s
+    } else {
+        f32::NEG_INFINITY
+    }
+}
+
+/// Up to this many positives, AUC counts with one branch-free pass over the items per
+/// positive; above it, with a binary search per item.
+const AUC_PASSES: usize = 48;
+
 /// AUC of one user's scores (see the module doc): `excluded[i]` marks filtered items and
 /// `positive` lists the held-out items (sorted, in range). NaN when there is no positive or
-/// no negative. Exact in O(n_items log |positives|): the positives' scores are sorted once
-/// and each negative is placed among them by binary search.
+/// no negative. Exact: the same pair counts either way. With few positives (a held-out set
+/// usually is) each positive counts the items below and level with it in one pass that
+/// vectorises, and the pairs among positives are taken back out; with many, the positives'
+/// scores are sorted once and each negative is placed among them by binary search.
 pub fn user_auc(scores: &[f32], positive: &[u32], excluded: &[bool]) -> f64 {
-    // Non-finite scores are never recommended (top-K skips them): rank them last.
-    let norm = |s: f32| if s.is_finite() { s } else { f32::NEG_INFINITY };
     let mut pos: Vec<f32> = positive
         .iter()
         .filter(|&&i| !excluded[i as usize])
-        .map(|&i| norm(scores[i as usize]))
+        .map(|&i| auc_score(scores[i as usize]))
         .collect();
+    if pos.len() <= AUC_PASSES {
+        let kept = excluded.iter().filter(|&&e| !e).count() as u64;
+        let negatives = kept - pos.len() as u64;
+        if pos.is_empty() || negatives == 0 {
+            return f64::NAN;
+        }
+        let (mut correct, mut ties) = (0u64, 0u64);
+        for &p in &pos {
+            let (mut below, mut level) = (0u32, 0u32);
+            for (&s, &e) in scores.iter().zip(excluded) {
+                let s = auc_score(s);
+                below += (s < p && !e) as u32;
+                level += (s == p && !e) as u32;
+            }
+            // The kept positives were counted as if they were negatives (p itself among them).
+            let (pb, pl) = pos.iter().fold((0u32, 0u32), |(b, l), &q| {
+                (b + (q < p) as u32, l + (q == p) as u32)
+            });
+            correct += (below - pb) as u64;
+            ties += (level - pl) as u64;
+        }
+        return (correct as f64 + 0.5 * ties as f64) / (pos.len() as f64 * negatives as f64);
+    }
     pos.sort_by(f32::total_cmp);
     let (mut correct, mut ties, mut negatives) = (0u64, 0u64, 0u64);
     let mut next_positive = positive.iter().peekable();
@@ -147,7 +185,7 @@ pub fn user_auc(scores: &[f32], positive: &[u32], excluded: &[bool]) -> f64 {
             continue;
         }
         negatives += 1;
-        let s = norm(s);
+        let s = auc_score(s);
         let below = pos.partition_point(|&p| p < s);
         let at_most = pos.partition_point(|&p| p <= s);
         correct += (pos.len() - at_most) as u64;
@@ -352,13 +390,22 @@ fn auc_per_user(
     users: &[u32],
 ) -> Vec<f64> {
     let n_items = model.n_items();
+    // A factor model's score_user packs the item factors on every call (a copy of all of
+    // them per user, most of AUC's time); packed once here, the scores are the same ones.
+    let factors = model.factor_view();
+    let packed = factors.as_ref().map(|v| Packed::new(v.items, v.f));
     users
         .par_iter()
         .map_init(
             || (vec![0f32; n_items], vec![false; n_items]),
             |(scores, excluded), &u| {
                 let u = u as usize;
-                model.score_user(u, scores);
+                match (&factors, &packed) {
+                    (Some(v), Some(p)) => {
+                        dense::scores(p, &v.users[u * v.f..(u + 1) * v.f], scores)
+                    }
+                    _ => model.score_user(u, scores),
+                }
                 for m in exclude {
                     for &i in m.seen(u) {
                         if let Some(e) = excluded.get_mut(i as usize) {
@@ -541,33 +588,92 @@ mod tests {
     }
 
     #[test]
-    fn auc_matches_counting_every_pair() {
-        // Scores with many ties (8 levels) over 60 items; several users' worth of draws.
-        let mut g = crate::rng::SplitMix64::new(9);
-        for _ in 0..50 {
-            let scores: Vec<f32> = (0..60).map(|_| g.below(8) as f32).collect();
-            let excluded: Vec<bool> = (0..60).map(|_| g.below(4) == 0).collect();
-            let mut positive: Vec<u32> = (0..60).filter(|_| g.below(6) == 0).collect();
-            positive.dedup();
-            let (mut num, mut pairs) = (0f64, 0f64);
-            for &p in positive.iter().filter(|&&p| !excluded[p as usize]) {
-                for n in (0..60u32).filter(|n| !excluded[*n as usize] && !positive.contains(n)) {
-                    let (sp, sn) = (scores[p as usize], scores[n as usize]);
-                    num += if sp > sn {
-                        1.0
-                    } else if sp == sn {
-                        0.5
-                    } else {
-                        0.0
-                    };
-                    pairs += 1.0;
+    fn a_factor_models_auc_comes_from_each_users_own_score_row() {
+        use crate::models::als::{AlsModel, AlsParams};
+        use crate::params::{Params, Value};
+        // Small integer factors: integer scores, so many exact ties between items.
+        let (nu, ni, f) = (40usize, 300usize, 8usize);
+        let mut g = crate::rng::SplitMix64::new(3);
+        let mut draw = |n: usize| (0..n).map(|_| g.below(5) as f32 - 2.0).collect::<Vec<_>>();
+        let (uf, itf) = (draw(nu * f), draw(ni * f));
+        let p = AlsParams::from_raw([("factors", Value::Num(f as f64))]).unwrap();
+        let m = AlsModel::from_factors(p, uf, itf).unwrap();
+        let mut coo = |every: u64| {
+            let (mut r, mut c) = (Vec::new(), Vec::new());
+            for u in 0..nu as u32 {
+                for i in 0..ni as u32 {
+                    if g.below(every) == 0 {
+                        r.push(u);
+                        c.push(i);
+                    }
                 }
             }
-            let auc = user_auc(&scores, &positive, &excluded);
-            if pairs == 0.0 {
-                assert!(auc.is_nan());
-            } else {
-                assert_abs_diff_eq!(auc, num / pairs, epsilon = 1e-12);
+            (r, c)
+        };
+        let (tr, tc) = coo(10);
+        let train = Csr::from_coo(nu, ni, &tr, &tc, &vec![1.0; tr.len()]).unwrap();
+        let (vr, vc) = coo(15);
+        let truth = Csr::from_coo(nu, ni, &vr, &vc, &vec![1.0; vr.len()]).unwrap();
+        let opts = EvalOptions {
+            auc: true,
+            per_user: true,
+        };
+        let r = evaluate_with(&m, &train, &[&train], &truth, &[10], &opts).unwrap();
+        let pu = r.per_user.unwrap();
+        let col = pu.names.iter().position(|n| n == "auc").unwrap();
+        assert!(pu.users.len() > nu / 2);
+        for (row, &u) in pu.users.iter().enumerate() {
+            let mut s = vec![0f32; ni];
+            m.score_user(u as usize, &mut s);
+            let mut excluded = vec![false; ni];
+            for &i in train.row(u as usize).0 {
+                excluded[i as usize] = true;
+            }
+            let want = user_auc(&s, truth.row(u as usize).0, &excluded);
+            let got = pu.values[row * pu.names.len() + col];
+            assert_eq!(got.to_bits(), want.to_bits(), "user {u}");
+        }
+    }
+
+    #[test]
+    fn auc_matches_counting_every_pair() {
+        // Scores with many ties (8 levels, and non-finite ones ranked last); several users'
+        // worth of draws: few positives (one pass per positive) and many (binary searches).
+        let mut g = crate::rng::SplitMix64::new(9);
+        for (n_items, every) in [(60u32, 6u64), (60, 2), (300, 2)] {
+            for _ in 0..50 {
+                let scores: Vec<f32> = (0..n_items)
+                    .map(|_| match g.below(10) {
+                        8 => f32::NAN,
+                        9 => f32::NEG_INFINITY,
+                        v => v as f32,
+                    })
+                    .collect();
+                let excluded: Vec<bool> = (0..n_items).map(|_| g.below(4) == 0).collect();
+                let positive: Vec<u32> = (0..n_items).filter(|_| g.below(every) == 0).collect();
+                let rank = |s: f32| if s.is_finite() { s } else { f32::NEG_INFINITY };
+                let (mut num, mut pairs) = (0f64, 0f64);
+                for &p in positive.iter().filter(|&&p| !excluded[p as usize]) {
+                    for n in
+                        (0..n_items).filter(|n| !excluded[*n as usize] && !positive.contains(n))
+                    {
+                        let (sp, sn) = (rank(scores[p as usize]), rank(scores[n as usize]));
+                        num += if sp > sn {
+                            1.0
+                        } else if sp == sn {
+                            0.5
+                        } else {
+                            0.0
+                        };
+                        pairs += 1.0;
+                    }
+                }
+                let auc = user_auc(&scores, &positive, &excluded);
+                if pairs == 0.0 {
+                    assert!(auc.is_nan());
+                } else {
+                    assert_abs_diff_eq!(auc, num / pairs, epsilon = 1e-12);
+                }
             }
         }
     }
