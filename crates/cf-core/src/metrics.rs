@@ -141,7 +141,7 @@ fn auc_score(s: f32) -> f32 {
 const AUC_PASSES: usize = 48;
 
 /// AUC of one user's scores (see the module doc): `excluded[i]` marks filtered items and
-/// `positive` lists the held-out items (sorted, in range). NaN when there is no positive or
+/// `positive` lists the held-out items (sorted, in range; a Csr row's columns). NaN when there is no positive or
 /// no negative. Exact: the same pair counts either way. With few positives (a held-out set
 /// usually is) each positive counts the items below and level with it in one pass that
 /// vectorises, and the pairs among positives are taken back out; with many, the positives'
@@ -152,7 +152,8 @@ pub fn user_auc(scores: &[f32], positive: &[u32], excluded: &[bool]) -> f64 {
         .filter(|&&i| !excluded[i as usize])
         .map(|&i| auc_score(scores[i as usize]))
         .collect();
-    if pos.len() <= AUC_PASSES {
+    // The per-positive passes count each item once, so they need each positive once.
+    if pos.len() <= AUC_PASSES && positive.windows(2).all(|w| w[0] < w[1]) {
         let kept = excluded.iter().filter(|&&e| !e).count() as u64;
         let negatives = kept - pos.len() as u64;
         if pos.is_empty() || negatives == 0 {
@@ -676,6 +677,13 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_repeated_positive_is_counted_as_the_pair_search_counts_it() {
+        // Not a Csr row (those are unique), but a public function: both copies of item 1 rank
+        // above item 0 and below item 2.
+        assert_eq!(user_auc(&[1.0, 2.0, 3.0], &[1, 1], &[false; 3]), 0.5);
     }
 
     #[test]
